@@ -1,0 +1,91 @@
+/* Reverse pass and replay over the node list. Creation order is a topological
+ * order, so both are plain loops: no recursion, no sorting, no depth limit. */
+#include "tape_internal.h"
+
+#include <string.h>
+
+/* Give x a gradient buffer zeroed for this pass (tape tensors only; a heap
+ * parameter keeps accumulating into its own buffer). Marks x as reached. */
+static int touch_grad(cr_tape *t, cr_tensor *x)
+{
+    if (!(x->flags & CR_REQUIRES_GRAD)) return 1;
+    if (x->flags & CR_HEAP) {
+        x->grad_epoch = t->epoch;
+        return 1;
+    }
+    if (x->grad_epoch == t->epoch) return 1;
+    if (!x->grad) {
+        x->grad = cr__arena_alloc(t, x->size * sizeof(cr_real),
+                                  x->size >= 16 ? 64 : sizeof(cr_real));
+        if (!x->grad) return 0;
+    }
+    memset(x->grad, 0, x->size * sizeof(cr_real));
+    x->grad_epoch = t->epoch;
+    return 1;
+}
+
+static cr_status check_loss(cr_tape *t, cr_tensor *loss)
+{
+    if (t->err != CR_OK) return t->err;
+    if (!loss)
+        return cr_tape_fail(t, CR_ERR_ARG, "backward: loss is NULL");
+    if (loss->tape != t)
+        return cr_tape_fail(t, CR_ERR_ARG, "backward: loss is not a tensor of this tape");
+    if (loss->size != 1) {
+        char s[48];
+        return cr_tape_fail(t, CR_ERR_SHAPE, "backward: loss must be a scalar but is %s "
+                            "(reduce it with cr_sum or cr_mean first)",
+                            cr_shape_str(loss, s, sizeof s));
+    }
+    if (loss->id < 0)
+        return cr_tape_fail(t, CR_ERR_STATE, "backward: loss was computed in no-grad mode");
+    if (t->backward_done && !t->keep_graph)
+        return cr_tape_fail(t, CR_ERR_STATE, "backward: this recording was already used by a "
+                            "backward pass; call cr_tape_set_keep_graph(t, 1) before the first "
+                            "backward to run it again, or replay with cr_tape_forward");
+    return CR_OK;
+}
+
+cr_status cr_backward(cr_tape *t, cr_tensor *loss)
+{
+    if (!t) return CR_ERR_ARG;
+    cr_status s = check_loss(t, loss);
+    if (s != CR_OK) return s;
+    t->epoch++;
+    if (t->epoch == 0) t->epoch = 1;       /* 0 means "never zeroed" */
+    if (!(loss->flags & CR_REQUIRES_GRAD)) {
+        t->backward_done = 1;                /* nothing depends on a variable */
+        return CR_OK;
+    }
+    if (!touch_grad(t, loss)) return t->err;
+    loss->grad[0] += 1;
+    for (size_t i = (size_t)loss->id + 1; i-- > 0;) {
+        cr_node *n = &t->nodes[i];
+        cr_tensor *out = n->out;
+        if (n->op == &cr__leaf_op || !(out->flags & CR_REQUIRES_GRAD)) continue;
+        if (out->grad_epoch != t->epoch) continue;         /* loss does not reach it */
+        for (int k = 0; k < n->n_in; k++)
+            if (!touch_grad(t, n->in[k])) return t->err;
+        if (t->trace) cr__trace_backward(t, n);
+        else n->op->backward(t, n);
+        if (t->err != CR_OK) return t->err;
+        if (t->anomaly && !cr__check_backward(t, n)) return t->err;
+    }
+    t->backward_done = 1;
+    return CR_OK;
+}
+
+cr_status cr_tape_forward(cr_tape *t)
+{
+    if (!t) return CR_ERR_ARG;
+    if (t->err != CR_OK) return t->err;
+    for (size_t i = 0; i < t->n_nodes; i++) {
+        cr_node *n = &t->nodes[i];
+        if (n->op == &cr__leaf_op) continue;
+        n->op->forward(t, n);
+        if (t->err != CR_OK) return t->err;
+        if (t->anomaly && !cr__check_forward(t, n)) return t->err;
+    }
+    t->backward_done = 0;
+    return CR_OK;
+}

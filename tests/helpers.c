@@ -1,0 +1,66 @@
+#include "helpers.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void assert_close_at(double actual, double expected, double atol, double rtol,
+                     const char *what, long index, const char *file, int line)
+{
+    double tol = atol + rtol * fabs(expected);
+    if (fabs(actual - expected) <= tol) return;
+    if (isnan(expected) && isnan(actual)) return;
+    char where[32] = "";
+    if (index >= 0) snprintf(where, sizeof where, "[%ld]", index);
+    print_error("%s:%d: %s%s = %.17g, expected %.17g (|diff| %.3g > tol %.3g)\n", file, line,
+                what, where, actual, expected, fabs(actual - expected), tol);
+    _fail(file, line);
+}
+
+void assert_all_close_at(const cr_real *actual, const double *expected, size_t n, double atol,
+                         double rtol, const char *what, const char *file, int line)
+{
+    for (size_t i = 0; i < n; i++)
+        assert_close_at(actual[i], expected[i], atol, rtol, what, (long)i, file, line);
+}
+
+void assert_tape_error_at(const cr_tape *t, const char *needle, const char *file, int line)
+{
+    const char *msg = cr_tape_error(t);
+    if (msg && strstr(msg, needle)) return;
+    print_error("%s:%d: expected a tape error containing \"%s\", got %s%s%s\n", file, line,
+                needle, msg ? "\"" : "", msg ? msg : "no error", msg ? "\"" : "");
+    _fail(file, line);
+}
+
+static void *count_malloc(size_t size, void *ctx)
+{
+    cr_test_alloc *c = ctx;
+    c->mallocs++;
+    if (++c->count == c->fail_at) return NULL;
+    return malloc(size);
+}
+
+static void *count_realloc(void *p, size_t size, void *ctx)
+{
+    cr_test_alloc *c = ctx;
+    c->reallocs++;
+    if (++c->count == c->fail_at) return NULL;
+    return realloc(p, size);
+}
+
+static void count_free(void *p, void *ctx)
+{
+    cr_test_alloc *c = ctx;
+    c->frees++;
+    free(p);
+}
+
+void cr_test_alloc_install(cr_test_alloc *c)
+{
+    cr_allocator a = { count_malloc, count_realloc, count_free, c };
+    cr_set_allocator(&a);
+}
+
+void cr_test_alloc_remove(void) { cr_set_allocator(NULL); }

@@ -1,0 +1,43 @@
+/* Shared test helpers: cmocka includes, closeness checks that say where and what. */
+#ifndef CR_TEST_HELPERS_H
+#define CR_TEST_HELPERS_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "chainrule.h"
+
+/* Tolerances that depend on the build: float results are compared more loosely. */
+#define CR_TEST_DOUBLE (sizeof(cr_real) == 8)
+#define TOL(dbl, flt) (CR_TEST_DOUBLE ? (dbl) : (flt))
+
+/* Fails unless |actual - expected| <= atol + rtol * |expected|; prints both values. */
+void assert_close_at(double actual, double expected, double atol, double rtol,
+                     const char *what, long index, const char *file, int line);
+#define assert_close(a, e, atol, rtol) \
+    assert_close_at((a), (e), (atol), (rtol), #a, -1, __FILE__, __LINE__)
+#define assert_close_i(a, e, atol, rtol, i) \
+    assert_close_at((a), (e), (atol), (rtol), #a, (long)(i), __FILE__, __LINE__)
+/* Element-wise version over n values. */
+void assert_all_close_at(const cr_real *actual, const double *expected, size_t n, double atol,
+                         double rtol, const char *what, const char *file, int line);
+#define assert_all_close(a, e, n, atol, rtol) \
+    assert_all_close_at((a), (e), (n), (atol), (rtol), #a, __FILE__, __LINE__)
+
+/* Fails unless the tape has an error whose message contains needle. */
+void assert_tape_error_at(const cr_tape *t, const char *needle, const char *file, int line);
+#define assert_tape_error(t, needle) assert_tape_error_at((t), (needle), __FILE__, __LINE__)
+
+/* Counting allocator: installs hooks that count calls and can fail the k-th one. */
+typedef struct cr_test_alloc {
+    size_t mallocs, reallocs, frees;
+    long fail_at;     /* fail the allocation with this 1-based number; <= 0: never */
+    long count;       /* allocations (malloc + realloc) seen */
+} cr_test_alloc;
+void cr_test_alloc_install(cr_test_alloc *c);
+void cr_test_alloc_remove(void);
+
+#endif
