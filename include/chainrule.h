@@ -414,6 +414,37 @@ typedef cr_tensor *(*cr_build_fn)(cr_tape *t, cr_tensor *const *inputs, int n, v
 cr_status cr_gradcheck(cr_build_fn build, cr_tensor *const *inputs, int n, void *user,
                        double h, cr_gradcheck_result *res);
 
+/* ============================================================ parameter list */
+
+/* An ordered list of named heap parameters: what optimizers update, what
+ * save/load writes, what zero_grad clears. It references the tensors; whoever
+ * created a tensor frees it (layers free theirs), unless it was added with
+ * cr_params_add_owned. */
+typedef struct cr_params cr_params;
+
+/* New empty list. Caller owns it (cr_params_free). NULL on allocation failure. */
+cr_params *cr_params_new(void);
+/* Free the list and the tensors it owns. NULL is safe. */
+void cr_params_free(cr_params *p);
+/* Append x under name (copied, at most 63 bytes, unique in the list; also set as
+ * the tensor's name). CR_ERR_ARG on NULL, tape tensor, tensor without gradient,
+ * duplicate or long name; CR_ERR_NOMEM. The list is unchanged on error. */
+cr_status cr_params_add(cr_params *p, cr_tensor *x, const char *name);
+/* Same, and the list takes ownership of x (freed by cr_params_free; freed at once
+ * if adding fails). */
+cr_status cr_params_add_owned(cr_params *p, cr_tensor *x, const char *name);
+/* Append every tensor of src (by reference, same names with prefix, e.g. "enc.").
+ * Ownership stays with src's owner. */
+cr_status cr_params_extend(cr_params *p, const cr_params *src, const char *prefix);
+/* Number of tensors; total number of scalars in them. */
+size_t cr_params_count(const cr_params *p);
+size_t cr_params_numel(const cr_params *p);
+/* The i-th tensor (NULL when out of range); lookup by name (NULL if absent). */
+cr_tensor *cr_params_get(const cr_params *p, size_t i);
+cr_tensor *cr_params_find(const cr_params *p, const char *name);
+/* Zero every gradient. */
+void cr_params_zero_grad(cr_params *p);
+
 /* =========================================================== nn (layers) */
 /* (section owned by nn/) */
 
