@@ -426,15 +426,16 @@ typedef struct cr_params cr_params;
 cr_params *cr_params_new(void);
 /* Free the list and the tensors it owns. NULL is safe. */
 void cr_params_free(cr_params *p);
-/* Append x under name (copied, at most 63 bytes, unique in the list; also set as
- * the tensor's name). CR_ERR_ARG on NULL, tape tensor, tensor without gradient,
- * duplicate or long name; CR_ERR_NOMEM. The list is unchanged on error. */
+/* Append x under name (copied, 1..63 bytes, unique in the list; also becomes the
+ * tensor's own label if it has none). CR_ERR_ARG on NULL, tape tensor, tensor
+ * without gradient, empty, duplicate or long name; CR_ERR_NOMEM. The list is
+ * unchanged on error. */
 cr_status cr_params_add(cr_params *p, cr_tensor *x, const char *name);
 /* Same, and the list takes ownership of x (freed by cr_params_free; freed at once
  * if adding fails). */
 cr_status cr_params_add_owned(cr_params *p, cr_tensor *x, const char *name);
-/* Append every tensor of src (by reference, same names with prefix, e.g. "enc.").
- * Ownership stays with src's owner. */
+/* Append every tensor of src by reference under prefix + its name in src (e.g.
+ * "enc." + "fc1.W"). Ownership stays with src's owner. All or nothing. */
 cr_status cr_params_extend(cr_params *p, const cr_params *src, const char *prefix);
 /* Number of tensors; total number of scalars in them. */
 size_t cr_params_count(const cr_params *p);
@@ -442,6 +443,8 @@ size_t cr_params_numel(const cr_params *p);
 /* The i-th tensor (NULL when out of range); lookup by name (NULL if absent). */
 cr_tensor *cr_params_get(const cr_params *p, size_t i);
 cr_tensor *cr_params_find(const cr_params *p, const char *name);
+/* Name of the i-th entry in this list (owned by the list), NULL when out of range. */
+const char *cr_params_name(const cr_params *p, size_t i);
 /* Zero every gradient. */
 void cr_params_zero_grad(cr_params *p);
 
