@@ -78,7 +78,7 @@ $(B)/obj/%.o: %.c
 
 $(B)/tests/%: tests/%.c $(TEST_HELP) $(LIB_A)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -Itests -o $@ $< $(TEST_HELP) $(LIB_A) $(LDFLAGS) -lcmocka $(LDLIBS)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -Itests -DCR_BUILD_DIR='"$(B)"' -o $@ $< $(TEST_HELP) $(LIB_A) $(LDFLAGS) -lcmocka $(LDLIBS)
 
 $(B)/obj/tests/helpers.o: tests/helpers.c
 	@mkdir -p $(@D)
@@ -102,7 +102,9 @@ test: deps
 	@$(MAKE) --no-print-directory REAL=float SAN=$(SAN) check
 	@$(MAKE) --no-print-directory REAL=double SAN=$(SAN) check
 
-run: $(B)/examples/train
+# The worked example f = x*(x+y) with its tape table, then the main job.
+run: $(B)/examples/quickstart $(B)/examples/train
+	$(B)/examples/quickstart
 	$(B)/examples/train
 
 clean:
