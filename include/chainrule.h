@@ -449,13 +449,358 @@ const char *cr_params_name(const cr_params *p, size_t i);
 void cr_params_zero_grad(cr_params *p);
 
 /* =========================================================== nn (layers) */
-/* (section owned by nn/) */
+/* (section owned by nn/) Layers, initializers and losses, composed only from the
+ * ops above: none of them has a hand-written backward. The one exception is
+ * cr_dropout, a primitive op (ops/dropout.c) because its mask is redrawn on replay.
+ * Convention: a batch is a 2-D tensor N x features (rows = samples); a weight
+ * matrix is in x out, as cr_linear takes it (y = x W + b). */
+
+/* ---- activations */
+typedef enum cr_activation {
+    CR_ACT_NONE = 0,    /* identity (logits / linear output) */
+    CR_ACT_SIGMOID,     /* 1/(1+e^-x) */
+    CR_ACT_TANH,        /* tanh x */
+    CR_ACT_RELU,        /* max(0, x) */
+    CR_ACT_LEAKY_RELU,  /* x > 0 ? x : CR_LEAKY_SLOPE*x */
+    CR_ACT_SOFTMAX      /* row-wise softmax over the last axis (1-D or 2-D) */
+} cr_activation;
+#define CR_LEAKY_SLOPE 0.01   /* slope of CR_ACT_LEAKY_RELU for x < 0 (PyTorch's default) */
+
+/* Apply act to x (the matching op; CR_ACT_NONE returns x itself). Tape owns the
+ * result; NULL with a tape error on NULL x or an unknown act. */
+cr_tensor *cr_activate(cr_tape *t, cr_tensor *x, cr_activation act);
+/* Parse "none" (also "linear", "identity"), "sigmoid", "tanh", "relu",
+ * "leaky_relu" (also "leaky-relu", "leakyrelu"), "softmax", case-insensitive, into
+ * *out. CR_ERR_ARG on NULL or an unknown name (*out unchanged). */
+cr_status cr_activation_from_name(const char *name, cr_activation *out);
+/* Canonical name of act ("relu"); "?" for an unknown value. Static string. */
+const char *cr_activation_name(cr_activation act);
+
+/* ---- initializers (fill a heap tensor's data; the gradient is untouched)
+ * Fans: a rank-2 tensor is in x out (cr_linear's W): fan_in = shape[0],
+ * fan_out = shape[1]; rank 3-4 multiply both by the product of shape[2..];
+ * rank 1 (a bias, n): fan_in = fan_out = n; rank 0: 1 and 1.
+ * Every function returns CR_ERR_ARG on NULL x or rng or a bad argument (hi < lo,
+ * std < 0), leaving x unchanged; draws come from rng in element order. */
+void cr_fans(const cr_tensor *x, int *fan_in, int *fan_out);
+cr_status cr_init_constant(cr_tensor *x, cr_real v);
+cr_status cr_init_uniform(cr_tensor *x, cr_rng *rng, cr_real lo, cr_real hi);  /* U(lo, hi) */
+cr_status cr_init_normal(cr_tensor *x, cr_rng *rng, cr_real mean, cr_real std); /* N(mean, std^2) */
+/* Glorot & Bengio 2010: U(-a, a), a = sqrt(6/(fan_in+fan_out)) / N(0, 2/(fan_in+fan_out)). */
+cr_status cr_init_xavier_uniform(cr_tensor *x, cr_rng *rng);
+cr_status cr_init_xavier_normal(cr_tensor *x, cr_rng *rng);
+/* He et al. 2015 (fan_in mode, for relu): U(-a, a), a = sqrt(6/fan_in) / N(0, 2/fan_in). */
+cr_status cr_init_he_uniform(cr_tensor *x, cr_rng *rng);
+cr_status cr_init_he_normal(cr_tensor *x, cr_rng *rng);
+
+/* Weight initialisation scheme of a layer (biases always start at 0). */
+typedef enum cr_init_kind {
+    CR_INIT_AUTO = 0,       /* layers: He normal before relu/leaky-relu, else Xavier uniform */
+    CR_INIT_ZEROS,
+    CR_INIT_XAVIER_UNIFORM,
+    CR_INIT_XAVIER_NORMAL,
+    CR_INIT_HE_UNIFORM,
+    CR_INIT_HE_NORMAL
+} cr_init_kind;
+/* Initialise x with scheme k (CR_INIT_AUTO means Xavier uniform here). CR_ERR_ARG
+ * on NULL x, NULL rng (except for ZEROS) or an unknown k. */
+cr_status cr_init(cr_tensor *x, cr_init_kind k, cr_rng *rng);
+/* Parse "auto", "zeros", "xavier_uniform" (also "glorot_uniform"), "xavier_normal",
+ * "he_uniform" (also "kaiming_uniform"), "he_normal"; CR_ERR_ARG if unknown. */
+cr_status cr_init_from_name(const char *name, cr_init_kind *out);
+
+/* ---- dropout: the one primitive op of this section (ops/dropout.c)
+ * Inverted dropout: in training each element is kept with probability 1-p and
+ * scaled by 1/(1-p), else zeroed: y = x*m, m_i in {0, 1/(1-p)}; dx += g*m.
+ * The mask is drawn from rng (element order, keep iff uniform >= p) when the op
+ * is recorded and drawn again on every replay (cr_tape_forward), so rng must
+ * outlive the tape's recording. training == 0 or p == 0 returns x itself (no
+ * node, no draw). p outside [0, 1) or NULL rng in training is a tape error. */
+cr_tensor *cr_dropout(cr_tape *t, cr_tensor *x, cr_real p, cr_rng *rng, int training);
+
+/* ---- dense (fully connected) layer: y = x W + b, one cr_linear node
+ * Fields are readable; do not reassign them. */
+typedef struct cr_dense {
+    int in, out;
+    cr_tensor *W;           /* in x out, initialised by the chosen scheme */
+    cr_tensor *b;           /* out, zeros */
+    cr_params *params;      /* "W", "b" (references; the layer owns W and b) */
+} cr_dense;
+/* New layer. init as above (AUTO: Xavier uniform); rng may be NULL only for
+ * CR_INIT_ZEROS. Caller owns it (cr_dense_free). NULL on in/out < 1, NULL rng or
+ * allocation failure. */
+cr_dense *cr_dense_new(int in, int out, cr_init_kind init, cr_rng *rng);
+void cr_dense_free(cr_dense *d);   /* NULL is safe */
+/* x (N x in) -> N x out. Tape owns the result; a tape error names "dense" and the
+ * shapes when x is not N x in. */
+cr_tensor *cr_dense_forward(cr_tape *t, cr_dense *d, cr_tensor *x);
+
+/* ---- batch normalization over the features of an N x F batch (Ioffe & Szegedy)
+ * Training: mu = mean over rows, var = biased mean of (x-mu)^2 over rows,
+ *   y = gamma * (x - mu) / sqrt(var + eps) + beta, all through ops (gradients flow
+ *   through mu and var). As a side effect of RECORDING a training forward, the
+ *   running statistics move: running = (1-momentum)*running + momentum*batch, with
+ *   the unbiased batch variance var*N/(N-1) (PyTorch's convention). Replaying a
+ *   tape (cr_tape_forward) does NOT update them. N must be >= 2 in training.
+ * Evaluation: y = gamma * (x - running_mean) / sqrt(running_var + eps) + beta. */
+typedef struct cr_batchnorm {
+    int features;
+    cr_real momentum, eps;
+    cr_tensor *gamma, *beta;     /* F, trainable; start at 1 and 0 */
+    cr_tensor *running_mean;     /* F, not trainable; starts at 0 */
+    cr_tensor *running_var;      /* F, not trainable; starts at 1 */
+    cr_params *params;           /* "gamma", "beta": what an optimizer updates */
+    cr_params *buffers;          /* "running_mean", "running_var": saved, never optimized.
+                                  * Their gradient buffers exist (cr_params needs one)
+                                  * but are never requested (CR_REQUIRES_GRAD is clear). */
+} cr_batchnorm;
+/* New layer with momentum (<= 0: 0.1) and eps (<= 0: 1e-5). Caller owns it;
+ * NULL on features < 1, momentum > 1 or allocation failure. */
+cr_batchnorm *cr_batchnorm_new(int features, cr_real momentum, cr_real eps);
+void cr_batchnorm_free(cr_batchnorm *bn);   /* NULL is safe */
+/* x (N x F) -> N x F in training (training != 0) or evaluation mode. Tape owns the
+ * result; tape error naming "batchnorm" on a shape mismatch or N < 2 in training. */
+cr_tensor *cr_batchnorm_forward(cr_tape *t, cr_batchnorm *bn, cr_tensor *x, int training);
+
+/* ---- multilayer perceptron: [dense -> (batchnorm) -> activation -> (dropout)]
+ * for each hidden layer, then dense -> output activation. */
+typedef struct cr_mlp cr_mlp;
+typedef struct cr_mlp_config {
+    cr_activation hidden;   /* after every hidden layer (default RELU) */
+    cr_activation output;   /* after the last layer (default NONE: logits, for the
+                             * softmax-CE / BCE-with-logits losses) */
+    cr_real leaky_slope;    /* slope for LEAKY_RELU hidden layers (default 0.01) */
+    cr_init_kind init;      /* weight init (default AUTO: He normal for relu-family
+                             * hidden layers, Xavier uniform otherwise) */
+    cr_real dropout;        /* p in [0, 1) after every hidden activation; 0: none */
+    int batchnorm;          /* 1: batchnorm after every hidden dense layer, before
+                             * its activation */
+    cr_real bn_momentum;    /* 0: 0.1 */
+    cr_real bn_eps;         /* 0: 1e-5 */
+} cr_mlp_config;
+/* The defaults above (hidden RELU, output NONE, no dropout, no batchnorm). */
+cr_mlp_config cr_mlp_default_config(void);
+/* sizes[0] inputs, sizes[1..n-2] hidden widths, sizes[n-1] outputs; n_sizes >= 2.
+ * Weights are drawn from rng layer by layer (same seed -> same model); the MLP
+ * also seeds its own dropout generator from rng (one draw after the weights).
+ * Caller owns the MLP (cr_mlp_free). NULL on NULL sizes/rng/cfg, n_sizes < 2, a
+ * size < 1, bad option (dropout outside [0,1), unknown activation) or no memory. */
+cr_mlp *cr_mlp_new_config(int n_sizes, const int *sizes, const cr_mlp_config *cfg,
+                          cr_rng *rng);
+/* Same with the default config and the given activations. */
+cr_mlp *cr_mlp_new(int n_sizes, const int *sizes, cr_activation hidden,
+                   cr_activation output, cr_rng *rng);
+void cr_mlp_free(cr_mlp *m);   /* NULL is safe */
+/* x (N x sizes[0]) -> N x sizes[n-1]. Uses the MLP's current mode (training:
+ * batch statistics and dropout; evaluation: running statistics, no dropout).
+ * Tape owns the result; tape error naming "mlp" on a shape mismatch. The MLP must
+ * outlive the tape's recording (nodes reference its tensors and dropout rng). */
+cr_tensor *cr_mlp_forward(cr_tape *t, cr_mlp *m, cr_tensor *x);
+/* Mode: 1 training (the initial mode), 0 evaluation. Returns the previous mode. */
+int cr_mlp_set_training(cr_mlp *m, int on);
+/* Trainable parameters, in layer order: "fc1.W", "fc1.b", "bn1.gamma", "bn1.beta",
+ * "fc2.W", ... (fc<k>/bn<k> count from 1). Owned by the MLP: what an optimizer
+ * updates. */
+cr_params *cr_mlp_params(cr_mlp *m);
+/* Non-trainable state: "bn1.running_mean", "bn1.running_var", ... (empty without
+ * batchnorm). Owned by the MLP; never give it to an optimizer. */
+cr_params *cr_mlp_buffers(cr_mlp *m);
+/* Everything save/load must persist: the params followed by the buffers, same
+ * names. Owned by the MLP. */
+cr_params *cr_mlp_state(cr_mlp *m);
+/* Number of trainable scalars (784-128-10 without batchnorm: 101,770). */
+size_t cr_mlp_param_count(const cr_mlp *m);
+/* Number of dense layers (n_sizes - 1) and the i-th one (0-based; NULL if out of
+ * range), owned by the MLP: for inspection and teaching. */
+int cr_mlp_n_layers(const cr_mlp *m);
+cr_dense *cr_mlp_layer(cr_mlp *m, int i);
+
+/* ---- losses (nn/loss.c). Each returns a rank-0 tensor owned by the tape, or NULL
+ * with a tape error naming the loss ("mse_loss: prediction is 4x1 but target is
+ * 4"). Prediction and target must have the SAME shape (no broadcasting) unless
+ * stated; targets get gradients only if they need them. "mean" = over all
+ * elements. */
+/* mean (p - y)^2 */
+cr_tensor *cr_loss_mse(cr_tape *t, cr_tensor *p, cr_tensor *y);
+/* mean |p - y|  (L1; gradient sign(p - y), 0 at p == y) */
+cr_tensor *cr_loss_mae(cr_tape *t, cr_tensor *p, cr_tensor *y);
+/* Huber: mean of 0.5 d^2 where |d| <= delta, delta*(|d| - 0.5 delta) elsewhere,
+ * d = p - y; delta > 0 (PyTorch HuberLoss(delta); SmoothL1(beta) = this / beta). */
+cr_tensor *cr_loss_huber(cr_tape *t, cr_tensor *p, cr_tensor *y, cr_real delta);
+/* Binary hinge with labels y in {-1, +1}, margin 1: mean max(0, 1 - y*p). */
+cr_tensor *cr_loss_hinge(cr_tape *t, cr_tensor *p, cr_tensor *y);
+/* Squared hinge: mean 0.5 * max(0, 1 - y*p)^2, y in {-1, +1}. */
+cr_tensor *cr_loss_squared_hinge(cr_tape *t, cr_tensor *p, cr_tensor *y);
+/* Multiclass hinge, Weston-Watkins form as PyTorch's MultiMarginLoss (p=1,
+ * margin 1): (1/N) sum_n (1/C) sum_{j != y_n} max(0, 1 - z[n,y_n] + z[n,j]).
+ * z is N x C scores (or C for one sample), y holds N class indices stored as reals
+ * (rank 1 or N x 1). An index outside 0..C-1 is an error when recorded (replay
+ * does not check it again). */
+cr_tensor *cr_loss_multiclass_hinge(cr_tape *t, cr_tensor *z, cr_tensor *y);
+/* Binary cross-entropy on probabilities p in [0,1]:
+ * mean -(y log p + (1-y) log(1-p)), each log clamped below at -100 (as PyTorch),
+ * so p = 0 or 1 gives a finite loss; a clamped term passes no gradient. Prefer
+ * cr_loss_bce_logits, which is stable. */
+cr_tensor *cr_loss_bce(cr_tape *t, cr_tensor *p, cr_tensor *y);
+/* The same on logits z, fused and stable: wraps cr_bce_with_logits. */
+cr_tensor *cr_loss_bce_logits(cr_tape *t, cr_tensor *z, cr_tensor *y);
+/* Softmax cross-entropy with class indices: wraps cr_softmax_cross_entropy
+ * (mean over the N rows of -log softmax(z)[y]). */
+cr_tensor *cr_loss_softmax_ce(cr_tape *t, cr_tensor *z, cr_tensor *y);
+/* Softmax cross-entropy with soft or one-hot targets y (same shape as z, N x C or
+ * C; rows of y should sum to 1): -(1/N) sum_n sum_j y[n,j] log_softmax(z)[n,j]. */
+cr_tensor *cr_loss_softmax_ce_soft(cr_tape *t, cr_tensor *z, cr_tensor *y);
+/* L2 penalty (lambda/2) * sum of squares of the tensors in params; with
+ * weights_only != 0 only tensors of rank >= 2 count (weight matrices, not biases
+ * or batchnorm gamma/beta). An empty selection gives a constant 0. Add it to the
+ * data loss before backward. NULL params or lambda < 0 is a tape error. */
+cr_tensor *cr_loss_l2(cr_tape *t, const cr_params *params, cr_real lambda, int weights_only);
+
 
 /* ========================================================== optim */
 /* (section owned by optim/) */
 
 /* =========================================================== data */
 /* (section owned by data/) */
+
+/* A labelled classification dataset held compactly: IDX pixels stay bytes (the
+ * 60000 x 784 Fashion-MNIST training set is 47 MB) and become cr_real only per
+ * batch in cr_dataset_gather; CSV features are floats. Fields are read-only for
+ * users. Made by a reader or cr_dataset_from_arrays, freed by cr_dataset_free. */
+typedef struct cr_dataset {
+    size_t n;              /* number of samples, 1..INT_MAX */
+    size_t n_features;     /* values per sample (rows*cols for images), 1..INT_MAX */
+    int n_classes;         /* labels are 0..n_classes-1 */
+    int rows, cols;        /* image size for IDX data; 0, 0 otherwise */
+    uint8_t *pixels;       /* IDX: n x n_features bytes, row-major; else NULL */
+    float *values;         /* CSV/arrays: n x n_features values; else NULL */
+    int *labels;           /* n class indices */
+    float *mean, *inv_std; /* per-feature standardisation, NULL when not set */
+} cr_dataset;
+
+/* Free a dataset and everything it holds. NULL is safe. */
+void cr_dataset_free(cr_dataset *d);
+
+/* Load an IDX image file (idx3, magic 0x00000803: count x rows x cols unsigned
+ * bytes) and its IDX label file (idx1, magic 0x00000801: count bytes), as MNIST and
+ * Fashion-MNIST are distributed. Gzip-compressed files (recognised by content, not
+ * name) are inflated with zlib when the library was built with it, otherwise the
+ * result is CR_ERR_UNSUPPORTED and msg says to run `gunzip -k FILE` or install
+ * zlib1g-dev and rebuild. Checked: magic, rank, every dimension (nonzero, at most
+ * INT_MAX, products without overflow), image/label count agreement, exact data
+ * length (truncation and trailing bytes are errors), labels below n_classes
+ * (n_classes 0: max label + 1). On success *out is a new dataset the caller frees.
+ * On failure *out is untouched, nothing is kept, and msg (msglen bytes; may be NULL)
+ * names the file and the problem. Returns CR_ERR_IO (cannot open/read),
+ * CR_ERR_FORMAT, CR_ERR_NOMEM, CR_ERR_UNSUPPORTED or CR_ERR_ARG (NULL path). */
+cr_status cr_idx_load(cr_dataset **out, const char *images, const char *labels,
+                      int n_classes, char *msg, size_t msglen);
+/* The same on memory buffers (plain or gzip); messages call them "images" and
+ * "labels". For tests and fuzzing. */
+cr_status cr_idx_load_mem(cr_dataset **out, const void *images, size_t images_len,
+                          const void *labels, size_t labels_len, int n_classes,
+                          char *msg, size_t msglen);
+/* Load the training and/or test set from a directory holding the distributed file
+ * names: train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte,
+ * t10k-labels-idx1-ubyte (each also found with a .gz suffix, or with '.' instead
+ * of the '-' before "idx"). train or test may be NULL to skip that set. Both or
+ * nothing: on failure neither output is touched. Errors as cr_idx_load, plus
+ * CR_ERR_IO naming the file that is missing. */
+cr_status cr_idx_load_dir(cr_dataset **train, cr_dataset **test, const char *dir,
+                          int n_classes, char *msg, size_t msglen);
+
+/* How to read a CSV table of numbers, one sample per line, fields separated by
+ * commas (spaces and tabs around fields, CRLF endings and blank lines are fine). */
+typedef struct cr_csv_options {
+    int header;        /* 1: the first line is a header; 0: none; -1: auto (a header
+                          if a field of the first line is not a number) */
+    int label_column;  /* 0-based column of the class label; -1: the last column */
+    int n_classes;     /* > 0: labels must be below it; 0: max label + 1 */
+} cr_csv_options;
+/* Defaults: header auto (-1), label in the last column (-1), n_classes 0. */
+cr_csv_options cr_csv_defaults(void);
+/* Load a CSV classification table: every line must have the same number of fields
+ * (>= 2); features must be finite numbers within float range; the label a
+ * non-negative integer. opt NULL means the defaults. On failure *out is untouched
+ * and msg says where ("data.csv:17: expected 5 fields, found 4", "data.csv:3:2:
+ * 'abc' is not a number": line, then the 1-based field). Returns CR_ERR_IO,
+ * CR_ERR_FORMAT, CR_ERR_NOMEM or CR_ERR_ARG. Gzip-compressed files work as for IDX. */
+cr_status cr_csv_load(cr_dataset **out, const char *path, const cr_csv_options *opt,
+                      char *msg, size_t msglen);
+/* The same on text in memory (len bytes, need not be NUL-terminated); name is used
+ * in messages ("<memory>" when NULL). */
+cr_status cr_csv_load_mem(cr_dataset **out, const char *text, size_t len,
+                          const char *name, const cr_csv_options *opt, char *msg,
+                          size_t msglen);
+/* A dataset copied from arrays: values is n x n_features, labels n entries in
+ * 0..n_classes-1. Caller owns the result. CR_ERR_ARG on bad sizes or labels,
+ * CR_ERR_FORMAT on a non-finite value, CR_ERR_NOMEM. */
+cr_status cr_dataset_from_arrays(cr_dataset **out, const float *values, const int *labels,
+                                 size_t n, size_t n_features, int n_classes,
+                                 char *msg, size_t msglen);
+
+/* Per-feature standardisation. Values reach the model as v = pixel/255 (IDX) or the
+ * stored value (CSV), then, when set, (v - mean[j]) * inv_std[j].
+ * cr_dataset_standardize computes mean and standard deviation over the samples
+ * idx[0..n) of d (all of d when idx is NULL) — use the training part only — and
+ * installs them; a feature whose std is below 1e-6 (e.g. a constant border pixel)
+ * gets inv_std = 1 (only centred). CR_ERR_ARG on a bad index, CR_ERR_NOMEM. */
+cr_status cr_dataset_standardize(cr_dataset *d, const int *idx, size_t n);
+/* Install given mean and inv_std (n_features each, copied), e.g. the training set's
+ * on the test set, or values saved with a model. mean NULL removes standardisation.
+ * CR_ERR_ARG (NULL d, or only one of mean/inv_std), CR_ERR_NOMEM (d unchanged). */
+cr_status cr_dataset_set_norm(cr_dataset *d, const float *mean, const float *inv_std);
+
+/* Write samples idx[0..count) into x and their labels into y, without allocating:
+ * row i of x (x->data + i*n_features) gets sample idx[i]'s values as above, and
+ * y->data[i] its class as a cr_real (the target format of cr_softmax_cross_entropy).
+ * x must hold at least count*n_features values with its last dimension equal to
+ * n_features; y (may be NULL) at least count values; rows past count are left as
+ * they are. Works on heap tensors and on tape leaves (then cr_tape_forward replays
+ * on the new batch). Returns CR_OK, or CR_ERR_ARG (NULL, index outside 0..n-1) /
+ * CR_ERR_SHAPE (tensor too small) having written nothing. */
+cr_status cr_dataset_gather(const cr_dataset *d, const int *idx, size_t count,
+                            cr_tensor *x, cr_tensor *y);
+
+/* A seeded random partition of the sample indices 0..n-1 into a training part and a
+ * validation part: two views of one permutation (no sample data is copied). */
+typedef struct cr_split {
+    int *train;        /* n_train indices; owns the block freed by cr_split_free */
+    size_t n_train;
+    int *val;          /* n_val indices (points into the same block) */
+    size_t n_val;
+} cr_split;
+/* Fill s with a permutation of 0..n-1 drawn from seed: the first n - n_val indices
+ * are train, the last n_val validation. 1 <= n <= INT_MAX, n_val <= n. CR_ERR_ARG,
+ * CR_ERR_NOMEM (s untouched on error). */
+cr_status cr_split_make(cr_split *s, size_t n, size_t n_val, uint64_t seed);
+/* Free the indices and zero s. NULL is safe. */
+void cr_split_free(cr_split *s);
+
+/* Minibatches over a set of sample indices. */
+typedef struct cr_batcher cr_batcher;
+#define CR_BATCH_SHUFFLE   1u  /* a new seeded order every epoch */
+#define CR_BATCH_DROP_LAST 2u  /* skip the last batch when it is partial */
+/* Iterate over idx[0..n) (copied; NULL means 0..n-1) in batches of batch_size.
+ * With CR_BATCH_SHUFFLE, epoch e's order is a Fisher-Yates shuffle of idx by a
+ * cr_rng seeded from (seed, e): it depends only on seed and e, so resuming at
+ * (epoch, batch) needs no other state; without it the order is idx's. The last
+ * batch of an epoch is smaller (n % batch_size samples) when n is not a multiple
+ * of batch_size, unless CR_BATCH_DROP_LAST. Starts at epoch 0, batch 0. Caller
+ * owns it; NULL on n or batch_size of 0 or above INT_MAX, or allocation failure. */
+cr_batcher *cr_batcher_new(const int *idx, size_t n, size_t batch_size, unsigned flags,
+                           uint64_t seed);
+void cr_batcher_free(cr_batcher *b);           /* NULL is safe */
+/* Go to batch `batch` (0-based) of epoch `epoch`, computing that epoch's order.
+ * CR_ERR_ARG when batch > cr_batcher_batches(b). */
+cr_status cr_batcher_seek(cr_batcher *b, uint64_t epoch, size_t batch);
+/* Next batch of the current epoch: sets *idx to its sample indices (owned by the
+ * batcher, valid until the next seek) and returns how many (<= batch_size); returns
+ * 0 when the epoch is done — seek to the next epoch to go on. */
+size_t cr_batcher_next(cr_batcher *b, const int **idx);
+size_t cr_batcher_batches(const cr_batcher *b);   /* batches per epoch */
+uint64_t cr_batcher_epoch(const cr_batcher *b);   /* current epoch */
+size_t cr_batcher_position(const cr_batcher *b);  /* batches handed out this epoch */
 
 #ifdef __cplusplus
 }
