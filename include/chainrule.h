@@ -658,7 +658,216 @@ cr_tensor *cr_loss_l2(cr_tape *t, const cr_params *params, cr_real lambda, int w
 
 
 /* ========================================================== optim */
-/* (section owned by optim/) */
+/* Optimizers, gradient clipping and learning-rate schedules on a cr_params list,
+ * and the binary save/load format (docs/FORMAT.md). Optimizers use no ops: each
+ * step is a loop over every parameter's data and grad arrays, computed in double
+ * per element and stored back as cr_real.
+ *
+ * Notation: θ parameter, g its gradient (x->grad), η learning rate, λ weight decay,
+ * t the step number counted from 1 (the optimizer's step counter after the
+ * increment). L2 weight decay (every kind but AdamW): g ← g + λθ first (x->grad
+ * itself is not modified). State tensors start at zero (AdaGrad: at r₀).
+ *
+ * Typical loop:
+ *     cr_optim *o = cr_optim_new(params, &cfg, err, sizeof err);
+ *     for (...) { cr_optim_zero_grad(o); ...forward, cr_backward...;
+ *                 cr_optim_set_lr(o, cr_schedule_lr(&sched, cr_optim_step_count(o)));
+ *                 cr_optim_step(o); }
+ */
+
+typedef enum cr_optim_kind {
+    CR_OPTIM_SGD = 0,   /* θ ← θ − η g                                           */
+    CR_OPTIM_MOMENTUM,  /* classical (PyTorch SGD, dampening 0):
+                           v ← μ v + g;  θ ← θ − η v                             */
+    CR_OPTIM_NESTEROV,  /* PyTorch's Nesterov formulation (SGD nesterov=True):
+                           v ← μ v + g;  θ ← θ − η (g + μ v)                     */
+    CR_OPTIM_ADAGRAD,   /* r ← r + g²;  θ ← θ − η g / (δ + √r)   (δ outside the
+                           root, as PyTorch Adagrad with lr_decay 0)             */
+    CR_OPTIM_RMSPROP,   /* r ← ρ r + (1−ρ) g²;  θ ← θ − η g / (√r + δ)  (δ outside
+                           the root, as PyTorch RMSprop, centered=False)         */
+    CR_OPTIM_ADAM,      /* m ← ρ₁ m + (1−ρ₁) g;  v ← ρ₂ v + (1−ρ₂) g²;
+                           m̂ = m / (1−ρ₁ᵗ);  v̂ = v / (1−ρ₂ᵗ);
+                           θ ← θ − η m̂ / (√v̂ + δ)   (as the course notes and
+                           PyTorch Adam; λ is L2 decay: g ← g + λθ first)        */
+    CR_OPTIM_ADAMW      /* decoupled weight decay (Loshchilov & Hutter, PyTorch
+                           AdamW): θ ← θ − η λ θ first, then the Adam update
+                           with the undecayed g                                  */
+} cr_optim_kind;
+#define CR_OPTIM_KIND_COUNT 7
+
+/* Hyper-parameters. Get the defaults with cr_optim_defaults and change fields.
+ * Fields a kind does not use are ignored (but still validated and saved). */
+typedef struct cr_optim_config {
+    cr_optim_kind kind;
+    double lr;           /* η >= 0. Default 0.01; Adam and AdamW 0.001 */
+    double momentum;     /* μ in [0,1), MOMENTUM/NESTEROV. Default 0.9 */
+    double rho;          /* ρ in [0,1), RMSprop. Default 0.99 */
+    double beta1;        /* ρ₁ in [0,1), Adam/AdamW. Default 0.9 */
+    double beta2;        /* ρ₂ in [0,1), Adam/AdamW. Default 0.999 */
+    double eps;          /* δ >= 0. Default 1e-10 AdaGrad, 1e-8 others (the
+                            course notes' Adam uses 1e-6) */
+    double weight_decay; /* λ >= 0. L2 (g += λθ) except AdamW (decoupled).
+                            Default 0; AdamW 0.01 */
+    double initial_accumulator; /* r₀ >= 0 for AdaGrad's r. Default 0 */
+} cr_optim_config;
+
+typedef struct cr_optim cr_optim;
+
+/* Defaults for kind (see the fields above). An unknown kind gives SGD's. */
+cr_optim_config cr_optim_defaults(cr_optim_kind kind);
+/* Check every field: unknown kind, lr/eps/weight_decay/initial_accumulator < 0 or
+ * not finite, momentum/rho/beta1/beta2 outside [0,1) -> CR_ERR_ARG with a message
+ * naming the field and value in err ("optim: beta2 = 1 is outside [0, 1)").
+ * err may be NULL; errsize bytes at most, always NUL-terminated. */
+cr_status cr_optim_config_check(const cr_optim_config *cfg, char *err, size_t errsize);
+/* "sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw"
+ * (case-sensitive) -> *kind. CR_ERR_ARG (kind untouched) for anything else. */
+cr_status cr_optim_kind_from_name(const char *name, cr_optim_kind *kind);
+/* The name above for kind, "?" when out of range. Static string. */
+const char *cr_optim_kind_name(cr_optim_kind kind);
+
+/* New optimizer over params (referenced, not owned: params and its tensors must
+ * outlive the optimizer and keep their entries). All state is allocated here;
+ * cr_optim_step never allocates. Caller owns it (cr_optim_free). NULL on a bad
+ * config (message as cr_optim_config_check), NULL params or allocation failure
+ * ("optim: out of memory"); err may be NULL. */
+cr_optim *cr_optim_new(cr_params *params, const cr_optim_config *cfg, char *err,
+                       size_t errsize);
+/* Free the optimizer and its state. NULL is safe. */
+void cr_optim_free(cr_optim *o);
+/* One update of every parameter from its current grad (formulas at
+ * cr_optim_kind); increments the step counter first. CR_ERR_ARG on NULL,
+ * CR_ERR_STATE (nothing updated) if the list no longer holds the tensors it held
+ * at creation. Non-finite gradients are applied as they are. */
+cr_status cr_optim_step(cr_optim *o);
+/* Zero the gradient of every parameter of the optimizer's list. NULL is safe. */
+void cr_optim_zero_grad(cr_optim *o);
+/* Change η (e.g. from a schedule before each step). CR_ERR_ARG if lr < 0 or not
+ * finite (η unchanged). */
+cr_status cr_optim_set_lr(cr_optim *o, double lr);
+double cr_optim_lr(const cr_optim *o);
+/* The optimizer's current hyper-parameters (owned by the optimizer). */
+const cr_optim_config *cr_optim_get_config(const cr_optim *o);
+/* Number of steps taken (t after the last step; 0 for a new optimizer). */
+long cr_optim_step_count(const cr_optim *o);
+/* Overwrite the step counter (manual state restore; cr_load does it for you).
+ * CR_ERR_ARG if n < 0. */
+cr_status cr_optim_set_step_count(cr_optim *o, long n);
+/* The parameter list the optimizer updates. */
+cr_params *cr_optim_params(const cr_optim *o);
+
+/* Optimizer state as named tensors, owned by the optimizer, same shape as their
+ * parameter; read and write their data freely. Names are "<slot>.<param name>",
+ * slot-major in parameter order: MOMENTUM/NESTEROV "v." (velocity); ADAGRAD and
+ * RMSPROP "r." (accumulated squares); ADAM/ADAMW "m." then "v." (first and second
+ * moments). SGD has none. Names are at most 65 bytes. */
+size_t cr_optim_state_count(const cr_optim *o);
+cr_tensor *cr_optim_state_get(const cr_optim *o, size_t i);      /* NULL if out of range */
+const char *cr_optim_state_name(const cr_optim *o, size_t i);    /* NULL if out of range */
+cr_tensor *cr_optim_state_find(const cr_optim *o, const char *name); /* NULL if absent */
+
+/* Gradient clipping, between backward and cr_optim_step.
+ * By global norm: N = √(Σ over all grads of g²) (computed in double, without
+ * overflow); if N > max_norm every g ← g · max_norm / N (so the new norm is
+ * max_norm; PyTorch adds 1e-6 to N, we do not). Returns N before clipping. If N is
+ * not finite nothing is changed (the caller sees Inf/NaN). max_norm < 0 or NaN,
+ * or NULL p: nothing is changed and -1 is returned. */
+double cr_clip_grad_norm(cr_params *p, double max_norm);
+/* By value: every g ← min(max(g, −clip), clip) (NaN stays NaN). CR_ERR_ARG if
+ * clip < 0 or NaN (nothing changed). */
+cr_status cr_clip_grad_value(cr_params *p, double clip);
+
+/* Learning-rate schedules. t is the number of steps already taken (0 for the first
+ * update: pass cr_optim_step_count(o) before cr_optim_step). With W warm-up steps
+ * (warmup > 0): lr(t) = base(0) · (t+1)/W for t < W, then base(t − W); W = 0: base(t). */
+typedef enum cr_schedule_kind {
+    CR_SCHED_CONSTANT = 0, /* base(t) = η₀ */
+    CR_SCHED_INV_SQRT,     /* base(t) = η₀ / √(t+1)  (the notes' C/√t with t from 1) */
+    CR_SCHED_INV,          /* base(t) = η₀ / (1 + k t) */
+    CR_SCHED_STEP,         /* base(t) = η₀ · γ^⌊t / s⌋ */
+    CR_SCHED_EXP,          /* base(t) = η₀ · γ^t */
+    CR_SCHED_COSINE        /* base(t) = η_min + (η₀ − η_min)(1 + cos(π min(t,T)/T))/2:
+                              η₀ at t = 0, η_min from t = T on */
+} cr_schedule_kind;
+#define CR_SCHED_KIND_COUNT 6
+
+typedef struct cr_schedule {
+    cr_schedule_kind kind;
+    double lr0;     /* η₀ (C for INV_SQRT) >= 0 */
+    double k;       /* INV: k >= 0. Default 0.01 */
+    double gamma;   /* STEP, EXP: γ in (0, 1]. Default 0.1 (STEP), 0.99 (EXP) */
+    long step_size; /* STEP: s >= 1. Default 1000 */
+    long T;         /* COSINE: T >= 1. Default 10000 */
+    double lr_min;  /* COSINE: 0 <= η_min <= η₀. Default 0 */
+    long warmup;    /* W >= 0 linear warm-up steps. Default 0 */
+} cr_schedule;
+
+/* Defaults for kind with η₀ = lr0 (see the fields). */
+cr_schedule cr_schedule_defaults(cr_schedule_kind kind, double lr0);
+/* Validate the fields the kind uses (ranges above; also lr0 finite) -> CR_ERR_ARG
+ * and a message in err ("schedule: gamma = 0 is outside (0, 1]"). */
+cr_status cr_schedule_check(const cr_schedule *s, char *err, size_t errsize);
+/* The learning rate for step t (t < 0 is taken as 0). For a schedule that fails
+ * cr_schedule_check the result is unspecified but never a crash; NULL gives 0. */
+double cr_schedule_lr(const cr_schedule *s, long t);
+/* "constant", "invsqrt", "inv", "step", "exp", "cosine" -> *kind; CR_ERR_ARG else. */
+cr_status cr_schedule_kind_from_name(const char *name, cr_schedule_kind *kind);
+const char *cr_schedule_kind_name(cr_schedule_kind kind); /* "?" if out of range */
+
+/* Metadata: a small ordered key -> value container saved beside the model (the
+ * training program keeps epoch, batch position, schedule step and RNG state here).
+ * Keys are 1..63 bytes; a value is a u64 or a double (store signed integers as
+ * (uint64_t) casts). Setting an existing key replaces its value and type. */
+typedef struct cr_meta cr_meta;
+typedef enum cr_meta_type { CR_META_U64 = 1, CR_META_F64 = 2 } cr_meta_type;
+
+/* New empty container; caller owns it (cr_meta_free). NULL on allocation failure. */
+cr_meta *cr_meta_new(void);
+void cr_meta_free(cr_meta *m);                  /* NULL is safe */
+void cr_meta_clear(cr_meta *m);                 /* remove every entry */
+/* CR_ERR_ARG on NULL m/key or a key that is empty or longer than 63 bytes;
+ * CR_ERR_NOMEM (container unchanged). */
+cr_status cr_meta_set_u64(cr_meta *m, const char *key, uint64_t v);
+cr_status cr_meta_set_f64(cr_meta *m, const char *key, double v);
+/* CR_ERR_ARG if the key is absent or holds the other type (*v untouched). */
+cr_status cr_meta_get_u64(const cr_meta *m, const char *key, uint64_t *v);
+cr_status cr_meta_get_f64(const cr_meta *m, const char *key, double *v);
+size_t cr_meta_count(const cr_meta *m);
+const char *cr_meta_key(const cr_meta *m, size_t i);     /* NULL if out of range */
+cr_meta_type cr_meta_type_at(const cr_meta *m, size_t i); /* 0 if out of range */
+
+/* CRC-32 (IEEE 802.3, reflected polynomial 0xEDB88320, as zlib's crc32): pass 0
+ * to start and the previous result to continue. Used by the model format. */
+uint32_t cr_crc32(uint32_t crc, const void *buf, size_t n);
+
+/* Model file format version written by cr_save (docs/FORMAT.md). */
+#define CR_FORMAT_VERSION 1
+
+/* Save params (every tensor: name, shape, data), and optionally the optimizer's
+ * kind, hyper-parameters, step counter and state tensors, and meta, to path.
+ * Atomic: writes "<path>.tmp.<pid>" in the same directory, fsyncs it and renames
+ * it over path; on any failure the temporary file is removed and an existing file
+ * at path is untouched. opt and meta may be NULL. Returns CR_OK, CR_ERR_ARG (NULL
+ * path/params) or CR_ERR_IO, with "<path>: <reason>" in err (may be NULL). */
+cr_status cr_save(const char *path, const cr_params *params, const cr_optim *opt,
+                  const cr_meta *meta, char *err, size_t errsize);
+/* Load path into params (and opt, meta when non-NULL). The whole file is read and
+ * validated first — magic, version, sizes, checksum, then every parameter name and
+ * shape against params (the file must hold exactly params' names, in any order)
+ * and, when opt is given, the optimizer kind and state names/shapes; only then
+ * are values copied. On any error the caller's objects are exactly as before and
+ * err says what is wrong ("model.crm: parameter fc1.W has shape 784x64 in the file
+ * but 784x128 in the model"). A file written by the other precision is converted
+ * (double -> float rounds to nearest). opt: restores kind-matched state, step
+ * counter and every hyper-parameter (lr included); error if the file has no
+ * optimizer section. meta: replaced by the file's entries (emptied if it has
+ * none). A file's optimizer section or meta is ignored when opt/meta is NULL.
+ * params may be NULL to read only opt and/or meta.
+ * Returns CR_OK, CR_ERR_ARG, CR_ERR_IO (cannot open/read), CR_ERR_FORMAT (not a
+ * model file, corrupt, truncated, newer version), CR_ERR_SHAPE (names or shapes
+ * do not match) or CR_ERR_NOMEM. */
+cr_status cr_load(const char *path, cr_params *params, cr_optim *opt, cr_meta *meta,
+                  char *err, size_t errsize);
 
 /* =========================================================== data */
 /* (section owned by data/) */
