@@ -1,0 +1,107 @@
+/* Batch normalization over the features (columns) of an N x F batch.
+ *   training:   mu = mean_rows(x),  var = mean_rows((x - mu)^2)       (biased)
+ *               y  = gamma * (x - mu) / sqrt(var + eps) + beta
+ *   evaluation: y  = gamma * (x - running_mean) / sqrt(running_var + eps) + beta
+ * Everything is composed from ops, so the gradient through mu and var (the part
+ * people get wrong by hand) comes from the chain rule alone. The running
+ * statistics move when a training forward is recorded, never on replay:
+ *   running_mean = (1-m) running_mean + m mu,
+ *   running_var  = (1-m) running_var  + m var * N/(N-1)     (unbiased, as PyTorch) */
+#include "chainrule.h"
+
+void cr_batchnorm_free(cr_batchnorm *bn)
+{
+    if (!bn) return;
+    cr_params_free(bn->params);    /* references only */
+    cr_params_free(bn->buffers);
+    cr_tensor_free(bn->gamma);
+    cr_tensor_free(bn->beta);
+    cr_tensor_free(bn->running_mean);
+    cr_tensor_free(bn->running_var);
+    cr_free(bn);
+}
+
+cr_batchnorm *cr_batchnorm_new(int features, cr_real momentum, cr_real eps)
+{
+    if (features < 1 || momentum > 1) return NULL;
+    cr_batchnorm *bn = cr_calloc(1, sizeof *bn);
+    if (!bn) return NULL;
+    bn->features = features;
+    bn->momentum = momentum > 0 ? momentum : (cr_real)0.1;
+    bn->eps = eps > 0 ? eps : (cr_real)1e-5;
+    bn->gamma = cr_param_new(1, &features);
+    bn->beta = cr_param_new(1, &features);
+    /* cr_params only holds tensors with a gradient buffer, so the running
+     * statistics get one, but they are marked as not needing a gradient. */
+    bn->running_mean = cr_param_new(1, &features);
+    bn->running_var = cr_param_new(1, &features);
+    bn->params = cr_params_new();
+    bn->buffers = cr_params_new();
+    if (!bn->gamma || !bn->beta || !bn->running_mean || !bn->running_var || !bn->params ||
+        !bn->buffers) {
+        cr_batchnorm_free(bn);
+        return NULL;
+    }
+    bn->running_mean->flags &= ~CR_REQUIRES_GRAD;
+    bn->running_var->flags &= ~CR_REQUIRES_GRAD;
+    cr_tensor_fill(bn->gamma, 1);
+    cr_tensor_fill(bn->running_var, 1);
+    if (cr_params_add(bn->params, bn->gamma, "gamma") != CR_OK ||
+        cr_params_add(bn->params, bn->beta, "beta") != CR_OK ||
+        cr_params_add(bn->buffers, bn->running_mean, "running_mean") != CR_OK ||
+        cr_params_add(bn->buffers, bn->running_var, "running_var") != CR_OK) {
+        cr_batchnorm_free(bn);
+        return NULL;
+    }
+    return bn;
+}
+
+/* Side effect of a recorded training forward: blend the batch statistics (1 x F
+ * tensors mu and var on the tape) into the running ones. */
+static void update_running(cr_batchnorm *bn, const cr_tensor *mu, const cr_tensor *var, int n)
+{
+    double m = bn->momentum, unbias = (double)n / (n - 1);
+    for (int j = 0; j < bn->features; j++) {
+        cr_real *rm = &bn->running_mean->data[j], *rv = &bn->running_var->data[j];
+        *rm = (cr_real)((1 - m) * *rm + m * mu->data[j]);
+        *rv = (cr_real)((1 - m) * *rv + m * var->data[j] * unbias);
+    }
+}
+
+cr_tensor *cr_batchnorm_forward(cr_tape *t, cr_batchnorm *bn, cr_tensor *x, int training)
+{
+    if (!cr_check_inputs(t, "batchnorm", 1, &x)) return NULL;
+    if (!bn) {
+        cr_tape_fail(t, CR_ERR_ARG, "batchnorm: layer is NULL");
+        return NULL;
+    }
+    char s[48];
+    if (x->ndim != 2 || x->shape[1] != bn->features) {
+        cr_tape_fail(t, CR_ERR_SHAPE, "batchnorm: x is %s but the layer has %d features "
+                     "(x must be N x %d)", cr_shape_str(x, s, sizeof s), bn->features,
+                     bn->features);
+        return NULL;
+    }
+    int n = x->shape[0];
+    cr_tensor *xc, *sd;   /* x centred (N x F) and the standard deviation (1 x F or F) */
+    if (training) {
+        if (n < 2) {
+            cr_tape_fail(t, CR_ERR_SHAPE, "batchnorm: training needs at least 2 rows per "
+                         "batch to estimate a variance, x is %s", cr_shape_str(x, s, sizeof s));
+            return NULL;
+        }
+        cr_tensor *mu = cr_mean_axis(t, x, 0, 1);
+        xc = cr_sub(t, x, mu);
+        cr_tensor *var = cr_mean_axis(t, cr_square(t, xc), 0, 1);
+        sd = cr_sqrt(t, cr_add_scalar(t, var, bn->eps));
+        if (!sd) return NULL;
+        update_running(bn, mu, var, n);
+    } else {
+        /* Negate first so the buffers only feed nodes that need no gradient:
+         * backward never writes into them. */
+        xc = cr_add(t, x, cr_neg(t, bn->running_mean));
+        sd = cr_sqrt(t, cr_add_scalar(t, bn->running_var, bn->eps));
+    }
+    cr_tensor *xhat = cr_div(t, xc, sd);
+    return cr_add(t, cr_mul(t, xhat, bn->gamma), bn->beta);
+}
