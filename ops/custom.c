@@ -1,0 +1,90 @@
+/* custom: an op defined by the user's callbacks.
+ *   forward(out, in, n_in, user)   writes out->data (zeroed before each call)
+ *   backward(out, in, n_in, user)  adds out->grad times the local derivative into
+ *                                  in[k]->grad wherever that is non-NULL
+ * The node's op is a cr_op built in the arena under the user's name, so printing,
+ * DOT export and traces show that name; the callbacks and user pointer live in an
+ * arena block in n->aux. Replay calls forward again. */
+#include "shape_util.h"
+
+#include <string.h>
+
+#define CR_CUSTOM_NAME_MAX 63
+
+typedef struct custom_state {
+    cr_custom_fn forward, backward;
+    void *user;
+} custom_state;
+
+static void custom_forward(cr_tape *t, cr_node *n)
+{
+    (void)t;
+    const custom_state *s = n->aux;
+    memset(n->out->data, 0, n->out->size * sizeof(cr_real));
+    s->forward(n->out, n->in, n->n_in, s->user);
+}
+
+static void custom_backward(cr_tape *t, cr_node *n)
+{
+    (void)t;
+    const custom_state *s = n->aux;
+    if (s->backward) s->backward(n->out, n->in, n->n_in, s->user);
+}
+
+cr_tensor *cr_custom(cr_tape *t, const char *name, int n_in, cr_tensor *const *in,
+                     int ndim, const int *shape, cr_custom_fn forward,
+                     cr_custom_fn backward, void *user)
+{
+    if (!t || cr_tape_error(t)) return NULL;
+    if (!name) name = "custom";
+    size_t len = strlen(name);
+    if (len == 0 || len > CR_CUSTOM_NAME_MAX) {
+        cr_tape_fail(t, CR_ERR_ARG, "custom: op name must be 1..%d characters, got %zu",
+                     CR_CUSTOM_NAME_MAX, len);
+        return NULL;
+    }
+    if (n_in < 0) {
+        cr_tape_fail(t, CR_ERR_ARG, "custom '%s': n_in is %d (must be >= 0)", name, n_in);
+        return NULL;
+    }
+    if (!cr_check_inputs(t, name, n_in, in)) return NULL;
+    if (!forward) {
+        cr_tape_fail(t, CR_ERR_ARG, "custom '%s': forward callback is NULL", name);
+        return NULL;
+    }
+    int ok = ndim >= 0 && ndim <= CR_MAX_DIMS && (ndim == 0 || shape);
+    for (int i = 0; ok && i < ndim; i++) ok = shape[i] >= 1;
+    if (!ok) {
+        char s[CR_DIMS_TEXT];
+        cr_tape_fail(t, CR_ERR_SHAPE, "custom '%s': output shape %s is not allowed (rank 0..%d, "
+                     "every dimension >= 1)", name,
+                     shape || ndim <= 0 ? cr__dims_text(ndim, shape, s, sizeof s) : "NULL",
+                     CR_MAX_DIMS);
+        return NULL;
+    }
+    /* the op and its name live in the arena as long as the node does */
+    cr_op *op = cr_tape_alloc(t, sizeof *op + len + 1);
+    custom_state *s = cr_tape_alloc(t, sizeof *s);
+    if (!op || !s) return NULL;
+    char *copy = (char *)(op + 1);
+    memcpy(copy, name, len + 1);
+    op->name = copy;
+    op->forward = custom_forward;
+    op->backward = custom_backward;
+    s->forward = forward;
+    s->backward = backward;
+    s->user = user;
+    cr_node *n = cr_record(t, op, n_in, in, ndim, shape);
+    if (!n) return NULL;
+    n->aux = s;
+    /* without backward the op is fine for evaluation (no-grad mode, constants) only */
+    if (!backward && (n->out->flags & CR_REQUIRES_GRAD)) {
+        for (int k = 0; k < n_in; k++)
+            if (in[k]->flags & CR_REQUIRES_GRAD) {
+                cr_tape_fail(t, CR_ERR_ARG, "custom '%s': backward callback is NULL but input "
+                             "%d needs a gradient", name, k + 1);
+                return NULL;
+            }
+    }
+    return cr_run(t, n);
+}

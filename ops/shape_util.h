@@ -1,0 +1,36 @@
+/* Shape and numeric helpers shared by the non-elementwise ops (ops/ only). */
+#ifndef CR_OPS_SHAPE_UTIL_H
+#define CR_OPS_SHAPE_UTIL_H
+
+#include "chainrule.h"
+
+#include <math.h>
+
+/* Room for "65535x65535x65535x65535 (18446744073709551615 elements)". */
+#define CR_DIMS_TEXT 96
+
+/* "2x3" (or "scalar" for rank 0) for a raw shape; always NUL-terminated. */
+char *cr__dims_text(int ndim, const int *shape, char *buf, size_t size);
+/* Same for a tensor. */
+char *cr__tensor_dims(const cr_tensor *x, char *buf, size_t size);
+/* A possibly negative axis resolved against rank ndim (-1 is the last axis);
+ * -1 when it is outside -ndim..ndim-1. */
+int cr__axis_resolve(int axis, int ndim);
+/* x viewed as outer x len x inner around axis: outer is the product of the
+ * dimensions before axis, len = shape[axis], inner the product of those after. */
+void cr__axis_split(const cr_tensor *x, int axis, size_t *outer, size_t *len, size_t *inner);
+/* Shape of x reduced along axis into shape[]; returns the new rank. */
+int cr__reduced_shape(const cr_tensor *x, int axis, int keepdim, int *shape);
+/* Sum of v[0..n) accumulated in double (four partial sums). */
+double cr__sum_real(const cr_real *v, size_t n);
+
+/* exp / log in the precision of cr_real. */
+#ifdef CR_REAL_DOUBLE
+static inline cr_real cr__exp_r(cr_real x) { return exp(x); }
+static inline cr_real cr__log1p_r(cr_real x) { return log1p(x); }
+#else
+static inline cr_real cr__exp_r(cr_real x) { return expf(x); }
+static inline cr_real cr__log1p_r(cr_real x) { return log1pf(x); }
+#endif
+
+#endif
