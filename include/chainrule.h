@@ -18,6 +18,7 @@
 #ifndef CHAINRULE_H
 #define CHAINRULE_H
 
+#include <float.h>   /* FLT_MIN, DBL_MIN for CR_LOG_FLOOR */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -307,32 +308,48 @@ cr_tensor *cr_custom(cr_tape *t, const char *name, int n_in, cr_tensor *const *i
  * NumPy's rules (shapes aligned at the right; a dimension of 1 stretches); their
  * backward sums the gradient over the broadcast dimensions. */
 
-/* elementwise, binary */
+/* elementwise, binary (g is the gradient of the output) */
 cr_tensor *cr_add(cr_tape *t, cr_tensor *a, cr_tensor *b);  /* a+b;  da += g, db += g */
 cr_tensor *cr_sub(cr_tape *t, cr_tensor *a, cr_tensor *b);  /* a-b;  da += g, db -= g */
 cr_tensor *cr_mul(cr_tape *t, cr_tensor *a, cr_tensor *b);  /* a*b;  da += g*b, db += g*a */
-cr_tensor *cr_div(cr_tape *t, cr_tensor *a, cr_tensor *b);  /* a/b;  da += g/b, db -= g*a/b^2 */
-/* max(a,b) elementwise; at a tie (a == b) the whole gradient goes to a. */
+/* a/b (IEEE: a/0 is inf or NaN, not an error); da += g/b, db -= g*a/b^2. */
+cr_tensor *cr_div(cr_tape *t, cr_tensor *a, cr_tensor *b);
+/* max(a,b) elementwise; da += g where a >= b, db += g where b > a: at a tie
+ * (a == b) the whole gradient goes to a (so max(x,x) has derivative 1). */
 cr_tensor *cr_max(cr_tape *t, cr_tensor *a, cr_tensor *b);
 
-/* elementwise, unary */
+/* elementwise, unary (output shaped like x; g is its gradient) */
 cr_tensor *cr_neg(cr_tape *t, cr_tensor *x);     /* -x;       dx -= g */
-cr_tensor *cr_exp(cr_tape *t, cr_tensor *x);     /* e^x;      dx += g*e^x */
-/* log(max(x, CR_LOG_FLOOR)); dx += g/x where x > floor, else 0. The floor keeps
- * log(0) finite (-87.3 in float, -708.4 in double). */
+/* e^x; dx += g*e^x. Overflows to +inf like C's exp (x > 88.7 float, 709.8 double). */
+cr_tensor *cr_exp(cr_tape *t, cr_tensor *x);
+/* Smallest input of cr_log: the smallest positive normal cr_real (FLT_MIN, or
+ * DBL_MIN in the double build), so log(0) = log(CR_LOG_FLOOR) = -87.34 (float) or
+ * -708.40 (double) instead of -inf. */
+#ifdef CR_REAL_DOUBLE
+#define CR_LOG_FLOOR DBL_MIN
+#else
+#define CR_LOG_FLOOR FLT_MIN
+#endif
+/* log(max(x, CR_LOG_FLOOR)); dx += g/x where x > CR_LOG_FLOOR, else 0 (flat below
+ * the floor). Zero, tiny and negative x all give the floor value; NaN stays NaN. */
 cr_tensor *cr_log(cr_tape *t, cr_tensor *x);
-cr_tensor *cr_sqrt(cr_tape *t, cr_tensor *x);    /* sqrt(x);  dx += g/(2 sqrt x) (x > 0; 0 at x = 0) */
-cr_tensor *cr_pow(cr_tape *t, cr_tensor *x, cr_real p); /* x^p; dx += g*p*x^(p-1) */
+/* sqrt(x); dx += g/(2 sqrt x), taken as 0 at x = 0 (where the true slope is +inf).
+ * x < 0 gives NaN value and gradient, like C's sqrt. */
+cr_tensor *cr_sqrt(cr_tape *t, cr_tensor *x);
+/* x^p by C's pow; dx += g*p*x^(p-1) (0 when p = 0). Negative x with a non-integer
+ * p gives NaN (value and gradient); x = 0 with p < 1 gives an infinite gradient. */
+cr_tensor *cr_pow(cr_tape *t, cr_tensor *x, cr_real p);
 cr_tensor *cr_square(cr_tape *t, cr_tensor *x);  /* x^2;      dx += 2 g x */
 /* |x|; dx += g*sign(x), with sign(0) = 0 (the subgradient of smallest norm). */
 cr_tensor *cr_abs(cr_tape *t, cr_tensor *x);
 /* max(0,x); dx += g*[x > 0]: the derivative at 0 is taken as 0. */
 cr_tensor *cr_relu(cr_tape *t, cr_tensor *x);
-/* x > 0 ? x : slope*x; dx += g*(x > 0 ? 1 : slope) (slope at 0). */
+/* x > 0 ? x : slope*x; dx += g*(x > 0 ? 1 : slope): at 0 the slope is used. */
 cr_tensor *cr_leaky_relu(cr_tape *t, cr_tensor *x, cr_real slope);
-/* 1/(1+e^-x), computed without overflow for any x; dx += g*s*(1-s). */
+/* s = 1/(1+e^-x), computed as e^x/(1+e^x) for x < 0 so that nothing overflows for
+ * any x; s(0) = 0.5. dx += g*s*(1-s) (0 where s rounds to 1). */
 cr_tensor *cr_sigmoid(cr_tape *t, cr_tensor *x);
-cr_tensor *cr_tanh(cr_tape *t, cr_tensor *x);    /* tanh x;   dx += g*(1-y^2) */
+cr_tensor *cr_tanh(cr_tape *t, cr_tensor *x);    /* y = tanh x; dx += g*(1-y^2) */
 /* x*s for a constant s (no gradient for s); dx += g*s. */
 cr_tensor *cr_scale(cr_tape *t, cr_tensor *x, cr_real s);
 /* x + c for a constant c; dx += g. */

@@ -1,0 +1,215 @@
+/* Binary arithmetic, broadcast (NumPy rules; ops/broadcast.c iterates), g = dL/dy:
+ *   add:  y = a + b     da += g         db += g
+ *   sub:  y = a - b     da += g         db -= g
+ *   mul:  y = a * b     da += g b       db += g a
+ *   div:  y = a / b     da += g / b     db -= g a / b^2  (= g y / b)
+ * Division follows IEEE 754: a/0 is +-inf or NaN, never an error.
+ * Row kernels see a[i*sa], b[i*sb] with sa, sb in {0, 1}; each stride case is its
+ * own loop so that the compiler vectorises it. */
+#include "ops_internal.h"
+
+/* ------------------------------------------------------------------ add */
+
+static void add_rows(cr_real *restrict y, const cr_real *restrict a, size_t sa,
+                     const cr_real *restrict b, size_t sb, size_t n)
+{
+    if (sa && sb) {
+        for (size_t i = 0; i < n; i++) y[i] = a[i] + b[i];
+    } else if (sa) {
+        const cr_real s = b[0];
+        for (size_t i = 0; i < n; i++) y[i] = a[i] + s;
+    } else {
+        const cr_real s = a[0];
+        for (size_t i = 0; i < n; i++) y[i] = s + b[i];
+    }
+}
+
+/* dx += g: the gradient of add for either input, and of sub for a */
+static void pass_grad(cr_real *restrict dx, const cr_real *restrict g, const cr_real *restrict a,
+                      size_t sa, const cr_real *restrict b, size_t sb,
+                      const cr_real *restrict y, size_t n)
+{
+    (void)a, (void)sa, (void)b, (void)sb, (void)y;
+    for (size_t i = 0; i < n; i++) dx[i] += g[i];
+}
+
+static void add_forward(cr_tape *t, cr_node *n)
+{
+    (void)t;
+    cr__bcast_forward(n, add_rows);
+}
+
+static void add_backward(cr_tape *t, cr_node *n)
+{
+    (void)t;
+    cr__bcast_grad(n, 0, pass_grad);
+    cr__bcast_grad(n, 1, pass_grad);
+}
+
+static const cr_op add_op = { "add", add_forward, add_backward };
+
+cr_tensor *cr_add(cr_tape *t, cr_tensor *a, cr_tensor *b) { return cr__binary(t, &add_op, a, b); }
+
+/* ------------------------------------------------------------------ sub */
+
+static void sub_rows(cr_real *restrict y, const cr_real *restrict a, size_t sa,
+                     const cr_real *restrict b, size_t sb, size_t n)
+{
+    if (sa && sb) {
+        for (size_t i = 0; i < n; i++) y[i] = a[i] - b[i];
+    } else if (sa) {
+        const cr_real s = b[0];
+        for (size_t i = 0; i < n; i++) y[i] = a[i] - s;
+    } else {
+        const cr_real s = a[0];
+        for (size_t i = 0; i < n; i++) y[i] = s - b[i];
+    }
+}
+
+/* db -= g */
+static void sub_grad_b(cr_real *restrict dx, const cr_real *restrict g, const cr_real *restrict a,
+                       size_t sa, const cr_real *restrict b, size_t sb,
+                       const cr_real *restrict y, size_t n)
+{
+    (void)a, (void)sa, (void)b, (void)sb, (void)y;
+    for (size_t i = 0; i < n; i++) dx[i] -= g[i];
+}
+
+static void sub_forward(cr_tape *t, cr_node *n)
+{
+    (void)t;
+    cr__bcast_forward(n, sub_rows);
+}
+
+static void sub_backward(cr_tape *t, cr_node *n)
+{
+    (void)t;
+    cr__bcast_grad(n, 0, pass_grad);
+    cr__bcast_grad(n, 1, sub_grad_b);
+}
+
+static const cr_op sub_op = { "sub", sub_forward, sub_backward };
+
+cr_tensor *cr_sub(cr_tape *t, cr_tensor *a, cr_tensor *b) { return cr__binary(t, &sub_op, a, b); }
+
+/* ------------------------------------------------------------------ mul */
+
+static void mul_rows(cr_real *restrict y, const cr_real *restrict a, size_t sa,
+                     const cr_real *restrict b, size_t sb, size_t n)
+{
+    if (sa && sb) {
+        for (size_t i = 0; i < n; i++) y[i] = a[i] * b[i];
+    } else if (sa) {
+        const cr_real s = b[0];
+        for (size_t i = 0; i < n; i++) y[i] = a[i] * s;
+    } else {
+        const cr_real s = a[0];
+        for (size_t i = 0; i < n; i++) y[i] = s * b[i];
+    }
+}
+
+/* da += g b */
+static void mul_grad_a(cr_real *restrict dx, const cr_real *restrict g, const cr_real *restrict a,
+                       size_t sa, const cr_real *restrict b, size_t sb,
+                       const cr_real *restrict y, size_t n)
+{
+    (void)a, (void)sa, (void)y;
+    if (sb) {
+        for (size_t i = 0; i < n; i++) dx[i] += g[i] * b[i];
+    } else {
+        const cr_real s = b[0];
+        for (size_t i = 0; i < n; i++) dx[i] += g[i] * s;
+    }
+}
+
+/* db += g a */
+static void mul_grad_b(cr_real *restrict dx, const cr_real *restrict g, const cr_real *restrict a,
+                       size_t sa, const cr_real *restrict b, size_t sb,
+                       const cr_real *restrict y, size_t n)
+{
+    (void)b, (void)sb, (void)y;
+    if (sa) {
+        for (size_t i = 0; i < n; i++) dx[i] += g[i] * a[i];
+    } else {
+        const cr_real s = a[0];
+        for (size_t i = 0; i < n; i++) dx[i] += g[i] * s;
+    }
+}
+
+static void mul_forward(cr_tape *t, cr_node *n)
+{
+    (void)t;
+    cr__bcast_forward(n, mul_rows);
+}
+
+static void mul_backward(cr_tape *t, cr_node *n)
+{
+    (void)t;
+    cr__bcast_grad(n, 0, mul_grad_a);
+    cr__bcast_grad(n, 1, mul_grad_b);
+}
+
+static const cr_op mul_op = { "mul", mul_forward, mul_backward };
+
+cr_tensor *cr_mul(cr_tape *t, cr_tensor *a, cr_tensor *b) { return cr__binary(t, &mul_op, a, b); }
+
+/* ------------------------------------------------------------------ div */
+
+static void div_rows(cr_real *restrict y, const cr_real *restrict a, size_t sa,
+                     const cr_real *restrict b, size_t sb, size_t n)
+{
+    if (sa && sb) {
+        for (size_t i = 0; i < n; i++) y[i] = a[i] / b[i];
+    } else if (sa) {
+        const cr_real s = b[0];
+        for (size_t i = 0; i < n; i++) y[i] = a[i] / s;
+    } else {
+        const cr_real s = a[0];
+        for (size_t i = 0; i < n; i++) y[i] = s / b[i];
+    }
+}
+
+/* da += g / b */
+static void div_grad_a(cr_real *restrict dx, const cr_real *restrict g, const cr_real *restrict a,
+                       size_t sa, const cr_real *restrict b, size_t sb,
+                       const cr_real *restrict y, size_t n)
+{
+    (void)a, (void)sa, (void)y;
+    if (sb) {
+        for (size_t i = 0; i < n; i++) dx[i] += g[i] / b[i];
+    } else {
+        const cr_real s = b[0];
+        for (size_t i = 0; i < n; i++) dx[i] += g[i] / s;
+    }
+}
+
+/* db -= g a / b^2, computed as g y / b (no overflow of b^2) */
+static void div_grad_b(cr_real *restrict dx, const cr_real *restrict g, const cr_real *restrict a,
+                       size_t sa, const cr_real *restrict b, size_t sb,
+                       const cr_real *restrict y, size_t n)
+{
+    (void)a, (void)sa;
+    if (sb) {
+        for (size_t i = 0; i < n; i++) dx[i] -= g[i] * y[i] / b[i];
+    } else {
+        const cr_real s = b[0];
+        for (size_t i = 0; i < n; i++) dx[i] -= g[i] * y[i] / s;
+    }
+}
+
+static void div_forward(cr_tape *t, cr_node *n)
+{
+    (void)t;
+    cr__bcast_forward(n, div_rows);
+}
+
+static void div_backward(cr_tape *t, cr_node *n)
+{
+    (void)t;
+    cr__bcast_grad(n, 0, div_grad_a);
+    cr__bcast_grad(n, 1, div_grad_b);
+}
+
+static const cr_op div_op = { "div", div_forward, div_backward };
+
+cr_tensor *cr_div(cr_tape *t, cr_tensor *a, cr_tensor *b) { return cr__binary(t, &div_op, a, b); }

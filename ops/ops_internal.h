@@ -1,0 +1,148 @@
+/* Shared by the files of ops/ only: libm in the precision of cr_real, the
+ * recording helpers of elementwise ops, and the broadcast machinery of binary
+ * elementwise ops (general case in ops/broadcast.c).
+ *
+ * How a binary elementwise op runs. Shapes are aligned at the right and a
+ * dimension of 1 stretches (NumPy). Every case is reduced to calls of one row
+ * kernel on contiguous rows of the output:
+ *   - same shapes: one call over the whole tensor, both operands contiguous;
+ *   - one operand of size 1: one call, that operand's stride 0;
+ *   - otherwise (ops/broadcast.c): size-1 dimensions are dropped, neighbouring
+ *     dimensions merged where neither operand changes pattern, and a loop over
+ *     the outer (up to 3) dimensions calls the kernel once per inner row.
+ * A kernel sees strides sa, sb in {0, 1}: 0 means "this operand is one value for
+ * the whole row". Kernels are plain loops over restrict pointers, written once per
+ * stride case so that each loop vectorises.
+ *
+ * Backward runs one gradient kernel per input. The kernel accumulates into a
+ * contiguous row dx; when the input is broadcast along the row, the machinery
+ * hands the kernel a zeroed scratch row and adds the row's sum into the single
+ * gradient element; broadcast along outer dimensions needs nothing special because
+ * kernels accumulate (+=). */
+#ifndef CR_OPS_INTERNAL_H
+#define CR_OPS_INTERNAL_H
+
+#include "chainrule.h"
+
+#include <math.h>
+
+/* ----------------------------------------------------------------- libm */
+
+/* libm in the precision of cr_real (expf in the float build, exp in double). */
+#ifdef CR_REAL_DOUBLE
+static inline cr_real cr__exp(cr_real x) { return exp(x); }
+static inline cr_real cr__log(cr_real x) { return log(x); }
+static inline cr_real cr__log1p(cr_real x) { return log1p(x); }
+static inline cr_real cr__sqrt(cr_real x) { return sqrt(x); }
+static inline cr_real cr__pow(cr_real x, cr_real p) { return pow(x, p); }
+static inline cr_real cr__tanh(cr_real x) { return tanh(x); }
+static inline cr_real cr__fabs(cr_real x) { return fabs(x); }
+#else
+static inline cr_real cr__exp(cr_real x) { return expf(x); }
+static inline cr_real cr__log(cr_real x) { return logf(x); }
+static inline cr_real cr__log1p(cr_real x) { return log1pf(x); }
+static inline cr_real cr__sqrt(cr_real x) { return sqrtf(x); }
+static inline cr_real cr__pow(cr_real x, cr_real p) { return powf(x, p); }
+static inline cr_real cr__tanh(cr_real x) { return tanhf(x); }
+static inline cr_real cr__fabs(cr_real x) { return fabsf(x); }
+#endif
+
+/* ------------------------------------------------------------ recording */
+
+/* Record and run a one-input op whose output has x's shape; farg[0] = arg (the
+ * exponent, slope, scale... or 0). NULL with the tape's error on failure. */
+static inline cr_tensor *cr__unary(cr_tape *t, const cr_op *op, cr_tensor *x, double arg)
+{
+    if (!cr_check_inputs(t, op->name, 1, &x)) return NULL;
+    cr_node *n = cr_record(t, op, 1, &x, x->ndim, x->shape);
+    if (!n) return NULL;
+    n->farg[0] = arg;
+    return cr_run(t, n);
+}
+
+/* 1 when a and b have the same rank and dimensions (unused entries are 1). */
+static inline int cr__same_shape(const cr_tensor *a, const cr_tensor *b)
+{
+    return a->ndim == b->ndim && a->shape[0] == b->shape[0] && a->shape[1] == b->shape[1] &&
+           a->shape[2] == b->shape[2] && a->shape[3] == b->shape[3];
+}
+
+/* The broadcast shape of a and b into (*ndim, shape[0..*ndim)). Returns 1, or 0
+ * after recording "<opname>: a is 2x3 but b is 4x5 (not broadcastable)". */
+int cr__broadcast_shape(cr_tape *t, const char *opname, const cr_tensor *a,
+                        const cr_tensor *b, int *ndim, int shape[CR_MAX_DIMS]);
+
+/* Record and run a binary elementwise op on a and b (broadcast). NULL with the
+ * tape's error on NULL input or shapes that do not broadcast. */
+static inline cr_tensor *cr__binary(cr_tape *t, const cr_op *op, cr_tensor *a, cr_tensor *b)
+{
+    cr_tensor *in[2] = { a, b };
+    if (!cr_check_inputs(t, op->name, 2, in)) return NULL;
+    cr_node *n;
+    if (cr__same_shape(a, b)) {
+        n = cr_record(t, op, 2, in, a->ndim, a->shape);
+    } else {
+        int ndim, shape[CR_MAX_DIMS];
+        if (!cr__broadcast_shape(t, op->name, a, b, &ndim, shape)) return NULL;
+        n = cr_record(t, op, 2, in, ndim, shape);
+    }
+    return n ? cr_run(t, n) : NULL;
+}
+
+/* ------------------------------------------------------------ broadcast */
+
+/* Forward row kernel: y[i] = f(a[i*sa], b[i*sb]) for i < n; sa, sb in {0, 1}. */
+typedef void (*cr__fwd_rows)(cr_real *restrict y, const cr_real *restrict a, size_t sa,
+                             const cr_real *restrict b, size_t sb, size_t n);
+/* Gradient row kernel for one input x (a or b): dx[i] += g[i] * df/dx at
+ * (a[i*sa], b[i*sb], y[i]) for i < n; dx, g and y are contiguous. */
+typedef void (*cr__grad_rows)(cr_real *restrict dx, const cr_real *restrict g,
+                              const cr_real *restrict a, size_t sa,
+                              const cr_real *restrict b, size_t sb,
+                              const cr_real *restrict y, size_t n);
+
+/* A broadcast iteration after dropping size-1 dimensions and merging neighbours:
+ * n[0..ndim) are the extents (the output is contiguous over them, n[ndim-1] is
+ * the inner row), sa/sb each operand's element stride per dimension (0 where it
+ * is broadcast). The inner strides are 0 or 1. */
+typedef struct cr__bcast {
+    int ndim;                   /* 0 when the output has one element */
+    size_t n[CR_MAX_DIMS];
+    size_t sa[CR_MAX_DIMS], sb[CR_MAX_DIMS];
+} cr__bcast;
+
+/* Plan the iteration of y = f(a, b), y having the broadcast shape of a and b. */
+void cr__bcast_plan(cr__bcast *p, const cr_tensor *a, const cr_tensor *b, const cr_tensor *y);
+
+/* General cases of the two functions below (ops/broadcast.c). */
+void cr__bcast_forward_general(const cr_node *n, cr__fwd_rows f);
+void cr__bcast_grad_general(const cr_node *n, int k, cr__grad_rows f);
+
+/* Forward of a binary node n (inputs a, b; output y): y = f(a, b) broadcast.
+ * The two fast paths are inline so that f is called directly. */
+static inline void cr__bcast_forward(const cr_node *n, cr__fwd_rows f)
+{
+    const cr_tensor *a = n->in[0], *b = n->in[1], *y = n->out;
+    if (a->size == y->size && b->size == y->size)
+        f(y->data, a->data, 1, b->data, 1, y->size);
+    else if (a->size == y->size && b->size == 1)
+        f(y->data, a->data, 1, b->data, 0, y->size);
+    else
+        cr__bcast_forward_general(n, f);
+}
+
+/* Backward of a binary node n for input k (0: a, 1: b) with gradient kernel f:
+ * accumulates into n->in[k]->grad, summed over the dimensions where input k was
+ * broadcast. Does nothing when that input has no gradient. */
+static inline void cr__bcast_grad(const cr_node *n, int k, cr__grad_rows f)
+{
+    const cr_tensor *a = n->in[0], *b = n->in[1], *y = n->out;
+    cr_real *dx = n->in[k]->grad;
+    if (!dx) return;
+    if (a->size == y->size && b->size == y->size)
+        f(dx, y->grad, a->data, 1, b->data, 1, y->data, y->size);
+    else
+        cr__bcast_grad_general(n, k, f);
+}
+
+#endif

@@ -1,0 +1,82 @@
+/* Piecewise-linear functions, g = dL/dy. Their kinks are at x == 0; the
+ * derivative chosen there is stated for each (and pinned by the tests):
+ *   relu:        y = max(0, x)               dx += g [x > 0]         (0 at x == 0)
+ *   leaky_relu:  y = x > 0 ? x : slope x     dx += g (x > 0 ? 1 : slope)  (slope at 0)
+ *   abs:         y = |x|                     dx += g sign(x)         (sign(0) = 0)
+ * NaN inputs give NaN outputs. */
+#include "ops_internal.h"
+
+/* ----------------------------------------------------------------- relu */
+
+static void relu_forward(cr_tape *t, cr_node *n)
+{
+    (void)t;
+    const cr_real *restrict x = n->in[0]->data;
+    cr_real *restrict y = n->out->data;
+    for (size_t i = 0, m = n->out->size; i < m; i++) y[i] = x[i] < 0 ? 0 : x[i];
+}
+
+static void relu_backward(cr_tape *t, cr_node *n)
+{
+    (void)t;
+    cr_real *restrict dx = n->in[0]->grad;
+    if (!dx) return;
+    const cr_real *restrict g = n->out->grad, *restrict x = n->in[0]->data;
+    for (size_t i = 0, m = n->out->size; i < m; i++) dx[i] += x[i] > 0 ? g[i] : 0;
+}
+
+static const cr_op relu_op = { "relu", relu_forward, relu_backward };
+
+cr_tensor *cr_relu(cr_tape *t, cr_tensor *x) { return cr__unary(t, &relu_op, x, 0); }
+
+/* ----------------------------------------------------------- leaky_relu */
+
+static void leaky_forward(cr_tape *t, cr_node *n)
+{
+    (void)t;
+    const cr_real s = (cr_real)n->farg[0];
+    const cr_real *restrict x = n->in[0]->data;
+    cr_real *restrict y = n->out->data;
+    for (size_t i = 0, m = n->out->size; i < m; i++) y[i] = x[i] > 0 ? x[i] : s * x[i];
+}
+
+static void leaky_backward(cr_tape *t, cr_node *n)
+{
+    (void)t;
+    cr_real *restrict dx = n->in[0]->grad;
+    if (!dx) return;
+    const cr_real s = (cr_real)n->farg[0];
+    const cr_real *restrict g = n->out->grad, *restrict x = n->in[0]->data;
+    for (size_t i = 0, m = n->out->size; i < m; i++) dx[i] += x[i] > 0 ? g[i] : s * g[i];
+}
+
+static const cr_op leaky_op = { "leaky_relu", leaky_forward, leaky_backward };
+
+cr_tensor *cr_leaky_relu(cr_tape *t, cr_tensor *x, cr_real slope)
+{
+    return cr__unary(t, &leaky_op, x, slope);
+}
+
+/* ------------------------------------------------------------------ abs */
+
+static void abs_forward(cr_tape *t, cr_node *n)
+{
+    (void)t;
+    const cr_real *restrict x = n->in[0]->data;
+    cr_real *restrict y = n->out->data;
+    for (size_t i = 0, m = n->out->size; i < m; i++) y[i] = cr__fabs(x[i]);
+}
+
+static void abs_backward(cr_tape *t, cr_node *n)
+{
+    (void)t;
+    cr_real *restrict dx = n->in[0]->grad;
+    if (!dx) return;
+    const cr_real *restrict g = n->out->grad, *restrict x = n->in[0]->data;
+    for (size_t i = 0, m = n->out->size; i < m; i++)
+        dx[i] += x[i] > 0 ? g[i] : x[i] < 0 ? -g[i] : 0;
+}
+
+static const cr_op abs_op = { "abs", abs_forward, abs_backward };
+
+cr_tensor *cr_abs(cr_tape *t, cr_tensor *x) { return cr__unary(t, &abs_op, x, 0); }

@@ -1,0 +1,61 @@
+/* Squashing functions, g = dL/dy; both backward passes use the output y:
+ *   sigmoid:  y = 1 / (1 + e^-x)     dx += g y (1 - y)
+ *   tanh:     y = tanh x             dx += g (1 - y^2)
+ * sigmoid never evaluates e^t for t > 0: for x < 0 it is e^x / (1 + e^x), so no
+ * overflow for any x; sigmoid(0) = 0.5 exactly. For large x, y rounds to 1 and
+ * the gradient to 0 (x > ~17 in float, ~37 in double); for very negative x both
+ * are about e^x, down to 0 when e^x underflows. */
+#include "ops_internal.h"
+
+/* -------------------------------------------------------------- sigmoid */
+
+static void sigmoid_forward(cr_tape *t, cr_node *n)
+{
+    (void)t;
+    const cr_real *restrict x = n->in[0]->data;
+    cr_real *restrict y = n->out->data;
+    for (size_t i = 0, m = n->out->size; i < m; i++) {
+        if (x[i] >= 0) {
+            y[i] = 1 / (1 + cr__exp(-x[i]));
+        } else {
+            cr_real e = cr__exp(x[i]);
+            y[i] = e / (1 + e);
+        }
+    }
+}
+
+static void sigmoid_backward(cr_tape *t, cr_node *n)
+{
+    (void)t;
+    cr_real *restrict dx = n->in[0]->grad;
+    if (!dx) return;
+    const cr_real *restrict g = n->out->grad, *restrict y = n->out->data;
+    for (size_t i = 0, m = n->out->size; i < m; i++) dx[i] += g[i] * y[i] * (1 - y[i]);
+}
+
+static const cr_op sigmoid_op = { "sigmoid", sigmoid_forward, sigmoid_backward };
+
+cr_tensor *cr_sigmoid(cr_tape *t, cr_tensor *x) { return cr__unary(t, &sigmoid_op, x, 0); }
+
+/* ----------------------------------------------------------------- tanh */
+
+static void tanh_forward(cr_tape *t, cr_node *n)
+{
+    (void)t;
+    const cr_real *restrict x = n->in[0]->data;
+    cr_real *restrict y = n->out->data;
+    for (size_t i = 0, m = n->out->size; i < m; i++) y[i] = cr__tanh(x[i]);
+}
+
+static void tanh_backward(cr_tape *t, cr_node *n)
+{
+    (void)t;
+    cr_real *restrict dx = n->in[0]->grad;
+    if (!dx) return;
+    const cr_real *restrict g = n->out->grad, *restrict y = n->out->data;
+    for (size_t i = 0, m = n->out->size; i < m; i++) dx[i] += g[i] * (1 - y[i] * y[i]);
+}
+
+static const cr_op tanh_op = { "tanh", tanh_forward, tanh_backward };
+
+cr_tensor *cr_tanh(cr_tape *t, cr_tensor *x) { return cr__unary(t, &tanh_op, x, 0); }
