@@ -36,7 +36,7 @@ LDLIBS   += -lopenblas
 endif
 
 # zlib is optional: the IDX reader opens .gz files when it is present at build time.
-HAVE_ZLIB := $(shell printf '\#include <zlib.h>\nint main(void){return 0;}\n' | $(CC) -x c - -o /dev/null -lz 2>/dev/null && echo 1)
+HAVE_ZLIB := $(shell echo 'int main(void){return zlibVersion() == 0;}' | $(CC) -include zlib.h -x c - -o /dev/null -lz 2>/dev/null && echo 1)
 ifeq ($(HAVE_ZLIB),1)
 CPPFLAGS += -DCR_HAVE_ZLIB
 LDLIBS   += -lz
