@@ -881,8 +881,8 @@ cr_status cr_save(const char *path, const cr_params *params, const cr_optim *opt
  * none). A file's optimizer section or meta is ignored when opt/meta is NULL.
  * params may be NULL to read only opt and/or meta.
  * Returns CR_OK, CR_ERR_ARG, CR_ERR_IO (cannot open/read), CR_ERR_FORMAT (not a
- * model file, corrupt, truncated, newer version), CR_ERR_SHAPE (names or shapes
- * do not match) or CR_ERR_NOMEM. */
+ * model file, corrupt, truncated, newer version, no optimizer section), CR_ERR_SHAPE
+ * (names, shapes or the optimizer kind do not match) or CR_ERR_NOMEM. */
 cr_status cr_load(const char *path, cr_params *params, cr_optim *opt, cr_meta *meta,
                   char *err, size_t errsize);
 

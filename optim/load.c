@@ -1,0 +1,457 @@
+/* cr_load: read a model file (docs/FORMAT.md) into a parameter list, optimizer and
+ * metadata — all or nothing.
+ *
+ * Three phases, and the caller's objects are touched only in the last:
+ *   1. read the whole file into memory;
+ *   2. validate: magic, version, size, checksum, then parse every section with
+ *      bounds and overflow checks into records pointing into the buffer, and match
+ *      each record to its parameter / state tensor by name and shape;
+ *   3. commit: copy (and convert, if the file has the other precision) the values.
+ * Phase 3 cannot fail. */
+#include "format.h"
+#include "optim_internal.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/* One tensor record of the file, pointing into the file buffer. */
+typedef struct rec {
+    const unsigned char *name;
+    uint32_t namelen;
+    int ndim;
+    int shape[CR_MAX_DIMS];
+    size_t size;
+    const unsigned char *data;
+    cr_tensor *target;          /* matched tensor, set in phase 2 */
+} rec;
+
+typedef struct loaded {
+    uint32_t real_size;
+    int has_params, has_optim, has_meta;
+    size_t nparams, nstate, nmeta;
+    rec *params, *state;        /* cr_malloc'ed */
+    cr_optim_config cfg;
+    uint64_t step;
+    cr__meta_entry *meta;       /* cr_malloc'ed only when the caller wants meta */
+} loaded;
+
+/* Cursor over buf[pos, end) with the path for messages. */
+typedef struct reader {
+    const char *path;
+    const unsigned char *buf;
+    size_t pos, end;
+    char *err;
+    size_t errsize;
+} reader;
+
+static cr_status malformed(reader *r, const char *what)
+{
+    return cr__optim_errf(CR_ERR_FORMAT, r->err, r->errsize, "%s: malformed file at byte %zu: %s",
+                          r->path, r->pos, what);
+}
+
+/* Fail unless n more bytes are available inside the current section. */
+static int need(reader *r, size_t n) { return n <= r->end - r->pos; }
+
+static uint32_t get_u32(reader *r)
+{
+    uint32_t v = cr__get_u32(r->buf + r->pos);
+    r->pos += 4;
+    return v;
+}
+
+static uint64_t get_u64(reader *r)
+{
+    uint64_t v = cr__get_u64(r->buf + r->pos);
+    r->pos += 8;
+    return v;
+}
+
+/* Printable copy of a name from the file (control bytes become '?'). */
+static void show_name(char *dst, size_t dstsize, const unsigned char *name, size_t len)
+{
+    size_t k = 0;
+    for (; k < len && k + 1 < dstsize; k++)
+        dst[k] = name[k] < 0x20 || name[k] == 0x7f ? '?' : (char)name[k];
+    dst[k] = '\0';
+}
+
+static void show_shape(char *dst, size_t dstsize, int ndim, const int *shape)
+{
+    if (ndim == 0) {
+        snprintf(dst, dstsize, "scalar");
+        return;
+    }
+    size_t k = 0;
+    dst[0] = '\0';
+    for (int d = 0; d < ndim && k < dstsize; d++)
+        k += (size_t)snprintf(dst + k, dstsize - k, d ? "x%d" : "%d", shape[d]);
+}
+
+/* One tensor record: u32 name length, name, u32 rank, rank u32 dims, data. */
+static cr_status parse_record(reader *r, rec *t, uint32_t rs)
+{
+    if (!need(r, 4)) return malformed(r, "tensor record cut short");
+    t->namelen = get_u32(r);
+    if (t->namelen < 1 || t->namelen > CR__NAME_MAX)
+        return malformed(r, "tensor name length outside 1..255");
+    if (!need(r, (size_t)t->namelen + 4)) return malformed(r, "tensor name cut short");
+    t->name = r->buf + r->pos;
+    r->pos += t->namelen;
+    uint32_t ndim = get_u32(r);
+    if (ndim > CR_MAX_DIMS) return malformed(r, "tensor rank above 4");
+    t->ndim = (int)ndim;
+    if (!need(r, 4 * (size_t)ndim)) return malformed(r, "tensor shape cut short");
+    size_t size = 1;
+    for (int d = 0; d < CR_MAX_DIMS; d++) t->shape[d] = 1;
+    for (uint32_t d = 0; d < ndim; d++) {
+        uint32_t len = get_u32(r);
+        if (len < 1 || len > INT_MAX) return malformed(r, "tensor dimension outside 1..2^31-1");
+        if (size > SIZE_MAX / len) return malformed(r, "tensor size overflows");
+        size *= len;
+        t->shape[d] = (int)len;
+    }
+    if (size > SIZE_MAX / rs || !need(r, size * rs))
+        return malformed(r, "tensor data larger than its section");
+    t->size = size;
+    t->data = r->buf + r->pos;
+    r->pos += size * rs;
+    t->target = NULL;
+    return CR_OK;
+}
+
+/* u32 count, then count records, into a new array *out. */
+static cr_status parse_records(reader *r, uint32_t rs, rec **out, size_t *nout)
+{
+    if (!need(r, 4)) return malformed(r, "tensor count cut short");
+    uint32_t n = get_u32(r);
+    if (n > (r->end - r->pos) / (9 + rs))     /* smallest record: 9 + rs bytes */
+        return malformed(r, "tensor count larger than its section can hold");
+    *nout = n;
+    if (n == 0) return CR_OK;
+    *out = cr_calloc(n, sizeof **out);
+    if (!*out)
+        return cr__optim_errf(CR_ERR_NOMEM, r->err, r->errsize, "%s: out of memory", r->path);
+    for (uint32_t i = 0; i < n; i++) {
+        cr_status s = parse_record(r, &(*out)[i], rs);
+        if (s) return s;
+    }
+    return CR_OK;
+}
+
+static cr_status parse_optim(reader *r, loaded *L)
+{
+    if (!need(r, 4 + 8 + 4)) return malformed(r, "optimizer section cut short");
+    uint32_t kind = get_u32(r);
+    if (kind >= CR_OPTIM_KIND_COUNT) return malformed(r, "unknown optimizer kind");
+    L->step = get_u64(r);
+    if (L->step > LONG_MAX) return malformed(r, "optimizer step count too large");
+    if (get_u32(r) != CR__NHYPER) return malformed(r, "optimizer needs 8 hyper-parameters");
+    if (!need(r, 8 * CR__NHYPER)) return malformed(r, "hyper-parameters cut short");
+    cr_optim_config *c = &L->cfg;
+    c->kind = (cr_optim_kind)kind;
+    double *f[CR__NHYPER] = { &c->lr, &c->momentum, &c->rho, &c->beta1, &c->beta2,
+                              &c->eps, &c->weight_decay, &c->initial_accumulator };
+    for (int i = 0; i < CR__NHYPER; i++) *f[i] = cr__bits_f64(get_u64(r));
+    char msg[160];
+    if (cr_optim_config_check(c, msg, sizeof msg) != CR_OK) return malformed(r, msg);
+    return parse_records(r, L->real_size, &L->state, &L->nstate);
+}
+
+/* u32 count; each: u32 key length, key, u32 type, u64 value. */
+static cr_status parse_meta(reader *r, loaded *L)
+{
+    if (!need(r, 4)) return malformed(r, "metadata count cut short");
+    uint32_t n = get_u32(r);
+    if (n > (r->end - r->pos) / 17) return malformed(r, "metadata count too large");
+    if (n) {
+        L->meta = cr_calloc(n, sizeof *L->meta);
+        if (!L->meta)
+            return cr__optim_errf(CR_ERR_NOMEM, r->err, r->errsize, "%s: out of memory",
+                                  r->path);
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        if (!need(r, 4)) return malformed(r, "metadata entry cut short");
+        uint32_t len = get_u32(r);
+        if (len < 1 || len >= CR_META_KEY_MAX)
+            return malformed(r, "metadata key length outside 1..63");
+        if (!need(r, (size_t)len + 12)) return malformed(r, "metadata entry cut short");
+        const unsigned char *key = r->buf + r->pos;
+        if (memchr(key, 0, len)) return malformed(r, "metadata key contains a NUL byte");
+        for (uint32_t j = 0; j < i; j++)
+            if (strlen(L->meta[j].key) == len && memcmp(L->meta[j].key, key, len) == 0)
+                return malformed(r, "duplicate metadata key");
+        r->pos += len;
+        uint32_t type = get_u32(r);
+        if (type != CR_META_U64 && type != CR_META_F64)
+            return malformed(r, "unknown metadata type");
+        memcpy(L->meta[i].key, key, len);
+        L->meta[i].key[len] = '\0';
+        L->meta[i].type = (cr_meta_type)type;
+        L->meta[i].bits = get_u64(r);
+    }
+    L->nmeta = n;
+    return CR_OK;
+}
+
+/* Header, size, checksum, then the sections. */
+static cr_status parse_file(reader *r, size_t n, loaded *L)
+{
+    const char *path = r->path;
+    char *err = r->err;
+    size_t es = r->errsize;
+    const unsigned char *b = r->buf;
+    if (n == 0) return cr__optim_errf(CR_ERR_FORMAT, err, es, "%s: empty file", path);
+    if (memcmp(b, CR__MAGIC, n < CR__MAGIC_LEN ? n : CR__MAGIC_LEN) != 0)
+        return cr__optim_errf(CR_ERR_FORMAT, err, es,
+                              "%s: not a chainrule model file (bad magic)", path);
+    if (n >= 12) {
+        uint32_t version = cr__get_u32(b + 8);
+        if (version > CR_FORMAT_VERSION)
+            return cr__optim_errf(CR_ERR_FORMAT, err, es,
+                                  "%s: format version %u is newer than this library (%d)",
+                                  path, (unsigned)version, CR_FORMAT_VERSION);
+        if (version < 1)
+            return cr__optim_errf(CR_ERR_FORMAT, err, es, "%s: unsupported format version %u",
+                                  path, (unsigned)version);
+    }
+    if (n < CR__HEADER_BYTES)
+        return cr__optim_errf(CR_ERR_FORMAT, err, es,
+                              "%s: truncated at byte %zu (expected %zu more bytes)", path, n,
+                              (size_t)CR__HEADER_BYTES - n);
+    uint64_t total = cr__get_u64(b + 16);
+    if (total < CR__HEADER_BYTES + CR__CRC_BYTES)
+        return cr__optim_errf(CR_ERR_FORMAT, err, es,
+                              "%s: header gives an impossible file size of %llu bytes", path,
+                              (unsigned long long)total);
+    if ((uint64_t)n < total)
+        return cr__optim_errf(CR_ERR_FORMAT, err, es,
+                              "%s: truncated at byte %zu (expected %llu more bytes)", path, n,
+                              (unsigned long long)(total - n));
+    if ((uint64_t)n > total)
+        return cr__optim_errf(CR_ERR_FORMAT, err, es,
+                              "%s: file has %zu bytes but its header says %llu (corrupt)",
+                              path, n, (unsigned long long)total);
+    if (cr_crc32(0, b, n - CR__CRC_BYTES) != cr__get_u32(b + n - CR__CRC_BYTES))
+        return cr__optim_errf(CR_ERR_FORMAT, err, es, "%s: checksum mismatch (file corrupt)",
+                              path);
+    L->real_size = cr__get_u32(b + 12);
+    if (L->real_size != 4 && L->real_size != 8)
+        return cr__optim_errf(CR_ERR_FORMAT, err, es, "%s: unsupported real size %u", path,
+                              (unsigned)L->real_size);
+    uint32_t nsec = cr__get_u32(b + 24);
+    size_t file_end = n - CR__CRC_BYTES;
+    r->pos = CR__HEADER_BYTES;
+    for (uint32_t k = 0; k < nsec; k++) {
+        r->end = file_end;
+        if (!need(r, CR__SECTION_HEAD)) return malformed(r, "section header cut short");
+        const unsigned char *tag = b + r->pos;
+        r->pos += 4;
+        uint64_t len = get_u64(r);
+        if (len > r->end - r->pos) return malformed(r, "section longer than the file");
+        r->end = r->pos + (size_t)len;
+        cr_status s = CR_OK;
+        if (memcmp(tag, CR__TAG_PARAMS, 4) == 0) {
+            if (L->has_params) return malformed(r, "second parameter section");
+            L->has_params = 1;
+            s = parse_records(r, L->real_size, &L->params, &L->nparams);
+        } else if (memcmp(tag, CR__TAG_OPTIM, 4) == 0) {
+            if (L->has_optim) return malformed(r, "second optimizer section");
+            L->has_optim = 1;
+            s = parse_optim(r, L);
+        } else if (memcmp(tag, CR__TAG_META, 4) == 0) {
+            if (L->has_meta) return malformed(r, "second metadata section");
+            L->has_meta = 1;
+            s = parse_meta(r, L);
+        } else {
+            r->pos = r->end;                  /* unknown section: skipped */
+        }
+        if (s) return s;
+        if (r->pos != r->end) return malformed(r, "section has bytes after its content");
+    }
+    r->end = file_end;
+    if (r->pos != file_end) return malformed(r, "bytes after the last section");
+    if (!L->has_params) return malformed(r, "no parameter section");
+    return CR_OK;
+}
+
+/* Names and accessors of what a list of records is matched against. */
+typedef struct targets {
+    const char *what;       /* "parameter", "optimizer state" */
+    const char *where;      /* "model", "optimizer" */
+    size_t n;
+    const char *(*name)(const void *obj, size_t i);
+    cr_tensor *(*get)(const void *obj, size_t i);
+    const void *obj;
+} targets;
+
+static const char *param_name(const void *o, size_t i) { return cr_params_name(o, i); }
+static cr_tensor *param_get(const void *o, size_t i) { return cr_params_get(o, i); }
+static const char *state_name(const void *o, size_t i) { return cr_optim_state_name(o, i); }
+static cr_tensor *state_get(const void *o, size_t i) { return cr_optim_state_get(o, i); }
+
+/* Match every record to the target of the same name and shape; every target must
+ * be matched exactly once. */
+static cr_status match(reader *r, rec *recs, size_t nrec, const targets *T)
+{
+    char nm[CR__NAME_MAX + 1], s1[64], s2[64];
+    for (size_t i = 0; i < nrec; i++) {
+        rec *t = &recs[i];
+        show_name(nm, sizeof nm, t->name, t->namelen);
+        size_t j = 0;
+        for (; j < T->n; j++) {
+            const char *tn = T->name(T->obj, j);
+            if (strlen(tn) == t->namelen && memcmp(tn, t->name, t->namelen) == 0) break;
+        }
+        if (j == T->n)
+            return cr__optim_errf(CR_ERR_SHAPE, r->err, r->errsize,
+                                  "%s: %s %s is in the file but not in the %s", r->path,
+                                  T->what, nm, T->where);
+        cr_tensor *x = T->get(T->obj, j);
+        for (size_t k = 0; k < i; k++)
+            if (recs[k].target == x)
+                return cr__optim_errf(CR_ERR_FORMAT, r->err, r->errsize,
+                                      "%s: %s %s appears twice in the file", r->path, T->what,
+                                      nm);
+        int same = x->ndim == t->ndim;
+        for (int d = 0; same && d < t->ndim; d++) same = x->shape[d] == t->shape[d];
+        if (!same) {
+            show_shape(s1, sizeof s1, t->ndim, t->shape);
+            show_shape(s2, sizeof s2, x->ndim, x->shape);
+            return cr__optim_errf(CR_ERR_SHAPE, r->err, r->errsize,
+                                  "%s: %s %s has shape %s in the file but %s in the %s",
+                                  r->path, T->what, nm, s1, s2, T->where);
+        }
+        t->target = x;
+    }
+    for (size_t j = 0; j < T->n; j++) {
+        cr_tensor *x = T->get(T->obj, j);
+        size_t k = 0;
+        while (k < nrec && recs[k].target != x) k++;
+        if (k == nrec)
+            return cr__optim_errf(CR_ERR_SHAPE, r->err, r->errsize,
+                                  "%s: %s %s is missing from the file", r->path, T->what,
+                                  T->name(T->obj, j));
+    }
+    return CR_OK;
+}
+
+/* Copy a record's values into its target, converting the precision if needed. */
+static void copy_values(const rec *t, uint32_t rs)
+{
+    cr_real *dst = t->target->data;
+    const unsigned char *p = t->data;
+    if (rs == 4) {
+        for (size_t i = 0; i < t->size; i++, p += 4) {
+            uint32_t b = cr__get_u32(p);
+            float f;
+            memcpy(&f, &b, sizeof f);
+            dst[i] = (cr_real)f;
+        }
+    } else {
+        for (size_t i = 0; i < t->size; i++, p += 8) dst[i] = (cr_real)cr__bits_f64(cr__get_u64(p));
+    }
+}
+
+/* Whole file into a new buffer. */
+static cr_status read_all(const char *path, unsigned char **out, size_t *nout, char *err,
+                          size_t errsize)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return cr__optim_errf(CR_ERR_IO, err, errsize, "%s: cannot open: %s", path,
+                              strerror(errno));
+    struct stat st;
+    size_t cap = 4096, n = 0;
+    if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
+        (uint64_t)st.st_size < SIZE_MAX - 1)
+        cap = (size_t)st.st_size + 1;       /* +1: see end of file in one pass */
+    unsigned char *buf = cr_malloc(cap);
+    cr_status s = CR_OK;
+    for (;;) {
+        if (!buf) {
+            s = cr__optim_errf(CR_ERR_NOMEM, err, errsize, "%s: out of memory reading the file",
+                               path);
+            break;
+        }
+        n += fread(buf + n, 1, cap - n, f);
+        if (ferror(f)) {
+            s = cr__optim_errf(CR_ERR_IO, err, errsize, "%s: read error: %s", path,
+                               strerror(errno));
+            break;
+        }
+        if (n < cap) break;                   /* end of file */
+        if (cap > SIZE_MAX / 2) {
+            s = cr__optim_errf(CR_ERR_NOMEM, err, errsize, "%s: file too large", path);
+            break;
+        }
+        unsigned char *nb = cr_realloc(buf, cap * 2);
+        if (!nb) cr_free(buf);
+        buf = nb;
+        cap *= 2;
+    }
+    fclose(f);
+    if (s != CR_OK) {
+        cr_free(buf);
+        return s;
+    }
+    *out = buf;
+    *nout = n;
+    return CR_OK;
+}
+
+cr_status cr_load(const char *path, cr_params *params, cr_optim *opt, cr_meta *meta,
+                  char *err, size_t errsize)
+{
+    if (!path || !path[0])
+        return cr__optim_errf(CR_ERR_ARG, err, errsize, "load: path is NULL or empty");
+    unsigned char *buf = NULL;
+    size_t n = 0;
+    cr_status s = read_all(path, &buf, &n, err, errsize);
+    if (s) return s;
+    loaded L;
+    memset(&L, 0, sizeof L);
+    reader r = { path, buf, 0, n, err, errsize };
+    s = parse_file(&r, n, &L);
+    if (!s && params) {
+        targets T = { "parameter", "model", cr_params_count(params), param_name, param_get,
+                      params };
+        s = match(&r, L.params, L.nparams, &T);
+    }
+    if (!s && opt) {
+        if (!L.has_optim)
+            s = cr__optim_errf(CR_ERR_FORMAT, err, errsize,
+                               "%s: file has no optimizer state (saved without an optimizer)",
+                               path);
+        else if (L.cfg.kind != opt->cfg.kind)
+            s = cr__optim_errf(CR_ERR_SHAPE, err, errsize,
+                               "%s: optimizer is %s in the file but %s here", path,
+                               cr_optim_kind_name(L.cfg.kind), cr_optim_kind_name(opt->cfg.kind));
+        else {
+            targets T = { "optimizer state", "optimizer", cr_optim_state_count(opt),
+                          state_name, state_get, opt };
+            s = match(&r, L.state, L.nstate, &T);
+        }
+    }
+    if (!s) {                                 /* commit: nothing below can fail */
+        for (size_t i = 0; params && i < L.nparams; i++) copy_values(&L.params[i], L.real_size);
+        if (opt) {
+            for (size_t i = 0; i < L.nstate; i++) copy_values(&L.state[i], L.real_size);
+            opt->cfg = L.cfg;
+            opt->t = (long)L.step;
+        }
+        if (meta) {
+            cr__meta_adopt(meta, L.meta, L.nmeta);
+            L.meta = NULL;
+        }
+        if (err && errsize) err[0] = '\0';
+    }
+    cr_free(L.meta);
+    cr_free(L.params);
+    cr_free(L.state);
+    cr_free(buf);
+    return s;
+}

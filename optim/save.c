@@ -1,0 +1,255 @@
+/* cr_save: write a parameter list (and optionally optimizer state and metadata)
+ * in the model file format of docs/FORMAT.md, atomically.
+ *
+ * The file is streamed through a small buffer into "<path>.tmp.<pid>" (created
+ * with O_EXCL next to the target, so rename stays within one file system), the
+ * CRC-32 running over every byte written; then fsync, close, rename over path and
+ * a best-effort fsync of the directory. Any failure removes the temporary file and
+ * leaves an existing file at path untouched. */
+#include "format.h"
+#include "optim_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+typedef struct writer {
+    int fd;
+    int err;                 /* errno of the first failed write, 0 if none */
+    uint32_t crc;
+    size_t len;
+    unsigned char buf[16384];
+} writer;
+
+static void flush(writer *w)
+{
+    const unsigned char *p = w->buf;
+    size_t left = w->len;
+    w->len = 0;
+    while (left > 0 && !w->err) {
+        ssize_t k = write(w->fd, p, left);
+        if (k < 0) {
+            if (errno == EINTR) continue;
+            w->err = errno;
+        } else if (k == 0) {
+            w->err = EIO;
+        } else {
+            p += k;
+            left -= (size_t)k;
+        }
+    }
+}
+
+/* Reserve k <= 16 bytes in the buffer (CRC is taken as the buffer fills). */
+static unsigned char *room(writer *w, size_t k)
+{
+    if (w->len + k > sizeof w->buf) {
+        w->crc = cr_crc32(w->crc, w->buf, w->len);
+        flush(w);
+    }
+    unsigned char *p = w->buf + w->len;
+    w->len += k;
+    return p;
+}
+
+static void put_bytes(writer *w, const void *src, size_t n)
+{
+    const unsigned char *s = src;
+    while (n > 0) {
+        size_t k = n < 16 ? n : 16;
+        memcpy(room(w, k), s, k);
+        s += k;
+        n -= k;
+    }
+}
+
+static void put_u32(writer *w, uint32_t v) { cr__put_u32(room(w, 4), v); }
+static void put_u64(writer *w, uint64_t v) { cr__put_u64(room(w, 8), v); }
+static void put_f64(writer *w, double v) { put_u64(w, cr__f64_bits(v)); }
+
+/* Size of one tensor record: name length, name, rank, dims, data. */
+static uint64_t record_bytes(const char *name, const cr_tensor *x)
+{
+    return 4 + (uint64_t)strlen(name) + 4 + 4 * (uint64_t)x->ndim +
+           (uint64_t)sizeof(cr_real) * x->size;
+}
+
+static void put_record(writer *w, const char *name, const cr_tensor *x)
+{
+    put_u32(w, (uint32_t)strlen(name));
+    put_bytes(w, name, strlen(name));
+    put_u32(w, (uint32_t)x->ndim);
+    for (int d = 0; d < x->ndim; d++) put_u32(w, (uint32_t)x->shape[d]);
+    for (size_t i = 0; i < x->size; i++) {
+#ifdef CR_REAL_DOUBLE
+        put_u64(w, cr__f64_bits(x->data[i]));
+#else
+        uint32_t b;
+        memcpy(&b, &x->data[i], sizeof b);
+        put_u32(w, b);
+#endif
+    }
+}
+
+static uint64_t params_body(const cr_params *p)
+{
+    uint64_t n = 4;
+    for (size_t i = 0; i < cr_params_count(p); i++)
+        n += record_bytes(cr_params_name(p, i), cr_params_get(p, i));
+    return n;
+}
+
+static uint64_t optim_body(const cr_optim *o)
+{
+    uint64_t n = 4 + 8 + 4 + 8 * CR__NHYPER + 4;
+    for (size_t i = 0; i < o->nstate; i++) n += record_bytes(o->names[i], o->state[i]);
+    return n;
+}
+
+static uint64_t meta_body(const cr_meta *m)
+{
+    uint64_t n = 4;
+    for (size_t i = 0; i < m->n; i++) n += 4 + strlen(m->items[i].key) + 4 + 8;
+    return n;
+}
+
+static void put_section(writer *w, const char *tag, uint64_t body)
+{
+    put_bytes(w, tag, 4);
+    put_u64(w, body);
+}
+
+static void write_file(writer *w, const cr_params *p, const cr_optim *o, const cr_meta *m)
+{
+    uint64_t bp = params_body(p), bo = o ? optim_body(o) : 0, bm = m ? meta_body(m) : 0;
+    uint32_t nsec = 1 + (o != NULL) + (m != NULL);
+    uint64_t total = CR__HEADER_BYTES + CR__SECTION_HEAD + bp +
+                     (o ? CR__SECTION_HEAD + bo : 0) + (m ? CR__SECTION_HEAD + bm : 0) +
+                     CR__CRC_BYTES;
+
+    put_bytes(w, CR__MAGIC, CR__MAGIC_LEN);
+    put_u32(w, CR_FORMAT_VERSION);
+    put_u32(w, (uint32_t)sizeof(cr_real));
+    put_u64(w, total);
+    put_u32(w, nsec);
+
+    put_section(w, CR__TAG_PARAMS, bp);
+    put_u32(w, (uint32_t)cr_params_count(p));
+    for (size_t i = 0; i < cr_params_count(p); i++)
+        put_record(w, cr_params_name(p, i), cr_params_get(p, i));
+
+    if (o) {
+        const cr_optim_config *c = &o->cfg;
+        put_section(w, CR__TAG_OPTIM, bo);
+        put_u32(w, (uint32_t)c->kind);
+        put_u64(w, (uint64_t)o->t);
+        put_u32(w, CR__NHYPER);
+        put_f64(w, c->lr);
+        put_f64(w, c->momentum);
+        put_f64(w, c->rho);
+        put_f64(w, c->beta1);
+        put_f64(w, c->beta2);
+        put_f64(w, c->eps);
+        put_f64(w, c->weight_decay);
+        put_f64(w, c->initial_accumulator);
+        put_u32(w, (uint32_t)o->nstate);
+        for (size_t i = 0; i < o->nstate; i++) put_record(w, o->names[i], o->state[i]);
+    }
+
+    if (m) {
+        put_section(w, CR__TAG_META, bm);
+        put_u32(w, (uint32_t)m->n);
+        for (size_t i = 0; i < m->n; i++) {
+            const cr__meta_entry *e = &m->items[i];
+            put_u32(w, (uint32_t)strlen(e->key));
+            put_bytes(w, e->key, strlen(e->key));
+            put_u32(w, (uint32_t)e->type);
+            put_u64(w, e->bits);
+        }
+    }
+
+    w->crc = cr_crc32(w->crc, w->buf, w->len);   /* everything before the CRC */
+    put_u32(w, w->crc);
+    flush(w);
+}
+
+/* Create "<path>.tmp.<pid>" (or .<pid>.<k> if that exists) exclusively. */
+static int open_temp(const char *path, char *tmp, size_t tmpsize)
+{
+    long pid = (long)getpid();
+    for (int k = 0; k < 100; k++) {
+        if (k == 0) snprintf(tmp, tmpsize, "%s.tmp.%ld", path, pid);
+        else snprintf(tmp, tmpsize, "%s.tmp.%ld.%d", path, pid, k);
+        int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+        if (fd >= 0 || errno != EEXIST) return fd;
+    }
+    return -1;
+}
+
+/* fsync the directory holding path so that the rename itself is durable. Best
+ * effort: some file systems refuse fsync on a directory. */
+static void sync_dir(const char *path, char *scratch)
+{
+    strcpy(scratch, path);
+    char *slash = strrchr(scratch, '/');
+    if (!slash) strcpy(scratch, ".");
+    else if (slash == scratch) scratch[1] = '\0';
+    else *slash = '\0';
+    int fd = open(scratch, O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        (void)fsync(fd);
+        close(fd);
+    }
+}
+
+cr_status cr_save(const char *path, const cr_params *params, const cr_optim *opt,
+                  const cr_meta *meta, char *err, size_t errsize)
+{
+    if (!path || !path[0] || !params)
+        return cr__optim_errf(CR_ERR_ARG, err, errsize, "save: %s is NULL or empty",
+                              !path || !path[0] ? "path" : "parameter list");
+    size_t tmpsize = strlen(path) + 48;
+    char *tmp = cr_malloc(tmpsize);
+    writer *w = cr_malloc(sizeof *w);
+    cr_status s = CR_OK;
+    int fd = -1;
+    if (!tmp || !w) {
+        s = cr__optim_errf(CR_ERR_NOMEM, err, errsize, "%s: out of memory", path);
+        goto out;
+    }
+    fd = open_temp(path, tmp, tmpsize);
+    if (fd < 0) {
+        s = cr__optim_errf(CR_ERR_IO, err, errsize, "%s: cannot create temporary file %s: %s",
+                           path, tmp, strerror(errno));
+        goto out;
+    }
+    memset(w, 0, sizeof *w);
+    w->fd = fd;
+    write_file(w, params, opt, meta);
+    if (w->err) {
+        s = cr__optim_errf(CR_ERR_IO, err, errsize, "%s: write failed: %s", path,
+                           strerror(w->err));
+    } else if (fsync(fd) != 0) {
+        s = cr__optim_errf(CR_ERR_IO, err, errsize, "%s: fsync failed: %s", path,
+                           strerror(errno));
+    }
+    if (close(fd) != 0 && s == CR_OK)
+        s = cr__optim_errf(CR_ERR_IO, err, errsize, "%s: close failed: %s", path,
+                           strerror(errno));
+    fd = -1;
+    if (s == CR_OK && rename(tmp, path) != 0)
+        s = cr__optim_errf(CR_ERR_IO, err, errsize, "%s: cannot rename %s over it: %s", path,
+                           tmp, strerror(errno));
+    if (s != CR_OK) {
+        unlink(tmp);
+        goto out;
+    }
+    sync_dir(path, tmp);
+    if (err && errsize) err[0] = '\0';
+out:
+    cr_free(w);
+    cr_free(tmp);
+    return s;
+}
