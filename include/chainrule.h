@@ -400,13 +400,38 @@ cr_tensor *cr_bce_with_logits(cr_tape *t, cr_tensor *z, cr_tensor *y);
 
 /* ================================================================ teaching */
 
-/* One row per node: id, op, inputs, shape, value, gradient; tensors larger than 6
- * elements are summarised (first values, min/max/mean). Returns CR_ERR_ARG on NULL. */
+/* Printed text uses UTF-8 (the partial sign and the middle dot); set the environment
+ * variable CR_ASCII=1 to get "d" and "*" instead, for consoles that are not UTF-8. */
+
+/* Name a tensor for the table, the trace and DOT ("x", "z", "fc1/h"); returns x so
+ * that it chains: cr_tensor_label(cr_add(t, x, y), "z"). Tape tensors: the label
+ * is copied into the tape's arena (lives until reset). Heap tensors: same as
+ * cr_tensor_set_name. NULL x or label: returns x unchanged. Fails (NULL; on a tape
+ * the error is recorded) for a label longer than 63 bytes or an errored tape.
+ * A label "scope/name" (and a parameter named "scope.name", as cr_mlp names them)
+ * puts the node in the DOT cluster "scope": that is how layers are grouped. */
+cr_tensor *cr_tensor_label(cr_tensor *x, const char *label);
+/* One row per node: id, label, op, inputs, shape, value, gradient (of the last
+ * backward pass); tensors larger than 6 elements are summarised (first values,
+ * min/max/mean). Returns CR_ERR_ARG on NULL. */
 cr_status cr_tape_print(const cr_tape *t, FILE *f);
-/* Graphviz DOT of the recorded graph with values and gradients. */
+/* Graphviz DOT of the recorded graph (render: dot -Tsvg g.dot -o g.svg). Each node
+ * shows its label, op, shape, value and gradient; inputs, variables, parameters,
+ * ops and the loss (the root of the last backward pass) have distinct shapes and
+ * colours; in a graph of scalars each edge is labelled with its local derivative
+ * d out / d in (read off the op's backward, which is run with unit gradient into
+ * scratch buffers; the tape is left as it was); nodes of one scope (see
+ * cr_tensor_label) are drawn in one cluster. Returns CR_ERR_ARG on NULL,
+ * CR_ERR_IO if writing fails. */
 cr_status cr_tape_dot(const cr_tape *t, FILE *f);
-/* Backward trace: when f is non-NULL, cr_backward prints each chain-rule step to f
- * ("df/dz = x = 2"). NULL turns it off. The tape does not own f. */
+/* Backward trace: when f is non-NULL, cr_backward prints each chain-rule step to f:
+ * every node reached, its op, value and incoming gradient, then for each input the
+ * product added to its gradient ("∂f/∂x (via z) = 2·1 = 2": incoming times local
+ * derivative; "(via z)" when x feeds several nodes; "= x = 2" names the other input
+ * a local derivative equals), and at the end the total gradient of every variable
+ * and parameter ("∂f/∂x = 5"). Scalars print exactly (shortest text that reads back
+ * the same value); tensors print shape and summary. NULL turns it off. The tape
+ * does not own f. Gradients are the same with or without the trace. */
 void cr_tape_set_trace(cr_tape *t, FILE *f);
 
 /* ========================================================= gradient checking */
