@@ -1,0 +1,80 @@
+/* Helpers for the op tests: random heap parameters, a weighted-sum loss, and a
+ * gradient check that fails with the worst element named. Header-only (static
+ * inline) so that each test program takes what it uses. */
+#ifndef CR_TEST_OP_GRAD_HELPERS_H
+#define CR_TEST_OP_GRAD_HELPERS_H
+
+#include "helpers.h"
+
+/* Gradient check tolerance on max_rel_err: central differences are exact to
+ * round-off in double (h = 1e-6) and rough in float (h = 1e-2). */
+#define GRAD_TOL TOL(1e-6, 2e-2)
+
+/* A heap parameter of the given shape filled with U(lo, hi) from r. */
+static inline cr_tensor *rand_param(cr_rng *r, int ndim, const int *shape, double lo, double hi)
+{
+    cr_tensor *x = cr_param_new(ndim, shape);
+    assert_non_null(x);
+    cr_tensor_rand_uniform(x, r, (cr_real)lo, (cr_real)hi);
+    return x;
+}
+
+/* A heap parameter whose values are a shuffled ramp start, start+step, ...: no two
+ * elements closer than step, so max and argmax have no kink within a finite
+ * difference step. */
+static inline cr_tensor *ramp_param(cr_rng *r, int ndim, const int *shape, double start,
+                                    double step)
+{
+    cr_tensor *x = cr_param_new(ndim, shape);
+    assert_non_null(x);
+    int idx[256];
+    assert_true(x->size <= 256);
+    for (size_t i = 0; i < x->size; i++) idx[i] = (int)i;
+    cr_rng_shuffle(r, idx, x->size);
+    for (size_t i = 0; i < x->size; i++) x->data[i] = (cr_real)(start + step * idx[i]);
+    return x;
+}
+
+/* sum(y * w) for a constant w of y's shape drawn from a fixed seed: a scalar whose
+ * gradient with respect to y is w, so every element of y gets a different upstream
+ * gradient. Same w on every call (gradcheck records many times). */
+static inline cr_tensor *weighted_sum(cr_tape *t, cr_tensor *y)
+{
+    if (!y) return NULL;
+    cr_tensor *w = cr_const(t, y->ndim, y->shape, NULL);
+    if (!w) return NULL;
+    cr_rng r;
+    cr_rng_seed(&r, 20240601);
+    cr_tensor_rand_uniform(w, &r, -1, 1);
+    return cr_sum(t, cr_mul(t, y, w));
+}
+
+/* The same weights as weighted_sum uses for a tensor of n elements. */
+static inline void weighted_sum_weights(double *w, size_t n)
+{
+    cr_rng r;
+    cr_rng_seed(&r, 20240601);
+    for (size_t i = 0; i < n; i++) w[i] = (double)(cr_real)(-1 + 2 * cr_rng_uniform(&r));
+}
+
+/* Fails unless cr_gradcheck passes with max_rel_err <= GRAD_TOL. */
+static inline void check_gradients_at(cr_build_fn build, cr_tensor *const *in, int n,
+                                      void *user, const char *what, const char *file, int line)
+{
+    cr_gradcheck_result res;
+    cr_status s = cr_gradcheck(build, in, n, user, 0, &res);
+    if (s != CR_OK) {
+        print_error("%s:%d: %s: gradcheck returned %s\n", file, line, what, cr_strerror(s));
+        _fail(file, line);
+    }
+    if (!(res.max_rel_err <= GRAD_TOL)) {
+        print_error("%s:%d: %s: max_rel_err %.3g > %.3g at input %d element %zu "
+                    "(analytic %.10g, numeric %.10g)\n", file, line, what, res.max_rel_err,
+                    GRAD_TOL, res.worst_input, res.worst_index, res.analytic, res.numeric);
+        _fail(file, line);
+    }
+}
+#define check_gradients(build, in, n, user, what) \
+    check_gradients_at((build), (in), (n), (user), (what), __FILE__, __LINE__)
+
+#endif
