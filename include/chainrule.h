@@ -360,10 +360,11 @@ cr_tensor *cr_add_scalar(cr_tape *t, cr_tensor *x, cr_real c);
  * b is KxN (or NxK with tb). da += g op(b)^T (arranged for ta), db likewise; both
  * products run on the same GEMM without materialising a transpose. */
 cr_tensor *cr_matmul(cr_tape *t, cr_tensor *a, cr_tensor *b, int ta, int tb);
-/* x * W + b for x (N x in), W (in x out), b (out) or NULL: one fused node, one GEMM
- * plus a bias pass; dx += g W^T, dW += x^T g, db += column sums of g. */
+/* x * W + b for x (N x in, or a vector of in giving a vector of out), W (in x out),
+ * b (out or 1 x out) or NULL: one fused node, one GEMM plus a bias pass;
+ * dx += g W^T, dW += x^T g, db += column sums of g. */
 cr_tensor *cr_linear(cr_tape *t, cr_tensor *x, cr_tensor *W, cr_tensor *b);
-/* 2-D transpose (copies). */
+/* 2-D transpose (copies); dx += g^T. */
 cr_tensor *cr_transpose(cr_tape *t, cr_tensor *x);
 
 /* reductions; axis may be negative (counted from the end) */
@@ -372,15 +373,19 @@ cr_tensor *cr_mean(cr_tape *t, cr_tensor *x);               /* rank-0 mean; dx +
 /* sum / mean along one axis; keepdim keeps that axis with length 1. */
 cr_tensor *cr_sum_axis(cr_tape *t, cr_tensor *x, int axis, int keepdim);
 cr_tensor *cr_mean_axis(cr_tape *t, cr_tensor *x, int axis, int keepdim);
-/* maximum along an axis; the gradient goes to the first maximal element. */
+/* maximum along an axis; the gradient goes to the first maximal element (ties: the
+ * earliest index wins; a NaN wins and propagates). Recomputed on replay. */
 cr_tensor *cr_max_axis(cr_tape *t, cr_tensor *x, int axis, int keepdim);
 
 /* shape */
-/* Same data, new shape of the same size (copies: tensors never alias). */
+/* Same data, new shape of the same size (copies: tensors never alias). One entry of
+ * shape may be -1: it is inferred from the size. dx += g. */
 cr_tensor *cr_reshape(cr_tape *t, cr_tensor *x, int ndim, const int *shape);
-/* Elements [start, start+len) along axis. */
+/* Elements [start, start+len) along axis; len >= 1 and the range must lie inside the
+ * dimension (no clamping). dx += g on that range. */
 cr_tensor *cr_slice(cr_tape *t, cr_tensor *x, int axis, int start, int len);
-/* Join n >= 1 tensors along axis; other dimensions must agree. */
+/* Join n >= 1 tensors (xs[0..n), same rank) along axis; other dimensions must agree.
+ * Each input gets its block of g. */
 cr_tensor *cr_concat(cr_tape *t, int n, cr_tensor *const *xs, int axis);
 
 /* softmax family, over the last axis of a 1-D or 2-D tensor (rows = samples) */
@@ -389,9 +394,12 @@ cr_tensor *cr_softmax(cr_tape *t, cr_tensor *x);
 /* x_i - max - log sum e^(x_j - max); dx = g - softmax * sum(g). */
 cr_tensor *cr_log_softmax(cr_tape *t, cr_tensor *x);
 /* Mean over N rows of -log softmax(z)[y]: z is N x C logits (or C), y holds N
- * class indices stored as reals (0..C-1; out of range is an error at record and a
- * NaN loss on replay). Fused and stable for logits of any size; rank 0 output.
- * dz += g * (softmax(z) - onehot(y)) / N. y gets no gradient. */
+ * class indices stored as reals (any shape with N elements, read on every forward).
+ * An index that is not a whole number in 0..C-1 is an error when recorded ("target
+ * 7 at row 3 is outside 0..4", rows counted from 0) and, on replay (where no error
+ * can be raised), a NaN loss and a NaN gradient for that row. Fused and stable for
+ * logits of any size (log-sum-exp); rank 0 output. The softmax is kept in the arena
+ * for backward: dz += g * (softmax(z) - onehot(y)) / N. y gets no gradient. */
 cr_tensor *cr_softmax_cross_entropy(cr_tape *t, cr_tensor *z, cr_tensor *y);
 /* Mean of -(y log s(z) + (1-y) log(1-s(z))) over all elements, s = sigmoid, computed
  * as max(z,0) - z y + log(1 + e^-|z|); y in [0,1], same shape as z (broadcast
