@@ -406,6 +406,38 @@ static void test_linear_training_step_allocates_nothing_after_first(void **state
     cr_test_alloc_remove();
 }
 
+/* An op whose output does not fit under the arena cap fails cleanly with the
+ * arena's message, and the tape stays usable after a reset. */
+static void test_matmul_reports_arena_cap(void **state)
+{
+    (void)state;
+    int s[2] = { 100, 100 };
+    cr_tensor *a = cr_tensor_new(2, s);
+    cr_tape *t = cr_tape_new(4096);
+    cr_tape_set_arena_limit(t, 4096);
+    assert_null(cr_matmul(t, a, a, 0, 1));
+    assert_int_equal(cr_tape_status(t), CR_ERR_NOMEM);
+    assert_tape_error(t, "arena");
+    cr_tape_reset(t);
+    cr_tape_set_arena_limit(t, 0);
+    assert_non_null(cr_linear(t, a, a, NULL));
+    cr_tape_free(t);
+    cr_tensor_free(a);
+}
+
+static void test_matrix_ops_reject_null_input(void **state)
+{
+    (void)state;
+    cr_tape *t = cr_tape_new(0);
+    assert_null(cr_transpose(t, NULL));
+    assert_tape_error(t, "transpose: input 1 is NULL");
+    cr_tape_reset(t);
+    assert_null(cr_linear(t, cr_const(t, 2, S22, A22), NULL, NULL));
+    assert_tape_error(t, "linear: input 2 is NULL");
+    assert_null(cr_matmul(NULL, NULL, NULL, 0, 0));    /* no tape: nothing to record on */
+    cr_tape_free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -427,6 +459,8 @@ int main(void)
         cmocka_unit_test(test_transpose_gradcheck),
         cmocka_unit_test(test_transpose_rejects_non_matrix),
         cmocka_unit_test(test_linear_training_step_allocates_nothing_after_first),
+        cmocka_unit_test(test_matmul_reports_arena_cap),
+        cmocka_unit_test(test_matrix_ops_reject_null_input),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -267,6 +267,21 @@ static void test_reduce_axis_errors(void **state)
     cr_tape_free(t);
 }
 
+static void test_axis_reductions_reject_null_input(void **state)
+{
+    (void)state;
+    cr_tape *t = cr_tape_new(0);
+    assert_null(cr_sum_axis(t, NULL, 0, 0));
+    assert_tape_error(t, "sum_axis: input 1 is NULL");
+    cr_tape_reset(t);
+    assert_null(cr_mean_axis(t, NULL, 0, 0));
+    assert_tape_error(t, "mean_axis: input 1 is NULL");
+    cr_tape_reset(t);
+    assert_null(cr_max_axis(t, NULL, 0, 1));
+    assert_tape_error(t, "max_axis: input 1 is NULL");
+    cr_tape_free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -281,6 +296,7 @@ int main(void)
         cmocka_unit_test(test_full_sum_and_mean_gradcheck),
         cmocka_unit_test(test_sum_accumulates_accurately),
         cmocka_unit_test(test_reduce_axis_errors),
+        cmocka_unit_test(test_axis_reductions_reject_null_input),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

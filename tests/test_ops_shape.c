@@ -257,6 +257,19 @@ static void test_concat_errors(void **state)
     cr_tape_free(t);
 }
 
+static void test_shape_ops_reject_null_input(void **state)
+{
+    (void)state;
+    int s2[1] = { 2 };
+    cr_tape *t = cr_tape_new(0);
+    assert_null(cr_reshape(t, NULL, 1, s2));
+    assert_tape_error(t, "reshape: input 1 is NULL");
+    cr_tape_reset(t);
+    assert_null(cr_slice(t, NULL, 0, 0, 1));
+    assert_tape_error(t, "slice: input 1 is NULL");
+    cr_tape_free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -270,6 +283,7 @@ int main(void)
         cmocka_unit_test(test_concat_gradcheck_every_axis_of_rank3),
         cmocka_unit_test(test_concat_replay_uses_new_input),
         cmocka_unit_test(test_concat_errors),
+        cmocka_unit_test(test_shape_ops_reject_null_input),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

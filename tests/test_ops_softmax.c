@@ -368,6 +368,18 @@ static void test_bce_with_logits_errors(void **state)
     cr_tape_free(t);
 }
 
+static void test_softmax_family_rejects_null_input(void **state)
+{
+    (void)state;
+    cr_tape *t = cr_tape_new(0);
+    assert_null(cr_softmax(t, NULL));
+    assert_tape_error(t, "softmax: input 1 is NULL");
+    cr_tape_reset(t);
+    assert_null(cr_log_softmax(t, NULL));
+    assert_tape_error(t, "log_softmax: input 1 is NULL");
+    cr_tape_free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -387,6 +399,7 @@ int main(void)
         cmocka_unit_test(test_bce_with_logits_matches_pytorch),
         cmocka_unit_test(test_bce_with_logits_gradcheck),
         cmocka_unit_test(test_bce_with_logits_errors),
+        cmocka_unit_test(test_softmax_family_rejects_null_input),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
