@@ -1,0 +1,541 @@
+/* Optimizers and gradient clipping: trajectories against PyTorch float64
+ * (tests/fixtures/optim_fixture.h, from tools/fixtures/make_optim_fixture.py),
+ * hand-computed single steps that pin where δ goes, validation, state, memory. */
+#include "helpers.h"
+#include "fixtures/optim_fixture.h"
+
+#include <math.h>
+#include <string.h>
+
+/* The fixture problem: w (2x3), b (3); f = Σ(θ² − c)²/4, so g = θ(θ² − c). */
+typedef struct problem {
+    cr_params *p;
+    cr_tensor *w, *b;
+} problem;
+
+static problem problem_new(void)
+{
+    problem pr;
+    int sw[2] = { 2, 3 }, sb[1] = { 3 };
+    pr.p = cr_params_new();
+    pr.w = cr_param_new(2, sw);
+    pr.b = cr_param_new(1, sb);
+    assert_non_null(pr.p);
+    assert_int_equal(cr_params_add_owned(pr.p, pr.w, "w"), CR_OK);
+    assert_int_equal(cr_params_add_owned(pr.p, pr.b, "b"), CR_OK);
+    for (int i = 0; i < 6; i++) pr.w->data[i] = (cr_real)optim_fix_w0[i];
+    for (int i = 0; i < 3; i++) pr.b->data[i] = (cr_real)optim_fix_b0[i];
+    return pr;
+}
+
+static void set_grads(problem *pr)
+{
+    for (int i = 0; i < 6; i++) {
+        double t = pr->w->data[i];
+        pr->w->grad[i] = (cr_real)(t * (t * t - optim_fix_cw[i]));
+    }
+    for (int i = 0; i < 3; i++) {
+        double t = pr->b->data[i];
+        pr->b->grad[i] = (cr_real)(t * (t * t - optim_fix_cb[i]));
+    }
+}
+
+static cr_optim_config config_of(const optim_fix_case *c)
+{
+    cr_optim_kind kind;
+    assert_int_equal(cr_optim_kind_from_name(c->kind, &kind), CR_OK);
+    cr_optim_config cfg = cr_optim_defaults(kind);
+    cfg.lr = c->lr;
+    cfg.momentum = c->momentum;
+    cfg.rho = c->rho;
+    cfg.beta1 = c->beta1;
+    cfg.beta2 = c->beta2;
+    cfg.eps = c->eps;
+    cfg.weight_decay = c->weight_decay;
+    cfg.initial_accumulator = c->initial_accumulator;
+    return cfg;
+}
+
+/* Run the named fixture case and compare θ after every step and the final state. */
+static void run_case(const char *name)
+{
+    const optim_fix_case *c = NULL;
+    for (size_t i = 0; i < sizeof optim_fix_cases / sizeof *optim_fix_cases; i++)
+        if (strcmp(optim_fix_cases[i].name, name) == 0) c = &optim_fix_cases[i];
+    assert_non_null(c);
+    problem pr = problem_new();
+    cr_optim_config cfg = config_of(c);
+    char err[128];
+    cr_optim *o = cr_optim_new(pr.p, &cfg, err, sizeof err);
+    assert_non_null(o);
+    const double tol = TOL(1e-12, 1e-5);
+    for (int step = 0; step < OPTIM_FIX_STEPS; step++) {
+        set_grads(&pr);
+        assert_int_equal(cr_optim_step(o), CR_OK);
+        assert_int_equal(cr_optim_step_count(o), step + 1);
+        for (int i = 0; i < 6; i++) assert_close_i(pr.w->data[i], c->theta[step][i], tol, tol, i);
+        for (int i = 0; i < 3; i++)
+            assert_close_i(pr.b->data[i], c->theta[step][6 + i], tol, tol, 6 + i);
+    }
+    assert_int_equal(cr_optim_state_count(o), 2 * (size_t)c->nslots);
+    for (int s = 0; s < c->nslots; s++) {
+        cr_tensor *sw = cr_optim_state_get(o, (size_t)s * 2);
+        cr_tensor *sb = cr_optim_state_get(o, (size_t)s * 2 + 1);
+        /* the slot-major order names the w tensor before the b tensor */
+        assert_string_equal(cr_optim_state_name(o, (size_t)s * 2) + 2, "w");
+        assert_string_equal(cr_optim_state_name(o, (size_t)s * 2 + 1) + 2, "b");
+        for (int i = 0; i < 6; i++) assert_close_i(sw->data[i], c->state[s][i], tol, tol, i);
+        for (int i = 0; i < 3; i++) assert_close_i(sb->data[i], c->state[s][6 + i], tol, tol, 6 + i);
+    }
+    cr_optim_free(o);
+    cr_params_free(pr.p);
+}
+
+static void test_sgd_matches_pytorch(void **state) { (void)state; run_case("sgd"); }
+static void test_sgd_l2_weight_decay_matches_pytorch(void **state) { (void)state; run_case("sgd_wd"); }
+static void test_classical_momentum_matches_pytorch(void **state)
+{
+    (void)state;
+    run_case("momentum");
+    run_case("momentum_wd");
+}
+static void test_nesterov_matches_pytorch_formulation(void **state) { (void)state; run_case("nesterov"); }
+static void test_adagrad_matches_pytorch(void **state)
+{
+    (void)state;
+    run_case("adagrad");
+    run_case("adagrad_r0_wd");
+}
+static void test_rmsprop_matches_pytorch(void **state)
+{
+    (void)state;
+    run_case("rmsprop");
+    run_case("rmsprop_eps_wd");
+}
+static void test_adam_matches_pytorch(void **state)
+{
+    (void)state;
+    run_case("adam");
+    run_case("adam_l2");
+}
+static void test_adamw_decoupled_decay_matches_pytorch(void **state) { (void)state; run_case("adamw"); }
+
+/* One scalar parameter θ = 1 with gradient 2, one step of kind with cfg tweaks. */
+static double one_step(cr_optim_config cfg)
+{
+    cr_params *p = cr_params_new();
+    cr_tensor *x = cr_param_new(0, NULL);
+    assert_int_equal(cr_params_add_owned(p, x, "x"), CR_OK);
+    x->data[0] = 1;
+    x->grad[0] = 2;
+    cr_optim *o = cr_optim_new(p, &cfg, NULL, 0);
+    assert_non_null(o);
+    assert_int_equal(cr_optim_step(o), CR_OK);
+    double v = x->data[0];
+    cr_optim_free(o);
+    cr_params_free(p);
+    return v;
+}
+
+/* AdaGrad: r = 4, θ = 1 − 0.1·2/(δ + √4) with δ = 1: 1 − 0.2/3 (δ under the root
+ * would give 1 − 0.2/√5). */
+static void test_adagrad_adds_delta_outside_the_square_root(void **state)
+{
+    (void)state;
+    cr_optim_config c = cr_optim_defaults(CR_OPTIM_ADAGRAD);
+    c.lr = 0.1;
+    c.eps = 1;
+    assert_close(one_step(c), 1 - 0.2 / 3, TOL(1e-15, 1e-7), 0);
+}
+
+/* RMSprop: r = 0.5·4 = 2, θ = 1 − 0.1·2/(√2 + δ) with δ = 1. */
+static void test_rmsprop_adds_delta_to_the_root(void **state)
+{
+    (void)state;
+    cr_optim_config c = cr_optim_defaults(CR_OPTIM_RMSPROP);
+    c.lr = 0.1;
+    c.rho = 0.5;
+    c.eps = 1;
+    assert_close(one_step(c), 1 - 0.2 / (sqrt(2.0) + 1), TOL(1e-15, 1e-7), 0);
+}
+
+/* Adam's first step is η·sign(g) (bias correction makes m̂ = g, v̂ = g²) up to δ:
+ * θ = 1 − 0.1·2/(2 + δ) with δ = 1e-6 as in the course notes. */
+static void test_adam_first_step_is_bias_corrected(void **state)
+{
+    (void)state;
+    cr_optim_config c = cr_optim_defaults(CR_OPTIM_ADAM);
+    c.lr = 0.1;
+    c.eps = 1e-6;
+    assert_close(one_step(c), 1 - 0.1 * 2 / (2 + 1e-6), TOL(1e-15, 1e-7), 0);
+}
+
+/* AdamW decays θ by ηλθ before the Adam step; Adam with the same λ adds λθ to g. */
+static void test_adamw_decay_is_decoupled_from_the_gradient(void **state)
+{
+    (void)state;
+    cr_optim_config c = cr_optim_defaults(CR_OPTIM_ADAMW);
+    c.lr = 0.1;
+    c.eps = 0;
+    c.weight_decay = 0.5;
+    assert_close(one_step(c), 1 * (1 - 0.1 * 0.5) - 0.1, TOL(1e-14, 1e-7), 0);
+    c.kind = CR_OPTIM_ADAM;   /* g = 2 + 0.5: still a sign step of size η */
+    assert_close(one_step(c), 1 - 0.1, TOL(1e-14, 1e-7), 0);
+}
+
+/* SGD with L2 decay: θ = 1 − 0.1·(2 + 0.5·1). */
+static void test_sgd_weight_decay_adds_lambda_theta_to_the_gradient(void **state)
+{
+    (void)state;
+    cr_optim_config c = cr_optim_defaults(CR_OPTIM_SGD);
+    c.lr = 0.1;
+    c.weight_decay = 0.5;
+    assert_close(one_step(c), 1 - 0.1 * 2.5, TOL(1e-15, 1e-7), 0);
+}
+
+static void expect_rejected(cr_optim_config c, const char *needle)
+{
+    char err[128] = "";
+    cr_params *p = cr_params_new();
+    assert_int_equal(cr_optim_config_check(&c, err, sizeof err), CR_ERR_ARG);
+    assert_non_null(strstr(err, needle));
+    err[0] = '\0';
+    assert_null(cr_optim_new(p, &c, err, sizeof err));
+    if (!strstr(err, needle)) fail_msg("message '%s' lacks '%s'", err, needle);
+    cr_params_free(p);
+}
+
+static void test_bad_hyper_parameters_are_rejected_with_a_message(void **state)
+{
+    (void)state;
+    cr_optim_config c = cr_optim_defaults(CR_OPTIM_ADAM);
+    c.lr = -0.1;
+    expect_rejected(c, "lr = -0.1 is negative");
+    c = cr_optim_defaults(CR_OPTIM_ADAM);
+    c.lr = NAN;
+    expect_rejected(c, "lr = nan is not finite");
+    c = cr_optim_defaults(CR_OPTIM_ADAM);
+    c.beta2 = 1;
+    expect_rejected(c, "beta2 = 1 is outside [0, 1)");
+    c = cr_optim_defaults(CR_OPTIM_ADAM);
+    c.beta1 = -0.5;
+    expect_rejected(c, "beta1 = -0.5 is outside [0, 1)");
+    c = cr_optim_defaults(CR_OPTIM_RMSPROP);
+    c.rho = 1.5;
+    expect_rejected(c, "rho = 1.5");
+    c = cr_optim_defaults(CR_OPTIM_MOMENTUM);
+    c.momentum = 1;
+    expect_rejected(c, "momentum = 1");
+    c = cr_optim_defaults(CR_OPTIM_ADAGRAD);
+    c.eps = -1e-8;
+    expect_rejected(c, "eps = -1e-08 is negative");
+    c = cr_optim_defaults(CR_OPTIM_SGD);
+    c.weight_decay = -1;
+    expect_rejected(c, "weight_decay");
+    c = cr_optim_defaults(CR_OPTIM_ADAGRAD);
+    c.initial_accumulator = -1;
+    expect_rejected(c, "initial_accumulator");
+    c = cr_optim_defaults(CR_OPTIM_SGD);
+    c.kind = (cr_optim_kind)42;
+    expect_rejected(c, "unknown kind 42");
+
+    char err[64];
+    assert_null(cr_optim_new(NULL, &c, err, sizeof err));
+    assert_non_null(strstr(err, "NULL"));
+}
+
+static void test_defaults_are_documented_values(void **state)
+{
+    (void)state;
+    cr_optim_config c = cr_optim_defaults(CR_OPTIM_ADAM);
+    assert_int_equal(c.kind, CR_OPTIM_ADAM);
+    assert_close(c.lr, 0.001, 0, 0);
+    assert_close(c.beta1, 0.9, 0, 0);
+    assert_close(c.beta2, 0.999, 0, 0);
+    assert_close(c.eps, 1e-8, 0, 0);
+    assert_close(c.weight_decay, 0, 0, 0);
+    assert_close(cr_optim_defaults(CR_OPTIM_ADAMW).weight_decay, 0.01, 0, 0);
+    assert_close(cr_optim_defaults(CR_OPTIM_ADAGRAD).eps, 1e-10, 0, 0);
+    assert_close(cr_optim_defaults(CR_OPTIM_SGD).lr, 0.01, 0, 0);
+    assert_close(cr_optim_defaults(CR_OPTIM_MOMENTUM).momentum, 0.9, 0, 0);
+    assert_close(cr_optim_defaults(CR_OPTIM_RMSPROP).rho, 0.99, 0, 0);
+    for (int k = 0; k < CR_OPTIM_KIND_COUNT; k++) {
+        c = cr_optim_defaults((cr_optim_kind)k);
+        assert_int_equal(cr_optim_config_check(&c, NULL, 0), CR_OK);
+    }
+}
+
+static void test_kind_names_round_trip_and_unknown_is_an_error(void **state)
+{
+    (void)state;
+    for (int k = 0; k < CR_OPTIM_KIND_COUNT; k++) {
+        cr_optim_kind got = CR_OPTIM_SGD;
+        assert_int_equal(cr_optim_kind_from_name(cr_optim_kind_name((cr_optim_kind)k), &got), CR_OK);
+        assert_int_equal(got, k);
+    }
+    cr_optim_kind kind = CR_OPTIM_RMSPROP;
+    assert_int_equal(cr_optim_kind_from_name("adamax", &kind), CR_ERR_ARG);
+    assert_int_equal(cr_optim_kind_from_name(NULL, &kind), CR_ERR_ARG);
+    assert_int_equal(kind, CR_OPTIM_RMSPROP);
+    assert_string_equal(cr_optim_kind_name(CR_OPTIM_NESTEROV), "nesterov");
+    assert_string_equal(cr_optim_kind_name((cr_optim_kind)99), "?");
+}
+
+static void test_set_lr_validates_and_changes_the_step(void **state)
+{
+    (void)state;
+    cr_optim_config c = cr_optim_defaults(CR_OPTIM_SGD);
+    c.lr = 0.5;
+    cr_params *p = cr_params_new();
+    cr_tensor *x = cr_param_new(0, NULL);
+    assert_int_equal(cr_params_add_owned(p, x, "x"), CR_OK);
+    cr_optim *o = cr_optim_new(p, &c, NULL, 0);
+    assert_int_equal(cr_optim_set_lr(o, -1), CR_ERR_ARG);
+    assert_int_equal(cr_optim_set_lr(o, INFINITY), CR_ERR_ARG);
+    assert_close(cr_optim_lr(o), 0.5, 0, 0);
+    assert_int_equal(cr_optim_set_lr(o, 0.25), CR_OK);
+    assert_close(cr_optim_get_config(o)->lr, 0.25, 0, 0);
+    x->grad[0] = 4;
+    assert_int_equal(cr_optim_step(o), CR_OK);
+    assert_close(x->data[0], -1, 0, 0);
+    assert_ptr_equal(cr_optim_params(o), p);
+    assert_int_equal(cr_optim_set_step_count(o, -1), CR_ERR_ARG);
+    assert_int_equal(cr_optim_set_step_count(o, 41), CR_OK);
+    assert_int_equal(cr_optim_step_count(o), 41);
+    cr_optim_free(o);
+    cr_params_free(p);
+}
+
+static void test_state_tensors_are_named_per_slot_and_parameter(void **state)
+{
+    (void)state;
+    problem pr = problem_new();
+    cr_optim_config c = cr_optim_defaults(CR_OPTIM_ADAM);
+    cr_optim *o = cr_optim_new(pr.p, &c, NULL, 0);
+    assert_int_equal(cr_optim_state_count(o), 4);
+    const char *want[4] = { "m.w", "m.b", "v.w", "v.b" };
+    for (size_t i = 0; i < 4; i++) {
+        assert_string_equal(cr_optim_state_name(o, i), want[i]);
+        assert_ptr_equal(cr_optim_state_find(o, want[i]), cr_optim_state_get(o, i));
+    }
+    assert_int_equal(cr_optim_state_get(o, 2)->ndim, 2);
+    assert_int_equal(cr_optim_state_get(o, 2)->shape[1], 3);
+    assert_null(cr_optim_state_get(o, 4));
+    assert_null(cr_optim_state_name(o, 4));
+    assert_null(cr_optim_state_find(o, "r.w"));
+    cr_optim_free(o);
+
+    c = cr_optim_defaults(CR_OPTIM_SGD);
+    o = cr_optim_new(pr.p, &c, NULL, 0);
+    assert_int_equal(cr_optim_state_count(o), 0);
+    cr_optim_free(o);
+
+    c = cr_optim_defaults(CR_OPTIM_ADAGRAD);
+    c.initial_accumulator = 0.25;
+    o = cr_optim_new(pr.p, &c, NULL, 0);
+    assert_string_equal(cr_optim_state_name(o, 1), "r.b");
+    assert_close(cr_optim_state_find(o, "r.w")->data[5], 0.25, 0, 0);
+    cr_optim_free(o);
+    cr_params_free(pr.p);
+}
+
+/* After creation, steps make no heap allocation at all. */
+static void test_step_does_not_allocate(void **state)
+{
+    (void)state;
+    for (int k = 0; k < CR_OPTIM_KIND_COUNT; k++) {
+        problem pr = problem_new();
+        cr_optim_config c = cr_optim_defaults((cr_optim_kind)k);
+        cr_optim *o = cr_optim_new(pr.p, &c, NULL, 0);
+        cr_test_alloc counter;
+        memset(&counter, 0, sizeof counter);
+        cr_test_alloc_install(&counter);
+        for (int s = 0; s < 10; s++) {
+            cr_optim_zero_grad(o);
+            set_grads(&pr);
+            assert_int_equal(cr_optim_step(o), CR_OK);
+        }
+        cr_test_alloc_remove();
+        assert_int_equal(counter.count, 0);
+        cr_optim_free(o);
+        cr_params_free(pr.p);
+    }
+}
+
+static void test_step_refuses_a_list_changed_after_creation(void **state)
+{
+    (void)state;
+    problem pr = problem_new();
+    cr_optim_config c = cr_optim_defaults(CR_OPTIM_SGD);
+    cr_optim *o = cr_optim_new(pr.p, &c, NULL, 0);
+    assert_int_equal(cr_params_add_owned(pr.p, cr_param_new(0, NULL), "late"), CR_OK);
+    set_grads(&pr);
+    cr_real before = pr.w->data[0];
+    assert_int_equal(cr_optim_step(o), CR_ERR_STATE);
+    assert_true(pr.w->data[0] == before);
+    assert_int_equal(cr_optim_step_count(o), 0);
+    assert_int_equal(cr_optim_step(NULL), CR_ERR_ARG);
+    cr_optim_free(o);
+    cr_params_free(pr.p);
+}
+
+static void test_zero_grad_clears_every_gradient(void **state)
+{
+    (void)state;
+    problem pr = problem_new();
+    cr_optim_config c = cr_optim_defaults(CR_OPTIM_SGD);
+    cr_optim *o = cr_optim_new(pr.p, &c, NULL, 0);
+    set_grads(&pr);
+    cr_optim_zero_grad(o);
+    for (int i = 0; i < 6; i++) assert_true(pr.w->grad[i] == 0);
+    for (int i = 0; i < 3; i++) assert_true(pr.b->grad[i] == 0);
+    cr_optim_zero_grad(NULL);
+    cr_optim_free(o);
+    cr_params_free(pr.p);
+}
+
+/* Every allocation of cr_optim_new may fail: NULL, a message, nothing leaked. */
+static void test_new_reports_allocation_failure(void **state)
+{
+    (void)state;
+    problem pr = problem_new();
+    cr_optim_config c = cr_optim_defaults(CR_OPTIM_ADAM);
+    int failures = 0;
+    for (long k = 1; k < 50; k++) {
+        cr_test_alloc counter;
+        memset(&counter, 0, sizeof counter);
+        counter.fail_at = k;
+        char err[64] = "";
+        cr_test_alloc_install(&counter);
+        cr_optim *o = cr_optim_new(pr.p, &c, err, sizeof err);
+        cr_test_alloc_remove();
+        if (o) {
+            cr_optim_free(o);
+            break;
+        }
+        failures++;
+        assert_string_equal(err, "optim: out of memory");
+    }
+    assert_true(failures >= 4);   /* struct, tensor list, state list, names, tensors */
+    cr_params_free(pr.p);
+}
+
+/* Gradients (3, 4) and (12): N = 13. Clipping to 6.5 halves every gradient. */
+static void test_clip_grad_norm_scales_to_max_norm_and_returns_old_norm(void **state)
+{
+    (void)state;
+    cr_params *p = cr_params_new();
+    int s2[1] = { 2 };
+    cr_tensor *a = cr_param_new(1, s2), *b = cr_param_new(0, NULL);
+    cr_params_add_owned(p, a, "a");
+    cr_params_add_owned(p, b, "b");
+    a->grad[0] = 3;
+    a->grad[1] = -4;
+    b->grad[0] = 12;
+    assert_close(cr_clip_grad_norm(p, 20), 13, 1e-12, 0);   /* below: unchanged */
+    assert_true(a->grad[0] == 3 && a->grad[1] == -4 && b->grad[0] == 12);
+    assert_close(cr_clip_grad_norm(p, 6.5), 13, 1e-12, 0);
+    assert_close(a->grad[0], 1.5, 1e-12, 0);
+    assert_close(a->grad[1], -2, 1e-12, 0);
+    assert_close(b->grad[0], 6, 1e-12, 0);
+    assert_close(cr_clip_grad_norm(p, 100), 6.5, TOL(1e-12, 1e-6), 0);
+    assert_close(cr_clip_grad_norm(p, -1), -1, 0, 0);
+    assert_close(cr_clip_grad_norm(NULL, 1), -1, 0, 0);
+    assert_close(b->grad[0], 6, 1e-12, 0);
+    cr_params_free(p);
+}
+
+/* A non-finite norm leaves the gradients alone and is returned; huge finite
+ * gradients (1e200 in double, 1e30 in float) do not overflow the norm. */
+static void test_clip_grad_norm_handles_inf_and_huge_values(void **state)
+{
+    (void)state;
+    cr_params *p = cr_params_new();
+    int s2[1] = { 2 };
+    cr_tensor *a = cr_param_new(1, s2);
+    cr_params_add_owned(p, a, "a");
+    const double big = (cr_real)(CR_TEST_DOUBLE ? 1e200 : 1e30);   /* as stored */
+    a->grad[0] = (cr_real)big;
+    a->grad[1] = (cr_real)big;
+    assert_close(cr_clip_grad_norm(p, 1), big * sqrt(2.0), 0, 1e-12);
+    assert_close(a->grad[0], 1 / sqrt(2.0), 0, TOL(1e-12, 1e-6));
+    a->grad[0] = INFINITY;
+    a->grad[1] = 1;
+    assert_true(isinf(cr_clip_grad_norm(p, 1)));
+    assert_true(isinf(a->grad[0]) && a->grad[1] == 1);
+    a->grad[0] = NAN;
+    assert_true(isnan(cr_clip_grad_norm(p, 1)));
+    assert_true(a->grad[1] == 1);
+    cr_params_free(p);
+}
+
+static void test_clip_grad_value_clamps_each_element(void **state)
+{
+    (void)state;
+    cr_params *p = cr_params_new();
+    int s4[1] = { 4 };
+    cr_tensor *a = cr_param_new(1, s4);
+    cr_params_add_owned(p, a, "a");
+    const cr_real g[4] = { -3, 0.5f, 7, -1 };
+    memcpy(a->grad, g, sizeof g);
+    assert_int_equal(cr_clip_grad_value(p, -1), CR_ERR_ARG);
+    assert_int_equal(cr_clip_grad_value(p, NAN), CR_ERR_ARG);
+    assert_true(a->grad[2] == 7);
+    assert_int_equal(cr_clip_grad_value(p, 1), CR_OK);
+    const double want[4] = { -1, 0.5, 1, -1 };
+    assert_all_close(a->grad, want, 4, 0, 0);
+    cr_params_free(p);
+}
+
+/* A full loop: Adam on f = Σ(θ² − c)²/4 from the fixture start reaches a minimum
+ * (|θ| = √c or θ = 0 where c <= 0) within 2000 steps; the gradient vanishes. */
+static void test_adam_minimises_the_fixture_problem(void **state)
+{
+    (void)state;
+    problem pr = problem_new();
+    cr_optim_config c = cr_optim_defaults(CR_OPTIM_ADAM);
+    c.lr = 0.01;
+    cr_optim *o = cr_optim_new(pr.p, &c, NULL, 0);
+    for (int s = 0; s < 2000; s++) {
+        set_grads(&pr);
+        cr_optim_step(o);
+    }
+    set_grads(&pr);
+    assert_true(cr_clip_grad_norm(pr.p, 1e9) < 1e-2);
+    assert_close(fabs(pr.w->data[3]), sqrt(2.0), 1e-2, 0);
+    cr_optim_free(o);
+    cr_params_free(pr.p);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_sgd_matches_pytorch),
+        cmocka_unit_test(test_sgd_l2_weight_decay_matches_pytorch),
+        cmocka_unit_test(test_classical_momentum_matches_pytorch),
+        cmocka_unit_test(test_nesterov_matches_pytorch_formulation),
+        cmocka_unit_test(test_adagrad_matches_pytorch),
+        cmocka_unit_test(test_rmsprop_matches_pytorch),
+        cmocka_unit_test(test_adam_matches_pytorch),
+        cmocka_unit_test(test_adamw_decoupled_decay_matches_pytorch),
+        cmocka_unit_test(test_adagrad_adds_delta_outside_the_square_root),
+        cmocka_unit_test(test_rmsprop_adds_delta_to_the_root),
+        cmocka_unit_test(test_adam_first_step_is_bias_corrected),
+        cmocka_unit_test(test_adamw_decay_is_decoupled_from_the_gradient),
+        cmocka_unit_test(test_sgd_weight_decay_adds_lambda_theta_to_the_gradient),
+        cmocka_unit_test(test_bad_hyper_parameters_are_rejected_with_a_message),
+        cmocka_unit_test(test_defaults_are_documented_values),
+        cmocka_unit_test(test_kind_names_round_trip_and_unknown_is_an_error),
+        cmocka_unit_test(test_set_lr_validates_and_changes_the_step),
+        cmocka_unit_test(test_state_tensors_are_named_per_slot_and_parameter),
+        cmocka_unit_test(test_step_does_not_allocate),
+        cmocka_unit_test(test_step_refuses_a_list_changed_after_creation),
+        cmocka_unit_test(test_zero_grad_clears_every_gradient),
+        cmocka_unit_test(test_new_reports_allocation_failure),
+        cmocka_unit_test(test_clip_grad_norm_scales_to_max_norm_and_returns_old_norm),
+        cmocka_unit_test(test_clip_grad_norm_handles_inf_and_huge_values),
+        cmocka_unit_test(test_clip_grad_value_clamps_each_element),
+        cmocka_unit_test(test_adam_minimises_the_fixture_problem),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
