@@ -50,6 +50,10 @@ void cr__summary(const cr_tensor *x, const cr_real *v, char *buf, size_t size)
         return;
     }
     size_t len = 0;
+    if (x->ndim == 0) {                        /* a scalar: exactly */
+        cr__fmt_real(v[0], buf, size);
+        return;
+    }
     if (x->size <= CR_PRINT_FULL) {
         if (x->size > 1) len += (size_t)snprintf(buf, size, "[");
         for (size_t i = 0; i < x->size && len < size; i++) {

@@ -135,6 +135,15 @@ static void node_line(const ctx *c, const cr_tape *t, const cr_node *n)
             cr__describe(n->out, cr__grad_of(t, n->out), g, sizeof g));
 }
 
+/* A right-hand factor: negative numbers in parentheses, "2·(-1)". */
+static char *factor(double v, char *buf, size_t size)
+{
+    char num[48];
+    cr__fmt_real(v, num, sizeof num);
+    snprintf(buf, size, num[0] == '-' ? "(%s)" : "%s", num);
+    return buf;
+}
+
 /* Another input of n whose (scalar) value is exactly v, to name the local derivative. */
 static const cr_tensor *sibling_equal_to(const cr_node *n, int k, cr_real v)
 {
@@ -185,14 +194,17 @@ static void scalar_step(const ctx *c, cr_tape *t, cr_node *n, const cr_tensor *l
         } else if (x->size == 1) {
             cr_real l = local[k][0], p = g * l;
             const cr_tensor *same = sibling_equal_to(n, k, l);
-            char nm[48];
-            cr__fmt_real(l, a, sizeof a);
+            char nm[48], plain[48];
+            cr__fmt_real(l, plain, sizeof plain);
+            factor(l, a, sizeof a);
             cr__fmt_real(p, b, sizeof b);
+            if (same && !strcmp(cr__name(same, nm, sizeof nm), plain))
+                same = NULL;                   /* a constant labelled by its value */
             if (same && g == 1)
-                fprintf(c->f, "  %s = %s = %s\n", d, cr__name(same, nm, sizeof nm), a);
+                fprintf(c->f, "  %s = %s = %s\n", d, nm, plain);
             else if (same)
-                fprintf(c->f, "  %s = %s%s%s = %s%s%s = %s\n", d, gs, c->g.dot,
-                        cr__name(same, nm, sizeof nm), gs, c->g.dot, a, b);
+                fprintf(c->f, "  %s = %s%s%s = %s%s%s = %s\n", d, gs, c->g.dot, nm, gs,
+                        c->g.dot, a, b);
             else
                 fprintf(c->f, "  %s = %s%s%s = %s\n", d, gs, c->g.dot, a, b);
         } else {
