@@ -1,0 +1,162 @@
+/* The dataset: compact storage, standardisation, and gathering a batch into
+ * tensors. A sample reaches the model as
+ *   v = pixel / 255 (IDX bytes)  or  v = value (CSV, arrays)
+ *   x = (v - mean[j]) * inv_std[j]  when standardisation is set.
+ * pixel / 255 is a true division, as torchvision's ToTensor computes it. */
+#include "data_internal.h"
+
+#include <limits.h>
+#include <math.h>
+#include <string.h>
+
+void cr_dataset_free(cr_dataset *d)
+{
+    if (!d) return;
+    cr_free(d->pixels);
+    cr_free(d->values);
+    cr_free(d->labels);
+    cr_free(d->mean);      /* mean and inv_std share one block */
+    cr_free(d);
+}
+
+cr_status cr_dataset_from_arrays(cr_dataset **out, const float *values, const int *labels,
+                                 size_t n, size_t n_features, int n_classes,
+                                 char *msg, size_t msglen)
+{
+    if (!out || !values || !labels)
+        return cr__fail(CR_ERR_ARG, msg, msglen, "dataset_from_arrays: NULL argument");
+    if (n == 0 || n > INT_MAX || n_features == 0 || n_features > INT_MAX ||
+        n > SIZE_MAX / sizeof(float) / n_features || n_classes < 1)
+        return cr__fail(CR_ERR_ARG, msg, msglen,
+                        "dataset_from_arrays: bad sizes (%zu samples, %zu features, %d classes)",
+                        n, n_features, n_classes);
+    for (size_t i = 0; i < n; i++)
+        if (labels[i] < 0 || labels[i] >= n_classes)
+            return cr__fail(CR_ERR_ARG, msg, msglen,
+                            "dataset_from_arrays: label %d of sample %zu is outside 0..%d",
+                            labels[i], i, n_classes - 1);
+    size_t total = n * n_features;
+    for (size_t i = 0; i < total; i++)
+        if (!isfinite(values[i]))
+            return cr__fail(CR_ERR_FORMAT, msg, msglen,
+                            "dataset_from_arrays: value %zu of sample %zu is not finite",
+                            i % n_features, i / n_features);
+    cr_dataset *d = cr__dataset_alloc();
+    float *v = cr_malloc(total * sizeof *v);
+    int *l = cr_malloc(n * sizeof *l);
+    if (!d || !v || !l) {
+        cr_free(d);
+        cr_free(v);
+        cr_free(l);
+        return cr__fail(CR_ERR_NOMEM, msg, msglen, "dataset_from_arrays: out of memory");
+    }
+    memcpy(v, values, total * sizeof *v);
+    memcpy(l, labels, n * sizeof *l);
+    d->n = n;
+    d->n_features = n_features;
+    d->n_classes = n_classes;
+    d->values = v;
+    d->labels = l;
+    *out = d;
+    return CR_OK;
+}
+
+/* Value j of sample i before standardisation. */
+static double raw_value(const cr_dataset *d, size_t i, size_t j)
+{
+    size_t k = i * d->n_features + j;
+    return d->pixels ? d->pixels[k] / 255.0 : (double)d->values[k];
+}
+
+cr_status cr_dataset_set_norm(cr_dataset *d, const float *mean, const float *inv_std)
+{
+    if (!d || (!mean) != (!inv_std)) return CR_ERR_ARG;
+    if (!mean) {
+        cr_free(d->mean);
+        d->mean = d->inv_std = NULL;
+        return CR_OK;
+    }
+    size_t nf = d->n_features;
+    float *block = cr_malloc(2 * nf * sizeof *block);
+    if (!block) return CR_ERR_NOMEM;
+    memcpy(block, mean, nf * sizeof *block);
+    memcpy(block + nf, inv_std, nf * sizeof *block);
+    cr_free(d->mean);
+    d->mean = block;
+    d->inv_std = block + nf;
+    return CR_OK;
+}
+
+cr_status cr_dataset_standardize(cr_dataset *d, const int *idx, size_t n)
+{
+    if (!d || (idx && n == 0)) return CR_ERR_ARG;
+    if (!idx) n = d->n;
+    for (size_t i = 0; idx && i < n; i++)
+        if (idx[i] < 0 || (size_t)idx[i] >= d->n) return CR_ERR_ARG;
+    size_t nf = d->n_features;
+    double *acc = cr_calloc(2 * nf, sizeof *acc);
+    float *block = cr_malloc(2 * nf * sizeof *block);
+    if (!acc || !block) {
+        cr_free(acc);
+        cr_free(block);
+        return CR_ERR_NOMEM;
+    }
+    double *sum = acc, *ss = acc + nf;
+    /* Two passes (mean, then squared deviations): no cancellation trouble. */
+    for (size_t k = 0; k < n; k++) {
+        size_t i = idx ? (size_t)idx[k] : k;
+        for (size_t j = 0; j < nf; j++) sum[j] += raw_value(d, i, j);
+    }
+    for (size_t j = 0; j < nf; j++) sum[j] /= (double)n;
+    for (size_t k = 0; k < n; k++) {
+        size_t i = idx ? (size_t)idx[k] : k;
+        for (size_t j = 0; j < nf; j++) {
+            double dv = raw_value(d, i, j) - sum[j];
+            ss[j] += dv * dv;
+        }
+    }
+    for (size_t j = 0; j < nf; j++) {
+        double sd = sqrt(ss[j] / (double)n);       /* population std, as StandardScaler */
+        block[j] = (float)sum[j];
+        block[nf + j] = sd < 1e-6 ? 1.0f : (float)(1.0 / sd);
+    }
+    cr_free(acc);
+    cr_free(d->mean);
+    d->mean = block;
+    d->inv_std = block + nf;
+    return CR_OK;
+}
+
+cr_status cr_dataset_gather(const cr_dataset *d, const int *idx, size_t count,
+                            cr_tensor *x, cr_tensor *y)
+{
+    if (!d || !x || (count && !idx)) return CR_ERR_ARG;
+    size_t nf = d->n_features;
+    int last = x->ndim > 0 ? x->shape[x->ndim - 1] : 1;
+    if ((size_t)last != nf || x->size / nf < count || (y && y->size < count))
+        return CR_ERR_SHAPE;
+    for (size_t i = 0; i < count; i++)
+        if (idx[i] < 0 || (size_t)idx[i] >= d->n) return CR_ERR_ARG;
+    const float *mean = d->mean, *inv = d->inv_std;
+    for (size_t i = 0; i < count; i++) {
+        size_t s = (size_t)idx[i];
+        cr_real *row = x->data + i * nf;
+        if (d->pixels) {
+            const uint8_t *p = d->pixels + s * nf;
+            if (mean)
+                for (size_t j = 0; j < nf; j++)
+                    row[j] = ((cr_real)p[j] / (cr_real)255 - (cr_real)mean[j]) * (cr_real)inv[j];
+            else
+                for (size_t j = 0; j < nf; j++) row[j] = (cr_real)p[j] / (cr_real)255;
+        } else {
+            const float *v = d->values + s * nf;
+            if (mean)
+                for (size_t j = 0; j < nf; j++)
+                    row[j] = ((cr_real)v[j] - (cr_real)mean[j]) * (cr_real)inv[j];
+            else
+                for (size_t j = 0; j < nf; j++) row[j] = (cr_real)v[j];
+        }
+        if (y) y->data[i] = (cr_real)d->labels[s];
+    }
+    return CR_OK;
+}
