@@ -555,8 +555,9 @@ typedef enum cr_init_kind {
 /* Initialise x with scheme k (CR_INIT_AUTO means Xavier uniform here). CR_ERR_ARG
  * on NULL x, NULL rng (except for ZEROS) or an unknown k. */
 cr_status cr_init(cr_tensor *x, cr_init_kind k, cr_rng *rng);
-/* Parse "auto", "zeros", "xavier_uniform" (also "glorot_uniform"), "xavier_normal",
- * "he_uniform" (also "kaiming_uniform"), "he_normal"; CR_ERR_ARG if unknown. */
+/* Parse "auto", "zeros", "xavier_uniform", "xavier_normal", "he_uniform",
+ * "he_normal" (also "glorot_*" and "kaiming_*"), case-insensitive, into *out.
+ * CR_ERR_ARG on NULL or an unknown name (*out unchanged). */
 cr_status cr_init_from_name(const char *name, cr_init_kind *out);
 
 /* ---- dropout: the one primitive op of this section (ops/dropout.c)
@@ -602,7 +603,8 @@ typedef struct cr_batchnorm {
     cr_params *params;           /* "gamma", "beta": what an optimizer updates */
     cr_params *buffers;          /* "running_mean", "running_var": saved, never optimized.
                                   * Their gradient buffers exist (cr_params needs one)
-                                  * but are never requested (CR_REQUIRES_GRAD is clear). */
+                                  * but stay zero: CR_REQUIRES_GRAD is clear and the
+                                  * eval path feeds them only to no-gradient nodes. */
 } cr_batchnorm;
 /* New layer with momentum (<= 0: 0.1) and eps (<= 0: 1e-5). Caller owns it;
  * NULL on features < 1, momentum > 1 or allocation failure. */
@@ -632,7 +634,7 @@ typedef struct cr_mlp_config {
 cr_mlp_config cr_mlp_default_config(void);
 /* sizes[0] inputs, sizes[1..n-2] hidden widths, sizes[n-1] outputs; n_sizes >= 2.
  * Weights are drawn from rng layer by layer (same seed -> same model); the MLP
- * also seeds its own dropout generator from rng (one draw after the weights).
+ * also seeds its own dropout generator from rng (two u32 draws after the weights).
  * Caller owns the MLP (cr_mlp_free). NULL on NULL sizes/rng/cfg, n_sizes < 2, a
  * size < 1, bad option (dropout outside [0,1), unknown activation) or no memory. */
 cr_mlp *cr_mlp_new_config(int n_sizes, const int *sizes, const cr_mlp_config *cfg,
@@ -688,14 +690,17 @@ cr_tensor *cr_loss_squared_hinge(cr_tape *t, cr_tensor *p, cr_tensor *y);
  * does not check it again). */
 cr_tensor *cr_loss_multiclass_hinge(cr_tape *t, cr_tensor *z, cr_tensor *y);
 /* Binary cross-entropy on probabilities p in [0,1]:
- * mean -(y log p + (1-y) log(1-p)), each log clamped below at -100 (as PyTorch),
- * so p = 0 or 1 gives a finite loss; a clamped term passes no gradient. Prefer
+ * mean -(y log p + (1-y) log(1-p)), each log clamped below at -100 (as PyTorch;
+ * in the float build cr_log's floor, log(FLT_MIN) = -87.34, binds first), so
+ * p = 0 or 1 gives a finite loss; a clamped term passes no gradient. Prefer
  * cr_loss_bce_logits, which is stable. */
 cr_tensor *cr_loss_bce(cr_tape *t, cr_tensor *p, cr_tensor *y);
 /* The same on logits z, fused and stable: wraps cr_bce_with_logits. */
 cr_tensor *cr_loss_bce_logits(cr_tape *t, cr_tensor *z, cr_tensor *y);
 /* Softmax cross-entropy with class indices: wraps cr_softmax_cross_entropy
- * (mean over the N rows of -log softmax(z)[y]). */
+ * (mean over the N rows of -log softmax(z)[y]); z is N x C or C, y holds N
+ * integral indices (rank 1 or N x 1); a non-integral or out-of-range index is an
+ * error naming softmax_ce_loss when recorded (replay does not check again). */
 cr_tensor *cr_loss_softmax_ce(cr_tape *t, cr_tensor *z, cr_tensor *y);
 /* Softmax cross-entropy with soft or one-hot targets y (same shape as z, N x C or
  * C; rows of y should sum to 1): -(1/N) sum_n sum_j y[n,j] log_softmax(z)[n,j]. */
