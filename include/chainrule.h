@@ -666,6 +666,10 @@ size_t cr_mlp_param_count(const cr_mlp *m);
  * range), owned by the MLP: for inspection and teaching. */
 int cr_mlp_n_layers(const cr_mlp *m);
 cr_dense *cr_mlp_layer(cr_mlp *m, int i);
+/* The MLP's dropout generator (owned by the MLP; NULL for NULL m). Copy its state
+ * into a checkpoint (e.g. cr_meta) and write it back to resume training with the
+ * same dropout masks. */
+cr_rng *cr_mlp_rng(cr_mlp *m);
 
 /* ---- losses (nn/loss.c). Each returns a rank-0 tensor owned by the tape, or NULL
  * with a tape error naming the loss ("mse_loss: prediction is 4x1 but target is

@@ -171,3 +171,5 @@ cr_dense *cr_mlp_layer(cr_mlp *m, int i)
 {
     return m && i >= 0 && i < m->n_layers ? m->fc[i] : NULL;
 }
+
+cr_rng *cr_mlp_rng(cr_mlp *m) { return m ? &m->drop_rng : NULL; }

@@ -572,6 +572,32 @@ static void test_mlp_training_and_eval_modes(void **state)
     cr_mlp_free(m);
 }
 
+/* Restoring the dropout generator's state (as a checkpoint would) reproduces the
+ * same training-mode output; without restoring, the masks differ. */
+static void test_mlp_rng_state_restores_dropout_masks(void **state)
+{
+    (void)state;
+    cr_rng r;
+    cr_rng_seed(&r, 27);
+    int sizes[3] = { 4, 32, 3 }, xs[2] = { 6, 4 };
+    cr_mlp_config c = cr_mlp_default_config();
+    c.dropout = (cr_real)0.5;
+    cr_mlp *m = cr_mlp_new_config(3, sizes, &c, &r);
+    assert_non_null(cr_mlp_rng(m));
+    assert_null(cr_mlp_rng(NULL));
+    cr_tape *t = cr_tape_new(0);
+    cr_tensor *x = cr_const(t, 2, xs, NULL);
+    cr_tensor_fill(x, 1);
+    cr_rng saved = *cr_mlp_rng(m);
+    cr_tensor *a = cr_mlp_forward(t, m, x), *b = cr_mlp_forward(t, m, x);
+    *cr_mlp_rng(m) = saved;
+    cr_tensor *a2 = cr_mlp_forward(t, m, x);
+    assert_memory_not_equal(a->data, b->data, a->size * sizeof(cr_real));
+    assert_memory_equal(a->data, a2->data, a->size * sizeof(cr_real));
+    cr_tape_free(t);
+    cr_mlp_free(m);
+}
+
 /* A recorded MLP forward replays on new input: the same values as a fresh
  * recording (no dropout, so nothing random). */
 static void test_mlp_replay_matches_a_fresh_recording(void **state)
@@ -701,6 +727,7 @@ int main(void)
         cmocka_unit_test(test_mlp_is_deterministic_for_a_seed),
         cmocka_unit_test(test_mlp_passes_gradcheck_for_each_activation),
         cmocka_unit_test(test_mlp_training_and_eval_modes),
+        cmocka_unit_test(test_mlp_rng_state_restores_dropout_masks),
         cmocka_unit_test(test_mlp_replay_matches_a_fresh_recording),
         cmocka_unit_test(test_mlp_learns_xor),
         cmocka_unit_test(test_mlp_errors),
