@@ -197,6 +197,13 @@ static cr_status parse_meta(reader *r, loaded *L)
     return CR_OK;
 }
 
+static cr_status truncated(reader *r, size_t at, uint64_t missing)
+{
+    return cr__optim_errf(CR_ERR_FORMAT, r->err, r->errsize,
+                          "%s: truncated at byte %zu (expected %llu more byte%s)", r->path, at,
+                          (unsigned long long)missing, missing == 1 ? "" : "s");
+}
+
 /* Header, size, checksum, then the sections. */
 static cr_status parse_file(reader *r, size_t n, loaded *L)
 {
@@ -219,18 +226,14 @@ static cr_status parse_file(reader *r, size_t n, loaded *L)
                                   path, (unsigned)version);
     }
     if (n < CR__HEADER_BYTES)
-        return cr__optim_errf(CR_ERR_FORMAT, err, es,
-                              "%s: truncated at byte %zu (expected %zu more bytes)", path, n,
-                              (size_t)CR__HEADER_BYTES - n);
+        return truncated(r, n, CR__HEADER_BYTES - n);
     uint64_t total = cr__get_u64(b + 16);
     if (total < CR__HEADER_BYTES + CR__CRC_BYTES)
         return cr__optim_errf(CR_ERR_FORMAT, err, es,
                               "%s: header gives an impossible file size of %llu bytes", path,
                               (unsigned long long)total);
     if ((uint64_t)n < total)
-        return cr__optim_errf(CR_ERR_FORMAT, err, es,
-                              "%s: truncated at byte %zu (expected %llu more bytes)", path, n,
-                              (unsigned long long)(total - n));
+        return truncated(r, n, total - n);
     if ((uint64_t)n > total)
         return cr__optim_errf(CR_ERR_FORMAT, err, es,
                               "%s: file has %zu bytes but its header says %llu (corrupt)",
