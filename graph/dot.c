@@ -124,14 +124,33 @@ static long find_loss(const cr_tape *t)
     return -1;
 }
 
-/* Value or gradient text: exact for a scalar, a summary for a tensor. */
+/* Value or gradient text: exact for a scalar; a small matrix row by row; a vector
+ * in one line; anything larger as a summary over two lines. */
 static void put_values(FILE *f, const char *what, const cr_tensor *x, const cr_real *v)
 {
     char buf[240];
-    if (x->ndim == 0) cr__fmt_real(v[0], buf, sizeof buf);
-    else cr__summary(x, v, buf, sizeof buf);
     fprintf(f, "<TR><TD ALIGN=\"LEFT\">%s ", what);
-    put_html(f, buf);
+    if (x->ndim == 0) {
+        put_html(f, cr__fmt_real(v[0], buf, sizeof buf));
+    } else if (x->ndim == 2 && x->shape[0] > 1 && x->size <= 40 && x->shape[1] <= 8) {
+        for (int r = 0; r < x->shape[0]; r++) {
+            fputs(r ? "<BR ALIGN=\"LEFT\"/>" : "", f);
+            for (int c = 0; c < x->shape[1]; c++)
+                fprintf(f, "%s%.4g", c ? "  " : "", (double)v[r * x->shape[1] + c]);
+        }
+        fputs("<BR ALIGN=\"LEFT\"/>", f);
+    } else {
+        cr__summary(x, v, buf, sizeof buf);
+        char *split = strstr(buf, "] min");
+        if (split) {
+            split[1] = '\0';
+            put_html(f, buf);
+            fputs("<BR ALIGN=\"LEFT\"/>", f);
+            put_html(f, split + 2);
+        } else {
+            put_html(f, buf);
+        }
+    }
     fputs("</TD></TR>", f);
 }
 

@@ -24,9 +24,16 @@ char *cr__fmt_real(double v, char *buf, size_t size)
     else {
         /* the fewest significant digits that read back as the same cr_real */
         int max_digits = sizeof(cr_real) == 8 ? 17 : 9;
-        for (int p = 1; p <= max_digits; p++) {
+        int p = 1;
+        for (; p <= max_digits; p++) {
             snprintf(buf, size, "%.*g", p, v);
             if ((cr_real)strtod(buf, NULL) == (cr_real)v) break;
+        }
+        /* %g writes 70 as "7e+01": plain digits read better for ordinary sizes */
+        double a = fabs(v);
+        if (strchr(buf, 'e') && a >= 1e-4 && a < 1e15) {
+            int decimals = p - 1 - (int)floor(log10(a));
+            snprintf(buf, size, "%.*f", decimals > 0 ? decimals : 0, v);
         }
     }
     return buf;
@@ -84,7 +91,7 @@ char *cr__describe(const cr_tensor *x, const cr_real *v, char *buf, size_t size)
     } else {
         char shape[48], sum[200];
         cr__summary(x, v, sum, sizeof sum);
-        snprintf(buf, size, "%s %s", cr_shape_str(x, shape, sizeof shape), sum);
+        snprintf(buf, size, "%s (shape %s)", sum, cr_shape_str(x, shape, sizeof shape));
     }
     return buf;
 }
