@@ -49,7 +49,10 @@ static void log_backward(cr_tape *t, cr_node *n)
     if (!dx) return;
     const cr_real lo = CR_LOG_FLOOR;
     const cr_real *restrict g = n->out->grad, *restrict x = n->in[0]->data;
-    for (size_t i = 0, m = n->out->size; i < m; i++) dx[i] += x[i] <= lo ? 0 : g[i] / x[i];
+    for (size_t i = 0, m = n->out->size; i < m; i++) {
+        const cr_real gi = g[i], xi = x[i];  /* loads before the select: it vectorises */
+        dx[i] += xi <= lo ? 0 : gi / xi;
+    }
 }
 
 static const cr_op log_op = { "log", log_forward, log_backward };

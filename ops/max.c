@@ -2,7 +2,9 @@
  *   y = b > a ? b : a     da += g [not b > a]     db += g [b > a]
  * At a tie (a == b) the whole gradient goes to a: a valid subgradient (any split
  * summing to g is one), chosen so that max(x, x) has derivative 1, not 2.
- * With a NaN operand the result and the gradient go to a. */
+ * With a NaN operand the result and the gradient go to a.
+ * Gradient loops read g[i] before the select: a load under a condition keeps
+ * GCC from vectorising. */
 #include "ops_internal.h"
 
 static void max_rows(cr_real *restrict y, const cr_real *restrict a, size_t sa,
@@ -26,13 +28,22 @@ static void max_grad_a(cr_real *restrict dx, const cr_real *restrict g, const cr
 {
     (void)y;
     if (sa && sb) {
-        for (size_t i = 0; i < n; i++) dx[i] += b[i] > a[i] ? 0 : g[i];
+        for (size_t i = 0; i < n; i++) {
+            const cr_real gi = g[i];
+            dx[i] += b[i] > a[i] ? 0 : gi;
+        }
     } else if (sa) {
         const cr_real s = b[0];
-        for (size_t i = 0; i < n; i++) dx[i] += s > a[i] ? 0 : g[i];
+        for (size_t i = 0; i < n; i++) {
+            const cr_real gi = g[i];
+            dx[i] += s > a[i] ? 0 : gi;
+        }
     } else {
         const cr_real s = a[0];
-        for (size_t i = 0; i < n; i++) dx[i] += b[i] > s ? 0 : g[i];
+        for (size_t i = 0; i < n; i++) {
+            const cr_real gi = g[i];
+            dx[i] += b[i] > s ? 0 : gi;
+        }
     }
 }
 
@@ -43,13 +54,22 @@ static void max_grad_b(cr_real *restrict dx, const cr_real *restrict g, const cr
 {
     (void)y;
     if (sa && sb) {
-        for (size_t i = 0; i < n; i++) dx[i] += b[i] > a[i] ? g[i] : 0;
+        for (size_t i = 0; i < n; i++) {
+            const cr_real gi = g[i];
+            dx[i] += b[i] > a[i] ? gi : 0;
+        }
     } else if (sa) {
         const cr_real s = b[0];
-        for (size_t i = 0; i < n; i++) dx[i] += s > a[i] ? g[i] : 0;
+        for (size_t i = 0; i < n; i++) {
+            const cr_real gi = g[i];
+            dx[i] += s > a[i] ? gi : 0;
+        }
     } else {
         const cr_real s = a[0];
-        for (size_t i = 0; i < n; i++) dx[i] += b[i] > s ? g[i] : 0;
+        for (size_t i = 0; i < n; i++) {
+            const cr_real gi = g[i];
+            dx[i] += b[i] > s ? gi : 0;
+        }
     }
 }
 

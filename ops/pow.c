@@ -72,8 +72,10 @@ static void sqrt_backward(cr_tape *t, cr_node *n)
     cr_real *restrict dx = n->in[0]->grad;
     if (!dx) return;
     const cr_real *restrict g = n->out->grad, *restrict y = n->out->data;
-    for (size_t i = 0, m = n->out->size; i < m; i++)
-        dx[i] += y[i] == 0 ? 0 : g[i] / (2 * y[i]);
+    for (size_t i = 0, m = n->out->size; i < m; i++) {
+        const cr_real gi = g[i], yi = y[i];  /* loads before the select: it vectorises */
+        dx[i] += yi == 0 ? 0 : gi / (2 * yi);
+    }
 }
 
 static const cr_op sqrt_op = { "sqrt", sqrt_forward, sqrt_backward };

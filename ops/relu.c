@@ -22,7 +22,10 @@ static void relu_backward(cr_tape *t, cr_node *n)
     cr_real *restrict dx = n->in[0]->grad;
     if (!dx) return;
     const cr_real *restrict g = n->out->grad, *restrict x = n->in[0]->data;
-    for (size_t i = 0, m = n->out->size; i < m; i++) dx[i] += x[i] > 0 ? g[i] : 0;
+    for (size_t i = 0, m = n->out->size; i < m; i++) {
+        const cr_real gi = g[i];             /* load before the select: it vectorises */
+        dx[i] += x[i] > 0 ? gi : 0;
+    }
 }
 
 static const cr_op relu_op = { "relu", relu_forward, relu_backward };
@@ -47,7 +50,10 @@ static void leaky_backward(cr_tape *t, cr_node *n)
     if (!dx) return;
     const cr_real s = (cr_real)n->farg[0];
     const cr_real *restrict g = n->out->grad, *restrict x = n->in[0]->data;
-    for (size_t i = 0, m = n->out->size; i < m; i++) dx[i] += x[i] > 0 ? g[i] : s * g[i];
+    for (size_t i = 0, m = n->out->size; i < m; i++) {
+        const cr_real gi = g[i];
+        dx[i] += x[i] > 0 ? gi : s * gi;
+    }
 }
 
 static const cr_op leaky_op = { "leaky_relu", leaky_forward, leaky_backward };
@@ -73,8 +79,10 @@ static void abs_backward(cr_tape *t, cr_node *n)
     cr_real *restrict dx = n->in[0]->grad;
     if (!dx) return;
     const cr_real *restrict g = n->out->grad, *restrict x = n->in[0]->data;
-    for (size_t i = 0, m = n->out->size; i < m; i++)
-        dx[i] += x[i] > 0 ? g[i] : x[i] < 0 ? -g[i] : 0;
+    for (size_t i = 0, m = n->out->size; i < m; i++) {
+        const cr_real gi = g[i];
+        dx[i] += x[i] > 0 ? gi : x[i] < 0 ? -gi : 0;
+    }
 }
 
 static const cr_op abs_op = { "abs", abs_forward, abs_backward };

@@ -331,6 +331,32 @@ static void test_log_of_zero_gives_the_floor_value(void **state)
     cr_tape_free(t);
 }
 
+/* cr_tanh is computed from one exp (ops/sigmoid.c), not by libm's tanh: it must
+ * agree with libm's tanh to about an ulp on a sweep over [-30, 30], at the switch
+ * points of its formula (2^-8 in float, 0.55 in double, 20) and at inf/NaN. */
+static void test_tanh_agrees_with_libm_over_its_range(void **state)
+{
+    (void)state;
+    enum { N = 6001 + 12 };
+    cr_real v[N];
+    for (int k = 0; k <= 6000; k++) v[k] = (cr_real)((k - 3000) * 0.01);
+    const double special[12] = { 1e-10, -1e-5, 0x1p-8, -0x1p-8 * 1.001, 0.5499, 0.55,
+                                 -0.5501, 19.99, 20, -20.01, 9.03, 0.00390625 * 0.999 };
+    for (int k = 0; k < 12; k++) v[6001 + k] = (cr_real)special[k];
+    cr_tape *t = cr_tape_new(0);
+    int shape[1] = { N };
+    cr_tensor *y = cr_tanh(t, cr_const(t, 1, shape, v));
+    for (int k = 0; k < N; k++)
+        assert_close_i(y->data[k], tanh((double)v[k]), 1e-300, TOL(1.5e-15, 1.2e-7), k);
+    const cr_real odd[3] = { INFINITY, -INFINITY, NAN };
+    int s3[1] = { 3 };
+    y = cr_tanh(t, cr_const(t, 1, s3, odd));
+    assert_close(y->data[0], 1, 0, 0);
+    assert_close(y->data[1], -1, 0, 0);
+    assert_true(isnan(y->data[2]));
+    cr_tape_free(t);
+}
+
 /* C's pow: a negative base with a non-integer exponent is NaN; sqrt(-1) too. */
 static void test_pow_and_sqrt_of_negative_give_nan(void **state)
 {
@@ -482,6 +508,7 @@ int main(void)
         cmocka_unit_test(test_sigmoid_is_finite_at_plus_minus_100),
         cmocka_unit_test(test_exp_overflow_gives_inf_without_error),
         cmocka_unit_test(test_log_of_zero_gives_the_floor_value),
+        cmocka_unit_test(test_tanh_agrees_with_libm_over_its_range),
         cmocka_unit_test(test_pow_and_sqrt_of_negative_give_nan),
         cmocka_unit_test(test_course_example_x_exp_3x_max_xy),
         cmocka_unit_test(test_tensor_used_several_times_gets_summed_gradient),
