@@ -197,20 +197,12 @@ static cr_status parse_meta(reader *r, loaded *L)
     return CR_OK;
 }
 
-static cr_status truncated(reader *r, size_t at, uint64_t missing)
+/* The fixed header in b[0..n): magic, version, completeness, declared file size
+ * (into *total). Run on the first 28 bytes before the rest is read, so that a
+ * foreign or newer file is refused without reading it all. */
+static cr_status check_header(const char *path, char *err, size_t es, const unsigned char *b,
+                              size_t n, uint64_t *total)
 {
-    return cr__optim_errf(CR_ERR_FORMAT, r->err, r->errsize,
-                          "%s: truncated at byte %zu (expected %llu more byte%s)", r->path, at,
-                          (unsigned long long)missing, missing == 1 ? "" : "s");
-}
-
-/* Header, size, checksum, then the sections. */
-static cr_status parse_file(reader *r, size_t n, loaded *L)
-{
-    const char *path = r->path;
-    char *err = r->err;
-    size_t es = r->errsize;
-    const unsigned char *b = r->buf;
     if (n == 0) return cr__optim_errf(CR_ERR_FORMAT, err, es, "%s: empty file", path);
     if (memcmp(b, CR__MAGIC, n < CR__MAGIC_LEN ? n : CR__MAGIC_LEN) != 0)
         return cr__optim_errf(CR_ERR_FORMAT, err, es,
@@ -226,18 +218,35 @@ static cr_status parse_file(reader *r, size_t n, loaded *L)
                                   path, (unsigned)version);
     }
     if (n < CR__HEADER_BYTES)
-        return truncated(r, n, CR__HEADER_BYTES - n);
-    uint64_t total = cr__get_u64(b + 16);
-    if (total < CR__HEADER_BYTES + CR__CRC_BYTES)
+        return cr__optim_errf(CR_ERR_FORMAT, err, es,
+                              "%s: truncated at byte %zu (expected %zu more byte%s)", path, n,
+                              CR__HEADER_BYTES - n, CR__HEADER_BYTES - n == 1 ? "" : "s");
+    *total = cr__get_u64(b + 16);
+    if (*total < CR__HEADER_BYTES + CR__CRC_BYTES)
         return cr__optim_errf(CR_ERR_FORMAT, err, es,
                               "%s: header gives an impossible file size of %llu bytes", path,
-                              (unsigned long long)total);
+                              (unsigned long long)*total);
+    return CR_OK;
+}
+
+/* Header, size, checksum, then the sections. */
+static cr_status parse_file(reader *r, size_t n, loaded *L)
+{
+    const char *path = r->path;
+    char *err = r->err;
+    size_t es = r->errsize;
+    const unsigned char *b = r->buf;
+    uint64_t total = 0;
+    cr_status hs = check_header(path, err, es, b, n, &total);
+    if (hs) return hs;
     if ((uint64_t)n < total)
-        return truncated(r, n, total - n);
+        return cr__optim_errf(CR_ERR_FORMAT, err, es,
+                              "%s: truncated at byte %zu (expected %llu more byte%s)", path, n,
+                              (unsigned long long)(total - n), total - n == 1 ? "" : "s");
     if ((uint64_t)n > total)
         return cr__optim_errf(CR_ERR_FORMAT, err, es,
-                              "%s: file has %zu bytes but its header says %llu (corrupt)",
-                              path, n, (unsigned long long)total);
+                              "%s: file is longer than the %llu bytes its header says "
+                              "(corrupt or trailing data)", path, (unsigned long long)total);
     if (cr_crc32(0, b, n - CR__CRC_BYTES) != cr__get_u32(b + n - CR__CRC_BYTES))
         return cr__optim_errf(CR_ERR_FORMAT, err, es, "%s: checksum mismatch (file corrupt)",
                               path);
@@ -359,21 +368,36 @@ static void copy_values(const rec *t, uint32_t rs)
     }
 }
 
-/* Whole file into a new buffer. */
-static cr_status read_all(const char *path, unsigned char **out, size_t *nout, char *err,
-                          size_t errsize)
+/* The file into a new buffer: the 28-byte header first (a foreign, newer or
+ * hopeless file is refused before anything else is read), then at most one byte
+ * more than the header's file size, the buffer growing only as data arrives. */
+static cr_status read_file(const char *path, unsigned char **out, size_t *nout, char *err,
+                           size_t errsize)
 {
     FILE *f = fopen(path, "rb");
     if (!f)
         return cr__optim_errf(CR_ERR_IO, err, errsize, "%s: cannot open: %s", path,
                               strerror(errno));
-    struct stat st;
-    size_t cap = 4096, n = 0;
-    if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
-        (uint64_t)st.st_size < SIZE_MAX - 1)
-        cap = (size_t)st.st_size + 1;       /* +1: see end of file in one pass */
-    unsigned char *buf = cr_malloc(cap);
+    unsigned char head[CR__HEADER_BYTES];
+    size_t n = fread(head, 1, sizeof head, f);
+    uint64_t total = 0;
+    unsigned char *buf = NULL;
     cr_status s = CR_OK;
+    if (ferror(f))
+        s = cr__optim_errf(CR_ERR_IO, err, errsize, "%s: read error: %s", path, strerror(errno));
+    if (!s) s = check_header(path, err, errsize, head, n, &total);
+    if (s) {
+        fclose(f);
+        return s;
+    }
+    size_t limit = total < SIZE_MAX ? (size_t)total + 1 : SIZE_MAX;
+    size_t cap = limit < 65536 ? limit : 65536;
+    struct stat st;
+    if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) && st.st_size >= 0 &&
+        (uint64_t)st.st_size < limit)
+        cap = (size_t)st.st_size + 1 > cap ? (size_t)st.st_size + 1 : cap;
+    buf = cr_malloc(cap);
+    if (buf) memcpy(buf, head, n);
     for (;;) {
         if (!buf) {
             s = cr__optim_errf(CR_ERR_NOMEM, err, errsize, "%s: out of memory reading the file",
@@ -386,15 +410,12 @@ static cr_status read_all(const char *path, unsigned char **out, size_t *nout, c
                                strerror(errno));
             break;
         }
-        if (n < cap) break;                   /* end of file */
-        if (cap > SIZE_MAX / 2) {
-            s = cr__optim_errf(CR_ERR_NOMEM, err, errsize, "%s: file too large", path);
-            break;
-        }
-        unsigned char *nb = cr_realloc(buf, cap * 2);
+        if (n < cap || cap == limit) break;   /* end of file, or longer than declared */
+        size_t grown = cap <= limit / 2 ? cap * 2 : limit;
+        unsigned char *nb = cr_realloc(buf, grown);
         if (!nb) cr_free(buf);
         buf = nb;
-        cap *= 2;
+        cap = grown;
     }
     fclose(f);
     if (s != CR_OK) {
@@ -413,7 +434,7 @@ cr_status cr_load(const char *path, cr_params *params, cr_optim *opt, cr_meta *m
         return cr__optim_errf(CR_ERR_ARG, err, errsize, "load: path is NULL or empty");
     unsigned char *buf = NULL;
     size_t n = 0;
-    cr_status s = read_all(path, &buf, &n, err, errsize);
+    cr_status s = read_file(path, &buf, &n, err, errsize);
     if (s) return s;
     loaded L;
     memset(&L, 0, sizeof L);
