@@ -1,4 +1,4 @@
-/* train_xor.c — build a 2-8-1 MLP, train it on XOR with Adam, save it.
+/* train_xor.c — build a 2-4-1 MLP, train it on XOR with Adam, save it.
  * usage: train_xor [model.crm]   (default xor.crm). Expected: loss falls from ~0.72
  * to below 0.01 and "saved xor.crm" is printed. */
 #include <stdio.h>
@@ -8,7 +8,7 @@ int main(int argc, char **argv)
 {
     const char *path = argc > 1 ? argv[1] : "xor.crm";
     const cr_real X[8] = { 0, 0, 0, 1, 1, 0, 1, 1 }, Y[4] = { 0, 1, 1, 0 };
-    int sizes[3] = { 2, 8, 1 }, xs[2] = { 4, 2 }, ys[2] = { 4, 1 };
+    int sizes[3] = { 2, 4, 1 }, xs[2] = { 4, 2 }, ys[2] = { 4, 1 };
     cr_rng rng;
     cr_rng_seed(&rng, 42);
     cr_mlp *net = cr_mlp_new(3, sizes, CR_ACT_TANH, CR_ACT_NONE, &rng); /* logits out */

@@ -7,7 +7,7 @@
 int main(int argc, char **argv)
 {
     const char *path = argc > 1 ? argv[1] : "xor.crm";
-    int sizes[3] = { 2, 8, 1 }, xs[2] = { 4, 2 };
+    int sizes[3] = { 2, 4, 1 }, xs[2] = { 4, 2 };
     cr_rng rng;
     cr_rng_seed(&rng, 1);                       /* any seed: the file overwrites the weights */
     cr_mlp *net = cr_mlp_new(3, sizes, CR_ACT_TANH, CR_ACT_SIGMOID, &rng); /* probabilities */

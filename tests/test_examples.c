@@ -71,11 +71,38 @@ static void test_xor_trained_saved_and_loaded_in_another_program(void **state)
     rmdir(dir);
 }
 
+/* Course notes, book ch. 1.7: W* = [6.08613445378149 6.53361344537816 2.11274509803922]. */
+static void test_commute_regression_matches_closed_form(void **state)
+{
+    (void)state;
+    char out[4096];
+    assert_int_equal(run_capture("commute_regression", out, sizeof out), 0);
+    double w[3], d;
+    char *p = strstr(out, "closed form");
+    assert_non_null(p);
+    assert_int_equal(sscanf(p, "closed form W = [%lf %lf %lf]", &w[0], &w[1], &w[2]), 3);
+    assert_close(w[0], 6.08613445378149, 1e-4, 0);
+    assert_close(w[1], 6.53361344537816, 1e-4, 0);
+    assert_close(w[2], 2.11274509803922, 1e-4, 0);
+    p = strstr(out, "gradient descent");
+    assert_non_null(p);
+    assert_int_equal(sscanf(strstr(p, "max |W - W*| = "), "max |W - W*| = %lf", &d), 1);
+    assert_true(d <= 1e-3);
+    const char *stochastic[2] = { "SGD eta=C/sqrt(t)", "minibatch SGD (b=2)" };
+    for (int i = 0; i < 2; i++) {
+        p = strstr(out, stochastic[i]);
+        assert_non_null(p);
+        assert_int_equal(sscanf(strstr(p, "max |W - W*| = "), "max |W - W*| = %lf", &d), 1);
+        assert_true(d <= 0.1);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_quickstart_prints_readme_gradients_and_table),
         cmocka_unit_test(test_xor_trained_saved_and_loaded_in_another_program),
+        cmocka_unit_test(test_commute_regression_matches_closed_form),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
