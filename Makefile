@@ -55,7 +55,8 @@ TEST_HELP := $(B)/obj/tests/helpers.o
 EX_SRC := $(sort $(wildcard examples/*.c examples/lessons/*.c))
 EX_BIN := $(EX_SRC:examples/%.c=$(B)/examples/%)
 
-.PHONY: all lib test check examples run clean install deps bench fuzz graphs fashion
+.PHONY: all lib test check examples run clean install deps bench fuzz graphs fashion fashion-adam
+.PHONY: fuzz-corpus
 all: lib examples
 
 lib: $(LIB_A) $(LIB_SO)
@@ -88,6 +89,13 @@ $(B)/examples/%: examples/%.c $(LIB_A)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(LIB_A) $(LDFLAGS) $(LDLIBS)
 
+# The training program: examples/train.c plus its parts in examples/train/.
+TRAIN_PARTS := $(sort $(wildcard examples/train/*.c))
+$(B)/examples/train: examples/train.c $(TRAIN_PARTS) $(wildcard examples/train/*.h) $(LIB_A)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(filter-out -MMD -MP,$(CFLAGS)) -Iexamples/train -o $@ examples/train.c \
+	    $(TRAIN_PARTS) $(LIB_A) $(LDFLAGS) $(LDLIBS)
+
 examples: $(EX_BIN)
 
 # cmocka is the one test dependency: install it when we can, else say how.
@@ -105,7 +113,69 @@ test: deps
 # The worked example f = x*(x+y) with its tape table, then the main job.
 run: $(B)/examples/quickstart $(B)/examples/train
 	$(B)/examples/quickstart
-	$(B)/examples/train
+	$(B)/examples/train --out $(B)/spirals.crm
+
+# Fashion-MNIST (docs/TRAINING.md): installs Debian's dataset-fashion-mnist when
+# it is missing (as root or with sudo -n, else prints the command and fails), then
+# trains 784-128-10 ReLU with SGD (lr 0.1, batch 64, 10 epochs) on all 60000
+# training images. `make fashion-adam`: 784-256-128-10 with Adam (lr 1e-3).
+FASHION_DIR ?= /usr/share/datasets/fashion-mnist
+FASHION_RUN  = $(B)/examples/train --data $(FASHION_DIR) --val 0 --batch 64 --epochs 10
+fashion: $(B)/examples/train
+	@sh tools/get-fashion-mnist.sh $(FASHION_DIR)
+	$(FASHION_RUN) --hidden 128 --optim sgd --lr 0.1 --out $(B)/fashion.crm --log $(B)/fashion.csv
+
+fashion-adam: $(B)/examples/train
+	@sh tools/get-fashion-mnist.sh $(FASHION_DIR)
+	$(FASHION_RUN) --hidden 256,128 --optim adam --lr 0.001 --out $(B)/fashion-adam.crm \
+	    --log $(B)/fashion-adam.csv
+
+# Fuzzing (fuzz/, docs/HARDENING.md): libFuzzer harnesses built with clang, the
+# library compiled into them with ASan+UBSan. `make fuzz` fuzzes each harness for
+# FUZZ_SECONDS (new inputs go to build/fuzz-*/corpus/, crashes to
+# build/fuzz-*/crashes/); `make fuzz-corpus` only replays the committed corpora
+# (fuzz/corpus/<harness>/), as CI does. FUZZ=idx,csv picks harnesses.
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_B       := build/fuzz-$(REAL)
+FUZZ_ALL     := $(sort $(patsubst fuzz/fuzz_%.c,%,$(wildcard fuzz/fuzz_*.c)))
+FUZZ         ?= $(FUZZ_ALL)
+comma        := ,
+FUZZ_LIST    := $(subst $(comma), ,$(FUZZ))
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_CFLAGS  := -std=c11 -g -O1 -fno-omit-frame-pointer -Wall -Wextra -MMD -MP -pthread $(FUZZ_SAN)
+FUZZ_OBJ     := $(LIB_SRC:%.c=$(FUZZ_B)/obj/%.o)
+
+.SECONDARY: $(FUZZ_OBJ)
+$(FUZZ_B)/obj/%_avx512.o: FUZZ_ISA := -mavx512f -mavx512dq -mavx512vl -mavx512bw -mfma -mavx2
+$(FUZZ_B)/obj/%_avx2.o:   FUZZ_ISA := -mavx2 -mfma
+
+$(FUZZ_B)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) $(FUZZ_ISA) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+$(FUZZ_B)/fuzz_%: fuzz/fuzz_%.c $(FUZZ_OBJ)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer -Ifuzz -o $@ $< $(FUZZ_OBJ) $(LDLIBS)
+
+fuzz: $(FUZZ_LIST:%=$(FUZZ_B)/fuzz_%)
+	@for h in $(FUZZ_LIST); do \
+	    mkdir -p $(FUZZ_B)/corpus/$$h $(FUZZ_B)/crashes; \
+	    echo "fuzz: $$h for $(FUZZ_SECONDS) s (log: $(FUZZ_B)/$$h.log)"; \
+	    if $(FUZZ_B)/fuzz_$$h -max_total_time=$(FUZZ_SECONDS) -timeout=10 -print_final_stats=1 \
+	        -artifact_prefix=$(FUZZ_B)/crashes/$$h- $(FUZZ_B)/corpus/$$h fuzz/corpus/$$h \
+	        > $(FUZZ_B)/$$h.log 2>&1; then \
+	        grep -E '^(stat::number_of_executed_units|stat::peak_rss_mb|#[0-9]+ +DONE)' $(FUZZ_B)/$$h.log; \
+	    else tail -n 40 $(FUZZ_B)/$$h.log; echo "fuzz: $$h FAILED"; exit 1; fi; \
+	done
+
+fuzz-corpus: $(FUZZ_LIST:%=$(FUZZ_B)/fuzz_%)
+	@for h in $(FUZZ_LIST); do \
+	    n=$$(ls fuzz/corpus/$$h | wc -l); \
+	    if $(FUZZ_B)/fuzz_$$h fuzz/corpus/$$h/* > $(FUZZ_B)/$$h-corpus.log 2>&1; then \
+	        echo "fuzz-corpus: $$h: $$n inputs clean"; \
+	    else tail -n 40 $(FUZZ_B)/$$h-corpus.log; echo "fuzz-corpus: $$h FAILED"; exit 1; fi; \
+	done
 
 clean:
 	rm -rf build
