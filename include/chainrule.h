@@ -928,6 +928,11 @@ cr_status cr_save(const char *path, const cr_params *params, const cr_optim *opt
 cr_status cr_load(const char *path, cr_params *params, cr_optim *opt, cr_meta *meta,
                   char *err, size_t errsize);
 
+/* cr_load on a file image in memory (size bytes at data, not modified, not kept):
+ * for models embedded in a program and for fuzzing the reader. name stands for
+ * the path in messages (NULL: "<buffer>"). CR_ERR_ARG if data is NULL and size > 0. */
+cr_status cr_load_buffer(const void *data, size_t size, const char *name, cr_params *params,
+                         cr_optim *opt, cr_meta *meta, char *err, size_t errsize);
 /* =========================================================== data */
 /* (section owned by data/) */
 

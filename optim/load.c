@@ -26,6 +26,7 @@ typedef struct rec {
     size_t size;
     const unsigned char *data;
     cr_tensor *target;          /* matched tensor, set in phase 2 */
+    size_t index;               /* its index in the parameter / state list */
 } rec;
 
 typedef struct loaded {
@@ -120,6 +121,7 @@ static cr_status parse_record(reader *r, rec *t, uint32_t rs)
     t->data = r->buf + r->pos;
     r->pos += size * rs;
     t->target = NULL;
+    t->index = SIZE_MAX;
     return CR_OK;
 }
 
@@ -323,8 +325,8 @@ static cr_status match(reader *r, rec *recs, size_t nrec, const targets *T)
                                   "%s: %s %s is in the file but not in the %s", r->path,
                                   T->what, nm, T->where);
         cr_tensor *x = T->get(T->obj, j);
-        for (size_t k = 0; k < i; k++)
-            if (recs[k].target == x)
+        for (size_t k = 0; k < i; k++)       /* by index: a list may hold a tensor twice */
+            if (recs[k].index == j)
                 return cr__optim_errf(CR_ERR_FORMAT, r->err, r->errsize,
                                       "%s: %s %s appears twice in the file", r->path, T->what,
                                       nm);
@@ -338,11 +340,11 @@ static cr_status match(reader *r, rec *recs, size_t nrec, const targets *T)
                                   r->path, T->what, nm, s1, s2, T->where);
         }
         t->target = x;
+        t->index = j;
     }
     for (size_t j = 0; j < T->n; j++) {
-        cr_tensor *x = T->get(T->obj, j);
         size_t k = 0;
-        while (k < nrec && recs[k].target != x) k++;
+        while (k < nrec && recs[k].index != j) k++;
         if (k == nrec)
             return cr__optim_errf(CR_ERR_SHAPE, r->err, r->errsize,
                                   "%s: %s %s is missing from the file", r->path, T->what,
@@ -427,19 +429,15 @@ static cr_status read_file(const char *path, unsigned char **out, size_t *nout, 
     return CR_OK;
 }
 
-cr_status cr_load(const char *path, cr_params *params, cr_optim *opt, cr_meta *meta,
-                  char *err, size_t errsize)
+/* Phases 2 and 3 on a complete file image; name is used in messages. */
+static cr_status load_image(const unsigned char *buf, size_t n, const char *name,
+                            cr_params *params, cr_optim *opt, cr_meta *meta, char *err,
+                            size_t errsize)
 {
-    if (!path || !path[0])
-        return cr__optim_errf(CR_ERR_ARG, err, errsize, "load: path is NULL or empty");
-    unsigned char *buf = NULL;
-    size_t n = 0;
-    cr_status s = read_file(path, &buf, &n, err, errsize);
-    if (s) return s;
     loaded L;
     memset(&L, 0, sizeof L);
-    reader r = { path, buf, 0, n, err, errsize };
-    s = parse_file(&r, n, &L);
+    reader r = { name, buf, 0, n, err, errsize };
+    cr_status s = parse_file(&r, n, &L);
     if (!s && params) {
         targets T = { "parameter", "model", cr_params_count(params), param_name, param_get,
                       params };
@@ -449,10 +447,10 @@ cr_status cr_load(const char *path, cr_params *params, cr_optim *opt, cr_meta *m
         if (!L.has_optim)
             s = cr__optim_errf(CR_ERR_FORMAT, err, errsize,
                                "%s: file has no optimizer state (saved without an optimizer)",
-                               path);
+                               name);
         else if (L.cfg.kind != opt->cfg.kind)
             s = cr__optim_errf(CR_ERR_SHAPE, err, errsize,
-                               "%s: optimizer is %s in the file but %s here", path,
+                               "%s: optimizer is %s in the file but %s here", name,
                                cr_optim_kind_name(L.cfg.kind), cr_optim_kind_name(opt->cfg.kind));
         else {
             targets T = { "optimizer state", "optimizer", cr_optim_state_count(opt),
@@ -476,6 +474,28 @@ cr_status cr_load(const char *path, cr_params *params, cr_optim *opt, cr_meta *m
     cr_free(L.meta);
     cr_free(L.params);
     cr_free(L.state);
+    return s;
+}
+
+cr_status cr_load(const char *path, cr_params *params, cr_optim *opt, cr_meta *meta,
+                  char *err, size_t errsize)
+{
+    if (!path || !path[0])
+        return cr__optim_errf(CR_ERR_ARG, err, errsize, "load: path is NULL or empty");
+    unsigned char *buf = NULL;
+    size_t n = 0;
+    cr_status s = read_file(path, &buf, &n, err, errsize);
+    if (s) return s;
+    s = load_image(buf, n, path, params, opt, meta, err, errsize);
     cr_free(buf);
     return s;
+}
+
+cr_status cr_load_buffer(const void *data, size_t size, const char *name, cr_params *params,
+                         cr_optim *opt, cr_meta *meta, char *err, size_t errsize)
+{
+    if (!data && size)
+        return cr__optim_errf(CR_ERR_ARG, err, errsize, "load: data is NULL");
+    return load_image(data ? data : "", size, name ? name : "<buffer>", params, opt, meta, err,
+                      errsize);
 }

@@ -92,6 +92,8 @@ static void write_bytes(const char *path, const void *b, size_t n)
     fclose(f);
 }
 
+static cr_params *one_param(cr_tensor **w);
+
 /* ------------------------------------------------------------------ a model */
 
 typedef struct model {
@@ -353,6 +355,54 @@ static void test_params_only_load_ignores_optimizer_and_meta_sections(void **sta
     assert_int_equal(cr_save(path, A.p, NULL, NULL, NULL, 0), CR_OK);
     assert_int_equal(cr_load(path, B.p, NULL, B.m, NULL, 0), CR_OK);
     assert_int_equal(cr_meta_count(B.m), 0);
+    model_free(&A);
+    model_free(&B);
+}
+
+/* Tied weights: one tensor listed under two names is saved twice and loads. */
+static void test_a_tensor_listed_under_two_names_round_trips(void **state)
+{
+    (void)state;
+    cr_tensor *w;
+    cr_params *p = one_param(&w);
+    assert_int_equal(cr_params_add(p, w, "tied"), CR_OK);
+    w->data[0] = 3;
+    w->data[1] = -4;
+    const char *path = path_in("tied.crm");
+    assert_int_equal(cr_save(path, p, NULL, NULL, NULL, 0), CR_OK);
+    w->data[0] = w->data[1] = 0;
+    char err[256];
+    assert_int_equal(cr_load(path, p, NULL, NULL, err, sizeof err), CR_OK);
+    assert_true(w->data[0] == 3 && w->data[1] == -4);
+    cr_params_free(p);
+}
+
+/* The in-memory reader gives the same result and the same messages as the file one. */
+static void test_load_buffer_reads_a_file_image(void **state)
+{
+    (void)state;
+    model A = model_new(1, 2, NULL, NULL), B = model_new(2, 1, NULL, NULL);
+    const char *path = path_in("image.crm");
+    assert_int_equal(cr_save(path, A.p, A.o, A.m, NULL, 0), CR_OK);
+    size_t n;
+    unsigned char *b = read_bytes(path, &n);
+    char err[256];
+    snap s0 = snapshot(&B);
+    assert_int_equal(cr_load_buffer(b, n - 1, "image", B.p, B.o, B.m, err, sizeof err),
+                     CR_ERR_FORMAT);
+    char want[96];
+    snprintf(want, sizeof want, "image: truncated at byte %zu (expected 1 more byte)", n - 1);
+    assert_string_equal(err, want);
+    snap s1 = snapshot(&B);
+    assert_same_snap(&s0, &s1);
+    assert_int_equal(cr_load_buffer(NULL, 0, NULL, B.p, NULL, NULL, err, sizeof err),
+                     CR_ERR_FORMAT);
+    assert_string_equal(err, "<buffer>: empty file");
+    assert_int_equal(cr_load_buffer(NULL, 5, NULL, B.p, NULL, NULL, err, sizeof err), CR_ERR_ARG);
+    assert_int_equal(cr_load_buffer(b, n, "image", B.p, B.o, B.m, err, sizeof err), CR_OK);
+    snap a = snapshot(&A), c = snapshot(&B);
+    assert_same_snap(&a, &c);
+    free(b);
     model_free(&A);
     model_free(&B);
 }
@@ -939,6 +989,8 @@ int main(void)
         cmocka_unit_test(test_resume_from_a_checkpoint_continues_bit_identically),
         cmocka_unit_test(test_file_layout_matches_the_documented_format),
         cmocka_unit_test(test_params_only_load_ignores_optimizer_and_meta_sections),
+        cmocka_unit_test(test_a_tensor_listed_under_two_names_round_trips),
+        cmocka_unit_test(test_load_buffer_reads_a_file_image),
         cmocka_unit_test(test_truncation_at_every_byte_is_rejected_and_model_unchanged),
         cmocka_unit_test(test_every_flipped_byte_is_rejected_and_model_unchanged),
         cmocka_unit_test(test_foreign_file_newer_and_older_versions_are_rejected),
