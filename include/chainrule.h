@@ -589,10 +589,11 @@ cr_tensor *cr_dense_forward(cr_tape *t, cr_dense *d, cr_tensor *x);
 /* ---- batch normalization over the features of an N x F batch (Ioffe & Szegedy)
  * Training: mu = mean over rows, var = biased mean of (x-mu)^2 over rows,
  *   y = gamma * (x - mu) / sqrt(var + eps) + beta, all through ops (gradients flow
- *   through mu and var). As a side effect of RECORDING a training forward, the
+ *   through mu and var). Each time a training forward runs — when recorded and
+ *   again on every replay (cr_tape_forward), through a side-effect node — the
  *   running statistics move: running = (1-momentum)*running + momentum*batch, with
- *   the unbiased batch variance var*N/(N-1) (PyTorch's convention). Replaying a
- *   tape (cr_tape_forward) does NOT update them. N must be >= 2 in training.
+ *   the unbiased batch variance var*N/(N-1) (PyTorch's convention). N must be >= 2
+ *   in training.
  * Evaluation: y = gamma * (x - running_mean) / sqrt(running_var + eps) + beta. */
 typedef struct cr_batchnorm {
     int features;
@@ -927,12 +928,12 @@ cr_status cr_save(const char *path, const cr_params *params, const cr_optim *opt
  * (names, shapes or the optimizer kind do not match) or CR_ERR_NOMEM. */
 cr_status cr_load(const char *path, cr_params *params, cr_optim *opt, cr_meta *meta,
                   char *err, size_t errsize);
-
 /* cr_load on a file image in memory (size bytes at data, not modified, not kept):
  * for models embedded in a program and for fuzzing the reader. name stands for
  * the path in messages (NULL: "<buffer>"). CR_ERR_ARG if data is NULL and size > 0. */
 cr_status cr_load_buffer(const void *data, size_t size, const char *name, cr_params *params,
                          cr_optim *opt, cr_meta *meta, char *err, size_t errsize);
+
 /* =========================================================== data */
 /* (section owned by data/) */
 

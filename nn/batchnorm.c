@@ -4,7 +4,8 @@
  *   evaluation: y  = gamma * (x - running_mean) / sqrt(running_var + eps) + beta
  * Everything is composed from ops, so the gradient through mu and var (the part
  * people get wrong by hand) comes from the chain rule alone. The running
- * statistics move when a training forward is recorded, never on replay:
+ * statistics move each time a training forward runs, recorded or replayed (a
+ * side-effect node on the tape does it):
  *   running_mean = (1-m) running_mean + m mu,
  *   running_var  = (1-m) running_var  + m var * N/(N-1)     (unbiased, as PyTorch) */
 #include "chainrule.h"
@@ -56,16 +57,32 @@ cr_batchnorm *cr_batchnorm_new(int features, cr_real momentum, cr_real eps)
     return bn;
 }
 
-/* Side effect of a recorded training forward: blend the batch statistics (1 x F
- * tensors mu and var on the tape) into the running ones. */
-static void update_running(cr_batchnorm *bn, const cr_tensor *mu, const cr_tensor *var, int n)
+/* Forward of the side-effect node: blend the batch statistics in[0] = mu and
+ * in[1] = var (1 x F, on the tape) into the running ones. Being a node, it runs
+ * again on every replay, so record-once training loops keep the statistics moving. */
+static void update_running(cr_tensor *out, cr_tensor *const *in, int n_in, void *user)
 {
+    (void)n_in;
+    cr_batchnorm *bn = user;
+    const cr_tensor *mu = in[0], *var = in[1];
+    int n = (int)in[2]->shape[0];
+    out->data[0] = 0;
     double m = bn->momentum, unbias = (double)n / (n - 1);
     for (int j = 0; j < bn->features; j++) {
         cr_real *rm = &bn->running_mean->data[j], *rv = &bn->running_var->data[j];
         *rm = (cr_real)((1 - m) * *rm + m * mu->data[j]);
         *rv = (cr_real)((1 - m) * *rv + m * var->data[j] * unbias);
     }
+}
+
+/* The loss never depends on the side-effect node's output, so backward never reaches
+ * it; a gradient callback is still required because its inputs need gradients. */
+static void no_gradient(cr_tensor *out, cr_tensor *const *in, int n_in, void *user)
+{
+    (void)out;
+    (void)in;
+    (void)n_in;
+    (void)user;
 }
 
 cr_tensor *cr_batchnorm_forward(cr_tape *t, cr_batchnorm *bn, cr_tensor *x, int training)
@@ -95,7 +112,10 @@ cr_tensor *cr_batchnorm_forward(cr_tape *t, cr_batchnorm *bn, cr_tensor *x, int 
         cr_tensor *var = cr_mean_axis(t, cr_square(t, xc), 0, 1);
         sd = cr_sqrt(t, cr_add_scalar(t, var, bn->eps));
         if (!sd) return NULL;
-        update_running(bn, mu, var, n);
+        cr_tensor *stats[3] = { mu, var, x };
+        if (!cr_custom(t, "batchnorm_running_stats", 3, stats, 0, NULL, update_running,
+                       no_gradient, bn))
+            return NULL;
     } else {
         /* Negate first so the buffers only feed nodes that need no gradient:
          * backward never writes into them. */

@@ -316,9 +316,9 @@ static void test_batchnorm_running_statistics_and_eval_path(void **state)
     cr_batchnorm_free(bn);
 }
 
-/* Replaying a recorded training forward recomputes the batch statistics but does
- * not move the running ones (documented). */
-static void test_batchnorm_replay_does_not_update_running_statistics(void **state)
+/* Replaying a recorded training forward recomputes the batch statistics and moves
+ * the running ones again, exactly as a fresh recording would. */
+static void test_batchnorm_replay_updates_running_statistics(void **state)
 {
     (void)state;
     cr_batchnorm *bn = cr_batchnorm_new(2, (cr_real)0.5, 0);
@@ -332,8 +332,10 @@ static void test_batchnorm_replay_does_not_update_running_statistics(void **stat
     x->data[0] = 5;                             /* column 0 becomes [5, 3] */
     assert_int_equal(cr_tape_forward(t), CR_OK);
     assert_close(y->data[0], 1 / sqrt(1 + 1e-5), TOL(1e-12, 1e-6), 0);
-    assert_true(bn->running_mean->data[0] == rm0);
-    assert_true(bn->running_var->data[0] == rv0);
+    /* mu = 4, unbiased var = 2: running = 0.5 * old + 0.5 * batch */
+    assert_close(bn->running_mean->data[0], 0.5 * rm0 + 0.5 * 4, TOL(1e-15, 1e-6), 0);
+    assert_close(rv0, 1.5, TOL(1e-15, 1e-6), 0);   /* 0.5 * 1 + 0.5 * 2 (first batch [1,3]) */
+    assert_close(bn->running_var->data[0], 0.5 * rv0 + 0.5 * 2, TOL(1e-15, 1e-6), 0);
     cr_tape_free(t);
     cr_batchnorm_free(bn);
 }
@@ -720,7 +722,7 @@ int main(void)
         cmocka_unit_test(test_dropout_rejects_bad_p_and_missing_rng),
         cmocka_unit_test(test_batchnorm_training_output_has_zero_mean_unit_variance),
         cmocka_unit_test(test_batchnorm_running_statistics_and_eval_path),
-        cmocka_unit_test(test_batchnorm_replay_does_not_update_running_statistics),
+        cmocka_unit_test(test_batchnorm_replay_updates_running_statistics),
         cmocka_unit_test(test_batchnorm_passes_gradcheck_in_both_modes),
         cmocka_unit_test(test_batchnorm_errors_name_the_layer),
         cmocka_unit_test(test_mlp_784_128_10_shape_names_and_param_count),
