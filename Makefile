@@ -130,6 +130,26 @@ fashion-adam: $(B)/examples/train
 	$(FASHION_RUN) --hidden 256,128 --optim adam --lr 0.001 --out $(B)/fashion-adam.crm \
 	    --log $(B)/fashion-adam.csv
 
+# Pictures (docs/TUTORIAL.md): run every lesson, which writes its graph as DOT
+# into build/graphs/, and render each with Graphviz to SVG and PNG; a training
+# log from `make fashion` / `make fashion-adam` is plotted to build/graphs/<name>/.
+GRAPH_DIR  := build/graphs
+LESSON_BIN := $(filter $(B)/examples/lessons/%,$(EX_BIN))
+graphs: $(LESSON_BIN)
+	@mkdir -p $(GRAPH_DIR)
+	@for l in $(LESSON_BIN); do $$l -q -o $(GRAPH_DIR) >/dev/null || exit 1; done
+	@for c in $(wildcard $(B)/fashion*.csv); do n=$$(basename $$c .csv); \
+	    $(B)/examples/lessons/10_training_curve $$c -q -o $(GRAPH_DIR)/$$n >/dev/null || exit 1; done
+	@if command -v dot >/dev/null 2>&1; then \
+	    for f in $(GRAPH_DIR)/*.dot; do \
+	        dot -Tsvg "$$f" -o "$${f%.dot}.svg" && dot -Tpng "$$f" -o "$${f%.dot}.png" || exit 1; \
+	    done; \
+	    echo "graphs: $(GRAPH_DIR)/*.svg and *.png (training curves: $(GRAPH_DIR)/*training_curve*.svg)"; \
+	else \
+	    echo "graphs: DOT files are in $(GRAPH_DIR); Graphviz's dot is not installed, so they were"; \
+	    echo "        not rendered. Install it with: apt-get install graphviz   (then: make graphs)"; \
+	fi
+
 # Fuzzing (fuzz/, docs/HARDENING.md): libFuzzer harnesses built with clang, the
 # library compiled into them with ASan+UBSan. `make fuzz` fuzzes each harness for
 # FUZZ_SECONDS (new inputs go to build/fuzz-*/corpus/, crashes to

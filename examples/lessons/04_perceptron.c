@@ -58,8 +58,9 @@ static void row(const lesson *L, const char *tag, int it, const char *pt, const 
         (double)b, h);
 }
 
-/* One gradient step on point p through the tape; trace printed when trace != NULL. */
-static int step(cr_tape *t, const point *p, cr_real w[2], cr_real *b, FILE *trace,
+/* One gradient step on point p through the tape; trace printed when trace != NULL,
+ * the picture written when picture is set. */
+static int step(cr_tape *t, const point *p, cr_real w[2], cr_real *b, FILE *trace, int picture,
                 const lesson *L)
 {
     int two = 2;
@@ -76,7 +77,7 @@ static int step(cr_tape *t, const point *p, cr_real w[2], cr_real *b, FILE *trac
     cr_tape_set_trace(t, trace);
     cr_backward(t, loss);
     if (!tape_ok(t)) return 0;
-    if (trace) lesson_dot(L, t, "04_perceptron_step1");
+    if (picture) lesson_dot(L, t, "04_perceptron_step1");
     const cr_real eta = 1;
     for (int i = 0; i < 2; i++) w[i] -= eta * W->grad[i];
     *b -= eta * cr_grad_item(B);
@@ -96,9 +97,9 @@ static int run(const lesson *L, cr_tape *t, const char *tag, int force_at, int f
             if (P[i].y * (w[0] * P[i].x[0] + w[1] * P[i].x[1] + b) <= 0) pick = i;
         if (it == force_at) pick = force;
         if (pick < 0) break;
-        FILE *tr = it == 1 && tag[0] == 'A' ? L->out : NULL;
-        if (tr) say(L, "(iteration 1, the gradient of L = -y(w.x + b) on M1 from the tape)\n");
-        if (!step(t, &P[pick], w, &b, tr, L)) return 0;
+        int first = it == 1 && tag[0] == 'A';
+        if (first) say(L, "(iteration 1, the gradient of L = -y(w.x + b) on M1 from the tape)\n");
+        if (!step(t, &P[pick], w, &b, first ? L->out : NULL, first, L)) return 0;
         row(L, tag, it, P[pick].name, w, b);
     }
     row(L, tag, it, "none", w, b);
