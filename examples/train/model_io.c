@@ -1,0 +1,67 @@
+/* What a model file holds besides the weights: the architecture (so that --eval
+ * needs no options to rebuild the network) and the standardisation statistics
+ * (as two extra tensors, so that evaluation sees the same inputs as training).
+ * Keys: arch.n_sizes, arch.size.<i>, arch.act, data.standardized. */
+#include "train.h"
+
+#include <string.h>
+
+cr_params *model_file_params(cr_mlp *m, int standardized, int n_features,
+                             cr_tensor **mean, cr_tensor **inv_std)
+{
+    cr_params *p = cr_params_new();
+    if (!p) return NULL;
+    if (cr_params_extend(p, cr_mlp_state(m), "") != CR_OK) goto fail;
+    *mean = *inv_std = NULL;
+    if (standardized) {
+        int shape[1] = { n_features };
+        cr_tensor *a = cr_param_new(1, shape);
+        if (!a || cr_params_add_owned(p, a, "data.mean") != CR_OK) goto fail;
+        cr_tensor *b = cr_param_new(1, shape);
+        if (!b || cr_params_add_owned(p, b, "data.inv_std") != CR_OK) goto fail;
+        *mean = a;
+        *inv_std = b;
+    }
+    return p;
+fail:
+    cr_params_free(p);
+    return NULL;
+}
+
+void model_info_to_meta(const model_info *mi, cr_meta *meta)
+{
+    char key[32];
+    cr_meta_set_u64(meta, "arch.n_sizes", (uint64_t)mi->n_sizes);
+    for (int i = 0; i < mi->n_sizes; i++) {
+        snprintf(key, sizeof key, "arch.size.%d", i);
+        cr_meta_set_u64(meta, key, (uint64_t)mi->sizes[i]);
+    }
+    cr_meta_set_u64(meta, "arch.act", (uint64_t)mi->act);
+    cr_meta_set_u64(meta, "data.standardized", (uint64_t)mi->standardized);
+}
+
+cr_status model_info_from_meta(model_info *mi, const cr_meta *meta, const char *path,
+                               char *err, size_t errlen)
+{
+    uint64_t v;
+    char key[32];
+    memset(mi, 0, sizeof *mi);
+    if (cr_meta_get_u64(meta, "arch.n_sizes", &v) != CR_OK || v < 2 ||
+        v > TRAIN_MAX_HIDDEN + 2)
+        goto bad;
+    mi->n_sizes = (int)v;
+    for (int i = 0; i < mi->n_sizes; i++) {
+        snprintf(key, sizeof key, "arch.size.%d", i);
+        if (cr_meta_get_u64(meta, key, &v) != CR_OK || v < 1 || v > 100000000) goto bad;
+        mi->sizes[i] = (int)v;
+    }
+    if (cr_meta_get_u64(meta, "arch.act", &v) != CR_OK || v > CR_ACT_SOFTMAX) goto bad;
+    mi->act = (cr_activation)v;
+    if (cr_meta_get_u64(meta, "data.standardized", &v) != CR_OK || v > 1) goto bad;
+    mi->standardized = (int)v;
+    return CR_OK;
+bad:
+    snprintf(err, errlen, "%s: not a model written by this training program (architecture "
+             "metadata missing or invalid)", path);
+    return CR_ERR_FORMAT;
+}

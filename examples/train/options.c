@@ -1,0 +1,374 @@
+/* Command-line options of the training program: "--name value" or "--name=value".
+ * Parsing never exits and never prints except for --help; every problem becomes a
+ * one-line message. Options may come in any order: optimizer and schedule fields
+ * are collected first and applied to the chosen kind's defaults at the end. */
+#include "train.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+void train_usage(FILE *f)
+{
+    fputs(
+"usage: train [options]          train an MLP classifier (no options: embedded spirals)\n"
+"       train --eval MODEL [data options]   evaluate a saved model on the test set\n"
+"\n"
+"data (default: three interleaved spirals generated in the program, no download)\n"
+"  --data PATH            directory with the IDX files of MNIST/Fashion-MNIST\n"
+"                         (train-images-idx3-ubyte[.gz], ... t10k-labels-idx1-ubyte), or a CSV file\n"
+"  --train-images F --train-labels F --test-images F --test-labels F   IDX files one by one\n"
+"  --test-csv FILE        CSV test table (with --data FILE.csv)\n"
+"  --label-column N       CSV label column, 0-based; -1 = last (default -1)\n"
+"  --header yes|no|auto   CSV header line (default auto)\n"
+"  --classes N            number of classes (default: largest label + 1)\n"
+"  --val X                hold out X of the training set for validation: a fraction\n"
+"                         if < 1, else a count (default 0.1)\n"
+"  --standardize          per-feature mean/std from the training part (default: off;\n"
+"                         pixels are always scaled to [0,1])\n"
+"  --spiral-arms N --spiral-points N   embedded data: arms (3), points per arm (2000)\n"
+"\n"
+"model\n"
+"  --hidden LIST          hidden layer widths, e.g. 256,128 ('none': no hidden layer)\n"
+"                         (default 128; spirals 128,128)\n"
+"  --activation NAME      relu, tanh, sigmoid, leaky_relu (default relu)\n"
+"  --init NAME            auto, he_normal, he_uniform, xavier_normal, xavier_uniform\n"
+"                         (default auto: He normal before relu, else Xavier uniform)\n"
+"\n"
+"optimisation (softmax cross-entropy loss)\n"
+"  --optim NAME           sgd, momentum, nesterov, adagrad, rmsprop, adam, adamw\n"
+"                         (default sgd; spirals adam)\n"
+"  --lr X                 learning rate (default 0.1 for sgd/momentum/nesterov,\n"
+"                         else the optimizer's default; spirals 0.01)\n"
+"  --momentum X --beta1 X --beta2 X --rho X --eps X --weight-decay X\n"
+"                         optimizer hyper-parameters (defaults: docs/TRAINING.md)\n"
+"  --schedule NAME        constant, invsqrt, inv, step, exp, cosine (default constant;\n"
+"                         spirals cosine)\n"
+"  --gamma X --step-size N --decay X --lr-min X --cosine-steps N --warmup N\n"
+"                         schedule parameters, in optimizer steps (cosine: default\n"
+"                         --cosine-steps = all steps of the run)\n"
+"  --clip X               clip the global gradient norm at X (default 0: off)\n"
+"  --batch N              minibatch size (default 64; spirals 32)\n"
+"  --epochs N             epochs (default 10; spirals 60)\n"
+"  --patience N           stop when the validation loss has not improved for N\n"
+"                         epochs (default 0: never)\n"
+"  --seed N               seed of weights, split and batch order (default 1)\n"
+"  --threads N            threads for the kernels (default: CR_NUM_THREADS, else 1)\n"
+"\n"
+"output\n"
+"  --out FILE             where to save the model (default model.crm)\n"
+"  --dot FILE             Graphviz file of one training step's graph (default: the\n"
+"                         model path with .dot)\n"
+"  --log FILE             CSV log, one line per epoch (default: none)\n"
+"  --checkpoint FILE      save the whole training state there (atomically) ...\n"
+"  --checkpoint-every N   ... every N steps (default: at the end of every epoch)\n"
+"  --resume FILE          continue from a checkpoint (give the same options)\n"
+"  --max-steps N          stop after N steps in total (default 0: no limit)\n"
+"  --progress / --no-progress   live progress bar on or off (default: on if stderr\n"
+"                         is a terminal, else one line per epoch)\n"
+"  --quiet                only the final summary\n"
+"  --rerecord             record the graph every step instead of replaying it\n"
+"  --anomaly              check every op for NaN/Inf and stop at the first\n"
+"  -h, --help             this text\n"
+"exit status: 0 ok, 1 training failed, 2 bad options or input files\n", f);
+}
+
+typedef struct raw {
+    int optim_set, lr_set, sched_set, hidden_set, act_set, batch_set, epochs_set;
+    int set_momentum, set_beta1, set_beta2, set_rho, set_eps, set_wd;
+    int set_gamma, set_step, set_decay, set_lrmin, set_T, set_warmup;
+    cr_optim_kind kind;
+    cr_schedule_kind skind;
+    double lr, momentum, beta1, beta2, rho, eps, wd, gamma, decay, lrmin;
+    long step_size, T, warmup;
+} raw;
+
+static int fail(char *err, size_t len, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, len, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+static int get_long(const char *name, const char *s, long lo, long hi, long *out, char *err,
+                    size_t len)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (end == s || *end || errno)
+        return fail(err, len, "%s: '%s' is not an integer", name, s);
+    if (v < lo || v > hi)
+        return fail(err, len, "%s: %ld is outside %ld..%ld", name, v, lo, hi);
+    *out = v;
+    return 0;
+}
+
+static int get_int(const char *name, const char *s, long lo, long hi, int *out, char *err,
+                   size_t len)
+{
+    long v;
+    if (get_long(name, s, lo, hi, &v, err, len)) return -1;
+    *out = (int)v;
+    return 0;
+}
+
+static int get_double(const char *name, const char *s, double lo, double hi, double *out,
+                      char *err, size_t len)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (end == s || *end || errno || !isfinite(v))
+        return fail(err, len, "%s: '%s' is not a finite number", name, s);
+    if (v < lo || v > hi) return fail(err, len, "%s: %g is outside [%g, %g]", name, v, lo, hi);
+    *out = v;
+    return 0;
+}
+
+static int get_hidden(train_opts *o, const char *s, char *err, size_t len)
+{
+    o->n_hidden = 0;
+    if (!strcmp(s, "none") || !*s) return 0;
+    const char *p = s;
+    for (;;) {
+        char *end;
+        errno = 0;
+        long v = strtol(p, &end, 10);
+        if (end == p || errno || v < 1 || v > 1000000 || (*end && *end != ','))
+            return fail(err, len, "--hidden: '%s' is not a list of widths like 256,128", s);
+        if (o->n_hidden == TRAIN_MAX_HIDDEN)
+            return fail(err, len, "--hidden: at most %d hidden layers", TRAIN_MAX_HIDDEN);
+        o->hidden[o->n_hidden++] = (int)v;
+        if (!*end) return 0;
+        p = end + 1;
+    }
+}
+
+static void defaults(train_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->label_column = -1;
+    o->header = -1;
+    o->val = 0.1;
+    o->spiral_arms = 3;
+    o->spiral_points = 2000;
+    o->hidden[0] = 128;
+    o->n_hidden = 1;
+    o->act = CR_ACT_RELU;
+    o->init = CR_INIT_AUTO;
+    o->batch = 64;
+    o->epochs = 10;
+    o->seed = 1;
+    o->out = "model.crm";
+    o->progress = -1;
+}
+
+/* Options taking a value; everything else is a flag. */
+static const char *const with_value[] = {
+    "--data", "--train-images", "--train-labels", "--test-images", "--test-labels",
+    "--test-csv", "--label-column", "--header", "--classes", "--val", "--spiral-arms",
+    "--spiral-points", "--hidden", "--activation", "--init", "--optim", "--lr", "--momentum",
+    "--beta1", "--beta2", "--rho", "--eps", "--weight-decay", "--schedule", "--gamma",
+    "--step-size", "--decay", "--lr-min", "--cosine-steps", "--warmup", "--clip", "--batch",
+    "--epochs", "--patience", "--seed", "--threads", "--out", "--dot", "--log", "--checkpoint",
+    "--checkpoint-every", "--resume", "--max-steps", "--eval", NULL
+};
+
+static int takes_value(const char *name)
+{
+    for (int i = 0; with_value[i]; i++)
+        if (!strcmp(name, with_value[i])) return 1;
+    return 0;
+}
+
+/* One option with its value (NULL for flags). */
+static int option(train_opts *o, raw *r, const char *n, const char *v, char *err, size_t len)
+{
+    long l;
+#define IS(s) (!strcmp(n, s))
+    if (IS("--data")) o->data = v;
+    else if (IS("--train-images")) o->train_images = v;
+    else if (IS("--train-labels")) o->train_labels = v;
+    else if (IS("--test-images")) o->test_images = v;
+    else if (IS("--test-labels")) o->test_labels = v;
+    else if (IS("--test-csv")) o->test_csv = v;
+    else if (IS("--label-column")) return get_int(n, v, -1, INT_MAX, &o->label_column, err, len);
+    else if (IS("--header")) {
+        if (!strcmp(v, "yes")) o->header = 1;
+        else if (!strcmp(v, "no")) o->header = 0;
+        else if (!strcmp(v, "auto")) o->header = -1;
+        else return fail(err, len, "--header: '%s' is not yes, no or auto", v);
+    } else if (IS("--classes")) return get_int(n, v, 1, 1000000, &o->classes, err, len);
+    else if (IS("--val")) return get_double(n, v, 0, 1e9, &o->val, err, len);
+    else if (IS("--spiral-arms")) return get_int(n, v, 2, 10, &o->spiral_arms, err, len);
+    else if (IS("--spiral-points")) return get_int(n, v, 10, 1000000, &o->spiral_points, err, len);
+    else if (IS("--hidden")) { r->hidden_set = 1; return get_hidden(o, v, err, len); }
+    else if (IS("--activation")) {
+        r->act_set = 1;
+        if (cr_activation_from_name(v, &o->act) != CR_OK || o->act == CR_ACT_NONE ||
+            o->act == CR_ACT_SOFTMAX)
+            return fail(err, len, "--activation: '%s' is not relu, tanh, sigmoid or leaky_relu", v);
+    } else if (IS("--init")) {
+        if (cr_init_from_name(v, &o->init) != CR_OK || o->init == CR_INIT_ZEROS)
+            return fail(err, len, "--init: '%s' is not auto, he_normal, he_uniform, "
+                        "xavier_normal or xavier_uniform", v);
+    } else if (IS("--optim")) {
+        r->optim_set = 1;
+        if (cr_optim_kind_from_name(v, &r->kind) != CR_OK)
+            return fail(err, len, "--optim: '%s' is not sgd, momentum, nesterov, adagrad, "
+                        "rmsprop, adam or adamw", v);
+    } else if (IS("--lr")) { r->lr_set = 1; return get_double(n, v, 0, 1e6, &r->lr, err, len); }
+    else if (IS("--momentum")) { r->set_momentum = 1; return get_double(n, v, 0, 1, &r->momentum, err, len); }
+    else if (IS("--beta1")) { r->set_beta1 = 1; return get_double(n, v, 0, 1, &r->beta1, err, len); }
+    else if (IS("--beta2")) { r->set_beta2 = 1; return get_double(n, v, 0, 1, &r->beta2, err, len); }
+    else if (IS("--rho")) { r->set_rho = 1; return get_double(n, v, 0, 1, &r->rho, err, len); }
+    else if (IS("--eps")) { r->set_eps = 1; return get_double(n, v, 0, 1, &r->eps, err, len); }
+    else if (IS("--weight-decay")) { r->set_wd = 1; return get_double(n, v, 0, 1e3, &r->wd, err, len); }
+    else if (IS("--schedule")) {
+        r->sched_set = 1;
+        if (cr_schedule_kind_from_name(v, &r->skind) != CR_OK)
+            return fail(err, len, "--schedule: '%s' is not constant, invsqrt, inv, step, exp "
+                        "or cosine", v);
+    } else if (IS("--gamma")) { r->set_gamma = 1; return get_double(n, v, 0, 1, &r->gamma, err, len); }
+    else if (IS("--step-size")) { r->set_step = 1; return get_long(n, v, 1, LONG_MAX, &r->step_size, err, len); }
+    else if (IS("--decay")) { r->set_decay = 1; return get_double(n, v, 0, 1e9, &r->decay, err, len); }
+    else if (IS("--lr-min")) { r->set_lrmin = 1; return get_double(n, v, 0, 1e6, &r->lrmin, err, len); }
+    else if (IS("--cosine-steps")) { r->set_T = 1; return get_long(n, v, 1, LONG_MAX, &r->T, err, len); }
+    else if (IS("--warmup")) { r->set_warmup = 1; return get_long(n, v, 0, LONG_MAX, &r->warmup, err, len); }
+    else if (IS("--clip")) return get_double(n, v, 0, 1e30, &o->clip, err, len);
+    else if (IS("--batch")) { r->batch_set = 1; return get_int(n, v, 1, 1 << 20, &o->batch, err, len); }
+    else if (IS("--epochs")) { r->epochs_set = 1; return get_int(n, v, 1, 1000000, &o->epochs, err, len); }
+    else if (IS("--patience")) return get_int(n, v, 0, 1000000, &o->patience, err, len);
+    else if (IS("--seed")) {
+        if (get_long(n, v, 0, LONG_MAX, &l, err, len)) return -1;
+        o->seed = (unsigned long long)l;
+    } else if (IS("--threads")) return get_int(n, v, 1, 256, &o->threads, err, len);
+    else if (IS("--out")) o->out = v;
+    else if (IS("--dot")) o->dot = v;
+    else if (IS("--log")) o->log = v;
+    else if (IS("--checkpoint")) o->checkpoint = v;
+    else if (IS("--checkpoint-every")) return get_long(n, v, 1, LONG_MAX, &o->checkpoint_every, err, len);
+    else if (IS("--resume")) o->resume = v;
+    else if (IS("--max-steps")) return get_long(n, v, 1, LONG_MAX, &o->max_steps, err, len);
+    else if (IS("--eval")) o->eval = v;
+    else if (IS("--standardize")) o->standardize = 1;
+    else if (IS("--progress")) o->progress = 1;
+    else if (IS("--no-progress")) o->progress = 0;
+    else if (IS("--quiet")) o->quiet = 1;
+    else if (IS("--rerecord")) o->rerecord = 1;
+    else if (IS("--anomaly")) o->anomaly = 1;
+    else return fail(err, len, "unknown option '%s' (see --help)", n);
+#undef IS
+    return 0;
+}
+
+/* Apply the collected optimizer/schedule fields; validate them with the library. */
+static int finish(train_opts *o, raw *r, char *err, size_t len)
+{
+    int embedded = !o->data && !o->train_images && !o->train_labels && !o->test_images &&
+                   !o->test_labels;
+    if (embedded) {                      /* presets for the spirals, where unset */
+        if (!r->hidden_set) {
+            o->hidden[0] = o->hidden[1] = 128;
+            o->n_hidden = 2;
+        }
+        if (!r->optim_set) r->kind = CR_OPTIM_ADAM;
+        if (!r->lr_set && !r->optim_set) {
+            r->lr = 0.01;
+            r->lr_set = 1;
+        }
+        if (!r->batch_set) o->batch = 32;
+        if (!r->epochs_set) o->epochs = 60;
+        if (!r->sched_set) {
+            r->skind = CR_SCHED_COSINE;
+            r->sched_set = 1;
+        }
+    }
+    cr_optim_config *c = &o->optim;
+    *c = cr_optim_defaults(r->kind);
+    if (r->lr_set) c->lr = r->lr;
+    else if (r->kind == CR_OPTIM_SGD || r->kind == CR_OPTIM_MOMENTUM || r->kind == CR_OPTIM_NESTEROV)
+        c->lr = 0.1;
+    if (r->set_momentum) c->momentum = r->momentum;
+    if (r->set_beta1) c->beta1 = r->beta1;
+    if (r->set_beta2) c->beta2 = r->beta2;
+    if (r->set_rho) c->rho = r->rho;
+    if (r->set_eps) c->eps = r->eps;
+    if (r->set_wd) c->weight_decay = r->wd;
+    char lib[256];
+    if (cr_optim_config_check(c, lib, sizeof lib) != CR_OK) return fail(err, len, "%s", lib);
+
+    cr_schedule *s = &o->sched;
+    *s = cr_schedule_defaults(r->sched_set ? r->skind : CR_SCHED_CONSTANT, c->lr);
+    if (r->set_gamma) s->gamma = r->gamma;
+    if (r->set_step) s->step_size = r->step_size;
+    if (r->set_decay) s->k = r->decay;
+    if (r->set_lrmin) s->lr_min = r->lrmin;
+    if (r->set_warmup) s->warmup = r->warmup;
+    s->T = r->set_T ? r->T : 0;          /* 0: all steps of the run (set by the trainer) */
+    if (r->set_T && cr_schedule_check(s, lib, sizeof lib) != CR_OK)
+        return fail(err, len, "%s", lib);
+    if (!r->set_T) {
+        s->T = 1;                        /* placeholder to validate the other fields */
+        if (cr_schedule_check(s, lib, sizeof lib) != CR_OK) return fail(err, len, "%s", lib);
+        s->T = 0;
+    }
+
+    if ((o->train_images != NULL) != (o->train_labels != NULL) ||
+        (o->test_images != NULL) != (o->test_labels != NULL))
+        return fail(err, len, "IDX files come in pairs: give both --train-images and "
+                    "--train-labels (and both --test-images and --test-labels)");
+    if (o->data && (o->train_images || o->test_images))
+        return fail(err, len, "use either --data or the --train-/--test- IDX files, not both");
+    if (o->test_csv && !o->data)
+        return fail(err, len, "--test-csv needs --data FILE.csv for the training table");
+    if (o->val >= 1 && o->val != floor(o->val))
+        return fail(err, len, "--val: %g is neither a fraction below 1 nor a whole count", o->val);
+    if (o->patience && o->val == 0)
+        return fail(err, len, "--patience needs a validation set (--val > 0)");
+    if (o->checkpoint_every && !o->checkpoint)
+        return fail(err, len, "--checkpoint-every needs --checkpoint FILE");
+    if (o->eval && (o->resume || o->checkpoint))
+        return fail(err, len, "--eval does not train: no --resume or --checkpoint");
+    if (!o->eval && !o->train_images && !embedded && !o->data)
+        return fail(err, len, "no training data: give --data or --train-images/--train-labels");
+    return 0;
+}
+
+int train_parse_args(train_opts *o, int argc, char **argv, char *err, size_t errlen)
+{
+    raw r;
+    memset(&r, 0, sizeof r);
+    defaults(o);
+    if (errlen) err[0] = '\0';
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            train_usage(stdout);
+            return 1;
+        }
+        if (strncmp(a, "--", 2) != 0 || !a[2])
+            return fail(err, errlen, "unexpected argument '%s' (options start with --; see --help)", a);
+        char name[64];
+        const char *eq = strchr(a, '='), *val = NULL;
+        size_t nl = eq ? (size_t)(eq - a) : strlen(a);
+        if (nl >= sizeof name) return fail(err, errlen, "unknown option '%.40s...'", a);
+        memcpy(name, a, nl);
+        name[nl] = '\0';
+        if (takes_value(name)) {
+            if (eq) val = eq + 1;
+            else if (i + 1 < argc) val = argv[++i];
+            else return fail(err, errlen, "%s needs a value (see --help)", name);
+        } else if (eq) {
+            return fail(err, errlen, "%s takes no value", name);
+        }
+        if (option(o, &r, name, val, err, errlen)) return -1;
+    }
+    return finish(o, &r, err, errlen) ? -1 : 0;
+}

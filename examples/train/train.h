@@ -1,0 +1,102 @@
+/* The training program's parts: options (options.c), the embedded dataset
+ * (spirals.c), data loading (data.c), model files and checkpoints (model_io.c),
+ * progress display and CSV log (progress.c), training and evaluation (loop.c).
+ * main() is in examples/train.c. */
+#ifndef CR_TRAIN_H
+#define CR_TRAIN_H
+
+#include "chainrule.h"
+
+#include <stdio.h>
+
+#define TRAIN_MAX_HIDDEN 16
+#define TRAIN_ERR 512
+
+/* Exit statuses: 0 success, 1 training failed (NaN loss, anomaly, I/O at the end),
+ * 2 bad options or input files. */
+enum { EXIT_TRAIN_FAILED = 1, EXIT_USAGE = 2 };
+
+typedef struct train_opts {
+    /* data: none of these -> the embedded spirals */
+    const char *data;             /* IDX directory or CSV file */
+    const char *train_images, *train_labels, *test_images, *test_labels;
+    const char *test_csv;         /* CSV test table (with --data FILE.csv) */
+    int label_column;             /* CSV: 0-based, -1 last */
+    int header;                   /* CSV: 1 yes, 0 no, -1 auto */
+    int classes;                  /* 0: from the data */
+    double val;                   /* validation: fraction if < 1, else a count */
+    int standardize;              /* per-feature standardisation */
+    int spiral_arms, spiral_points;
+
+    /* model */
+    int hidden[TRAIN_MAX_HIDDEN];
+    int n_hidden;
+    cr_activation act;
+    cr_init_kind init;
+
+    /* optimisation */
+    cr_optim_config optim;
+    cr_schedule sched;
+    int batch, epochs, patience, threads;
+    unsigned long long seed;
+    double clip;                  /* global-norm clipping, 0: off */
+
+    /* outputs and modes */
+    const char *out, *log, *dot, *eval, *checkpoint, *resume;
+    long checkpoint_every;        /* steps; 0: once per epoch */
+    long max_steps;               /* stop after this many steps in total (0: no limit) */
+    int progress;                 /* -1 auto (a terminal), 0 plain lines, 1 bar */
+    int quiet;                    /* only errors and the final summary */
+    int rerecord;                 /* re-record every step instead of replaying */
+    int anomaly;                  /* NaN/Inf checks on every op */
+} train_opts;
+
+/* Fill o from argv. Returns 0 (ok), 1 (help printed to stdout), -1 (err holds a
+ * one-line message). Never exits. Embedded-data presets apply to unset options. */
+int train_parse_args(train_opts *o, int argc, char **argv, char *err, size_t errlen);
+void train_usage(FILE *f);
+
+/* Three (or `arms`) interleaved spirals in the plane, `points` per arm, drawn from
+ * seed. Caller frees. */
+cr_status spirals_make(cr_dataset **out, int arms, int points, unsigned long long seed,
+                       char *err, size_t errlen);
+
+/* Load training and test sets as the options say (train may be NULL: only the
+ * test set, for --eval). The test set may come back NULL for a CSV without
+ * --test-csv. */
+cr_status train_load_data(const train_opts *o, cr_dataset **train, cr_dataset **test,
+                          char *err, size_t errlen);
+
+/* Live/plain progress and the CSV log. */
+typedef struct progress {
+    int bar;                      /* draw a live bar on stderr */
+    int quiet;
+    double t_epoch, t_last_draw;
+    size_t total, done;           /* samples this epoch */
+    int epoch, epochs;
+} progress;
+double now_seconds(void);
+void progress_start(progress *p, int epoch, int epochs, size_t total);
+void progress_update(progress *p, size_t done, double loss, double acc);
+void progress_end(progress *p);   /* clears the bar line */
+
+/* Architecture and training position, stored in a model file's metadata. */
+typedef struct model_info {
+    int sizes[TRAIN_MAX_HIDDEN + 2];
+    int n_sizes;
+    cr_activation act;
+    int standardized;
+} model_info;
+
+/* Build the parameter list that files hold: the MLP's state, then "data.mean" and
+ * "data.inv_std" (n_features each) when standardised. The list owns those two. */
+cr_params *model_file_params(cr_mlp *m, int standardized, int n_features,
+                             cr_tensor **mean, cr_tensor **inv_std);
+void model_info_to_meta(const model_info *mi, cr_meta *meta);
+cr_status model_info_from_meta(model_info *mi, const cr_meta *meta, const char *path,
+                               char *err, size_t errlen);
+
+/* Train (or evaluate with --eval) as the options say; returns the exit status. */
+int train_run(const train_opts *o);
+
+#endif

@@ -1,0 +1,292 @@
+/* The training program end to end (examples/train, run as a separate process, as
+ * a user would): it learns tiny generated datasets (spirals, IDX, CSV) well above
+ * chance, writes its CSV log, model and graph, re-evaluates a saved model to the
+ * same accuracy, resumes from a checkpoint bit-identically, is deterministic, and
+ * refuses bad options and files with one line and exit status 2. */
+#include "data_helpers.h"
+
+#include <math.h>
+#include <sys/wait.h>
+
+static char train_bin[1024];
+
+/* Run the trainer with args (a shell fragment); stdout and stderr go to files in
+ * the scratch dir. Returns the exit status. */
+static int run(const char *args)
+{
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "'%s' --no-progress %s > '%s' 2> '%s'", train_bin, args,
+             td_path("stdout"), td_path("stderr"));
+    int st = system(cmd);
+    assert_true(st != -1 && WIFEXITED(st));
+    return WEXITSTATUS(st);
+}
+
+/* Whole file into a static buffer. */
+static const char *slurp(const char *path)
+{
+    static char buf[1 << 16];
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    return buf;
+}
+
+/* The "test: accuracy X% (...)" line of the last run, as a fraction. */
+static double test_accuracy(char *line, size_t size)
+{
+    const char *out = slurp(td_path("stdout"));
+    assert_non_null(out);
+    const char *p = strstr(out, "test: accuracy ");
+    if (!p) print_error("no accuracy line in:\n%s\n", out);
+    assert_non_null(p);
+    const char *e = strchr(p, '\n');
+    size_t n = e ? (size_t)(e - p) : strlen(p);
+    if (line) snprintf(line, size, "%.*s", (int)n, p);
+    return atof(p + strlen("test: accuracy ")) / 100;
+}
+
+static int files_equal(const char *a, const char *b)
+{
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "cmp -s '%s' '%s'", a, b);
+    return system(cmd) == 0;
+}
+
+static void expect_usage_error(const char *args, const char *needle)
+{
+    int rc = run(args);
+    const char *err = slurp(td_path("stderr"));
+    assert_non_null(err);
+    if (rc != 2 || !strstr(err, needle))
+        print_error("args %s: exit %d, stderr: %s\n", args, rc, err ? err : "(none)");
+    assert_int_equal(rc, 2);
+    assert_true(strncmp(err, "train: ", 7) == 0);
+    assert_msg_has(err, needle);
+    assert_true(strchr(err, '\n') == err + strlen(err) - 1);   /* exactly one line */
+}
+
+#define SPIRALS "--spiral-points 400 --epochs 30 --schedule constant --hidden 64,64 --seed 3"
+
+/* Three spirals (chance: 1/3). */
+static void test_spirals_learned_log_model_and_graph_written(void **state)
+{
+    (void)state;
+    char args[1024], line[256], line2[256];
+    snprintf(args, sizeof args, SPIRALS " --out '%s' --log '%s' --dot '%s'", td_path("sp.crm"),
+             td_path("sp.csv"), td_path("sp.dot"));
+    assert_int_equal(run(args), 0);
+    double acc = test_accuracy(line, sizeof line);
+    assert_true(acc > 0.6);
+    const char *out = slurp(td_path("stdout"));
+    assert_msg_has(out, "epoch 30/30");
+    assert_msg_has(out, "confusion matrix");
+    /* the log: header and one line per epoch with 9 fields */
+    const char *log = slurp(td_path("sp.csv"));
+    assert_non_null(log);
+    assert_true(strncmp(log, "epoch,step,train_loss,train_acc,val_loss,val_acc,lr,seconds,"
+                        "samples_per_second\n", 70) == 0);
+    int lines = 0;
+    for (const char *p = log; *p; p++) lines += *p == '\n';
+    assert_int_equal(lines, 31);
+    const char *last = strstr(log, "\n30,");
+    assert_non_null(last);
+    int epoch;
+    long step;
+    double tl, ta;
+    assert_int_equal(sscanf(last + 1, "%d,%ld,%lf,%lf", &epoch, &step, &tl, &ta), 4);
+    assert_int_equal(step, 30 * 34);            /* 1080 train samples / 32 -> 33 + 1 */
+    assert_true(tl > 0 && tl < 1.1 && ta > 0.5);
+    const char *dot = slurp(td_path("sp.dot"));
+    assert_non_null(dot);
+    assert_true(strncmp(dot, "digraph", 7) == 0);
+
+    /* the saved model, evaluated by a fresh process: the same accuracy line */
+    snprintf(args, sizeof args, "--spiral-points 400 --eval '%s'", td_path("sp.crm"));
+    assert_int_equal(run(args), 0);
+    test_accuracy(line2, sizeof line2);
+    assert_string_equal(line, line2);
+}
+
+/* Same seed: identical model files; another seed: a different model. Replaying the
+ * recorded step and re-recording it every step compute the same thing. */
+static void test_deterministic_and_replay_equals_rerecord(void **state)
+{
+    (void)state;
+    char args[1024];
+    snprintf(args, sizeof args, SPIRALS " --out '%s'", td_path("d1.crm"));
+    assert_int_equal(run(args), 0);
+    snprintf(args, sizeof args, SPIRALS " --out '%s'", td_path("d2.crm"));
+    assert_int_equal(run(args), 0);
+    assert_true(files_equal(td_path("d1.crm"), td_path("d2.crm")));
+    snprintf(args, sizeof args, SPIRALS " --rerecord --out '%s'", td_path("d3.crm"));
+    assert_int_equal(run(args), 0);
+    assert_true(files_equal(td_path("d1.crm"), td_path("d3.crm")));
+    snprintf(args, sizeof args, "--spiral-points 400 --epochs 30 --schedule constant --hidden 64,64 --seed 4 --out '%s'", td_path("d4.crm"));
+    assert_int_equal(run(args), 0);
+    assert_false(files_equal(td_path("d1.crm"), td_path("d4.crm")));
+}
+
+/* Interrupted after step 50 (checkpoints every 7 steps: the last at 49), resumed:
+ * the final model is byte-identical to the uninterrupted run's. */
+static void test_resume_from_checkpoint_is_bit_identical(void **state)
+{
+    (void)state;
+    char args[1024];
+    snprintf(args, sizeof args, SPIRALS " --optim adam --out '%s'", td_path("r_full.crm"));
+    assert_int_equal(run(args), 0);
+    snprintf(args, sizeof args, SPIRALS " --optim adam --out '%s' --checkpoint '%s' "
+             "--checkpoint-every 7 --max-steps 50", td_path("r_cut.crm"), td_path("r_ck.crm"));
+    assert_int_equal(run(args), 0);
+    assert_msg_has(slurp(td_path("stdout")), "stopped after 50 steps (--max-steps)");
+    assert_false(files_equal(td_path("r_full.crm"), td_path("r_cut.crm")));
+    snprintf(args, sizeof args, SPIRALS " --optim adam --out '%s' --resume '%s'",
+             td_path("r_res.crm"), td_path("r_ck.crm"));
+    assert_int_equal(run(args), 0);
+    assert_msg_has(slurp(td_path("stdout")), "resumed from");
+    assert_msg_has(slurp(td_path("stdout")), "(step 49)");
+    assert_true(files_equal(td_path("r_full.crm"), td_path("r_res.crm")));
+    /* resuming with other options is refused */
+    snprintf(args, sizeof args, "--spiral-points 400 --epochs 30 --schedule constant --hidden 64,64 --seed 9 --out '%s' --resume '%s'",
+             td_path("r_bad.crm"), td_path("r_ck.crm"));
+    expect_usage_error(args, "written with another --seed");
+}
+
+/* IDX files under their distributed names: 4 classes of 6x6 images, class c has a
+ * bright 3x3 quadrant c on noise (chance 1/4). */
+static void write_idx_set(const char *dir, const char *prefix, uint32_t n, uint64_t seed)
+{
+    size_t pix = 36;
+    unsigned char *img = malloc(16 + n * pix), *lbl = malloc(8 + n);
+    td_be32(img, 0x803);
+    td_be32(img + 4, n);
+    td_be32(img + 8, 6);
+    td_be32(img + 12, 6);
+    td_be32(lbl, 0x801);
+    td_be32(lbl + 4, n);
+    cr_rng r;
+    cr_rng_seed(&r, seed);
+    for (uint32_t i = 0; i < n; i++) {
+        int c = (int)cr_rng_below(&r, 4);
+        lbl[8 + i] = (unsigned char)c;
+        for (int y = 0; y < 6; y++)
+            for (int x = 0; x < 6; x++) {
+                int inside = (y / 3) * 2 + x / 3 == c;
+                img[16 + i * pix + (size_t)y * 6 + (size_t)x] =
+                    (unsigned char)(cr_rng_below(&r, 120) + (inside ? 100 : 0));
+            }
+    }
+    char p[1024];
+    snprintf(p, sizeof p, "%s/%s-images-idx3-ubyte", dir, prefix);
+    td_write(p, img, 16 + n * pix);
+    snprintf(p, sizeof p, "%s/%s-labels-idx1-ubyte", dir, prefix);
+    td_write(p, lbl, 8 + n);
+    free(img);
+    free(lbl);
+}
+
+static void test_idx_directory_trains_and_bad_file_is_refused(void **state)
+{
+    (void)state;
+    char dir[512], args[1024];
+    snprintf(dir, sizeof dir, "%s", td_path("idx"));
+    assert_int_equal(mkdir(dir, 0700), 0);
+    write_idx_set(dir, "train", 600, 1);
+    write_idx_set(dir, "t10k", 200, 2);
+    snprintf(args, sizeof args, "--data '%s' --hidden 16 --epochs 5 --batch 16 --out '%s'", dir,
+             td_path("idx.crm"));
+    assert_int_equal(run(args), 0);
+    assert_true(test_accuracy(NULL, 0) > 0.6);
+    assert_msg_has(slurp(td_path("stdout")), "540 train, 60 validation, 200 test samples; 36 features, 4 classes");
+    /* a truncated test file: exit 2 and the reader's message */
+    char p[1024];
+    snprintf(p, sizeof p, "%s/t10k-labels-idx1-ubyte", dir);
+    assert_int_equal(truncate(p, 100), 0);
+    snprintf(args, sizeof args, "--data '%s' --out '%s'", dir, td_path("idx2.crm"));
+    expect_usage_error(args, "t10k-labels-idx1-ubyte: truncated: header says 200 labels but the file has 92");
+}
+
+/* Two Gaussian blobs in 3-D, label in column 0; standardised features; the test
+ * table is evaluated again from the saved model (statistics travel with it). */
+static void test_csv_with_standardisation_trains_and_reevaluates(void **state)
+{
+    (void)state;
+    cr_rng r;
+    cr_rng_seed(&r, 5);
+    for (int part = 0; part < 2; part++) {
+        FILE *f = fopen(td_path(part ? "test.csv" : "train.csv"), "w");
+        assert_non_null(f);
+        fprintf(f, "label,a,b,c\n");
+        for (int i = 0; i < (part ? 100 : 400); i++) {
+            int c = i % 2;
+            fprintf(f, "%d, %.4f, %.4f, %.4f\n", c, 1000 + 300 * (c ? 1 : -1) + 200 * cr_rng_normal(&r),
+                    0.001 * cr_rng_normal(&r), 5 + (c ? 1 : -1) + cr_rng_normal(&r));
+        }
+        fclose(f);
+    }
+    char args[1024], line[256], line2[256];
+    snprintf(args, sizeof args, "--data '%s' --test-csv '%s' --label-column 0 --standardize "
+             "--hidden 8 --epochs 10 --batch 20 --optim adam --lr 0.01 --out '%s'",
+             td_path("train.csv"), td_path("test.csv"), td_path("csv.crm"));
+    assert_int_equal(run(args), 0);
+    assert_true(test_accuracy(line, sizeof line) > 0.8);
+    assert_msg_has(slurp(td_path("stdout")), "3 features, 2 classes; standardised");
+    snprintf(args, sizeof args, "--data '%s' --test-csv '%s' --label-column 0 --eval '%s'",
+             td_path("train.csv"), td_path("test.csv"), td_path("csv.crm"));
+    assert_int_equal(run(args), 0);
+    test_accuracy(line2, sizeof line2);
+    assert_string_equal(line, line2);
+    /* a malformed table: file:line:field */
+    FILE *f = fopen(td_path("bad.csv"), "w");
+    fprintf(f, "1,2,0\n3,oops,1\n");
+    fclose(f);
+    snprintf(args, sizeof args, "--data '%s'", td_path("bad.csv"));
+    expect_usage_error(args, "bad.csv:2:2: 'oops' is not a number");
+}
+
+static void test_bad_options_exit_2_with_one_line(void **state)
+{
+    (void)state;
+    expect_usage_error("--batch 0", "--batch: 0 is outside 1..");
+    expect_usage_error("--batch x", "--batch: 'x' is not an integer");
+    expect_usage_error("--frobnicate", "unknown option '--frobnicate'");
+    expect_usage_error("stray", "unexpected argument 'stray'");
+    expect_usage_error("--lr", "--lr needs a value");
+    expect_usage_error("--optim adamx", "--optim: 'adamx' is not sgd");
+    expect_usage_error("--optim adam --beta1 1", "beta1 = 1 is outside [0, 1)");
+    expect_usage_error("--hidden 12,,3", "--hidden: '12,,3' is not a list");
+    expect_usage_error("--activation softmax", "--activation: 'softmax'");
+    expect_usage_error("--patience 3 --val 0", "--patience needs a validation set");
+    expect_usage_error("--val 1.5", "--val: 1.5 is neither");
+    expect_usage_error("--train-images x", "IDX files come in pairs");
+    expect_usage_error("--data /nonexistent/dir", "/nonexistent/dir: no such file or directory");
+    expect_usage_error("--eval /nonexistent.crm", "/nonexistent.crm: cannot open");
+    expect_usage_error("--quiet=1", "--quiet takes no value");
+    assert_int_equal(run("--help"), 0);
+    assert_msg_has(slurp(td_path("stdout")), "usage: train");
+}
+
+int main(int argc, char **argv)
+{
+    (void)argc;
+    /* build/<cfg>/tests/test_train -> build/<cfg>/examples/train */
+    snprintf(train_bin, sizeof train_bin, "%s", argv[0]);
+    char *slash = strrchr(train_bin, '/');
+    size_t keep = slash ? (size_t)(slash - train_bin) : 0;
+    snprintf(train_bin + keep, sizeof train_bin - keep, "%s../examples/train", slash ? "/" : "");
+    if (access(train_bin, X_OK) != 0) {
+        fprintf(stderr, "test_train: %s not built (make examples)\n", train_bin);
+        return 1;
+    }
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_spirals_learned_log_model_and_graph_written),
+        cmocka_unit_test(test_deterministic_and_replay_equals_rerecord),
+        cmocka_unit_test(test_resume_from_checkpoint_is_bit_identical),
+        cmocka_unit_test(test_idx_directory_trains_and_bad_file_is_refused),
+        cmocka_unit_test(test_csv_with_standardisation_trains_and_reevaluates),
+        cmocka_unit_test(test_bad_options_exit_2_with_one_line),
+    };
+    return cmocka_run_group_tests_name("train", tests, NULL, NULL);
+}
