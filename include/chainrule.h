@@ -230,9 +230,14 @@ size_t cr_tape_arena_reserved(const cr_tape *t);
 cr_status cr_tape_set_threads(cr_tape *t, int n);
 /* The tape's thread pool (owned by the tape). */
 cr_pool *cr_tape_pool(cr_tape *t);
-/* Anomaly mode: check every op's output in forward and every gradient in backward
- * for NaN/Inf; the first offender becomes the tape error (CR_ERR_NUMERIC) naming
- * the node, its op and its inputs' ranges. Off by default. Returns previous. */
+/* Anomaly mode: check every op's output in forward (recording, no-grad and replay)
+ * and every input gradient after each node's backward for NaN/Inf; the first
+ * offender becomes the tape error (CR_ERR_NUMERIC) and the op returns NULL:
+ * "anomaly: forward of node #3 (div, shape 2) gave NaN at element 0; inputs: #2
+ * mul, shape 2, in [0, 2]; #1 leaf, shape 2, in [0, 2]" (backward: which input's
+ * gradient, the incoming gradient's range). Leaf data is not checked, but an op
+ * that passes on a non-finite input says so. Costs a pass over every output and
+ * input gradient: for debugging runs. Off by default. Returns the previous value. */
 int cr_tape_set_anomaly(cr_tape *t, int on);
 
 /* Tape leaves. cr_var: a leaf that needs a gradient; cr_const: one that does not.
