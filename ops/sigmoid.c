@@ -1,8 +1,8 @@
 /* Squashing functions, g = dL/dy; both backward passes use the output y:
  *   sigmoid:  y = 1 / (1 + e^-x)     dx += g y (1 - y)
  *   tanh:     y = tanh x             dx += g (1 - y^2)
- * sigmoid never evaluates e^t for t > 0: for x < 0 it is e^x / (1 + e^x), so no
- * overflow for any x; sigmoid(0) = 0.5 exactly. For large x, y rounds to 1 and
+ * sigmoid only evaluates e^-|x|: for x < 0 it is e^x / (1 + e^x), so nothing
+ * overflows for any x; sigmoid(0) = 0.5 exactly. For large x, y rounds to 1 and
  * the gradient to 0 (x > ~17 in float, ~37 in double); for very negative x both
  * are about e^x, down to 0 when e^x underflows. */
 #include "ops_internal.h"
@@ -15,12 +15,8 @@ static void sigmoid_forward(cr_tape *t, cr_node *n)
     const cr_real *restrict x = n->in[0]->data;
     cr_real *restrict y = n->out->data;
     for (size_t i = 0, m = n->out->size; i < m; i++) {
-        if (x[i] >= 0) {
-            y[i] = 1 / (1 + cr__exp(-x[i]));
-        } else {
-            cr_real e = cr__exp(x[i]);
-            y[i] = e / (1 + e);
-        }
+        const cr_real e = cr__exp(-cr__fabs(x[i]));     /* in (0, 1]: cannot overflow */
+        y[i] = x[i] >= 0 ? 1 / (1 + e) : e / (1 + e);
     }
 }
 
