@@ -136,7 +136,11 @@ int main(int argc, char **argv)
 {
     lesson L;
     const char *csv = NULL;
-    if (argc > 1 && argv[1][0] != '-') csv = argv[1], argv[1] = argv[0], argc--, argv++;
+    for (int i = 1; i < argc && !csv; i++) {              /* the one positional argument */
+        if (!strcmp(argv[i], "-o")) i++;
+        else if (argv[i][0] != '-') csv = argv[i], memmove(argv + i, argv + i + 1,
+                                                           (size_t)(argc-- - i) * sizeof *argv);
+    }
     if (!lesson_args(&L, argc, argv, "training curve: [LOG.csv] (default: run the demo)")) return 2;
     char own[600], svg[600];
     if (make_dirs(L.dir) != 0) return fprintf(stderr, "cannot create %s\n", L.dir), 1;

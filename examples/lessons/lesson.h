@@ -46,7 +46,7 @@ static inline int lesson_args(lesson *L, int argc, char **argv, const char *usag
 /* A key number, in the stable form the tests read. */
 static inline void result(const char *name, double v)
 {
-    printf("result %s = %.10g\n", name, v);
+    printf("result %s = %.15g\n", name, v);
 }
 
 /* mkdir -p for a relative or absolute path (directories only). */
