@@ -92,6 +92,9 @@ static int fail(char *err, size_t len, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(err, len, fmt, ap);
     va_end(ap);
+    /* arguments are quoted in messages: keep the message one line, no escapes */
+    for (char *p = err; len && *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f) *p = '?';
     return -1;
 }
 
