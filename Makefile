@@ -131,13 +131,16 @@ fashion-adam: $(B)/examples/train
 	    --log $(B)/fashion-adam.csv
 
 # Pictures (docs/TUTORIAL.md): run every lesson, which writes its graph as DOT
-# into build/graphs/, and render each with Graphviz to SVG and PNG; a training
-# log from `make fashion` / `make fashion-adam` is plotted to build/graphs/<name>/.
+# into build/graphs/, and render each with Graphviz to SVG and PNG, with the
+# training step graphs that `make run` / `make fashion` leave in build/<real>/*.dot;
+# a training log from `make fashion` / `make fashion-adam` is plotted to
+# build/graphs/<name>/10_training_curve.svg.
 GRAPH_DIR  := build/graphs
 LESSON_BIN := $(filter $(B)/examples/lessons/%,$(EX_BIN))
 graphs: $(LESSON_BIN)
 	@mkdir -p $(GRAPH_DIR)
 	@for l in $(LESSON_BIN); do $$l -q -o $(GRAPH_DIR) >/dev/null || exit 1; done
+	@for d in $(wildcard $(B)/*.dot); do cp $$d $(GRAPH_DIR)/; done
 	@for c in $(wildcard $(B)/fashion*.csv); do n=$$(basename $$c .csv); \
 	    $(B)/examples/lessons/10_training_curve $$c -q -o $(GRAPH_DIR)/$$n >/dev/null || exit 1; done
 	@if command -v dot >/dev/null 2>&1; then \

@@ -162,7 +162,7 @@ cr_status cr_tape_print(const cr_tape *t, FILE *f)
 {
     if (!t || !f) return CR_ERR_ARG;
     row head = { "id", "name", "op", "inputs", "shape", "value", "gradient" };
-    int w[6] = { 0 };
+    int w[6] = { 0 }, named = 0;
     const char *hs[6] = { head.id, head.name, head.op, head.ins, head.shape, head.val };
     for (int c = 0; c < 6; c++) w[c] = width(0, hs[c]);
     for (size_t i = 0; i < t->n_nodes; i++) {
@@ -170,14 +170,18 @@ cr_status cr_tape_print(const cr_tape *t, FILE *f)
         fill_row(t, i, &r);
         const char *cs[6] = { r.id, r.name, r.op, r.ins, r.shape, r.val };
         for (int c = 0; c < 6; c++) w[c] = width(w[c], cs[c]);
+        named |= r.name[0] != '\0';
     }
-    fprintf(f, "%-*s  %-*s  %-*s  %-*s  %-*s  %-*s  %s\n", w[0], head.id, w[1], head.name,
-            w[2], head.op, w[3], head.ins, w[4], head.shape, w[5], head.val, head.grad);
+    /* the name column only when some node has a label */
+    fprintf(f, "%-*s  %-*s%s%-*s  %-*s  %-*s  %-*s  %s\n", w[0], head.id, named ? w[1] : 0,
+            named ? head.name : "", named ? "  " : "", w[2], head.op, w[3], head.ins, w[4],
+            head.shape, w[5], head.val, head.grad);
     for (size_t i = 0; i < t->n_nodes; i++) {
         row r;
         fill_row(t, i, &r);
-        fprintf(f, "%-*s  %-*s  %-*s  %-*s  %-*s  %-*s  %s\n", w[0], r.id, w[1], r.name,
-                w[2], r.op, w[3], r.ins, w[4], r.shape, w[5], r.val, r.grad);
+        fprintf(f, "%-*s  %-*s%s%-*s  %-*s  %-*s  %-*s  %s\n", w[0], r.id, named ? w[1] : 0,
+                named ? r.name : "", named ? "  " : "", w[2], r.op, w[3], r.ins, w[4], r.shape,
+                w[5], r.val, r.grad);
     }
     if (t->err != CR_OK) fprintf(f, "error: %s\n", t->msg);
     return CR_OK;
