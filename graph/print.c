@@ -64,7 +64,8 @@ void cr__summary(const cr_tensor *x, const cr_real *v, char *buf, size_t size)
     if (x->size <= CR_PRINT_FULL) {
         if (x->size > 1) len += (size_t)snprintf(buf, size, "[");
         for (size_t i = 0; i < x->size && len < size; i++) {
-            int w = snprintf(buf + len, size - len, "%s%.6g", i ? " " : "", (double)v[i]);
+            double e = v[i] == 0 ? 0.0 : (double)v[i];       /* no "-0" */
+            int w = snprintf(buf + len, size - len, "%s%.6g", i ? " " : "", e);
             if (w < 0) return;
             len += (size_t)w;
         }

@@ -56,13 +56,16 @@ int main(int argc, char **argv)
     int col2[2] = { 2, 1 }, two = 2;
     cr_tensor *x = cr_tensor_label(cr_const(t, 2, col2, Xd), "x");
     cr_tensor *y = cr_tensor_label(cr_const(t, 1, &two, Yd), "y");
-    cr_tensor *z2 = cr_tensor_label(cr_add(t, cr_matmul(t, W1, x, 0, 0), b1), "z2");
+    cr_tensor *z2 = cr_tensor_label(cr_add(t, cr_tensor_label(cr_matmul(t, W1, x, 0, 0), "W1 x"), b1),
+                                    "z2");
     cr_tensor *x2 = cr_tensor_label(cr_sigmoid(t, z2), "x2");
-    cr_tensor *z3 = cr_tensor_label(cr_add(t, cr_matmul(t, W2, x2, 0, 0), b2), "z3");
+    cr_tensor *z3 = cr_tensor_label(cr_add(t, cr_tensor_label(cr_matmul(t, W2, x2, 0, 0), "W2 x2"),
+                                           b2), "z3");
     cr_tensor *z3v = cr_tensor_label(cr_reshape(t, z3, 1, &two), "z3 as vector");
     cr_tensor *yhat = cr_tensor_label(cr_softmax(t, z3v), "yhat");
-    cr_tensor *ylog = cr_tensor_label(cr_mul(t, y, cr_log(t, yhat)), "y log yhat");
-    cr_tensor *loss = cr_tensor_label(cr_neg(t, cr_sum(t, ylog)), "L");
+    cr_tensor *ylog = cr_tensor_label(cr_mul(t, y, cr_tensor_label(cr_log(t, yhat), "log yhat")),
+                                      "y log yhat");
+    cr_tensor *loss = cr_tensor_label(cr_neg(t, cr_tensor_label(cr_sum(t, ylog), "sum")), "L");
     cr_tape_set_trace(t, L.out);
     cr_backward(t, loss);
     if (!tape_ok(t)) return 1;
