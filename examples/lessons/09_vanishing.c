@@ -64,11 +64,11 @@ static int grad_norms(cr_activation act, double *norm, const lesson *L, const ch
 }
 
 /* A bar of log10 length: one '*' per factor of 10 above 1e-8, in a column of 11. */
-static void bar(const lesson *L, double v)
+static void bar(const lesson *L, double v, int pad)
 {
     int n = v > 0 ? (int)floor(log10(v) + 8) : 0;
     n = n < 0 ? 0 : n > 11 ? 11 : n;
-    say(L, "%.*s%*s", n, "***********", 11 - n, "");
+    say(L, "%.*s%*s", n, "***********", pad ? 11 - n : 0, "");
 }
 
 int main(int argc, char **argv)
@@ -84,9 +84,9 @@ int main(int argc, char **argv)
     say(&L, "layer  sigmoid                  relu\n");
     for (int l = 0; l < DEPTH; l++) {
         say(&L, "%5d  %-10.4g ", l + 1, sig[l]);
-        bar(&L, sig[l]);
+        bar(&L, sig[l], 1);
         say(&L, "   %-10.4g ", relu[l]);
-        bar(&L, relu[l]);
+        bar(&L, relu[l], 0);
         say(&L, "\n");
     }
     say(&L, "\n");
