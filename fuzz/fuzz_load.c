@@ -1,7 +1,8 @@
-/* libFuzzer harness: the model loader cr_load (docs/FORMAT.md).
+/* libFuzzer harness: the model loader cr_load / cr_load_buffer (docs/FORMAT.md).
  *
- * The input is a model file. cr_load reads only from a path, so the input is
- * written to a scratch file (in /dev/shm when possible). A random mutation almost
+ * The input is a model file. It is loaded from memory (cr_load_buffer), and once
+ * through a scratch file (cr_load, in /dev/shm when possible) so that the file
+ * reading path is covered too. A random mutation almost
  * never keeps the file-size field and the CRC-32 right, which would stop every
  * input at the checksum; so an input that starts with the magic is loaded twice:
  * as it is (header, size and checksum checks) and "repaired" (size field and CRC
@@ -115,13 +116,16 @@ static void take(snap *s)
     }
 }
 
-static void load(const char *path, cr_params *p, cr_optim *o, cr_meta *m)
+/* Load from path, or from data[0..size) when path is NULL. */
+static void load(const char *path, const uint8_t *data, size_t size, cr_params *p, cr_optim *o,
+                 cr_meta *m)
 {
     static snap before, after;
     take(&before);
     char err[512];
     memset(err, 'x', sizeof err);
-    cr_status st = cr_load(path, p, o, m, err, sizeof err);
+    cr_status st = path ? cr_load(path, p, o, m, err, sizeof err)
+                        : cr_load_buffer(data, size, "fuzz.crm", p, o, m, err, sizeof err);
     fuzz_check_message(st, err, sizeof err);
     if (st == CR_OK) {
         init_values();
@@ -132,11 +136,11 @@ static void load(const char *path, cr_params *p, cr_optim *o, cr_meta *m)
                "a failed load (status %d: %s) changed the caller's objects", st, err);
 }
 
-static void load_all(const char *path)
+static void load_all(const uint8_t *data, size_t size)
 {
-    load(path, params, adam, meta);
-    load(path, params, momentum, NULL);
-    load(path, NULL, NULL, meta);
+    load(NULL, data, size, params, adam, meta);
+    load(NULL, data, size, params, momentum, NULL);
+    load(NULL, data, size, NULL, NULL, meta);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -144,7 +148,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!params) setup();
     const char *path = fuzz_scratch_path("load");
     fuzz_write_file(path, data, size);
-    load_all(path);
+    load(path, NULL, 0, params, adam, meta);
+    unlink(path);
+    load_all(data, size);
     if (size >= 32 && memcmp(data, MAGIC, 8) == 0) {
         uint8_t *fixed = malloc(size);
         FUZZ_CHECK(fixed, "out of memory");
@@ -152,10 +158,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         for (int i = 0; i < 8; i++) fixed[16 + i] = (uint8_t)((uint64_t)size >> (8 * i));
         uint32_t crc = cr_crc32(0, fixed, size - 4);
         for (int i = 0; i < 4; i++) fixed[size - 4 + i] = (uint8_t)(crc >> (8 * i));
-        fuzz_write_file(path, fixed, size);
+        load_all(fixed, size);
         free(fixed);
-        load_all(path);
     }
-    unlink(path);
     return 0;
 }
