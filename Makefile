@@ -200,6 +200,23 @@ fuzz-corpus: $(FUZZ_LIST:%=$(FUZZ_B)/fuzz_%)
 	    else tail -n 40 $(FUZZ_B)/$$h-corpus.log; echo "fuzz-corpus: $$h FAILED"; exit 1; fi; \
 	done
 
+# Benchmarks (bench/, never part of test or CI): every bench/*.c becomes a program,
+# linked with OpenBLAS when it is installed (-DCR_HAVE_OPENBLAS; without it the
+# program prints how to install it). bench/run.sh runs each part in turn; add new
+# parts there. It unsets OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE for the peers only.
+OPENBLAS_PROBE := printf '\#include <cblas.h>\nint main(void){return 0;}\n'
+HAVE_OPENBLAS  := $(shell $(OPENBLAS_PROBE) | $(CC) -x c - -o /dev/null -lopenblas 2>/dev/null && echo 1)
+BENCH_SRC := $(sort $(wildcard bench/*.c))
+BENCH_BIN := $(BENCH_SRC:bench/%.c=$(B)/bench/%)
+
+$(B)/bench/%: bench/%.c $(LIB_A)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(if $(HAVE_OPENBLAS),-DCR_HAVE_OPENBLAS) $(CFLAGS) -o $@ $< $(LIB_A) \
+	    $(LDFLAGS) $(if $(HAVE_OPENBLAS),-lopenblas) $(LDLIBS)
+
+bench: lib $(BENCH_BIN)
+	@sh bench/run.sh $(B)
+
 clean:
 	rm -rf build
 

@@ -1,22 +1,331 @@
-/* PLACEHOLDER (to be replaced by the blocked SIMD GEMM): naive reference GEMM. */
-#include "chainrule.h"
+/* GEMM: C = alpha * op(A) * op(B) + beta * C, row-major, for cr_real.
+ *
+ * GotoBLAS/BLIS structure. The micro-kernel (kernel/gemm_<isa>.c) updates an
+ * mr x nr tile of C from a panel of op(A) (mr rows) and a panel of op(B) (nr
+ * columns) held in registers. Around it:
+ *
+ *   for jc in N step NC          B block kc x nc packed in nr-wide slivers (L3)
+ *     for pc in K step KC
+ *       for ic in M step MC      A block mc x kc packed in mr-tall panels (L2)
+ *         for jr in nc step NR   one B sliver stays in L1 ...
+ *           for ir in mc step MR ... while the A panels stream past it
+ *
+ * Transposes cost nothing extra: packing reads op(A) and op(B) element by element
+ * from either layout. Small products (everything fits in L2) skip the A packing and
+ * run the micro-kernel on A in place over the whole of K ("direct" path); B is then
+ * packed only when it is transposed.
+ *
+ * Threads: C is cut into column (or row) ranges of whole tiles, one range per task;
+ * each task packs what it reads into its thread's scratch. No task shares a
+ * reduction, and the blocking along K starts at 0 whatever the range, so each
+ * element goes through the same operations in the same order for any thread count:
+ * results are bit-identical. */
+#include "kernel.h"
 
-void cr_gemm(cr_pool *pool, int ta, int tb, int M, int N, int K, cr_real alpha,
-             const cr_real *A, int lda, const cr_real *B, int ldb, cr_real beta,
-             cr_real *C, int ldc)
+#include <string.h>
+
+#ifdef CR_USE_OPENBLAS
+#include <cblas.h>
+#endif
+
+#ifdef CR_REAL_DOUBLE
+typedef cr__ukr_d ukr_fn;
+#define ARCH_UKR(a) ((a)->ukr_d)
+#define ARCH_MR(a) ((a)->mr_d)
+#define ARCH_NR(a) ((a)->nr_d)
+#else
+typedef cr__ukr_s ukr_fn;
+#define ARCH_UKR(a) ((a)->ukr_s)
+#define ARCH_MR(a) ((a)->mr_s)
+#define ARCH_NR(a) ((a)->nr_s)
+#endif
+
+typedef ptrdiff_t idx;
+
+/* Below this many flops (2*M*N*K) per extra thread, waking a worker costs more
+ * than it saves. */
+#define MIN_FLOPS_PER_THREAD 1.5e6
+
+typedef struct gemm {
+    ukr_fn ukr;
+    int ta, tb;
+    idx M, N, K;
+    cr_real alpha, beta;
+    const cr_real *A, *B;
+    cr_real *C;
+    idx lda, ldb, ldc;
+    idx mr, nr, kc, mc, nc;  /* tile and block sizes */
+    int direct;              /* A read in place, one pass over K */
+    int split_n;             /* tasks own column ranges (else row ranges) */
+    idx units;               /* tiles along the split dimension */
+    int ntasks;
+    size_t a_elems;          /* scratch: packed A block, then packed B */
+    cr_pool *pool;
+    cr_real *own;            /* scratch when there is no pool */
+} gemm;
+
+static idx min_idx(idx a, idx b) { return a < b ? a : b; }
+static idx round_up(idx a, idx b) { return (a + b - 1) / b * b; }
+
+/* ------------------------------------------------------------------ packing */
+
+/* rows i0..i0+m of op(A), columns p0..p0+k, as panels of mr rows: element (i, p) of
+ * panel r at dst[r*mr*k + p*mr + i]. Rows past m in the last panel are left as
+ * they are: the micro-kernel never reads them. */
+static void pack_a(cr_real *dst, const gemm *g, idx i0, idx m, idx p0, idx k)
 {
-    (void)pool;
-    for (int i = 0; i < M; i++)
-        for (int j = 0; j < N; j++) {
-            double s = 0;
-            for (int k = 0; k < K; k++) {
-                double a = ta ? A[(size_t)k * lda + i] : A[(size_t)i * lda + k];
-                double b = tb ? B[(size_t)j * ldb + k] : B[(size_t)k * ldb + j];
-                s += a * b;
+    const idx mr = g->mr;
+    for (idx r = 0; r < m; r += mr, dst += mr * k) {
+        idx h = min_idx(mr, m - r);
+        if (g->ta) {   /* op(A)(i, p) = A[p*lda + i]: rows of A are contiguous in i */
+            const cr_real *src = g->A + (p0 * g->lda + i0 + r);
+            for (idx p = 0; p < k; p++, src += g->lda)
+                memcpy(dst + p * mr, src, (size_t)h * sizeof *src);
+        } else {       /* op(A)(i, p) = A[i*lda + p]: gather h rows */
+            for (idx i = 0; i < h; i++) {
+                const cr_real *src = g->A + ((i0 + r + i) * g->lda + p0);
+                cr_real *d = dst + i;
+                for (idx p = 0; p < k; p++) d[p * mr] = src[p];
             }
-            cr_real *c = &C[(size_t)i * ldc + j];
-            *c = (cr_real)(alpha * s + (beta == 0 ? 0 : beta * *c));
+        }
+    }
+}
+
+/* rows p0..p0+k of op(B), columns j0..j0+n, as slivers of nr columns: element
+ * (p, j) of sliver s at dst[s*nr*k + p*nr + j]. Columns past n in the last sliver
+ * are left as they are: the micro-kernel never reads them. */
+static void pack_b(cr_real *dst, const gemm *g, idx p0, idx k, idx j0, idx n)
+{
+    const idx nr = g->nr;
+    for (idx s = 0; s < n; s += nr, dst += nr * k) {
+        idx w = min_idx(nr, n - s);
+        if (!g->tb) {  /* op(B)(p, j) = B[p*ldb + j]: copy row pieces */
+            const cr_real *src = g->B + (p0 * g->ldb + j0 + s);
+            for (idx p = 0; p < k; p++, src += g->ldb)
+                memcpy(dst + p * nr, src, (size_t)w * sizeof *src);
+        } else {       /* op(B)(p, j) = B[j*ldb + p]: transpose w rows of B */
+            for (idx j = 0; j < w; j++) {
+                const cr_real *src = g->B + ((j0 + s + j) * g->ldb + p0);
+                cr_real *d = dst + j;
+                for (idx p = 0; p < k; p++) d[p * nr] = src[p];
+            }
+        }
+    }
+}
+
+/* ------------------------------------------------------------------- paths */
+
+static void run_direct(const gemm *g, cr_real *bp, idx r0, idx r1, idx c0, idx c1)
+{
+    const idx rsa = g->ta ? 1 : g->lda, csa = g->ta ? g->lda : 1;
+    for (idx j = c0; j < c1; j += g->nr) {
+        idx n = min_idx(g->nr, c1 - j);
+        const cr_real *b = g->B + j;
+        idx rsb = g->ldb;
+        if (g->tb) {
+            pack_b(bp, g, 0, g->K, j, n);
+            b = bp;
+            rsb = g->nr;
+        }
+        for (idx i = r0; i < r1; i += g->mr)
+            g->ukr((int)min_idx(g->mr, r1 - i), (int)n, g->K, g->A + i * rsa, rsa, csa, b,
+                   rsb, g->C + (i * g->ldc + j), g->ldc, g->alpha, g->beta);
+    }
+}
+
+static void run_packed(const gemm *g, cr_real *buf, idx r0, idx r1, idx c0, idx c1)
+{
+    cr_real *ap = buf, *bp = buf + g->a_elems;
+    for (idx jc = c0; jc < c1; jc += g->nc) {
+        idx nc = min_idx(g->nc, c1 - jc);
+        for (idx pc = 0; pc < g->K; pc += g->kc) {
+            idx kc = min_idx(g->kc, g->K - pc);
+            cr_real beta = pc == 0 ? g->beta : 1;
+            pack_b(bp, g, pc, kc, jc, nc);
+            for (idx ic = r0; ic < r1; ic += g->mc) {
+                idx mc = min_idx(g->mc, r1 - ic);
+                pack_a(ap, g, ic, mc, pc, kc);
+                for (idx jr = 0; jr < nc; jr += g->nr)
+                    for (idx ir = 0; ir < mc; ir += g->mr)
+                        g->ukr((int)min_idx(g->mr, mc - ir), (int)min_idx(g->nr, nc - jr), kc,
+                               ap + ir * kc, 1, g->mr, bp + jr * kc, g->nr,
+                               g->C + ((ic + ir) * g->ldc + jc + jr), g->ldc, g->alpha, beta);
+            }
+        }
+    }
+}
+
+static void gemm_task(void *ctx, int task, int thread)
+{
+    const gemm *g = ctx;
+    idx lo = g->units * task / g->ntasks, hi = g->units * (task + 1) / g->ntasks;
+    idx r0 = 0, r1 = g->M, c0 = 0, c1 = g->N;
+    if (g->split_n) {
+        c0 = lo * g->nr;
+        c1 = min_idx(hi * g->nr, g->N);
+    } else {
+        r0 = lo * g->mr;
+        r1 = min_idx(hi * g->mr, g->M);
+    }
+    cr_real *buf = g->own ? g->own : cr__pool_scratch(g->pool, thread);
+    if (g->direct) run_direct(g, buf, r0, r1, c0, c1);
+    else run_packed(g, buf, r0, r1, c0, c1);
+}
+
+/* Scratch bytes per thread for g's task split; sets g->a_elems. Packed: an A block
+ * and a B block; direct: one packed B sliver when B is transposed, else none. */
+static size_t scratch_bytes(gemm *g)
+{
+    idx per_task = (g->units + g->ntasks - 1) / g->ntasks;
+    idx rows = g->split_n ? g->M : per_task * g->mr;
+    idx cols = g->split_n ? per_task * g->nr : g->N;
+    g->a_elems = 0;
+    if (g->direct) return g->tb ? (size_t)(g->K * g->nr) * sizeof(cr_real) : 0;
+    idx kc = min_idx(g->kc, g->K);
+    g->a_elems = (size_t)(round_up(min_idx(g->mc, rows), g->mr) * kc);
+    return (g->a_elems + (size_t)(round_up(min_idx(g->nc, cols), g->nr) * kc)) * sizeof(cr_real);
+}
+
+/* C = beta * C (alpha == 0 or K == 0: A and B are not read). */
+static void scale_c(idx M, idx N, cr_real beta, cr_real *C, idx ldc)
+{
+    for (idx i = 0; i < M; i++) {
+        cr_real *c = C + i * ldc;
+        if (beta == 0) memset(c, 0, (size_t)N * sizeof *c);
+        else if (beta != 1)
+            for (idx j = 0; j < N; j++) c[j] *= beta;
+    }
+}
+
+/* Without packing memory: a plain loop, slow but correct. */
+static void gemm_slow(const gemm *g)
+{
+    for (idx i = 0; i < g->M; i++)
+        for (idx j = 0; j < g->N; j++) {
+            cr_real s = 0;
+            for (idx p = 0; p < g->K; p++)
+                s += (g->ta ? g->A[p * g->lda + i] : g->A[i * g->lda + p]) *
+                     (g->tb ? g->B[j * g->ldb + p] : g->B[p * g->ldb + j]);
+            cr_real *c = g->C + (i * g->ldc + j);
+            *c = g->beta == 0 ? g->alpha * s : g->alpha * s + g->beta * *c;
         }
 }
 
-const char *cr_gemm_kernel_name(void) { return "naive"; }
+cr__gemm_blocks cr__gemm_blocking(const cr__gemm_arch *arch)
+{
+    /* A kc x nr sliver of B fills half of L1, an mc x kc block of A half of L2, a
+     * kc x nc block of B a quarter of L3; A and B go unpacked ("direct") when
+     * together they fit in half of L2. */
+    const cr__caches *cc = cr__cpu_caches();
+    const idx es = (idx)sizeof(cr_real);
+    cr__gemm_blocks b;
+    b.mr = ARCH_MR(arch);
+    b.nr = ARCH_NR(arch);
+    b.kc = (idx)cc->l1 / 2 / (b.nr * es) / 8 * 8;
+    if (b.kc < 64) b.kc = 64;
+    if (b.kc > 1024) b.kc = 1024;
+    b.mc = (idx)cc->l2 / 2 / (b.kc * es) / b.mr * b.mr;
+    if (b.mc < b.mr) b.mc = b.mr;
+    b.nc = (idx)cc->l3 / 4 / (b.kc * es) / b.nr * b.nr;
+    if (b.nc < b.nr) b.nc = b.nr;
+    if (b.nc > 4096) b.nc = 4096 / b.nr * b.nr;
+    b.direct_max = (idx)(cc->l2 / 2) / es;
+    return b;
+}
+
+void cr__gemm_with(const cr__gemm_arch *arch, cr_pool *pool, int ta, int tb, int M, int N,
+                   int K, cr_real alpha, const cr_real *A, int lda, const cr_real *B, int ldb,
+                   cr_real beta, cr_real *C, int ldc)
+{
+    if (M <= 0 || N <= 0) return;
+    if (K <= 0 || alpha == 0) {
+        scale_c(M, N, beta, C, ldc);
+        return;
+    }
+    gemm g = { 0 };
+    g.ukr = ARCH_UKR(arch);
+    g.ta = ta != 0;
+    g.tb = tb != 0;
+    g.M = M;
+    g.N = N;
+    g.K = K;
+    g.alpha = alpha;
+    g.beta = beta;
+    g.A = A;
+    g.B = B;
+    g.C = C;
+    g.lda = lda;
+    g.ldb = ldb;
+    g.ldc = ldc;
+    cr__gemm_blocks bl = cr__gemm_blocking(arch);
+    g.mr = bl.mr;
+    g.nr = bl.nr;
+    g.kc = bl.kc;
+    g.mc = bl.mc;
+    g.nc = bl.nc;
+    /* A function of the shape only, never of the thread count. */
+    g.direct = g.M * g.K + g.K * g.N <= bl.direct_max;
+
+    /* Threads: enough work for each, and whole tiles along the split dimension. */
+    idx tiles_m = (g.M + g.mr - 1) / g.mr, tiles_n = (g.N + g.nr - 1) / g.nr;
+    int threads = cr_pool_threads(pool);
+    double flops = 2.0 * (double)g.M * (double)g.N * (double)g.K;
+    if (flops < threads * MIN_FLOPS_PER_THREAD) threads = (int)(flops / MIN_FLOPS_PER_THREAD);
+    if (threads < 1) threads = 1;
+    g.split_n = g.N >= g.M;   /* cut the longer side: less packing done twice */
+    if (g.split_n && tiles_n < threads && tiles_m > tiles_n) g.split_n = 0;
+    if (!g.split_n && tiles_m < threads && tiles_n > tiles_m) g.split_n = 1;
+    g.units = g.split_n ? tiles_n : tiles_m;
+    if (threads > g.units) threads = (int)g.units;
+    g.ntasks = threads;
+
+    size_t need = scratch_bytes(&g);
+    g.pool = pool;
+    void *raw = NULL;
+    if (need && (!pool || cr__pool_reserve(pool, need) != 0)) {
+        /* No pool (or it could not grow): one thread with a buffer of its own. */
+        g.ntasks = 1;
+        need = scratch_bytes(&g);
+        raw = cr_malloc(need + 64);
+        if (!raw) {
+            gemm_slow(&g);
+            return;
+        }
+        g.own = (cr_real *)(void *)(((uintptr_t)raw + 63) & ~(uintptr_t)63);
+    }
+    cr__pool_run(pool, gemm_task, &g, g.ntasks);
+    cr_free(raw);
+}
+
+#ifdef CR_USE_OPENBLAS
+void cr_gemm(cr_pool *pool, int ta, int tb, int M, int N, int K, cr_real alpha,
+             const cr_real *A, int lda, const cr_real *B, int ldb, cr_real beta, cr_real *C,
+             int ldc)
+{
+    (void)pool;   /* OpenBLAS runs its own threads (OPENBLAS_NUM_THREADS) */
+    if (M <= 0 || N <= 0) return;
+    if (K <= 0 || alpha == 0) {
+        scale_c(M, N, beta, C, ldc);
+        return;
+    }
+#ifdef CR_REAL_DOUBLE
+    cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
+                M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+#else
+    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
+                M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+#endif
+}
+
+const char *cr_gemm_kernel_name(void) { return "openblas"; }
+#else
+void cr_gemm(cr_pool *pool, int ta, int tb, int M, int N, int K, cr_real alpha,
+             const cr_real *A, int lda, const cr_real *B, int ldb, cr_real beta, cr_real *C,
+             int ldc)
+{
+    cr__gemm_with(cr__gemm_arch_best(), pool, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C,
+                  ldc);
+}
+
+const char *cr_gemm_kernel_name(void) { return cr__gemm_arch_best()->name; }
+#endif

@@ -1,0 +1,96 @@
+/* What the CPU offers: cache sizes (for GEMM blocking) and which micro-kernels it
+ * can run. Compiled without ISA flags, so it is safe to run anywhere. */
+#include "kernel.h"
+
+#include <pthread.h>
+#include <stdio.h>
+
+static cr__caches caches = { 32u << 10, 512u << 10, 8u << 20 };
+static pthread_once_t caches_once = PTHREAD_ONCE_INIT;
+
+/* "48K", "1024K", "32M" -> bytes; 0 when unreadable. */
+static size_t read_cache_size(int index, int *level, int *data)
+{
+    char path[96], buf[32];
+    size_t v = 0;
+    snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu0/cache/index%d/size", index);
+    FILE *f = fopen(path, "r");
+    if (!f) return 0;
+    if (fgets(buf, sizeof buf, f)) {
+        char *p = buf;
+        while (*p >= '0' && *p <= '9') v = v * 10 + (size_t)(*p++ - '0');
+        if (*p == 'K') v <<= 10;
+        else if (*p == 'M') v <<= 20;
+    }
+    fclose(f);
+    snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu0/cache/index%d/level", index);
+    f = fopen(path, "r");
+    *level = 0;
+    if (f) {
+        if (fscanf(f, "%d", level) != 1) *level = 0;
+        fclose(f);
+    }
+    snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu0/cache/index%d/type", index);
+    f = fopen(path, "r");
+    *data = 0;
+    if (f) {
+        if (fgets(buf, sizeof buf, f)) *data = buf[0] == 'D' || buf[0] == 'U'; /* Data, Unified */
+        fclose(f);
+    }
+    return v;
+}
+
+static void load_caches(void)
+{
+    for (int i = 0; i < 8; i++) {
+        int level, data;
+        size_t v = read_cache_size(i, &level, &data);
+        if (!v || !data) continue;
+        /* Ignore absurd values rather than derive absurd block sizes from them. */
+        if (level == 1 && v >= (4u << 10) && v <= (4u << 20)) caches.l1 = v;
+        if (level == 2 && v >= (64u << 10) && v <= (64u << 20)) caches.l2 = v;
+        if (level == 3 && v >= (256u << 10)) caches.l3 = v;
+    }
+}
+
+const cr__caches *cr__cpu_caches(void)
+{
+    pthread_once(&caches_once, load_caches);
+    return &caches;
+}
+
+/* ---------------------------------------------------------------- GEMM arch */
+
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+#define CR_X86 1
+#endif
+
+const cr__gemm_arch *cr__gemm_arch_avx512(void)
+{
+#ifdef CR_X86
+    const cr__gemm_arch *a = &cr__gemm_avx512_kernels;
+    __builtin_cpu_init();   /* also checks that the OS saves the zmm state */
+    if (a->ukr_s && a->ukr_d && __builtin_cpu_supports("avx512f")) return a;
+#endif
+    return NULL;
+}
+
+const cr__gemm_arch *cr__gemm_arch_avx2(void)
+{
+#ifdef CR_X86
+    const cr__gemm_arch *a = &cr__gemm_avx2_kernels;
+    __builtin_cpu_init();
+    if (a->ukr_s && a->ukr_d && __builtin_cpu_supports("avx2") &&
+        __builtin_cpu_supports("fma"))
+        return a;
+#endif
+    return NULL;
+}
+
+const cr__gemm_arch *cr__gemm_arch_best(void)
+{
+    const cr__gemm_arch *a = cr__gemm_arch_avx512();
+    if (!a) a = cr__gemm_arch_avx2();
+    if (!a) a = cr__gemm_arch_generic();
+    return a;
+}

@@ -1,0 +1,173 @@
+/* AVX-512 GEMM micro-kernels (float and double). Compiled with -mavx512f -mfma;
+ * only called after cr__gemm_arch_avx512() found the CPU able to run them.
+ *
+ * One tile is m rows by nv vectors of C. For every p the kernel loads nv vectors of
+ * row p of b, broadcasts a(i,p) (folded into the FMA as an embedded broadcast) and
+ * does m*nv FMAs into register accumulators. The last vector is masked, so the
+ * kernel reads and writes exactly n columns: no padding or temporary tile is needed
+ * at the right edge, and rows below m are never touched. */
+#include "kernel.h"
+
+#if defined(__AVX512F__) && defined(__FMA__)
+#include <immintrin.h>
+
+#define AI static inline __attribute__((always_inline))
+
+/* float tile: up to MR_S x 16*NV_S. 8 x 32 keeps 16 accumulators (twice the
+ * FMA latency x throughput of current cores) and divides the MLP shapes (64, 128,
+ * 784) exactly. */
+#define MR_S 8
+#define NV_S 2
+#define MR_D 8
+#define NV_D 2
+
+AI void tile_s(const int m, const int nv, ptrdiff_t k, const float *a, ptrdiff_t rsa, ptrdiff_t csa,
+               const float *b, ptrdiff_t rsb, __mmask16 last, float *c, ptrdiff_t ldc, float alpha,
+               float beta)
+{
+    __m512 acc[MR_S][NV_S];
+#pragma GCC unroll 16
+    for (int i = 0; i < m; i++) {
+        _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0);
+        _mm_prefetch((const char *)(c + i * ldc + 16 * nv - 1), _MM_HINT_T0);
+#pragma GCC unroll 4
+        for (int v = 0; v < nv; v++) acc[i][v] = _mm512_setzero_ps();
+    }
+    for (ptrdiff_t p = 0; p < k; p++) {
+        __m512 bv[NV_S];
+#pragma GCC unroll 4
+        for (int v = 0; v < nv; v++)
+            bv[v] = v == nv - 1 ? _mm512_maskz_loadu_ps(last, b + 16 * v)
+                                : _mm512_loadu_ps(b + 16 * v);
+#pragma GCC unroll 16
+        for (int i = 0; i < m; i++) {
+            __m512 av = _mm512_set1_ps(a[i * rsa]);
+#pragma GCC unroll 4
+            for (int v = 0; v < nv; v++) acc[i][v] = _mm512_fmadd_ps(av, bv[v], acc[i][v]);
+        }
+        a += csa;
+        b += rsb;
+    }
+    const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
+    if (beta == 0) {
+#pragma GCC unroll 16
+        for (int i = 0; i < m; i++)
+#pragma GCC unroll 4
+            for (int v = 0; v < nv; v++)
+                _mm512_mask_storeu_ps(c + i * ldc + 16 * v, v == nv - 1 ? last : 0xffff,
+                                      _mm512_mul_ps(va, acc[i][v]));
+    } else {
+#pragma GCC unroll 16
+        for (int i = 0; i < m; i++)
+#pragma GCC unroll 4
+            for (int v = 0; v < nv; v++) {
+                __mmask16 mk = v == nv - 1 ? last : 0xffff;
+                float *cp = c + i * ldc + 16 * v;
+                __m512 old = _mm512_mul_ps(vb, _mm512_maskz_loadu_ps(mk, cp));
+                _mm512_mask_storeu_ps(cp, mk, _mm512_fmadd_ps(va, acc[i][v], old));
+            }
+    }
+}
+
+AI void tile_d(const int m, const int nv, ptrdiff_t k, const double *a, ptrdiff_t rsa, ptrdiff_t csa,
+               const double *b, ptrdiff_t rsb, __mmask8 last, double *c, ptrdiff_t ldc, double alpha,
+               double beta)
+{
+    __m512d acc[MR_D][NV_D];
+#pragma GCC unroll 16
+    for (int i = 0; i < m; i++) {
+        _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0);
+        _mm_prefetch((const char *)(c + i * ldc + 8 * nv - 1), _MM_HINT_T0);
+#pragma GCC unroll 4
+        for (int v = 0; v < nv; v++) acc[i][v] = _mm512_setzero_pd();
+    }
+    for (ptrdiff_t p = 0; p < k; p++) {
+        __m512d bv[NV_D];
+#pragma GCC unroll 4
+        for (int v = 0; v < nv; v++)
+            bv[v] = v == nv - 1 ? _mm512_maskz_loadu_pd(last, b + 8 * v)
+                                : _mm512_loadu_pd(b + 8 * v);
+#pragma GCC unroll 16
+        for (int i = 0; i < m; i++) {
+            __m512d av = _mm512_set1_pd(a[i * rsa]);
+#pragma GCC unroll 4
+            for (int v = 0; v < nv; v++) acc[i][v] = _mm512_fmadd_pd(av, bv[v], acc[i][v]);
+        }
+        a += csa;
+        b += rsb;
+    }
+    const __m512d va = _mm512_set1_pd(alpha), vb = _mm512_set1_pd(beta);
+    if (beta == 0) {
+#pragma GCC unroll 16
+        for (int i = 0; i < m; i++)
+#pragma GCC unroll 4
+            for (int v = 0; v < nv; v++)
+                _mm512_mask_storeu_pd(c + i * ldc + 8 * v, v == nv - 1 ? last : 0xff,
+                                      _mm512_mul_pd(va, acc[i][v]));
+    } else {
+#pragma GCC unroll 16
+        for (int i = 0; i < m; i++)
+#pragma GCC unroll 4
+            for (int v = 0; v < nv; v++) {
+                __mmask8 mk = v == nv - 1 ? last : 0xff;
+                double *cp = c + i * ldc + 8 * v;
+                __m512d old = _mm512_mul_pd(vb, _mm512_maskz_loadu_pd(mk, cp));
+                _mm512_mask_storeu_pd(cp, mk, _mm512_fmadd_pd(va, acc[i][v], old));
+            }
+    }
+}
+
+/* One function per (rows, vectors), so each keeps its accumulators in registers. */
+typedef void (*tile_s_fn)(ptrdiff_t, const float *, ptrdiff_t, ptrdiff_t, const float *, ptrdiff_t, __mmask16,
+                          float *, ptrdiff_t, float, float);
+typedef void (*tile_d_fn)(ptrdiff_t, const double *, ptrdiff_t, ptrdiff_t, const double *, ptrdiff_t, __mmask8,
+                          double *, ptrdiff_t, double, double);
+
+#define DEF_S(M, V)                                                                       \
+    static void s_##M##_##V(ptrdiff_t k, const float *a, ptrdiff_t rsa, ptrdiff_t csa, const float *b,   \
+                            ptrdiff_t rsb, __mmask16 last, float *c, ptrdiff_t ldc, float alpha,    \
+                            float beta)                                                   \
+    {                                                                                     \
+        tile_s(M, V, k, a, rsa, csa, b, rsb, last, c, ldc, alpha, beta);                  \
+    }
+#define DEF_D(M, V)                                                                       \
+    static void d_##M##_##V(ptrdiff_t k, const double *a, ptrdiff_t rsa, ptrdiff_t csa, const double *b, \
+                            ptrdiff_t rsb, __mmask8 last, double *c, ptrdiff_t ldc, double alpha,   \
+                            double beta)                                                  \
+    {                                                                                     \
+        tile_d(M, V, k, a, rsa, csa, b, rsb, last, c, ldc, alpha, beta);                  \
+    }
+#define ROWS(DEF, V) DEF(1, V) DEF(2, V) DEF(3, V) DEF(4, V) DEF(5, V) DEF(6, V) DEF(7, V) DEF(8, V)
+ROWS(DEF_S, 1)
+ROWS(DEF_S, 2)
+ROWS(DEF_D, 1)
+ROWS(DEF_D, 2)
+
+#define TAB(P, V) { P##_1_##V, P##_2_##V, P##_3_##V, P##_4_##V, P##_5_##V, P##_6_##V, \
+                    P##_7_##V, P##_8_##V }
+static const tile_s_fn tab_s[NV_S][MR_S] = { TAB(s, 1), TAB(s, 2) };
+static const tile_d_fn tab_d[NV_D][MR_D] = { TAB(d, 1), TAB(d, 2) };
+
+static void ukr_s(int m, int n, ptrdiff_t k, const float *a, ptrdiff_t rsa, ptrdiff_t csa, const float *b,
+                  ptrdiff_t rsb, float *c, ptrdiff_t ldc, float alpha, float beta)
+{
+    int nv = (n + 15) >> 4;
+    __mmask16 last = (__mmask16)(0xffffu >> (16 * nv - n));
+    tab_s[nv - 1][m - 1](k, a, rsa, csa, b, rsb, last, c, ldc, alpha, beta);
+}
+
+static void ukr_d(int m, int n, ptrdiff_t k, const double *a, ptrdiff_t rsa, ptrdiff_t csa, const double *b,
+                  ptrdiff_t rsb, double *c, ptrdiff_t ldc, double alpha, double beta)
+{
+    int nv = (n + 7) >> 3;
+    __mmask8 last = (__mmask8)(0xffu >> (8 * nv - n));
+    tab_d[nv - 1][m - 1](k, a, rsa, csa, b, rsb, last, c, ldc, alpha, beta);
+}
+
+const cr__gemm_arch cr__gemm_avx512_kernels = {
+    "avx512", MR_S, 16 * NV_S, MR_D, 8 * NV_D, ukr_s, ukr_d
+};
+
+#else /* the compiler cannot target AVX-512: no kernels */
+const cr__gemm_arch cr__gemm_avx512_kernels = { "avx512", 0, 0, 0, 0, NULL, NULL };
+#endif

@@ -1,0 +1,92 @@
+/* kernel/ internals: the thread pool's job interface, CPU facts, and the GEMM
+ * micro-kernels of each instruction set. Not part of the public API. */
+#ifndef CR_KERNEL_H
+#define CR_KERNEL_H
+
+#include "chainrule.h"
+
+/* ================================================================ thread pool */
+
+/* One task of a job: `task` in 0..ntasks-1, run on thread `thread` in
+ * 0..cr_pool_threads-1 (0 is the calling thread). */
+typedef void (*cr__pool_fn)(void *ctx, int task, int thread);
+
+/* Run fn(ctx, task, thread) for every task in 0..ntasks-1 on at most
+ * min(ntasks, threads) threads (the caller is one of them) and return when all are
+ * done. Tasks are handed out in order, first come first served, so a task must not
+ * depend on which thread runs it except through per-thread scratch. pool NULL or
+ * one thread: runs inline. Not reentrant: a task must not use the same pool, and a
+ * pool serves one calling thread at a time. */
+void cr__pool_run(cr_pool *pool, cr__pool_fn fn, void *ctx, int ntasks);
+
+/* Make every thread's scratch buffer at least `bytes` long (64-byte aligned), keeping
+ * buffers that are already big enough: no allocation in steady state. Call it from
+ * the pool's calling thread, outside cr__pool_run. 0 on success, -1 when out of
+ * memory (buffers that were grown stay valid). */
+int cr__pool_reserve(cr_pool *pool, size_t bytes);
+/* Thread `thread`'s scratch buffer (valid after cr__pool_reserve, owned by the
+ * pool, freed by cr_pool_free). */
+void *cr__pool_scratch(cr_pool *pool, int thread);
+
+/* ================================================================= CPU facts */
+
+/* Data cache sizes in bytes of the first CPU, from sysfs
+ * (/sys/devices/system/cpu/cpu0/cache), with defaults 32 KiB / 512 KiB / 8 MiB when
+ * unreadable. Read once per process. */
+typedef struct cr__caches { size_t l1, l2, l3; } cr__caches;
+const cr__caches *cr__cpu_caches(void);
+
+/* ============================================================ GEMM kernels */
+
+/* A micro-kernel computes one tile of C, m x n with 1 <= m <= mr, 1 <= n <= nr:
+ *   C[i][j] = alpha * sum_{p<k} a[i*rsa + p*csa] * b[p*rsb + j] + beta * C[i][j]
+ * (beta == 0: C is only written). The sum runs over p in order with one
+ * accumulator per element, and the update is the same formula for every m and n,
+ * so an element's value does not depend on the tile it falls in. a is read with
+ * any strides (packed panel: rsa = 1, csa = mr; a row-major matrix: rsa = lda,
+ * csa = 1); b's rows are contiguous and the kernel reads exactly n of each row.
+ * k >= 1. */
+typedef void (*cr__ukr_s)(int m, int n, ptrdiff_t k, const float *a, ptrdiff_t rsa,
+                          ptrdiff_t csa, const float *b, ptrdiff_t rsb, float *c,
+                          ptrdiff_t ldc, float alpha, float beta);
+typedef void (*cr__ukr_d)(int m, int n, ptrdiff_t k, const double *a, ptrdiff_t rsa,
+                          ptrdiff_t csa, const double *b, ptrdiff_t rsb, double *c,
+                          ptrdiff_t ldc, double alpha, double beta);
+
+/* The micro-kernels of one instruction set and their tile sizes. */
+typedef struct cr__gemm_arch {
+    const char *name;        /* "avx512", "avx2", "generic" */
+    int mr_s, nr_s;          /* float tile */
+    int mr_d, nr_d;          /* double tile */
+    cr__ukr_s ukr_s;
+    cr__ukr_d ukr_d;
+} cr__gemm_arch;
+
+/* Each returns its kernels, or NULL when this build or this CPU cannot run them. */
+const cr__gemm_arch *cr__gemm_arch_avx512(void);
+const cr__gemm_arch *cr__gemm_arch_avx2(void);
+const cr__gemm_arch *cr__gemm_arch_generic(void);
+/* The tables inside the ISA files, compiled with that ISA's flags; their kernels
+ * are NULL when the compiler lacks the ISA. No CPU check: use the functions above
+ * (kernel/cpu.c, compiled without ISA flags). */
+extern const cr__gemm_arch cr__gemm_avx512_kernels;
+extern const cr__gemm_arch cr__gemm_avx2_kernels;
+/* The best arch this CPU runs (never NULL). */
+const cr__gemm_arch *cr__gemm_arch_best(void);
+
+/* The tile and block sizes cr_gemm uses with `arch` for cr_real on this CPU, and the
+ * size below which it skips packing A (direct path: when (M*K + K*N) elements fit
+ * in direct_max). Tests build shapes around them. */
+typedef struct cr__gemm_blocks {
+    ptrdiff_t mr, nr, kc, mc, nc;
+    ptrdiff_t direct_max;
+} cr__gemm_blocks;
+cr__gemm_blocks cr__gemm_blocking(const cr__gemm_arch *arch);
+
+/* cr_gemm on a given arch (tests compare every arch the CPU has). Same contract as
+ * cr_gemm; with BLAS=openblas this still runs our kernels. */
+void cr__gemm_with(const cr__gemm_arch *arch, cr_pool *pool, int ta, int tb, int M,
+                   int N, int K, cr_real alpha, const cr_real *A, int lda,
+                   const cr_real *B, int ldb, cr_real beta, cr_real *C, int ldc);
+
+#endif

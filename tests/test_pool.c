@@ -1,0 +1,176 @@
+/* The thread pool: thread counts (argument and CR_NUM_THREADS), every task run exactly
+ * once, many back-to-back jobs, per-thread scratch reuse, clean failure. */
+#include "helpers.h"
+#include "../kernel/kernel.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void test_pool_thread_count(void **state)
+{
+    (void)state;
+    assert_int_equal(cr_pool_threads(NULL), 1);
+    for (int n = 1; n <= 4; n++) {
+        cr_pool *p = cr_pool_new(n);
+        assert_non_null(p);
+        assert_int_equal(cr_pool_threads(p), n);
+        cr_pool_free(p);
+    }
+    assert_null(cr_pool_new(257));
+    cr_pool_free(NULL);
+}
+
+static void test_pool_size_from_cr_num_threads(void **state)
+{
+    (void)state;
+    const char *old = getenv("CR_NUM_THREADS");
+    char *saved = old ? strdup(old) : NULL;
+    const struct { const char *env; int want; } cases[] = {
+        { "3", 3 }, { "1", 1 }, { "0", 1 }, { "-2", 1 }, { "abc", 1 }, { NULL, 1 },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        if (cases[i].env) setenv("CR_NUM_THREADS", cases[i].env, 1);
+        else unsetenv("CR_NUM_THREADS");
+        cr_pool *p = cr_pool_new(0);
+        assert_non_null(p);
+        assert_int_equal(cr_pool_threads(p), cases[i].want);
+        cr_pool_free(p);
+    }
+    setenv("CR_NUM_THREADS", "2", 1);
+    cr_pool *p = cr_pool_new(4);   /* an explicit count wins */
+    assert_int_equal(cr_pool_threads(p), 4);
+    cr_pool_free(p);
+    if (saved) setenv("CR_NUM_THREADS", saved, 1);
+    else unsetenv("CR_NUM_THREADS");
+    free(saved);
+}
+
+typedef struct tally {
+    int runs[1000];
+    int thread[1000];
+    int threads;
+} tally;
+
+static void count_task(void *ctx, int task, int thread)
+{
+    tally *t = ctx;
+    t->runs[task]++;             /* each task index is run by one thread only */
+    t->thread[task] = thread;
+}
+
+static void test_pool_runs_every_task_exactly_once(void **state)
+{
+    (void)state;
+    const int sizes[] = { 1, 2, 3, 7, 1000 };
+    for (int n = 1; n <= 8; n *= 2) {
+        cr_pool *p = cr_pool_new(n);
+        assert_non_null(p);
+        for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
+            tally *t = calloc(1, sizeof *t);
+            assert_non_null(t);
+            cr__pool_run(p, count_task, t, sizes[s]);
+            for (int i = 0; i < 1000; i++) {
+                assert_int_equal(t->runs[i], i < sizes[s] ? 1 : 0);
+                assert_true(t->thread[i] >= 0 && t->thread[i] < n);
+            }
+            free(t);
+        }
+        cr_pool_free(p);
+    }
+    tally t = { { 0 }, { 0 }, 0 };
+    cr__pool_run(NULL, count_task, &t, 5);   /* no pool: inline on the caller */
+    for (int i = 0; i < 5; i++) assert_int_equal(t.runs[i], 1);
+}
+
+/* Thousands of tiny jobs back to back: a lost wake-up would hang here. */
+static void add_task(void *ctx, int task, int thread)
+{
+    (void)thread;
+    long *sums = ctx;
+    sums[task] += task + 1;
+}
+
+static void test_pool_many_back_to_back_jobs(void **state)
+{
+    (void)state;
+    cr_pool *p = cr_pool_new(3);
+    assert_non_null(p);
+    long sums[3] = { 0, 0, 0 };
+    for (int j = 0; j < 3000; j++) cr__pool_run(p, add_task, sums, 1 + j % 3);
+    assert_int_equal(sums[0], 3000);
+    assert_int_equal(sums[1], 2 * 2000);
+    assert_int_equal(sums[2], 3 * 1000);
+    cr_pool_free(p);
+}
+
+static void test_pool_scratch_grows_once_then_is_reused(void **state)
+{
+    (void)state;
+    cr_pool *p = cr_pool_new(2);
+    assert_non_null(p);
+    cr_test_alloc c = { 0 };
+    cr_test_alloc_install(&c);
+    assert_int_equal(cr__pool_reserve(p, 1000), 0);
+    void *s0 = cr__pool_scratch(p, 0), *s1 = cr__pool_scratch(p, 1);
+    size_t allocs = c.mallocs + c.reallocs;
+    assert_int_equal(allocs, 2);   /* one buffer per thread */
+    assert_int_equal((uintptr_t)s0 % 64, 0);
+    assert_int_equal((uintptr_t)s1 % 64, 0);
+    assert_ptr_not_equal(s0, s1);
+    memset(s0, 1, 1000);
+    memset(s1, 2, 1000);
+    assert_int_equal(cr__pool_reserve(p, 500), 0);
+    assert_int_equal(cr__pool_reserve(p, 1000), 0);
+    assert_int_equal(c.mallocs + c.reallocs, allocs);   /* big enough: reused */
+    assert_ptr_equal(cr__pool_scratch(p, 0), s0);
+    assert_int_equal(cr__pool_reserve(p, 5000), 0);
+    assert_int_equal(c.mallocs + c.reallocs, allocs + 2);
+    memset(cr__pool_scratch(p, 1), 3, 5000);
+    cr_test_alloc_remove();
+    assert_int_equal(cr__pool_reserve(NULL, 10), -1);
+    cr_pool_free(p);
+}
+
+/* Every allocation of cr_pool_new failing in turn: NULL or a working pool, no leak
+ * (ASan checks leaks in the SAN=1 build). */
+static void test_pool_new_fails_cleanly_when_out_of_memory(void **state)
+{
+    (void)state;
+    for (long fail_at = 1; fail_at <= 8; fail_at++) {
+        cr_test_alloc c = { 0 };
+        c.fail_at = fail_at;
+        cr_test_alloc_install(&c);
+        cr_pool *p = cr_pool_new(3);
+        cr_test_alloc_remove();
+        if (p) {
+            tally *t = calloc(1, sizeof *t);
+            assert_non_null(t);
+            cr__pool_run(p, count_task, t, 10);
+            for (int i = 0; i < 10; i++) assert_int_equal(t->runs[i], 1);
+            free(t);
+        }
+        cr_pool_free(p);
+    }
+    cr_pool *p = cr_pool_new(2);
+    assert_non_null(p);
+    cr_test_alloc c = { 0 };
+    c.fail_at = 2;
+    cr_test_alloc_install(&c);
+    assert_int_equal(cr__pool_reserve(p, 100), -1);   /* second buffer cannot be had */
+    cr_test_alloc_remove();
+    cr_pool_free(p);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_pool_thread_count),
+        cmocka_unit_test(test_pool_size_from_cr_num_threads),
+        cmocka_unit_test(test_pool_runs_every_task_exactly_once),
+        cmocka_unit_test(test_pool_many_back_to_back_jobs),
+        cmocka_unit_test(test_pool_scratch_grows_once_then_is_reused),
+        cmocka_unit_test(test_pool_new_fails_cleanly_when_out_of_memory),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
