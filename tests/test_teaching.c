@@ -179,6 +179,45 @@ static void test_trace_leaves_gradients_bit_identical(void **state)
     assert_memory_equal(g[0], g[1], sizeof g[0]);
 }
 
+/* A user-defined op is traced and drawn like a built-in one: its local derivative
+ * comes from its own backward callback. cube: y = x^3, dx += g*3x^2 (12 at x = 2). */
+static void cube_forward(cr_tensor *out, cr_tensor *const *in, int n_in, void *user)
+{
+    (void)n_in;
+    (void)user;
+    out->data[0] = in[0]->data[0] * in[0]->data[0] * in[0]->data[0];
+}
+
+static void cube_backward(cr_tensor *out, cr_tensor *const *in, int n_in, void *user)
+{
+    (void)n_in;
+    (void)user;
+    if (in[0]->grad) in[0]->grad[0] += out->grad[0] * 3 * in[0]->data[0] * in[0]->data[0];
+}
+
+static void test_trace_and_dot_read_a_custom_ops_local_derivative(void **state)
+{
+    (void)state;
+    cr_tape *t = cr_tape_new(0);
+    cr_tensor *x = cr_tensor_label(cr_scalar(t, 2), "x");
+    cr_tensor *y = cr_tensor_label(cr_custom(t, "cube", 1, &x, 0, NULL, cube_forward,
+                                             cube_backward, NULL), "y");
+    cr_tensor *f = cr_tensor_label(cr_scale(t, y, 5), "f");          /* f = 5x^3 */
+    capture c;
+    cr_tape_set_trace(t, capture_open(&c));
+    assert_int_equal(cr_backward(t, f), CR_OK);
+    char *out = capture_close(&c);
+    assert_non_null(strstr(out, "y = cube(x) = 8, incoming ∂f/∂y = 5\n  ∂f/∂x = 5·12 = 60\n"));
+    free(out);
+    assert_close(cr_grad_item(x), 60, 0, 0);
+    assert_int_equal(cr_tape_dot(t, capture_open(&c)), CR_OK);
+    out = capture_close(&c);
+    assert_non_null(strstr(out, "n0 -> n1 [label=\"∂y/∂x = 12\"]"));
+    assert_close(cr_grad_item(x), 60, 0, 0);                      /* left as it was */
+    free(out);
+    cr_tape_free(t);
+}
+
 static void test_label_copies_chains_and_rejects_long_labels(void **state)
 {
     (void)state;
@@ -354,6 +393,7 @@ int main(void)
         cmocka_unit_test(test_trace_shows_local_derivative_under_zero_incoming_gradient),
         cmocka_unit_test(test_trace_tensor_steps_print_shape_and_parameter_totals),
         cmocka_unit_test(test_trace_leaves_gradients_bit_identical),
+        cmocka_unit_test(test_trace_and_dot_read_a_custom_ops_local_derivative),
         cmocka_unit_test(test_label_copies_chains_and_rejects_long_labels),
         cmocka_unit_test(test_print_shows_labels_and_exact_scalars),
         cmocka_unit_test(test_dot_scalar_graph_has_kinds_values_and_edge_derivatives),
