@@ -424,9 +424,10 @@ cr_tensor *cr_bce_with_logits(cr_tape *t, cr_tensor *z, cr_tensor *y);
  * A label "scope/name" (and a parameter named "scope.name", as cr_mlp names them)
  * puts the node in the DOT cluster "scope": that is how layers are grouped. */
 cr_tensor *cr_tensor_label(cr_tensor *x, const char *label);
-/* One row per node: id, label, op, inputs, shape, value, gradient (of the last
- * backward pass); tensors larger than 6 elements are summarised (first values,
- * min/max/mean). Returns CR_ERR_ARG on NULL. */
+/* One row per node: id, label (a column shown only when some node has one), op,
+ * inputs, shape, value, gradient (of the last backward pass); scalars exactly,
+ * tensors larger than 6 elements summarised (first values, min/max/mean).
+ * Returns CR_ERR_ARG on NULL. */
 cr_status cr_tape_print(const cr_tape *t, FILE *f);
 /* Graphviz DOT of the recorded graph (render: dot -Tsvg g.dot -o g.svg). Each node
  * shows its label, op, shape, value and gradient; inputs, variables, parameters,
