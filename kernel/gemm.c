@@ -23,6 +23,7 @@
 #include "kernel.h"
 
 #include <string.h>
+#include <stdlib.h>
 
 #ifdef CR_USE_OPENBLAS
 #include <cblas.h>
@@ -30,12 +31,26 @@
 
 #ifdef CR_REAL_DOUBLE
 typedef cr__ukr_d ukr_fn;
+typedef cr__pack_d pack_fn;
 #define ARCH_UKR(a) ((a)->ukr_d)
+#define ARCH_PACK(a) ((a)->pack_d)
+#define ARCH_COPY(a) ((a)->copy_d)
+#define ARCH_UKRC(a) ((a)->ukrc_d)
+#define ARCH_MRC(a) ((a)->mrc_d)
+#define ARCH_NRC(a) ((a)->nrc_d)
+typedef cr__ukrc_d ukrc_fn;
 #define ARCH_MR(a) ((a)->mr_d)
 #define ARCH_NR(a) ((a)->nr_d)
 #else
 typedef cr__ukr_s ukr_fn;
+typedef cr__pack_s pack_fn;
 #define ARCH_UKR(a) ((a)->ukr_s)
+#define ARCH_PACK(a) ((a)->pack_s)
+#define ARCH_COPY(a) ((a)->copy_s)
+#define ARCH_UKRC(a) ((a)->ukrc_s)
+#define ARCH_MRC(a) ((a)->mrc_s)
+#define ARCH_NRC(a) ((a)->nrc_s)
+typedef cr__ukrc_s ukrc_fn;
 #define ARCH_MR(a) ((a)->mr_s)
 #define ARCH_NR(a) ((a)->nr_s)
 #endif
@@ -48,6 +63,9 @@ typedef ptrdiff_t idx;
 
 typedef struct gemm {
     ukr_fn ukr;
+    pack_fn pack_t;          /* transposing pack, or NULL */
+    pack_fn copy;            /* copying pack, or NULL */
+    ukrc_fn ukrc;            /* narrow kernel, or NULL */
     int ta, tb;
     idx M, N, K;
     cr_real alpha, beta;
@@ -56,6 +74,7 @@ typedef struct gemm {
     idx lda, ldb, ldc;
     idx mr, nr, kc, mc, nc;  /* tile and block sizes */
     int direct;              /* A read in place, one pass over K */
+    int narrow;              /* direct, with the narrow kernel (few columns) */
     int split_n;             /* tasks own column ranges (else row ranges) */
     idx units;               /* tiles along the split dimension */
     int ntasks;
@@ -79,9 +98,13 @@ static void pack_a(cr_real *dst, const gemm *g, idx i0, idx m, idx p0, idx k)
         idx h = min_idx(mr, m - r);
         if (g->ta) {   /* op(A)(i, p) = A[p*lda + i]: rows of A are contiguous in i */
             const cr_real *src = g->A + (p0 * g->lda + i0 + r);
-            for (idx p = 0; p < k; p++, src += g->lda)
-                memcpy(dst + p * mr, src, (size_t)h * sizeof *src);
-        } else {       /* op(A)(i, p) = A[i*lda + p]: gather h rows */
+            if (g->copy) g->copy(dst, mr, src, g->lda, (int)h, k);
+            else
+                for (idx p = 0; p < k; p++, src += g->lda)
+                    memcpy(dst + p * mr, src, (size_t)h * sizeof *src);
+        } else if (g->pack_t) {   /* op(A)(i, p) = A[i*lda + p]: transpose h rows */
+            g->pack_t(dst, mr, g->A + ((i0 + r) * g->lda + p0), g->lda, (int)h, k);
+        } else {
             for (idx i = 0; i < h; i++) {
                 const cr_real *src = g->A + ((i0 + r + i) * g->lda + p0);
                 cr_real *d = dst + i;
@@ -101,9 +124,13 @@ static void pack_b(cr_real *dst, const gemm *g, idx p0, idx k, idx j0, idx n)
         idx w = min_idx(nr, n - s);
         if (!g->tb) {  /* op(B)(p, j) = B[p*ldb + j]: copy row pieces */
             const cr_real *src = g->B + (p0 * g->ldb + j0 + s);
-            for (idx p = 0; p < k; p++, src += g->ldb)
-                memcpy(dst + p * nr, src, (size_t)w * sizeof *src);
-        } else {       /* op(B)(p, j) = B[j*ldb + p]: transpose w rows of B */
+            if (g->copy) g->copy(dst, nr, src, g->ldb, (int)w, k);
+            else
+                for (idx p = 0; p < k; p++, src += g->ldb)
+                    memcpy(dst + p * nr, src, (size_t)w * sizeof *src);
+        } else if (g->pack_t) {   /* op(B)(p, j) = B[j*ldb + p]: transpose w rows of B */
+            g->pack_t(dst, nr, g->B + ((j0 + s) * g->ldb + p0), g->ldb, (int)w, k);
+        } else {
             for (idx j = 0; j < w; j++) {
                 const cr_real *src = g->B + ((j0 + s + j) * g->ldb + p0);
                 cr_real *d = dst + j;
@@ -131,6 +158,15 @@ static void run_direct(const gemm *g, cr_real *bp, idx r0, idx r1, idx c0, idx c
             g->ukr((int)min_idx(g->mr, r1 - i), (int)n, g->K, g->A + i * rsa, rsa, csa, b,
                    rsb, g->C + (i * g->ldc + j), g->ldc, g->alpha, g->beta);
     }
+}
+
+/* Few columns and A^T in memory: the narrow kernel, tiles of mr rows by all N. */
+static void run_narrow(const gemm *g, idx r0, idx r1)
+{
+    const idx rsb = g->tb ? 1 : g->ldb, csb = g->tb ? g->ldb : 1;
+    for (idx i = r0; i < r1; i += g->mr)
+        g->ukrc((int)min_idx(g->mr, r1 - i), (int)g->N, g->K, g->A + i, g->lda, g->B, rsb, csb,
+                g->C + i * g->ldc, g->ldc, g->alpha, g->beta);
 }
 
 static void run_packed(const gemm *g, cr_real *buf, idx r0, idx r1, idx c0, idx c1)
@@ -168,7 +204,8 @@ static void gemm_task(void *ctx, int task, int thread)
         r1 = min_idx(hi * g->mr, g->M);
     }
     cr_real *buf = g->own ? g->own : cr__pool_scratch(g->pool, thread);
-    if (g->direct) run_direct(g, buf, r0, r1, c0, c1);
+    if (g->narrow) run_narrow(g, r0, r1);
+    else if (g->direct) run_direct(g, buf, r0, r1, c0, c1);
     else run_packed(g, buf, r0, r1, c0, c1);
 }
 
@@ -180,6 +217,7 @@ static size_t scratch_bytes(gemm *g)
     idx rows = g->split_n ? g->M : per_task * g->mr;
     idx cols = g->split_n ? per_task * g->nr : g->N;
     g->a_elems = 0;
+    if (g->narrow) return 0;
     if (g->direct) return g->tb ? (size_t)(g->K * g->nr) * sizeof(cr_real) : 0;
     idx kc = min_idx(g->kc, g->K);
     g->a_elems = (size_t)(round_up(min_idx(g->mc, rows), g->mr) * kc);
@@ -230,6 +268,10 @@ cr__gemm_blocks cr__gemm_blocking(const cr__gemm_arch *arch)
     if (b.nc < b.nr) b.nc = b.nr;
     if (b.nc > 4096) b.nc = 4096 / b.nr * b.nr;
     b.direct_max = (idx)(cc->l2 / 2) / es;
+    if (getenv("CRDEV_DMAX")) b.direct_max = atol(getenv("CRDEV_DMAX"));
+    if (getenv("CRDEV_KC")) b.kc = atol(getenv("CRDEV_KC"));
+    if (getenv("CRDEV_MC")) b.mc = atol(getenv("CRDEV_MC"));
+    if (getenv("CRDEV_NC")) b.nc = atol(getenv("CRDEV_NC"));
     return b;
 }
 
@@ -244,6 +286,8 @@ void cr__gemm_with(const cr__gemm_arch *arch, cr_pool *pool, int ta, int tb, int
     }
     gemm g = { 0 };
     g.ukr = ARCH_UKR(arch);
+    g.pack_t = ARCH_PACK(arch);
+    g.copy = ARCH_COPY(arch);
     g.ta = ta != 0;
     g.tb = tb != 0;
     g.M = M;
@@ -265,6 +309,12 @@ void cr__gemm_with(const cr__gemm_arch *arch, cr_pool *pool, int ta, int tb, int
     g.nc = bl.nc;
     /* A function of the shape only, never of the thread count. */
     g.direct = g.M * g.K + g.K * g.N <= bl.direct_max;
+    g.ukrc = ARCH_UKRC(arch);
+    g.narrow = g.direct && g.ukrc && g.ta && g.N <= ARCH_NRC(arch);
+    if (g.narrow) {   /* tiles are mrc rows by all N columns */
+        g.mr = ARCH_MRC(arch);
+        g.nr = g.N;
+    }
 
     /* Threads: enough work for each, and whole tiles along the split dimension. */
     idx tiles_m = (g.M + g.mr - 1) / g.mr, tiles_n = (g.N + g.nr - 1) / g.nr;

@@ -9,6 +9,8 @@
 #if defined(__AVX2__) && defined(__FMA__)
 #include <immintrin.h>
 
+#include "gemm_pack_x86.h"
+
 #define AI static inline __attribute__((always_inline))
 
 #define MR 6
@@ -137,8 +139,13 @@ static void ukr_d(int m, int n, ptrdiff_t k, const double *a, ptrdiff_t rsa, ptr
     tab_d[nv - 1][m - 1](k, a, rsa, csa, b, rsb, last, c, ldc, alpha, beta);
 }
 
-const cr__gemm_arch cr__gemm_avx2_kernels = { "avx2", MR, 8 * NV, MR, 4 * NV, ukr_s, ukr_d };
+const cr__gemm_arch cr__gemm_avx2_kernels = {
+    .name = "avx2",
+    .mr_s = MR, .nr_s = 8 * NV, .mr_d = MR, .nr_d = 4 * NV,
+    .ukr_s = ukr_s, .ukr_d = ukr_d,
+    .pack_s = pack_t_s, .pack_d = pack_t_d,
+};
 
 #else /* the compiler cannot target AVX2: no kernels */
-const cr__gemm_arch cr__gemm_avx2_kernels = { "avx2", 0, 0, 0, 0, NULL, NULL };
+const cr__gemm_arch cr__gemm_avx2_kernels = { .name = "avx2" };
 #endif

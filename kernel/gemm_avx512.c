@@ -11,7 +11,12 @@
 #if defined(__AVX512F__) && defined(__FMA__)
 #include <immintrin.h>
 
+#include "gemm_pack_x86.h"
+
 #define AI static inline __attribute__((always_inline))
+
+/* Fetch a line of C for writing (exclusive), long before the tile is stored. */
+#define PREFETCH_W(p) __asm__ volatile("prefetchw %0" : : "m"(*(const char *)(p)))
 
 /* float tile: up to MR_S x 16*NV_S. 8 x 32 keeps 16 accumulators (twice the
  * FMA latency x throughput of current cores) and divides the MLP shapes (64, 128,
@@ -28,8 +33,8 @@ AI void tile_s(const int m, const int nv, ptrdiff_t k, const float *a, ptrdiff_t
     __m512 acc[MR_S][NV_S];
 #pragma GCC unroll 16
     for (int i = 0; i < m; i++) {
-        _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0);
-        _mm_prefetch((const char *)(c + i * ldc + 16 * nv - 1), _MM_HINT_T0);
+        PREFETCH_W(c + i * ldc);
+        PREFETCH_W(c + i * ldc + 16 * nv - 1);
 #pragma GCC unroll 4
         for (int v = 0; v < nv; v++) acc[i][v] = _mm512_setzero_ps();
     }
@@ -76,8 +81,8 @@ AI void tile_d(const int m, const int nv, ptrdiff_t k, const double *a, ptrdiff_
     __m512d acc[MR_D][NV_D];
 #pragma GCC unroll 16
     for (int i = 0; i < m; i++) {
-        _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0);
-        _mm_prefetch((const char *)(c + i * ldc + 8 * nv - 1), _MM_HINT_T0);
+        PREFETCH_W(c + i * ldc);
+        PREFETCH_W(c + i * ldc + 8 * nv - 1);
 #pragma GCC unroll 4
         for (int v = 0; v < nv; v++) acc[i][v] = _mm512_setzero_pd();
     }
@@ -164,10 +169,35 @@ static void ukr_d(int m, int n, ptrdiff_t k, const double *a, ptrdiff_t rsa, ptr
     tab_d[nv - 1][m - 1](k, a, rsa, csa, b, rsb, last, c, ldc, alpha, beta);
 }
 
+/* Copying pack: row p of the panel is h elements of row p of src. */
+static void copy_s(float *dst, ptrdiff_t w, const float *src, ptrdiff_t lds, int h, ptrdiff_t k)
+{
+    for (ptrdiff_t p = 0; p < k; p++, dst += w, src += lds)
+        for (int j = 0; j < h; j += 16) {
+            __mmask16 mk = (__mmask16)(h - j >= 16 ? 0xffffu : 0xffffu >> (16 - (h - j)));
+            _mm512_mask_storeu_ps(dst + j, mk, _mm512_maskz_loadu_ps(mk, src + j));
+        }
+}
+
+static void copy_d(double *dst, ptrdiff_t w, const double *src, ptrdiff_t lds, int h,
+                   ptrdiff_t k)
+{
+    for (ptrdiff_t p = 0; p < k; p++, dst += w, src += lds)
+        for (int j = 0; j < h; j += 8) {
+            __mmask8 mk = (__mmask8)(h - j >= 8 ? 0xffu : 0xffu >> (8 - (h - j)));
+            _mm512_mask_storeu_pd(dst + j, mk, _mm512_maskz_loadu_pd(mk, src + j));
+        }
+}
+
 const cr__gemm_arch cr__gemm_avx512_kernels = {
-    "avx512", MR_S, 16 * NV_S, MR_D, 8 * NV_D, ukr_s, ukr_d
+    .name = "avx512",
+    .mr_s = MR_S, .nr_s = 16 * NV_S, .mr_d = MR_D, .nr_d = 8 * NV_D,
+    .ukr_s = ukr_s, .ukr_d = ukr_d,
+    .pack_s = pack_t_s, .pack_d = pack_t_d, .copy_s = copy_s, .copy_d = copy_d,
+    .mrc_s = 32, .nrc_s = 12, .mrc_d = 16, .nrc_d = 12,
+    .ukrc_s = cr__ukrc_avx512_s, .ukrc_d = cr__ukrc_avx512_d,
 };
 
 #else /* the compiler cannot target AVX-512: no kernels */
-const cr__gemm_arch cr__gemm_avx512_kernels = { "avx512", 0, 0, 0, 0, NULL, NULL };
+const cr__gemm_arch cr__gemm_avx512_kernels = { .name = "avx512" };
 #endif

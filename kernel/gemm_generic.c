@@ -34,6 +34,10 @@
 DEF_UKR(ukr_s, float)
 DEF_UKR(ukr_d, double)
 
-static const cr__gemm_arch generic = { "generic", MR, NR, MR, NR, ukr_s, ukr_d };
+static const cr__gemm_arch generic = {
+    .name = "generic",
+    .mr_s = MR, .nr_s = NR, .mr_d = MR, .nr_d = NR,
+    .ukr_s = ukr_s, .ukr_d = ukr_d,
+};
 
 const cr__gemm_arch *cr__gemm_arch_generic(void) { return &generic; }

@@ -53,13 +53,49 @@ typedef void (*cr__ukr_d)(int m, int n, ptrdiff_t k, const double *a, ptrdiff_t 
                           ptrdiff_t csa, const double *b, ptrdiff_t rsb, double *c,
                           ptrdiff_t ldc, double alpha, double beta);
 
-/* The micro-kernels of one instruction set and their tile sizes. */
+/* Narrow micro-kernel, for C with few columns and op(A) stored column-contiguous:
+ * one tile is m <= mrc rows by n <= nrc columns, vectorised down the columns,
+ *   C[i][j] = alpha * sum_{p<k} a[i + p*csa] * b[p*rsb + j*csb] + beta * C[i][j]
+ * with the same per-element operation order and update formula as cr__ukr_s. */
+typedef void (*cr__ukrc_s)(int m, int n, ptrdiff_t k, const float *a, ptrdiff_t csa,
+                           const float *b, ptrdiff_t rsb, ptrdiff_t csb, float *c,
+                           ptrdiff_t ldc, float alpha, float beta);
+typedef void (*cr__ukrc_d)(int m, int n, ptrdiff_t k, const double *a, ptrdiff_t csa,
+                           const double *b, ptrdiff_t rsb, ptrdiff_t csb, double *c,
+                           ptrdiff_t ldc, double alpha, double beta);
+void cr__ukrc_avx512_s(int m, int n, ptrdiff_t k, const float *a, ptrdiff_t csa, const float *b,
+                       ptrdiff_t rsb, ptrdiff_t csb, float *c, ptrdiff_t ldc, float alpha,
+                       float beta);
+void cr__ukrc_avx512_d(int m, int n, ptrdiff_t k, const double *a, ptrdiff_t csa,
+                       const double *b, ptrdiff_t rsb, ptrdiff_t csb, double *c, ptrdiff_t ldc,
+                       double alpha, double beta);
+
+/* Transposing pack: dst[p*w + i] = src[i*lds + p] for i < h <= w, p < k. May write
+ * lanes h..w-1 of each dst row (the panel's padding). */
+typedef void (*cr__pack_s)(float *dst, ptrdiff_t w, const float *src, ptrdiff_t lds, int h,
+                           ptrdiff_t k);
+typedef void (*cr__pack_d)(double *dst, ptrdiff_t w, const double *src, ptrdiff_t lds, int h,
+                           ptrdiff_t k);
+
+/* Copying pack: dst[p*w + i] = src[p*lds + i] for i < h <= w, p < k (the same
+ * signature; reads exactly h elements of each source row). */
+
+/* The micro-kernels of one instruction set, their tile sizes, and their packing
+ * routines (NULL: the driver's plain loops). */
 typedef struct cr__gemm_arch {
     const char *name;        /* "avx512", "avx2", "generic" */
     int mr_s, nr_s;          /* float tile */
     int mr_d, nr_d;          /* double tile */
     cr__ukr_s ukr_s;
     cr__ukr_d ukr_d;
+    cr__pack_s pack_s;       /* transposing */
+    cr__pack_d pack_d;
+    cr__pack_s copy_s;       /* copying */
+    cr__pack_d copy_d;
+    int mrc_s, nrc_s;        /* narrow tile (0: no narrow kernels) */
+    int mrc_d, nrc_d;
+    cr__ukrc_s ukrc_s;
+    cr__ukrc_d ukrc_d;
 } cr__gemm_arch;
 
 /* Each returns its kernels, or NULL when this build or this CPU cannot run them. */

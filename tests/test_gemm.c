@@ -181,6 +181,24 @@ static void test_every_remainder_shape_and_transpose_matches_reference(void **st
     }
 }
 
+/* Few columns with A transposed in memory (the narrow kernels' case, e.g. H^T * G
+ * of a 10-class layer): every column count around 8 and 12 and row counts around
+ * one and two vectors. */
+static void test_narrow_shapes_match_reference(void **state)
+{
+    (void)state;
+    const int rows[] = { 1, 7, 8, 9, 15, 16, 17, 31, 32, 33, 100 };
+    const cr__gemm_arch *a[3];
+    int na = archs(a);
+    for (size_t r = 0; r < sizeof rows / sizeof rows[0]; r++)
+        for (int n = 1; n <= 13; n++)
+            for (int tb = 0; tb < 2; tb++) {
+                problem p = make(1, tb, rows[r], n, 1 + (rows[r] * n) % 23, 0.5, n % 2 ? 0 : 2, 2, 0);
+                for (int ai = 0; ai < na; ai++) free(run_check(&p, a[ai], NULL));
+                drop(&p);
+            }
+}
+
 static void test_alpha_beta_variants(void **state)
 {
     (void)state;
@@ -238,6 +256,7 @@ static void test_one_two_three_threads_bit_identical(void **state)
     const int s[][5] = {
         { 0, 0, 300, 200, 100 }, { 1, 1, 200, 300, 100 }, { 0, 1, 1000, 3, 1000 },
         { 1, 0, 64, 784, 128 }, { 0, 0, 700, 70, 300 }, { 1, 1, 90, 900, 250 },
+        { 1, 0, 600, 10, 100 }, { 1, 1, 1000, 12, 50 },
     };
     cr_pool *pools[3] = { cr_pool_new(1), cr_pool_new(2), cr_pool_new(3) };
     for (int i = 0; i < 3; i++) assert_non_null(pools[i]);
@@ -340,6 +359,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_remainder_shape_and_transpose_matches_reference),
+        cmocka_unit_test(test_narrow_shapes_match_reference),
         cmocka_unit_test(test_alpha_beta_variants),
         cmocka_unit_test(test_beta_zero_ignores_nan_in_c),
         cmocka_unit_test(test_alpha_zero_or_empty_k_only_scales_c),
