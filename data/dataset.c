@@ -147,10 +147,10 @@ static void pixels_to_row(cr_real *row, const uint8_t *p, const float *mean, con
     for (; j + 16 <= nf; j += 16) {
         __m128i b = _mm_loadu_si128((const __m128i *)(p + j));
         __m128i lo = _mm_unpacklo_epi8(b, zero), hi = _mm_unpackhi_epi8(b, zero);
-        __m128 v[4] = {
-            _mm_cvtepi32_ps(_mm_unpacklo_epi16(lo, zero)), _mm_cvtepi32_ps(_mm_unpackhi_epi16(lo, zero)),
-            _mm_cvtepi32_ps(_mm_unpacklo_epi16(hi, zero)), _mm_cvtepi32_ps(_mm_unpackhi_epi16(hi, zero))
-        };
+        __m128 v[4] = { _mm_cvtepi32_ps(_mm_unpacklo_epi16(lo, zero)),
+                        _mm_cvtepi32_ps(_mm_unpackhi_epi16(lo, zero)),
+                        _mm_cvtepi32_ps(_mm_unpacklo_epi16(hi, zero)),
+                        _mm_cvtepi32_ps(_mm_unpackhi_epi16(hi, zero)) };
         for (int k = 0; k < 4; k++) {
             __m128 x = _mm_div_ps(v[k], d255);
             if (mean)

@@ -60,7 +60,8 @@ static cr_status read_header(idx_file *f, char *msg, size_t msglen)
                             "%s: IDX file of rank %d (magic 0x%08x), but %s need rank %d (magic "
                             "0x%08x)%s", name, h[3], (unsigned)magic, f->what, f->rank,
                             (unsigned)want,
-                            (h[3] == 1 || h[3] == 3) ? ": are the image and label files swapped?" : "");
+                            (h[3] == 1 || h[3] == 3) ? ": are the image and label files swapped?"
+                                                     : "");
         st = cr__src_read(&f->src, h + 4, need - 4, &got, msg, msglen);
         if (st != CR_OK) return st;
         got += 4;

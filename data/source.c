@@ -273,7 +273,8 @@ cr_status cr__src_read_all(cr__src *s, size_t want, unsigned char **buf, size_t 
     }
     size_t cap = rem >= 0 || want < ((size_t)1 << 20) ? want : (size_t)1 << 20, have = 0;
     unsigned char *b = cr_malloc(cap);
-    if (!b) return cr__fail(CR_ERR_NOMEM, msg, msglen, "%s: out of memory (%zu bytes)", s->name, cap);
+    if (!b) return cr__fail(CR_ERR_NOMEM, msg, msglen, "%s: out of memory (%zu bytes)", s->name,
+                            cap);
     for (;;) {
         size_t g;
         cr_status st = cr__src_read(s, b + have, cap - have, &g, msg, msglen);

@@ -109,7 +109,8 @@ static inline unsigned char *td_idx_images(uint32_t n, uint32_t r, uint32_t c, s
     td_be32(b + 8, r);
     td_be32(b + 12, c);
     for (size_t i = 0; i < n; i++)
-        for (size_t k = 0; k < pix; k++) b[16 + i * pix + k] = (unsigned char)((7 * i + 3 * k) % 256);
+        for (size_t k = 0; k < pix; k++)
+            b[16 + i * pix + k] = (unsigned char)((7 * i + 3 * k) % 256);
     *len = total;
     return b;
 }

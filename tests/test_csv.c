@@ -98,12 +98,17 @@ static void test_field_count_mismatch_names_the_line(void **state)
 static void test_bad_numbers_name_line_and_field(void **state)
 {
     (void)state;
-    expect_error("a,b,y\n1,2,0\n3,abc,1\n", NULL, CR_ERR_FORMAT, "data.csv:3:2: 'abc' is not a number");
+    expect_error("a,b,y\n1,2,0\n3,abc,1\n", NULL, CR_ERR_FORMAT,
+                 "data.csv:3:2: 'abc' is not a number");
     expect_error("1,2,0\n3,4x,1\n", NULL, CR_ERR_FORMAT, "data.csv:2:2: '4x' is not a number");
-    expect_error("1,2,0\n3,nan,1\n", NULL, CR_ERR_FORMAT, "data.csv:2:2: 'nan' is not a finite number");
-    expect_error("1,2,0\n-inf,2,1\n", NULL, CR_ERR_FORMAT, "data.csv:2:1: '-inf' is not a finite number");
-    expect_error("1,2,0\n1e999,2,1\n", NULL, CR_ERR_FORMAT, "data.csv:2:1: '1e999' is out of range");
-    expect_error("1,2,0\n1e300,2,1\n", NULL, CR_ERR_FORMAT, "data.csv:2:1: '1e300' is out of range");
+    expect_error("1,2,0\n3,nan,1\n", NULL, CR_ERR_FORMAT,
+                 "data.csv:2:2: 'nan' is not a finite number");
+    expect_error("1,2,0\n-inf,2,1\n", NULL, CR_ERR_FORMAT,
+                 "data.csv:2:1: '-inf' is not a finite number");
+    expect_error("1,2,0\n1e999,2,1\n", NULL, CR_ERR_FORMAT,
+                 "data.csv:2:1: '1e999' is out of range");
+    expect_error("1,2,0\n1e300,2,1\n", NULL, CR_ERR_FORMAT,
+                 "data.csv:2:1: '1e300' is out of range");
     expect_error("1,2,0\n1, ,1\n", NULL, CR_ERR_FORMAT, "data.csv:2:2: empty field");
     expect_error("1,2,0\n1,2,\n", NULL, CR_ERR_FORMAT, "data.csv:2:3: empty field");
     static const char nul[] = "1,2,0\n1,2\0003,1\n";
@@ -120,7 +125,8 @@ static void test_labels_must_be_non_negative_integers_below_classes(void **state
     (void)state;
     expect_error("1,2,0\n1,2,2.5\n", NULL, CR_ERR_FORMAT,
                  "data.csv:2:3: label '2.5' is not a non-negative integer");
-    expect_error("1,2,-1\n", NULL, CR_ERR_FORMAT, "data.csv:1:3: label '-1' is not a non-negative integer");
+    expect_error("1,2,-1\n", NULL, CR_ERR_FORMAT,
+                 "data.csv:1:3: label '-1' is not a non-negative integer");
     expect_error("1,2,cat\n", NULL, CR_ERR_FORMAT, "no data rows");   /* auto: a header */
     cr_csv_options o = opts(0, -1, 0);
     expect_error("1,2,cat\n", &o, CR_ERR_FORMAT, "data.csv:1:3: label 'cat' is not a number");
@@ -138,7 +144,8 @@ static void test_shape_problems_are_errors(void **state)
     expect_error("x,y\n", NULL, CR_ERR_FORMAT, "data.csv: no data rows");
     expect_error("1\n2\n", NULL, CR_ERR_FORMAT, "data.csv:1: found 1 field; need at least 2");
     cr_csv_options o = opts(-1, 3, 0);
-    expect_error("1,2,0\n", &o, CR_ERR_FORMAT, "data.csv:1: label column 3 (0-based) does not exist");
+    expect_error("1,2,0\n", &o, CR_ERR_FORMAT,
+                 "data.csv:1: label column 3 (0-based) does not exist");
     o = opts(2, -1, 0);
     expect_error("1,2,0\n", &o, CR_ERR_ARG, "bad options");
     o = opts(0, -2, 0);

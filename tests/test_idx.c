@@ -20,7 +20,8 @@ static void expect_mem_error(const unsigned char *img, size_t ilen, const unsign
     char msg[512] = "";
     cr_status got = cr_idx_load_mem(&d, img, ilen, lbl, llen, classes, msg, sizeof msg);
     td_alloc_remove();
-    if (got != st) print_error("status %d (%s), expected %d; message: %s\n", got, cr_strerror(got), st, msg);
+    if (got != st) print_error("status %d (%s), expected %d; message: %s\n", got, cr_strerror(got),
+                               st, msg);
     assert_int_equal(got, st);
     assert_ptr_equal(d, SENTINEL);
     assert_msg_has(msg, needle);
@@ -194,7 +195,8 @@ static void test_image_and_label_counts_must_agree(void **state)
     (void)state;
     size_t il, ll;
     unsigned char *img = td_idx_images(3, 2, 2, &il), *lbl = td_idx_labels(2, 10, &ll);
-    expect_mem_error(img, il, lbl, ll, 10, CR_ERR_FORMAT, "labels: 2 labels, but images has 3 images");
+    expect_mem_error(img, il, lbl, ll, 10, CR_ERR_FORMAT,
+                     "labels: 2 labels, but images has 3 images");
     free(img);
     free(lbl);
 }
@@ -256,10 +258,12 @@ static void test_missing_file_and_directory_are_io_errors(void **state)
     td_write(td_path("lbl-ok"), lbl, ll);
     cr_dataset *d = SENTINEL;
     char msg[512] = "";
-    assert_int_equal(cr_idx_load(&d, td_path("no-such-file"), td_path("lbl-ok"), 10, msg, sizeof msg),
+    assert_int_equal(cr_idx_load(&d, td_path("no-such-file"), td_path("lbl-ok"), 10, msg,
+                                 sizeof msg),
                      CR_ERR_IO);
     assert_msg_has(msg, "no-such-file: cannot open: No such file or directory");
-    assert_int_equal(cr_idx_load(&d, td_path(""), td_path("lbl-ok"), 10, msg, sizeof msg), CR_ERR_IO);
+    assert_int_equal(cr_idx_load(&d, td_path(""), td_path("lbl-ok"), 10, msg, sizeof msg),
+                     CR_ERR_IO);
     assert_msg_has(msg, "is a directory");
     assert_ptr_equal(d, SENTINEL);
     assert_int_equal(cr_idx_load(NULL, "a", "b", 10, msg, sizeof msg), CR_ERR_ARG);
@@ -374,7 +378,8 @@ static void test_gzip_files_load_like_plain_ones(void **state)
     td_write_gz(td_path("lbl-no-suffix"), lbl, ll);
     cr_dataset *d = NULL;
     char msg[256] = "";
-    assert_int_equal(cr_idx_load(&d, td_path("img.gz"), td_path("lbl-no-suffix"), 10, msg, sizeof msg),
+    assert_int_equal(cr_idx_load(&d, td_path("img.gz"), td_path("lbl-no-suffix"), 10, msg,
+                                 sizeof msg),
                      CR_OK);
     check_fixture(d, 7, 5, 3, 10);
     cr_dataset_free(d);

@@ -124,7 +124,9 @@ static void test_deterministic_and_replay_equals_rerecord(void **state)
     snprintf(args, sizeof args, SPIRALS " --rerecord --out '%s'", td_path("d3.crm"));
     assert_int_equal(run(args), 0);
     assert_true(files_equal(td_path("d1.crm"), td_path("d3.crm")));
-    snprintf(args, sizeof args, "--spiral-points 400 --epochs 30 --schedule constant --hidden 64,64 --seed 4 --out '%s'", td_path("d4.crm"));
+    snprintf(args, sizeof args,
+             "--spiral-points 400 --epochs 30 --schedule constant --hidden 64,64 --seed 4 "
+             "--out '%s'", td_path("d4.crm"));
     assert_int_equal(run(args), 0);
     assert_false(files_equal(td_path("d1.crm"), td_path("d4.crm")));
 }
@@ -149,7 +151,9 @@ static void test_resume_from_checkpoint_is_bit_identical(void **state)
     assert_msg_has(slurp(td_path("stdout")), "(step 49)");
     assert_true(files_equal(td_path("r_full.crm"), td_path("r_res.crm")));
     /* resuming with other options is refused */
-    snprintf(args, sizeof args, "--spiral-points 400 --epochs 30 --schedule constant --hidden 64,64 --seed 9 --out '%s' --resume '%s'",
+    snprintf(args, sizeof args,
+             "--spiral-points 400 --epochs 30 --schedule constant --hidden 64,64 --seed 9 "
+             "--out '%s' --resume '%s'",
              td_path("r_bad.crm"), td_path("r_ck.crm"));
     expect_usage_error(args, "written with another --seed");
 }
@@ -199,13 +203,15 @@ static void test_idx_directory_trains_and_bad_file_is_refused(void **state)
              td_path("idx.crm"));
     assert_int_equal(run(args), 0);
     assert_true(test_accuracy(NULL, 0) > 0.6);
-    assert_msg_has(slurp(td_path("stdout")), "540 train, 60 validation, 200 test samples; 36 features, 4 classes");
+    assert_msg_has(slurp(td_path("stdout")),
+                   "540 train, 60 validation, 200 test samples; 36 features, 4 classes");
     /* a truncated test file: exit 2 and the reader's message */
     char p[1024];
     snprintf(p, sizeof p, "%s/t10k-labels-idx1-ubyte", dir);
     assert_int_equal(truncate(p, 100), 0);
     snprintf(args, sizeof args, "--data '%s' --out '%s'", dir, td_path("idx2.crm"));
-    expect_usage_error(args, "t10k-labels-idx1-ubyte: truncated: header says 200 labels but the file has 92");
+    expect_usage_error(args, "t10k-labels-idx1-ubyte: truncated: header says 200 labels but "
+                             "the file has 92");
 }
 
 /* Two Gaussian blobs in 3-D, label in column 0; standardised features; the test
@@ -221,7 +227,8 @@ static void test_csv_with_standardisation_trains_and_reevaluates(void **state)
         fprintf(f, "label,a,b,c\n");
         for (int i = 0; i < (part ? 100 : 400); i++) {
             int c = i % 2;
-            fprintf(f, "%d, %.4f, %.4f, %.4f\n", c, 1000 + 300 * (c ? 1 : -1) + 200 * cr_rng_normal(&r),
+            fprintf(f, "%d, %.4f, %.4f, %.4f\n", c,
+                    1000 + 300 * (c ? 1 : -1) + 200 * cr_rng_normal(&r),
                     0.001 * cr_rng_normal(&r), 5 + (c ? 1 : -1) + cr_rng_normal(&r));
         }
         fclose(f);

@@ -55,9 +55,11 @@ cr_status train_load_data(const train_opts *o, cr_dataset **train, cr_dataset **
         }
     } else {
         if (need_train)
-            st = spirals_make(&tr, o->spiral_arms, o->spiral_points, SPIRAL_TRAIN_SEED, err, errlen);
+            st = spirals_make(&tr, o->spiral_arms, o->spiral_points, SPIRAL_TRAIN_SEED, err,
+                              errlen);
         if (st == CR_OK)
-            st = spirals_make(&te, o->spiral_arms, o->spiral_points / 2 > 0 ? o->spiral_points / 2 : 1,
+            st = spirals_make(&te, o->spiral_arms,
+                              o->spiral_points / 2 > 0 ? o->spiral_points / 2 : 1,
                               SPIRAL_TEST_SEED, err, errlen);
     }
     if (st == CR_OK && tr && te && te->n_features != tr->n_features) {

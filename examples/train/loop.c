@@ -20,39 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define EVAL_CHUNK 1000
-
-typedef struct step_graph {
-    cr_tape *t;
-    cr_tensor *x, *y;          /* heap inputs: rows x features, rows */
-    cr_tensor *logits, *loss;  /* on t */
-    int rows;
-} step_graph;
-
-typedef struct trainer {
-    const train_opts *o;
-    cr_dataset *train, *test;
-    cr_split split;
-    model_info mi;
-    cr_mlp *mlp;
-    cr_optim *opt;
-    cr_schedule sched;
-    cr_batcher *batcher;
-    step_graph full, last;
-    cr_tape *eval_tape;
-    int *all_idx;              /* 0..n-1 for evaluating whole sets */
-    cr_params *file_params;    /* what model files and checkpoints hold */
-    cr_tensor *mean_t, *inv_t;
-    cr_meta *meta;
-    FILE *log;
-    char err[TRAIN_ERR];
-    /* position and running state: all in checkpoints */
-    uint64_t epoch, batch;
-    double best_val, ep_loss;
-    uint64_t bad_epochs, ep_correct, ep_seen;
-} trainer;
-
-static int failf(trainer *T, int code, const char *fmt, const char *a)
+int trainer_fail(trainer *T, int code, const char *fmt, const char *a)
 {
     snprintf(T->err, sizeof T->err, fmt, a);
     return code;
@@ -64,14 +32,15 @@ static int graph_build(trainer *T, step_graph *g)
 {
     g->logits = cr_mlp_forward(g->t, T->mlp, g->x);
     g->loss = cr_softmax_cross_entropy(g->t, g->logits, g->y);
-    if (!g->loss) return failf(T, EXIT_TRAIN_FAILED, "recording the step: %s", cr_tape_error(g->t));
+    if (!g->loss) return trainer_fail(T, EXIT_TRAIN_FAILED, "recording the step: %s",
+                                      cr_tape_error(g->t));
     return 0;
 }
 
-static int tape_setup(trainer *T, cr_tape *t)
+int trainer_tape_setup(trainer *T, cr_tape *t)
 {
     if (T->o->threads && cr_tape_set_threads(t, T->o->threads) != CR_OK)
-        return failf(T, EXIT_TRAIN_FAILED, "cannot start %s threads", "the requested");
+        return trainer_fail(T, EXIT_TRAIN_FAILED, "cannot start %s threads", "the requested");
     if (T->o->anomaly) cr_tape_set_anomaly(t, 1);
     return 0;
 }
@@ -83,10 +52,10 @@ static int graph_new(trainer *T, step_graph *g, int rows)
     g->t = cr_tape_new(0);
     g->x = cr_tensor_new(2, (int[]){ rows, F });
     g->y = cr_tensor_new(1, (int[]){ rows });
-    if (!g->t || !g->x || !g->y) return failf(T, EXIT_TRAIN_FAILED, "out of memory%s", "");
+    if (!g->t || !g->x || !g->y) return trainer_fail(T, EXIT_TRAIN_FAILED, "out of memory%s", "");
     cr_tensor_set_name(g->x, "x");
     cr_tensor_set_name(g->y, "y");
-    if (tape_setup(T, g->t)) return EXIT_TRAIN_FAILED;
+    if (trainer_tape_setup(T, g->t)) return EXIT_TRAIN_FAILED;
     return T->o->rerecord ? 0 : graph_build(T, g);
 }
 
@@ -120,13 +89,13 @@ static int train_step(trainer *T, const int *idx, size_t m, double *loss, size_t
         cr_tape_reset(g->t);
         if (graph_build(T, g)) return EXIT_TRAIN_FAILED;
     } else if (cr_tape_forward(g->t) != CR_OK) {
-        return failf(T, EXIT_TRAIN_FAILED, "forward: %s", cr_tape_error(g->t));
+        return trainer_fail(T, EXIT_TRAIN_FAILED, "forward: %s", cr_tape_error(g->t));
     }
     if (cr_backward(g->t, g->loss) != CR_OK)
-        return failf(T, EXIT_TRAIN_FAILED, "backward: %s", cr_tape_error(g->t));
+        return trainer_fail(T, EXIT_TRAIN_FAILED, "backward: %s", cr_tape_error(g->t));
     *loss = g->loss->data[0];
     if (!isfinite(*loss))
-        return failf(T, EXIT_TRAIN_FAILED, "the loss became %s (try a smaller --lr, or "
+        return trainer_fail(T, EXIT_TRAIN_FAILED, "the loss became %s (try a smaller --lr, or "
                      "--anomaly to find the first bad op)", isnan(*loss) ? "NaN" : "infinite");
     if (T->o->clip > 0) cr_clip_grad_norm(cr_mlp_params(T->mlp), T->o->clip);
     cr_optim_set_lr(T->opt, cr_schedule_lr(&T->sched, cr_optim_step_count(T->opt)));
@@ -137,89 +106,6 @@ static int train_step(trainer *T, const int *idx, size_t m, double *loss, size_t
 
 /* Loss and accuracy of the MLP on d's samples idx[0..n), no-grad; confusion
  * (C x C, rows true class) is filled when non-NULL. */
-static int evaluate(trainer *T, const cr_dataset *d, const int *idx, size_t n, double *loss,
-                    double *acc, long *confusion)
-{
-    int F = (int)d->n_features;
-    size_t C = (size_t)T->mi.sizes[T->mi.n_sizes - 1], ok = 0;
-    double sum = 0;
-    cr_tape *t = T->eval_tape;
-    int was = cr_mlp_set_training(T->mlp, 0);
-    if (confusion) memset(confusion, 0, C * C * sizeof *confusion);
-    for (size_t s = 0; s < n; s += EVAL_CHUNK) {
-        int m = (int)(n - s < EVAL_CHUNK ? n - s : EVAL_CHUNK);
-        cr_tape_reset(t);
-        cr_tensor *x = cr_const(t, 2, (int[]){ m, F }, NULL);
-        cr_tensor *y = cr_const(t, 1, (int[]){ m }, NULL);
-        if (x && y) cr_dataset_gather(d, idx + s, (size_t)m, x, y);
-        cr_tensor *z = cr_mlp_forward(t, T->mlp, x);
-        cr_tensor *l = cr_softmax_cross_entropy(t, z, y);
-        if (!l) {
-            cr_mlp_set_training(T->mlp, was);
-            return failf(T, EXIT_TRAIN_FAILED, "evaluation: %s", cr_tape_error(t));
-        }
-        sum += (double)l->data[0] * m;
-        for (int r = 0; r < m; r++) {
-            const cr_real *row = z->data + (size_t)r * C;
-            size_t best = 0;
-            for (size_t c = 1; c < C; c++)
-                if (row[c] > row[best]) best = c;
-            size_t truth = (size_t)y->data[r];
-            ok += best == truth;
-            if (confusion) confusion[truth * C + best]++;
-        }
-    }
-    cr_mlp_set_training(T->mlp, was);
-    *loss = sum / (double)n;
-    *acc = (double)ok / (double)n;
-    return 0;
-}
-
-/* --------------------------------------------------------- checkpoints */
-
-static int save_checkpoint(trainer *T)
-{
-    cr_meta *m = T->meta;
-    cr_meta_clear(m);
-    model_info_to_meta(&T->mi, m);
-    cr_meta_set_u64(m, "train.seed", T->o->seed);
-    cr_meta_set_u64(m, "train.batch_size", (uint64_t)T->o->batch);
-    cr_meta_set_u64(m, "train.n_train", T->split.n_train);
-    cr_meta_set_u64(m, "train.epoch", T->epoch);
-    cr_meta_set_u64(m, "train.batch", T->batch);
-    cr_meta_set_f64(m, "train.best_val", T->best_val);
-    cr_meta_set_u64(m, "train.bad_epochs", T->bad_epochs);
-    cr_meta_set_f64(m, "train.ep_loss", T->ep_loss);
-    cr_meta_set_u64(m, "train.ep_correct", T->ep_correct);
-    cr_meta_set_u64(m, "train.ep_seen", T->ep_seen);
-    if (cr_save(T->o->checkpoint, T->file_params, T->opt, m, T->err, sizeof T->err) != CR_OK)
-        return EXIT_TRAIN_FAILED;
-    return 0;
-}
-
-static int resume(trainer *T)
-{
-    const char *path = T->o->resume;
-    cr_meta *m = T->meta;
-    if (cr_load(path, T->file_params, T->opt, m, T->err, sizeof T->err) != CR_OK) return EXIT_USAGE;
-    uint64_t seed, bs, nt;
-    if (cr_meta_get_u64(m, "train.seed", &seed) || cr_meta_get_u64(m, "train.batch_size", &bs) ||
-        cr_meta_get_u64(m, "train.n_train", &nt) || cr_meta_get_u64(m, "train.epoch", &T->epoch) ||
-        cr_meta_get_u64(m, "train.batch", &T->batch) ||
-        cr_meta_get_f64(m, "train.best_val", &T->best_val) ||
-        cr_meta_get_u64(m, "train.bad_epochs", &T->bad_epochs) ||
-        cr_meta_get_f64(m, "train.ep_loss", &T->ep_loss) ||
-        cr_meta_get_u64(m, "train.ep_correct", &T->ep_correct) ||
-        cr_meta_get_u64(m, "train.ep_seen", &T->ep_seen))
-        return failf(T, EXIT_USAGE, "%s: not a checkpoint (training position missing)", path);
-    if (seed != T->o->seed || bs != (uint64_t)T->o->batch || nt != T->split.n_train)
-        return failf(T, EXIT_USAGE, "%s: written with another --seed, --batch or data split; "
-                     "resume with the options of the original run", path);
-    if (T->batch > cr_batcher_batches(T->batcher))
-        return failf(T, EXIT_USAGE, "%s: batch position beyond the epoch", path);
-    return 0;
-}
-
 /* ------------------------------------------------------------------- setup */
 
 static int setup(trainer *T)
@@ -228,13 +114,13 @@ static int setup(trainer *T)
     cr_dataset *tr = T->train;
     size_t n = tr->n, n_val = o->val < 1 ? (size_t)floor(o->val * (double)n + 0.5) : (size_t)o->val;
     if (n_val >= n)
-        return failf(T, EXIT_USAGE, "--val leaves no training samples%s", "");
+        return trainer_fail(T, EXIT_USAGE, "--val leaves no training samples%s", "");
     if (cr_split_make(&T->split, n, n_val, o->seed) != CR_OK)
-        return failf(T, EXIT_TRAIN_FAILED, "out of memory%s", "");
+        return trainer_fail(T, EXIT_TRAIN_FAILED, "out of memory%s", "");
     if (o->standardize) {
         if (cr_dataset_standardize(tr, T->split.train, T->split.n_train) != CR_OK ||
             (T->test && cr_dataset_set_norm(T->test, tr->mean, tr->inv_std) != CR_OK))
-            return failf(T, EXIT_TRAIN_FAILED, "out of memory%s", "");
+            return trainer_fail(T, EXIT_TRAIN_FAILED, "out of memory%s", "");
     }
     model_info *mi = &T->mi;
     mi->sizes[0] = (int)tr->n_features;
@@ -244,7 +130,7 @@ static int setup(trainer *T)
     mi->act = o->act;
     mi->standardized = o->standardize;
     if (tr->n_classes < 2)
-        return failf(T, EXIT_USAGE, "the training data has a single class%s", "");
+        return trainer_fail(T, EXIT_USAGE, "the training data has a single class%s", "");
 
     cr_rng rng;
     cr_rng_seed(&rng, o->seed);
@@ -252,8 +138,10 @@ static int setup(trainer *T)
     cfg.hidden = o->act;
     cfg.init = o->init;
     T->mlp = cr_mlp_new_config(mi->n_sizes, mi->sizes, &cfg, &rng);
-    if (!T->mlp) return failf(T, EXIT_TRAIN_FAILED, "cannot build the model (out of memory?)%s", "");
-    T->file_params = model_file_params(T->mlp, mi->standardized, mi->sizes[0], &T->mean_t, &T->inv_t);
+    if (!T->mlp) return trainer_fail(T, EXIT_TRAIN_FAILED,
+                                     "cannot build the model (out of memory?)%s", "");
+    T->file_params = model_file_params(T->mlp, mi->standardized, mi->sizes[0], &T->mean_t,
+                                       &T->inv_t);
     T->meta = cr_meta_new();
     T->opt = cr_optim_new(cr_mlp_params(T->mlp), &o->optim, T->err, sizeof T->err);
     if (!T->file_params || !T->meta || !T->opt) return EXIT_TRAIN_FAILED;
@@ -264,7 +152,7 @@ static int setup(trainer *T)
 
     size_t B = (size_t)o->batch, nt = T->split.n_train;
     T->batcher = cr_batcher_new(T->split.train, nt, B, CR_BATCH_SHUFFLE, o->seed);
-    if (!T->batcher) return failf(T, EXIT_TRAIN_FAILED, "out of memory%s", "");
+    if (!T->batcher) return trainer_fail(T, EXIT_TRAIN_FAILED, "out of memory%s", "");
     T->sched = o->sched;
     if (T->sched.T == 0) {
         long total = (long)cr_batcher_batches(T->batcher) * o->epochs;
@@ -275,12 +163,13 @@ static int setup(trainer *T)
     size_t most = tr->n > (T->test ? T->test->n : 0) ? tr->n : T->test->n;
     T->all_idx = cr_malloc(most * sizeof *T->all_idx);
     T->eval_tape = cr_tape_new(0);
-    if (!T->all_idx || !T->eval_tape) return failf(T, EXIT_TRAIN_FAILED, "out of memory%s", "");
+    if (!T->all_idx || !T->eval_tape) return trainer_fail(T, EXIT_TRAIN_FAILED, "out of memory%s",
+                                                          "");
     for (size_t i = 0; i < most; i++) T->all_idx[i] = (int)i;
     cr_tape_set_grad_mode(T->eval_tape, 0);
-    if (tape_setup(T, T->eval_tape)) return EXIT_TRAIN_FAILED;
+    if (trainer_tape_setup(T, T->eval_tape)) return EXIT_TRAIN_FAILED;
     T->best_val = INFINITY;
-    if (o->resume) return resume(T);
+    if (o->resume) return checkpoint_resume(T);
     return 0;
 }
 
@@ -299,81 +188,13 @@ static void teardown(trainer *T)
     if (T->log) fclose(T->log);
 }
 
-/* ----------------------------------------------------------------- output */
-
-static void print_confusion(const long *conf, size_t C, size_t n)
-{
-    if (C > 20) return;
-    int w = 1;
-    for (size_t k = n; k >= 10; k /= 10) w++;
-    if (w < 3) w = 3;
-    printf("confusion matrix (rows: true class, columns: predicted class)\n%*s", 6, "");
-    for (size_t c = 0; c < C; c++) printf(" %*zu", w, c);
-    printf("\n");
-    for (size_t r = 0; r < C; r++) {
-        printf("  %3zu ", r);
-        for (size_t c = 0; c < C; c++) printf(" %*ld", w, conf[r * C + c]);
-        printf("\n");
-    }
-}
-
-static int report_test(trainer *T, const char *what)
-{
-    if (!T->test) return 0;
-    size_t C = (size_t)T->mi.sizes[T->mi.n_sizes - 1];
-    long *conf = cr_calloc(C * C, sizeof *conf);
-    if (!conf) return failf(T, EXIT_TRAIN_FAILED, "out of memory%s", "");
-    double loss, acc;
-    int rc = evaluate(T, T->test, T->all_idx, T->test->n, &loss, &acc, conf);
-    if (!rc) {
-        printf("%s: accuracy %.2f%% (%ld/%zu), loss %.4f\n", what, 100 * acc,
-               (long)floor(acc * (double)T->test->n + 0.5), T->test->n, loss);
-        print_confusion(conf, C, T->test->n);
-    }
-    cr_free(conf);
-    return rc;
-}
-
-/* "784-128-10" */
-static void arch_str(const model_info *mi, char *arch, size_t size)
-{
-    size_t k = 0;
-    arch[0] = '\0';
-    for (int i = 0; i < mi->n_sizes && k + 16 < size; i++)
-        k += (size_t)snprintf(arch + k, size - k, "%s%d", i ? "-" : "", mi->sizes[i]);
-}
-
-static void describe(trainer *T)
-{
-    const train_opts *o = T->o;
-    if (o->quiet) return;
-    const model_info *mi = &T->mi;
-    char arch[256];
-    arch_str(mi, arch, sizeof arch);
-    printf("data: %s; %zu train, %zu validation, %zu test samples; %zu features, %d classes%s\n",
-           o->data ? o->data : o->train_images ? o->train_images : "embedded spirals",
-           T->split.n_train, T->split.n_val, T->test ? T->test->n : 0, T->train->n_features,
-           T->train->n_classes, o->standardize ? "; standardised" : "");
-    printf("model: %s %s, %zu parameters; %s lr %g, %s schedule, batch %d, %d epochs, seed %llu, "
-           "%d thread%s, %s\n", arch, cr_activation_name(mi->act), cr_mlp_param_count(T->mlp),
-           cr_optim_kind_name(o->optim.kind), o->optim.lr, cr_schedule_kind_name(o->sched.kind),
-           o->batch, o->epochs, o->seed, cr_pool_threads(cr_tape_pool(T->full.t)),
-           cr_pool_threads(cr_tape_pool(T->full.t)) > 1 ? "s" : "",
-           o->rerecord ? "graph re-recorded every step" : "graph recorded once, replayed");
-    if (o->resume)
-        printf("resumed from %s at epoch %llu, batch %llu (step %ld)\n", o->resume,
-               (unsigned long long)T->epoch + 1, (unsigned long long)T->batch,
-               cr_optim_step_count(T->opt));
-    fflush(stdout);
-}
-
 static int open_log(trainer *T)
 {
     const char *path = T->o->log;
     if (!path) return 0;
     int append = T->o->resume && access(path, F_OK) == 0;
     T->log = fopen(path, append ? "a" : "w");
-    if (!T->log) return failf(T, EXIT_USAGE, "%s: cannot write the log", path);
+    if (!T->log) return trainer_fail(T, EXIT_USAGE, "%s: cannot write the log", path);
     if (!append)
         fprintf(T->log, "epoch,step,train_loss,train_acc,val_loss,val_acc,lr,seconds,"
                 "samples_per_second\n");
@@ -398,8 +219,8 @@ static int epochs(trainer *T)
         const int *idx;
         size_t m;
         while ((m = cr_batcher_next(T->batcher, &idx)) > 0) {
-            double loss;
-            size_t ok;
+            double loss = 0;
+            size_t ok = 0;
             int rc = train_step(T, idx, m, &loss, &ok);
             if (rc) {
                 progress_end(&pr);
@@ -413,7 +234,7 @@ static int epochs(trainer *T)
                             (double)T->ep_correct / (double)T->ep_seen);
             long steps = cr_optim_step_count(T->opt);
             if (o->checkpoint && o->checkpoint_every && steps % o->checkpoint_every == 0 &&
-                (rc = save_checkpoint(T)) != 0) {
+                (rc = checkpoint_save(T)) != 0) {
                 progress_end(&pr);
                 return rc;
             }
@@ -430,10 +251,11 @@ static int epochs(trainer *T)
         }
         double secs = now_seconds() - pr.t_epoch;
         double rate = secs > 0 ? (double)(T->ep_seen - seen0) / secs : 0;
-        double tl = T->ep_loss / (double)T->ep_seen, ta = (double)T->ep_correct / (double)T->ep_seen;
+        double tl = T->ep_loss / (double)T->ep_seen;
+        double ta = (double)T->ep_correct / (double)T->ep_seen;
         double vl = NAN, va = NAN;
         if (T->split.n_val) {
-            int rc = evaluate(T, T->train, T->split.val, T->split.n_val, &vl, &va, NULL);
+            int rc = trainer_evaluate(T, T->train, T->split.val, T->split.n_val, &vl, &va, NULL);
             if (rc) return rc;
         }
         double lr = cr_optim_lr(T->opt);
@@ -464,7 +286,7 @@ static int epochs(trainer *T)
         T->ep_correct = T->ep_seen = 0;
         if (o->checkpoint && !o->checkpoint_every) {
             T->epoch++;                        /* the checkpoint points at the next epoch */
-            int rc = save_checkpoint(T);
+            int rc = checkpoint_save(T);
             T->epoch--;
             if (rc) return rc;
         }
@@ -475,7 +297,7 @@ static int epochs(trainer *T)
 static int finish(trainer *T)
 {
     const train_opts *o = T->o;
-    int rc = report_test(T, "test");
+    int rc = trainer_report_test(T, "test");
     if (rc) return rc;
     cr_meta_clear(T->meta);
     model_info_to_meta(&T->mi, T->meta);
@@ -494,65 +316,19 @@ static int finish(trainer *T)
     cr_tape *t = T->full.t;
     if (!f || cr_tape_dot(t, f) != CR_OK) {
         if (f) fclose(f);
-        return failf(T, EXIT_TRAIN_FAILED, "%s: cannot write the graph", dot);
+        return trainer_fail(T, EXIT_TRAIN_FAILED, "%s: cannot write the graph", dot);
     }
-    if (fclose(f) != 0) return failf(T, EXIT_TRAIN_FAILED, "%s: cannot write the graph", dot);
-    printf("computation graph of one training step (Graphviz): %s\n"
-           "  render it with: dot -Tsvg %s -o graph.svg\n", dot, dot);
+    if (fclose(f) != 0) return trainer_fail(T, EXIT_TRAIN_FAILED, "%s: cannot write the graph",
+                                            dot);
+    printf("computation graph of one training step (Graphviz; render it with dot -Tsvg %s "
+           "-o graph.svg): %s\n", dot, dot);
+    double secs = now_seconds() - T->t_start;
+    if (isnan(T->test_acc))
+        printf("done in %.1f s; model %s; graph %s\n", secs, o->out, dot);
+    else
+        printf("done: %.2f%% test accuracy in %.1f s; graph of the model: %s\n",
+               100 * T->test_acc, secs, dot);
     return 0;
-}
-
-static int run_eval(trainer *T)
-{
-    const train_opts *o = T->o;
-    const char *path = o->eval;
-    T->meta = cr_meta_new();
-    if (!T->meta) return failf(T, EXIT_TRAIN_FAILED, "out of memory%s", "");
-    if (cr_load(path, NULL, NULL, T->meta, T->err, sizeof T->err) != CR_OK) return EXIT_USAGE;
-    if (model_info_from_meta(&T->mi, T->meta, path, T->err, sizeof T->err) != CR_OK) return EXIT_USAGE;
-    model_info *mi = &T->mi;
-    cr_dataset *d = T->test;
-    int C = mi->sizes[mi->n_sizes - 1];
-    if ((size_t)mi->sizes[0] != d->n_features) {
-        snprintf(T->err, sizeof T->err, "%s: the model takes %d features but the data has %zu",
-                 path, mi->sizes[0], d->n_features);
-        return EXIT_USAGE;
-    }
-    if (d->n_classes > C) {
-        snprintf(T->err, sizeof T->err, "%s: the model has %d classes but the data has labels up "
-                 "to %d", path, C, d->n_classes - 1);
-        return EXIT_USAGE;
-    }
-    cr_rng rng;
-    cr_rng_seed(&rng, 0);
-    T->mlp = cr_mlp_new(mi->n_sizes, mi->sizes, mi->act, CR_ACT_NONE, &rng);
-    if (!T->mlp) return failf(T, EXIT_TRAIN_FAILED, "cannot build the model%s", "");
-    T->file_params = model_file_params(T->mlp, mi->standardized, mi->sizes[0], &T->mean_t, &T->inv_t);
-    T->eval_tape = cr_tape_new(0);
-    T->all_idx = cr_malloc(d->n * sizeof *T->all_idx);
-    if (!T->file_params || !T->eval_tape || !T->all_idx)
-        return failf(T, EXIT_TRAIN_FAILED, "out of memory%s", "");
-    if (cr_load(path, T->file_params, NULL, NULL, T->err, sizeof T->err) != CR_OK) return EXIT_USAGE;
-    for (size_t i = 0; i < d->n; i++) T->all_idx[i] = (int)i;
-    cr_tape_set_grad_mode(T->eval_tape, 0);
-    if (tape_setup(T, T->eval_tape)) return EXIT_TRAIN_FAILED;
-    if (mi->standardized) {
-        size_t F = d->n_features;
-        float *buf = cr_malloc(2 * F * sizeof *buf);
-        if (!buf) return failf(T, EXIT_TRAIN_FAILED, "out of memory%s", "");
-        for (size_t j = 0; j < F; j++) {
-            buf[j] = (float)T->mean_t->data[j];
-            buf[F + j] = (float)T->inv_t->data[j];
-        }
-        cr_status st = cr_dataset_set_norm(d, buf, buf + F);
-        cr_free(buf);
-        if (st != CR_OK) return failf(T, EXIT_TRAIN_FAILED, "out of memory%s", "");
-    }
-    char arch[256];
-    arch_str(mi, arch, sizeof arch);
-    if (!o->quiet) printf("model %s: %s %s, evaluated on %zu samples\n", path, arch,
-                          cr_activation_name(mi->act), d->n);
-    return report_test(T, "test");
 }
 
 int train_run(const train_opts *o)
@@ -560,16 +336,17 @@ int train_run(const train_opts *o)
     trainer T;
     memset(&T, 0, sizeof T);
     T.o = o;
+    T.t_start = now_seconds();
     int rc;
     if (train_load_data(o, o->eval ? NULL : &T.train, &T.test, T.err, sizeof T.err) != CR_OK) {
         rc = EXIT_USAGE;
     } else if (o->eval) {
-        rc = run_eval(&T);
+        rc = trainer_run_eval(&T);
     } else {
         rc = setup(&T);
         if (!rc) rc = open_log(&T);
         if (!rc) {
-            describe(&T);
+            trainer_describe(&T);
             rc = epochs(&T);
         }
         if (!rc) rc = finish(&T);

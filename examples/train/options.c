@@ -19,7 +19,8 @@ void train_usage(FILE *f)
 "\n"
 "data (default: three interleaved spirals generated in the program, no download)\n"
 "  --data PATH            directory with the IDX files of MNIST/Fashion-MNIST\n"
-"                         (train-images-idx3-ubyte[.gz], ... t10k-labels-idx1-ubyte), or a CSV file\n"
+"                         (train-images-idx3-ubyte[.gz] ... t10k-labels-idx1-ubyte[.gz]),\n"
+"                         or a CSV file\n"
 "  --train-images F --train-labels F --test-images F --test-labels F   IDX files one by one\n"
 "  --test-csv FILE        CSV test table (with --data FILE.csv)\n"
 "  --label-column N       CSV label column, 0-based; -1 = last (default -1)\n"
@@ -195,28 +196,35 @@ static int option(train_opts *o, raw *r, const char *n, const char *v, char *err
 {
     long l;
 #define IS(s) (!strcmp(n, s))
+/* numeric options that also record that they were given */
+#define INT(dst, lo, hi) get_int(n, v, lo, hi, dst, err, len)
+#define LNG(flag, dst, lo, hi) ((flag) = 1, get_long(n, v, lo, hi, dst, err, len))
+#define DBL(flag, dst, lo, hi) ((flag) = 1, get_double(n, v, lo, hi, dst, err, len))
     if (IS("--data")) o->data = v;
     else if (IS("--train-images")) o->train_images = v;
     else if (IS("--train-labels")) o->train_labels = v;
     else if (IS("--test-images")) o->test_images = v;
     else if (IS("--test-labels")) o->test_labels = v;
     else if (IS("--test-csv")) o->test_csv = v;
-    else if (IS("--label-column")) return get_int(n, v, -1, INT_MAX, &o->label_column, err, len);
+    else if (IS("--label-column")) return INT(&o->label_column, -1, INT_MAX);
     else if (IS("--header")) {
         if (!strcmp(v, "yes")) o->header = 1;
         else if (!strcmp(v, "no")) o->header = 0;
         else if (!strcmp(v, "auto")) o->header = -1;
         else return fail(err, len, "--header: '%s' is not yes, no or auto", v);
-    } else if (IS("--classes")) return get_int(n, v, 1, 1000000, &o->classes, err, len);
+    } else if (IS("--classes")) return INT(&o->classes, 1, 1000000);
     else if (IS("--val")) return get_double(n, v, 0, 1e9, &o->val, err, len);
-    else if (IS("--spiral-arms")) return get_int(n, v, 2, 10, &o->spiral_arms, err, len);
-    else if (IS("--spiral-points")) return get_int(n, v, 10, 1000000, &o->spiral_points, err, len);
-    else if (IS("--hidden")) { r->hidden_set = 1; return get_hidden(o, v, err, len); }
-    else if (IS("--activation")) {
+    else if (IS("--spiral-arms")) return INT(&o->spiral_arms, 2, 10);
+    else if (IS("--spiral-points")) return INT(&o->spiral_points, 10, 1000000);
+    else if (IS("--hidden")) {
+        r->hidden_set = 1;
+        return get_hidden(o, v, err, len);
+    } else if (IS("--activation")) {
         r->act_set = 1;
         if (cr_activation_from_name(v, &o->act) != CR_OK || o->act == CR_ACT_NONE ||
             o->act == CR_ACT_SOFTMAX)
-            return fail(err, len, "--activation: '%s' is not relu, tanh, sigmoid or leaky_relu", v);
+            return fail(err, len, "--activation: '%s' is not relu, tanh, sigmoid or leaky_relu",
+                        v);
     } else if (IS("--init")) {
         if (cr_init_from_name(v, &o->init) != CR_OK || o->init == CR_INIT_ZEROS)
             return fail(err, len, "--init: '%s' is not auto, he_normal, he_uniform, "
@@ -226,37 +234,42 @@ static int option(train_opts *o, raw *r, const char *n, const char *v, char *err
         if (cr_optim_kind_from_name(v, &r->kind) != CR_OK)
             return fail(err, len, "--optim: '%s' is not sgd, momentum, nesterov, adagrad, "
                         "rmsprop, adam or adamw", v);
-    } else if (IS("--lr")) { r->lr_set = 1; return get_double(n, v, 0, 1e6, &r->lr, err, len); }
-    else if (IS("--momentum")) { r->set_momentum = 1; return get_double(n, v, 0, 1, &r->momentum, err, len); }
-    else if (IS("--beta1")) { r->set_beta1 = 1; return get_double(n, v, 0, 1, &r->beta1, err, len); }
-    else if (IS("--beta2")) { r->set_beta2 = 1; return get_double(n, v, 0, 1, &r->beta2, err, len); }
-    else if (IS("--rho")) { r->set_rho = 1; return get_double(n, v, 0, 1, &r->rho, err, len); }
-    else if (IS("--eps")) { r->set_eps = 1; return get_double(n, v, 0, 1, &r->eps, err, len); }
-    else if (IS("--weight-decay")) { r->set_wd = 1; return get_double(n, v, 0, 1e3, &r->wd, err, len); }
+    } else if (IS("--lr")) return DBL(r->lr_set, &r->lr, 0, 1e6);
+    else if (IS("--momentum")) return DBL(r->set_momentum, &r->momentum, 0, 1);
+    else if (IS("--beta1")) return DBL(r->set_beta1, &r->beta1, 0, 1);
+    else if (IS("--beta2")) return DBL(r->set_beta2, &r->beta2, 0, 1);
+    else if (IS("--rho")) return DBL(r->set_rho, &r->rho, 0, 1);
+    else if (IS("--eps")) return DBL(r->set_eps, &r->eps, 0, 1);
+    else if (IS("--weight-decay")) return DBL(r->set_wd, &r->wd, 0, 1e3);
     else if (IS("--schedule")) {
         r->sched_set = 1;
         if (cr_schedule_kind_from_name(v, &r->skind) != CR_OK)
             return fail(err, len, "--schedule: '%s' is not constant, invsqrt, inv, step, exp "
                         "or cosine", v);
-    } else if (IS("--gamma")) { r->set_gamma = 1; return get_double(n, v, 0, 1, &r->gamma, err, len); }
-    else if (IS("--step-size")) { r->set_step = 1; return get_long(n, v, 1, LONG_MAX, &r->step_size, err, len); }
-    else if (IS("--decay")) { r->set_decay = 1; return get_double(n, v, 0, 1e9, &r->decay, err, len); }
-    else if (IS("--lr-min")) { r->set_lrmin = 1; return get_double(n, v, 0, 1e6, &r->lrmin, err, len); }
-    else if (IS("--cosine-steps")) { r->set_T = 1; return get_long(n, v, 1, LONG_MAX, &r->T, err, len); }
-    else if (IS("--warmup")) { r->set_warmup = 1; return get_long(n, v, 0, LONG_MAX, &r->warmup, err, len); }
+    } else if (IS("--gamma")) return DBL(r->set_gamma, &r->gamma, 0, 1);
+    else if (IS("--step-size")) return LNG(r->set_step, &r->step_size, 1, LONG_MAX);
+    else if (IS("--decay")) return DBL(r->set_decay, &r->decay, 0, 1e9);
+    else if (IS("--lr-min")) return DBL(r->set_lrmin, &r->lrmin, 0, 1e6);
+    else if (IS("--cosine-steps")) return LNG(r->set_T, &r->T, 1, LONG_MAX);
+    else if (IS("--warmup")) return LNG(r->set_warmup, &r->warmup, 0, LONG_MAX);
     else if (IS("--clip")) return get_double(n, v, 0, 1e30, &o->clip, err, len);
-    else if (IS("--batch")) { r->batch_set = 1; return get_int(n, v, 1, 1 << 20, &o->batch, err, len); }
-    else if (IS("--epochs")) { r->epochs_set = 1; return get_int(n, v, 1, 1000000, &o->epochs, err, len); }
-    else if (IS("--patience")) return get_int(n, v, 0, 1000000, &o->patience, err, len);
+    else if (IS("--batch")) {
+        r->batch_set = 1;
+        return INT(&o->batch, 1, 1 << 20);
+    } else if (IS("--epochs")) {
+        r->epochs_set = 1;
+        return INT(&o->epochs, 1, 1000000);
+    } else if (IS("--patience")) return INT(&o->patience, 0, 1000000);
     else if (IS("--seed")) {
         if (get_long(n, v, 0, LONG_MAX, &l, err, len)) return -1;
         o->seed = (unsigned long long)l;
-    } else if (IS("--threads")) return get_int(n, v, 1, 256, &o->threads, err, len);
+    } else if (IS("--threads")) return INT(&o->threads, 1, 256);
     else if (IS("--out")) o->out = v;
     else if (IS("--dot")) o->dot = v;
     else if (IS("--log")) o->log = v;
     else if (IS("--checkpoint")) o->checkpoint = v;
-    else if (IS("--checkpoint-every")) return get_long(n, v, 1, LONG_MAX, &o->checkpoint_every, err, len);
+    else if (IS("--checkpoint-every"))
+        return get_long(n, v, 1, LONG_MAX, &o->checkpoint_every, err, len);
     else if (IS("--resume")) o->resume = v;
     else if (IS("--max-steps")) return get_long(n, v, 1, LONG_MAX, &o->max_steps, err, len);
     else if (IS("--eval")) o->eval = v;
@@ -268,6 +281,9 @@ static int option(train_opts *o, raw *r, const char *n, const char *v, char *err
     else if (IS("--anomaly")) o->anomaly = 1;
     else return fail(err, len, "unknown option '%s' (see --help)", n);
 #undef IS
+#undef INT
+#undef LNG
+#undef DBL
     return 0;
 }
 
@@ -296,7 +312,8 @@ static int finish(train_opts *o, raw *r, char *err, size_t len)
     cr_optim_config *c = &o->optim;
     *c = cr_optim_defaults(r->kind);
     if (r->lr_set) c->lr = r->lr;
-    else if (r->kind == CR_OPTIM_SGD || r->kind == CR_OPTIM_MOMENTUM || r->kind == CR_OPTIM_NESTEROV)
+    else if (r->kind == CR_OPTIM_SGD || r->kind == CR_OPTIM_MOMENTUM ||
+             r->kind == CR_OPTIM_NESTEROV)
         c->lr = 0.1;
     if (r->set_momentum) c->momentum = r->momentum;
     if (r->set_beta1) c->beta1 = r->beta1;
@@ -357,7 +374,8 @@ int train_parse_args(train_opts *o, int argc, char **argv, char *err, size_t err
             return 1;
         }
         if (strncmp(a, "--", 2) != 0 || !a[2])
-            return fail(err, errlen, "unexpected argument '%s' (options start with --; see --help)", a);
+            return fail(err, errlen,
+                        "unexpected argument '%s' (options start with --; see --help)", a);
         char name[64];
         const char *eq = strchr(a, '='), *val = NULL;
         size_t nl = eq ? (size_t)(eq - a) : strlen(a);

@@ -45,7 +45,8 @@ void progress_update(progress *p, size_t done, double loss, double acc)
     bar[W] = '\0';
     char eta[16];
     fmt_time(eta, sizeof eta, rate > 0 ? (double)(p->total - done) / rate : 0);
-    fprintf(stderr, "\r\033[Kepoch %d/%d [%s] %3.0f%%  loss %.4f  acc %5.1f%%  %6.0f samples/s  ETA %s",
+    fprintf(stderr,
+            "\r\033[Kepoch %d/%d [%s] %3.0f%%  loss %.4f  acc %5.1f%%  %6.0f samples/s  ETA %s",
             p->epoch, p->epochs, bar, 100 * frac, loss, 100 * acc, rate, eta);
     fflush(stderr);
 }

@@ -96,7 +96,56 @@ void model_info_to_meta(const model_info *mi, cr_meta *meta);
 cr_status model_info_from_meta(model_info *mi, const cr_meta *meta, const char *path,
                                char *err, size_t errlen);
 
+/* The training run (loop.c), shared with report.c and checkpoint.c. Everything a
+ * step depends on is here, so that a checkpoint can hold all of it. */
+typedef struct step_graph {
+    cr_tape *t;
+    cr_tensor *x, *y;          /* heap inputs: rows x features, rows */
+    cr_tensor *logits, *loss;  /* on t */
+    int rows;
+} step_graph;
+
+typedef struct trainer {
+    const train_opts *o;
+    cr_dataset *train, *test;
+    cr_split split;
+    model_info mi;
+    cr_mlp *mlp;
+    cr_optim *opt;
+    cr_schedule sched;
+    cr_batcher *batcher;
+    step_graph full, last;
+    cr_tape *eval_tape;
+    int *all_idx;              /* 0..n-1 for evaluating whole sets */
+    cr_params *file_params;    /* what model files and checkpoints hold */
+    cr_tensor *mean_t, *inv_t;
+    cr_meta *meta;
+    FILE *log;
+    char err[TRAIN_ERR];
+    /* position and running state: all in checkpoints */
+    uint64_t epoch, batch;
+    double best_val, ep_loss;
+    uint64_t bad_epochs, ep_correct, ep_seen;
+    double t_start, test_acc;
+} trainer;
+
 /* Train (or evaluate with --eval) as the options say; returns the exit status. */
 int train_run(const train_opts *o);
+/* Put a message (fmt with one %s) in T->err and return code. */
+int trainer_fail(trainer *T, int code, const char *fmt, const char *a);
+/* Threads and anomaly mode of a new tape, as the options say. */
+int trainer_tape_setup(trainer *T, cr_tape *t);
+/* Loss and accuracy on d's samples idx[0..n) (no-grad); confusion (C x C, rows
+ * the true class) when non-NULL. 0 or an exit status. */
+int trainer_evaluate(trainer *T, const cr_dataset *d, const int *idx, size_t n, double *loss,
+                     double *acc, long *confusion);
+/* Evaluate the test set, print accuracy and confusion matrix, set T->test_acc. */
+int trainer_report_test(trainer *T, const char *what);
+void trainer_describe(trainer *T);                 /* the data/model lines */
+int trainer_run_eval(trainer *T);                  /* --eval MODEL */
+void arch_str(const model_info *mi, char *arch, size_t size);   /* "784-128-10" */
+/* Save the whole training state to --checkpoint / restore it from --resume. */
+int checkpoint_save(trainer *T);
+int checkpoint_resume(trainer *T);
 
 #endif

@@ -1,0 +1,173 @@
+/* Evaluation (no-grad, in chunks), the test report with its confusion matrix,
+ * the run's description, and --eval of a saved model. */
+#include "train.h"
+
+#include <math.h>
+#include <string.h>
+#include <unistd.h>
+
+#define EVAL_CHUNK 1000
+
+int trainer_evaluate(trainer *T, const cr_dataset *d, const int *idx, size_t n, double *loss,
+                    double *acc, long *confusion)
+{
+    int F = (int)d->n_features;
+    size_t C = (size_t)T->mi.sizes[T->mi.n_sizes - 1], ok = 0;
+    double sum = 0;
+    cr_tape *t = T->eval_tape;
+    int was = cr_mlp_set_training(T->mlp, 0);
+    if (confusion) memset(confusion, 0, C * C * sizeof *confusion);
+    for (size_t s = 0; s < n; s += EVAL_CHUNK) {
+        int m = (int)(n - s < EVAL_CHUNK ? n - s : EVAL_CHUNK);
+        cr_tape_reset(t);
+        cr_tensor *x = cr_const(t, 2, (int[]){ m, F }, NULL);
+        cr_tensor *y = cr_const(t, 1, (int[]){ m }, NULL);
+        if (x && y) cr_dataset_gather(d, idx + s, (size_t)m, x, y);
+        cr_tensor *z = cr_mlp_forward(t, T->mlp, x);
+        cr_tensor *l = cr_softmax_cross_entropy(t, z, y);
+        if (!l) {
+            cr_mlp_set_training(T->mlp, was);
+            return trainer_fail(T, EXIT_TRAIN_FAILED, "evaluation: %s", cr_tape_error(t));
+        }
+        sum += (double)l->data[0] * m;
+        for (int r = 0; r < m; r++) {
+            const cr_real *row = z->data + (size_t)r * C;
+            size_t best = 0;
+            for (size_t c = 1; c < C; c++)
+                if (row[c] > row[best]) best = c;
+            size_t truth = (size_t)y->data[r];
+            ok += best == truth;
+            if (confusion) confusion[truth * C + best]++;
+        }
+    }
+    cr_mlp_set_training(T->mlp, was);
+    *loss = sum / (double)n;
+    *acc = (double)ok / (double)n;
+    return 0;
+}
+
+/* ----------------------------------------------------------------- output */
+
+static void print_confusion(const long *conf, size_t C, size_t n)
+{
+    if (C > 20) return;
+    int w = 1;
+    for (size_t k = n; k >= 10; k /= 10) w++;
+    if (w < 3) w = 3;
+    printf("confusion matrix (rows: true class, columns: predicted class)\n%*s", 6, "");
+    for (size_t c = 0; c < C; c++) printf(" %*zu", w, c);
+    printf("\n");
+    for (size_t r = 0; r < C; r++) {
+        printf("  %3zu ", r);
+        for (size_t c = 0; c < C; c++) printf(" %*ld", w, conf[r * C + c]);
+        printf("\n");
+    }
+}
+
+int trainer_report_test(trainer *T, const char *what)
+{
+    T->test_acc = NAN;
+    if (!T->test) return 0;
+    size_t C = (size_t)T->mi.sizes[T->mi.n_sizes - 1];
+    long *conf = cr_calloc(C * C, sizeof *conf);
+    if (!conf) return trainer_fail(T, EXIT_TRAIN_FAILED, "out of memory%s", "");
+    double loss, acc;
+    int rc = trainer_evaluate(T, T->test, T->all_idx, T->test->n, &loss, &acc, conf);
+    if (!rc) {
+        printf("%s: accuracy %.2f%% (%ld/%zu), loss %.4f\n", what, 100 * acc,
+               (long)floor(acc * (double)T->test->n + 0.5), T->test->n, loss);
+        print_confusion(conf, C, T->test->n);
+        T->test_acc = acc;
+    }
+    cr_free(conf);
+    return rc;
+}
+
+/* "784-128-10" */
+void arch_str(const model_info *mi, char *arch, size_t size)
+{
+    size_t k = 0;
+    arch[0] = '\0';
+    for (int i = 0; i < mi->n_sizes && k + 16 < size; i++)
+        k += (size_t)snprintf(arch + k, size - k, "%s%d", i ? "-" : "", mi->sizes[i]);
+}
+
+void trainer_describe(trainer *T)
+{
+    const train_opts *o = T->o;
+    if (o->quiet) return;
+    const model_info *mi = &T->mi;
+    char arch[256];
+    arch_str(mi, arch, sizeof arch);
+    printf("data: %s; %zu train, %zu validation, %zu test samples; %zu features, %d classes%s\n",
+           o->data ? o->data : o->train_images ? o->train_images : "embedded spirals",
+           T->split.n_train, T->split.n_val, T->test ? T->test->n : 0, T->train->n_features,
+           T->train->n_classes, o->standardize ? "; standardised" : "");
+    printf("model: %s %s, %zu parameters; %s lr %g, %s schedule, batch %d, %d epochs, seed %llu, "
+           "%d thread%s, %s\n", arch, cr_activation_name(mi->act), cr_mlp_param_count(T->mlp),
+           cr_optim_kind_name(o->optim.kind), o->optim.lr, cr_schedule_kind_name(o->sched.kind),
+           o->batch, o->epochs, o->seed, cr_pool_threads(cr_tape_pool(T->full.t)),
+           cr_pool_threads(cr_tape_pool(T->full.t)) > 1 ? "s" : "",
+           o->rerecord ? "graph re-recorded every step" : "graph recorded once, replayed");
+    if (o->resume)
+        printf("resumed from %s at epoch %llu, batch %llu (step %ld)\n", o->resume,
+               (unsigned long long)T->epoch + 1, (unsigned long long)T->batch,
+               cr_optim_step_count(T->opt));
+    fflush(stdout);
+}
+
+int trainer_run_eval(trainer *T)
+{
+    const train_opts *o = T->o;
+    const char *path = o->eval;
+    T->meta = cr_meta_new();
+    if (!T->meta) return trainer_fail(T, EXIT_TRAIN_FAILED, "out of memory%s", "");
+    if (cr_load(path, NULL, NULL, T->meta, T->err, sizeof T->err) != CR_OK) return EXIT_USAGE;
+    if (model_info_from_meta(&T->mi, T->meta, path, T->err,
+                             sizeof T->err) != CR_OK) return EXIT_USAGE;
+    model_info *mi = &T->mi;
+    cr_dataset *d = T->test;
+    int C = mi->sizes[mi->n_sizes - 1];
+    if ((size_t)mi->sizes[0] != d->n_features) {
+        snprintf(T->err, sizeof T->err, "%s: the model takes %d features but the data has %zu",
+                 path, mi->sizes[0], d->n_features);
+        return EXIT_USAGE;
+    }
+    if (d->n_classes > C) {
+        snprintf(T->err, sizeof T->err, "%s: the model has %d classes but the data has labels up "
+                 "to %d", path, C, d->n_classes - 1);
+        return EXIT_USAGE;
+    }
+    cr_rng rng;
+    cr_rng_seed(&rng, 0);
+    T->mlp = cr_mlp_new(mi->n_sizes, mi->sizes, mi->act, CR_ACT_NONE, &rng);
+    if (!T->mlp) return trainer_fail(T, EXIT_TRAIN_FAILED, "cannot build the model%s", "");
+    T->file_params = model_file_params(T->mlp, mi->standardized, mi->sizes[0], &T->mean_t,
+                                       &T->inv_t);
+    T->eval_tape = cr_tape_new(0);
+    T->all_idx = cr_malloc(d->n * sizeof *T->all_idx);
+    if (!T->file_params || !T->eval_tape || !T->all_idx)
+        return trainer_fail(T, EXIT_TRAIN_FAILED, "out of memory%s", "");
+    if (cr_load(path, T->file_params, NULL, NULL, T->err,
+                sizeof T->err) != CR_OK) return EXIT_USAGE;
+    for (size_t i = 0; i < d->n; i++) T->all_idx[i] = (int)i;
+    cr_tape_set_grad_mode(T->eval_tape, 0);
+    if (trainer_tape_setup(T, T->eval_tape)) return EXIT_TRAIN_FAILED;
+    if (mi->standardized) {
+        size_t F = d->n_features;
+        float *buf = cr_malloc(2 * F * sizeof *buf);
+        if (!buf) return trainer_fail(T, EXIT_TRAIN_FAILED, "out of memory%s", "");
+        for (size_t j = 0; j < F; j++) {
+            buf[j] = (float)T->mean_t->data[j];
+            buf[F + j] = (float)T->inv_t->data[j];
+        }
+        cr_status st = cr_dataset_set_norm(d, buf, buf + F);
+        cr_free(buf);
+        if (st != CR_OK) return trainer_fail(T, EXIT_TRAIN_FAILED, "out of memory%s", "");
+    }
+    char arch[256];
+    arch_str(mi, arch, sizeof arch);
+    if (!o->quiet) printf("model %s: %s %s, evaluated on %zu samples\n", path, arch,
+                          cr_activation_name(mi->act), d->n);
+    return trainer_report_test(T, "test");
+}
