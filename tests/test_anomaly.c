@@ -2,10 +2,11 @@
  * pass becomes a CR_ERR_NUMERIC tape error naming the node (id, op), the shape
  * and the inputs' ranges. Node ids below are creation order on a fresh tape
  * (leaves count). */
-#include "helpers.h"
+#include "data_helpers.h"
 
 #include <math.h>
 #include <string.h>
+#include <sys/wait.h>
 
 /* exp overflows above 88.72 (float) / 709.78 (double). */
 #define EXP_OVERFLOW (CR_TEST_DOUBLE ? 710.0 : 89.0)
@@ -337,8 +338,47 @@ static void test_stable_ops_raise_no_false_alarm(void **state)
     assert_true(isfinite(l1));
 }
 
-int main(void)
+/* The training program with --anomaly stops at the first bad op with the message
+ * and exit status 1. Data: unscaled CSV features of 3e38, so the first layer's
+ * x W overflows to Inf in float (54 training rows after the 10% validation split;
+ * x is a heap tensor, so the linear op is node #0). */
+static char train_bin[1024];
+
+static void test_training_program_stops_with_anomaly_message(void **state)
 {
+    (void)state;
+    if (CR_TEST_DOUBLE) skip();          /* 3e38 * w does not overflow a double */
+    FILE *f = fopen(td_path("big.csv"), "w");
+    assert_non_null(f);
+    for (int i = 0; i < 60; i++) fprintf(f, "%g,%g,%d\n", i % 2 ? 3e38 : 1.0, 3e38, i % 2);
+    fclose(f);
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "'%s' --no-progress --data '%s' --hidden 8 --epochs 1 --anomaly "
+             "--out '%s' --dot '%s' > '%s' 2> '%s'", train_bin, td_path("big.csv"),
+             td_path("m.crm"), td_path("m.dot"), td_path("out.txt"), td_path("err.txt"));
+    int st = system(cmd);
+    assert_true(st != -1 && WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 1);
+    char err[1024] = "";
+    f = fopen(td_path("err.txt"), "r");
+    assert_non_null(f);
+    size_t n = fread(err, 1, sizeof err - 1, f);
+    err[n] = '\0';
+    fclose(f);
+    if (!strstr(err, "anomaly: forward of node #0 (linear, shape 54x8) gave Inf at element"))
+        print_error("stderr: %s\n", err);
+    assert_non_null(strstr(err, "anomaly: forward of node #0 (linear, shape 54x8) gave Inf at "
+                                "element"));
+    assert_non_null(strstr(err, "parameter \"fc1.W\", shape 2x8"));
+}
+
+int main(int argc, char **argv)
+{
+    (void)argc;
+    snprintf(train_bin, sizeof train_bin, "%s", argv[0]);
+    char *slash = strrchr(train_bin, '/');
+    size_t keep = slash ? (size_t)(slash - train_bin) : 0;
+    snprintf(train_bin + keep, sizeof train_bin - keep, "%s../examples/train", slash ? "/" : "");
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sqrt_of_negative_names_sqrt_node_and_input_range),
         cmocka_unit_test(test_zero_over_zero_names_div_node),
@@ -357,6 +397,7 @@ int main(void)
         cmocka_unit_test(test_custom_op_is_named),
         cmocka_unit_test(test_long_report_is_truncated_safely),
         cmocka_unit_test(test_stable_ops_raise_no_false_alarm),
+        cmocka_unit_test(test_training_program_stops_with_anomaly_message),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
