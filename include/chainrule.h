@@ -1037,8 +1037,10 @@ cr_status cr_dataset_set_norm(cr_dataset *d, const float *mean, const float *inv
  * x must hold at least count*n_features values with its last dimension equal to
  * n_features; y (may be NULL) at least count values; rows past count are left as
  * they are. Works on heap tensors and on tape leaves (then cr_tape_forward replays
- * on the new batch). Returns CR_OK, or CR_ERR_ARG (NULL, index outside 0..n-1) /
- * CR_ERR_SHAPE (tensor too small) having written nothing. */
+ * on the new batch); for an epoch's smaller last batch keep a second pair of
+ * tensors (and recorded tape) of that size, as examples/train does. Returns CR_OK,
+ * or CR_ERR_ARG (NULL, index outside 0..n-1) / CR_ERR_SHAPE (tensor too small)
+ * having written nothing. */
 cr_status cr_dataset_gather(const cr_dataset *d, const int *idx, size_t count,
                             cr_tensor *x, cr_tensor *y);
 
