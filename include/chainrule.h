@@ -107,27 +107,36 @@ void cr_rng_shuffle(cr_rng *r, int *idx, size_t n);
 
 /* A fixed pool of worker threads used by GEMM and large elementwise kernels.
  * Results are bit-identical for any thread count (work is split by output tile,
- * never by reduction). Threads sleep between calls. */
+ * never by reduction). Between calls the workers spin briefly, then sleep. A pool
+ * serves one calling thread at a time; it also owns the GEMM packing buffers. */
 typedef struct cr_pool cr_pool;
 
 /* New pool running n threads in total (the caller counts as one), 1 <= n <= 256;
- * n <= 0 means: CR_NUM_THREADS from the environment, else 1. Caller owns it; NULL on
- * allocation or thread-creation failure. */
+ * n <= 0 means: CR_NUM_THREADS from the environment (clamped to 1..256), else 1.
+ * Caller owns it; NULL for n > 256 or on allocation or thread-creation failure. */
 cr_pool *cr_pool_new(int n);
 /* Stop the threads and free the pool. NULL is safe. */
 void cr_pool_free(cr_pool *p);
 /* Number of threads the pool uses (1 for NULL). */
 int cr_pool_threads(const cr_pool *p);
 
-/* C = alpha * op(A) * op(B) + beta * C, row-major; op(X) = X or X^T per ta/tb.
- * op(A) is M x K, op(B) is K x N, C is M x N; lda/ldb/ldc are row strides of the
- * matrices as stored. beta == 0 ignores C's old contents (NaN there is not
- * propagated). pool may be NULL (one thread). Never allocates after the pool's
- * first call with the largest block size. */
+/* C = alpha * op(A) * op(B) + beta * C, row-major; op(X) = X or X^T per ta/tb (a
+ * transpose is handled while packing, never materialised). op(A) is M x K, op(B)
+ * is K x N, C is M x N; lda/ldb/ldc are the row strides of the matrices as stored
+ * (lda >= K for A, >= M for A^T, and so on). beta == 0 ignores C's old contents
+ * (NaN there is not propagated); alpha == 0 or K == 0 only scales C (A and B are
+ * not read); M or N <= 0 does nothing. Uses the pool's threads when the product is
+ * big enough to gain from them. With a pool the packing buffers are the pool's:
+ * after the first call at the largest size, no allocation. pool NULL: one thread,
+ * and big products allocate (and free) a packing buffer per call. Out of memory for
+ * packing: still correct, on one thread (a slow plain loop if not even one buffer
+ * can be had). BLAS=openblas builds call OpenBLAS instead (its own threads, set by
+ * OPENBLAS_NUM_THREADS; the pool is unused). */
 void cr_gemm(cr_pool *pool, int ta, int tb, int M, int N, int K, cr_real alpha,
              const cr_real *A, int lda, const cr_real *B, int ldb, cr_real beta,
              cr_real *C, int ldc);
-/* Name of the GEMM micro-kernel chosen for this CPU ("avx512", "avx2", "generic"). */
+/* Name of the GEMM micro-kernel chosen for this CPU at run time ("avx512", "avx2",
+ * "generic"; "openblas" in a BLAS=openblas build). Static string. */
 const char *cr_gemm_kernel_name(void);
 
 /* ==================================================================== tensors */

@@ -1,7 +1,15 @@
-/* The thread pool: n-1 pthreads workers plus the calling thread. Workers sleep on a
- * condition variable between jobs; a job is a count of tasks handed out through an
- * atomic counter. Each thread owns a scratch buffer (GEMM packing) that grows to the
- * largest size asked for and is then reused. */
+/* The thread pool: n-1 pthreads workers plus the calling thread. A job is a count of
+ * tasks handed out through an atomic counter. Between jobs a worker spins for a
+ * short while (SPIN_ROUNDS pauses, some tens of microseconds: the next GEMM of a
+ * training step usually comes sooner) and then sleeps on a condition variable; the
+ * caller waits for the last worker the same way. Each thread owns a scratch buffer
+ * (GEMM packing) that grows to the largest size asked for and is then reused.
+ *
+ * Sleeping without lost wake-ups: a sleeper announces itself (sleepers, or
+ * caller_asleep) under the mutex and re-checks the condition before waiting; the
+ * waker changes the condition and then checks the announcement, both sequentially
+ * consistent atomics, so at least one of the two sees the other; the waker signals
+ * under the same mutex, so the sleeper is already waiting. */
 #include "kernel.h"
 
 #include <pthread.h>
@@ -10,6 +18,7 @@
 #include <stdlib.h>
 
 #define MAX_THREADS 256
+#define SPIN_ROUNDS 4000
 
 typedef struct scratch {
     void *raw;       /* what cr_malloc returned */
@@ -32,16 +41,26 @@ struct cr_pool {
     pthread_mutex_t mu;
     pthread_cond_t wake;     /* caller -> workers: a new job or stop */
     pthread_cond_t done;     /* last worker -> caller: job finished */
-    unsigned long gen;       /* job number, bumped per job */
-    int wanted;              /* threads taking part in this job (caller included) */
-    int busy;                /* workers still in this job */
-    int stop;
+    atomic_uint gen;         /* job number, bumped per job */
+    atomic_int stop;
+    atomic_int sleepers;     /* workers asleep (or about to be) on wake */
+    atomic_int pending;      /* workers still in the current job */
+    atomic_int caller_asleep;
 
+    /* The current job: written by the caller before gen is bumped. */
     cr__pool_fn fn;
     void *ctx;
     int ntasks;
+    int wanted;              /* threads taking part (caller included) */
     atomic_int next;         /* next task to hand out */
 };
+
+static void cpu_relax(void)
+{
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+    __builtin_ia32_pause();
+#endif
+}
 
 static void run_tasks(cr_pool *p, int thread)
 {
@@ -52,30 +71,46 @@ static void run_tasks(cr_pool *p, int thread)
     }
 }
 
+/* Wait until a job newer than `seen` (or stop) is posted; returns its number. */
+static unsigned wait_for_job(cr_pool *p, unsigned seen)
+{
+    for (int i = 0; i < SPIN_ROUNDS; i++) {
+        unsigned g = atomic_load(&p->gen);
+        if (g != seen || atomic_load(&p->stop)) return g;
+        cpu_relax();
+    }
+    pthread_mutex_lock(&p->mu);
+    atomic_fetch_add(&p->sleepers, 1);
+    while (atomic_load(&p->gen) == seen && !atomic_load(&p->stop))
+        pthread_cond_wait(&p->wake, &p->mu);
+    atomic_fetch_sub(&p->sleepers, 1);
+    pthread_mutex_unlock(&p->mu);
+    return atomic_load(&p->gen);
+}
+
 static void *worker_main(void *arg)
 {
     worker *w = arg;
     cr_pool *p = w->pool;
-    unsigned long seen = 0;
-    pthread_mutex_lock(&p->mu);
+    unsigned seen = 0;
     for (;;) {
-        while (!p->stop && p->gen == seen) pthread_cond_wait(&p->wake, &p->mu);
-        if (p->stop) break;
-        seen = p->gen;
+        seen = wait_for_job(p, seen);
+        if (atomic_load(&p->stop)) break;
         if (w->id >= p->wanted) continue;   /* this job needs fewer threads */
-        pthread_mutex_unlock(&p->mu);
         run_tasks(p, w->id);
-        pthread_mutex_lock(&p->mu);
-        if (--p->busy == 0) pthread_cond_signal(&p->done);
+        if (atomic_fetch_sub(&p->pending, 1) == 1 && atomic_load(&p->caller_asleep)) {
+            pthread_mutex_lock(&p->mu);
+            pthread_cond_signal(&p->done);
+            pthread_mutex_unlock(&p->mu);
+        }
     }
-    pthread_mutex_unlock(&p->mu);
     return NULL;
 }
 
 static void stop_workers(cr_pool *p)
 {
+    atomic_store(&p->stop, 1);
     pthread_mutex_lock(&p->mu);
-    p->stop = 1;
     pthread_cond_broadcast(&p->wake);
     pthread_mutex_unlock(&p->mu);
     for (int i = 0; i < p->started; i++) pthread_join(p->threads[i], NULL);
@@ -164,22 +199,29 @@ void cr__pool_run(cr_pool *p, cr__pool_fn fn, void *ctx, int ntasks)
         for (int t = 0; t < ntasks; t++) fn(ctx, t, 0);
         return;
     }
-    pthread_mutex_lock(&p->mu);
     p->fn = fn;
     p->ctx = ctx;
     p->ntasks = ntasks;
-    atomic_store_explicit(&p->next, 0, memory_order_relaxed);
     p->wanted = use;
-    p->busy = use - 1;
-    p->gen++;
-    pthread_cond_broadcast(&p->wake);
-    pthread_mutex_unlock(&p->mu);
+    atomic_store(&p->next, 0);
+    atomic_store(&p->pending, use - 1);
+    atomic_fetch_add(&p->gen, 1);            /* publishes the job */
+    if (atomic_load(&p->sleepers) > 0) {
+        pthread_mutex_lock(&p->mu);
+        pthread_cond_broadcast(&p->wake);
+        pthread_mutex_unlock(&p->mu);
+    }
 
     run_tasks(p, 0);
 
-    pthread_mutex_lock(&p->mu);
-    while (p->busy > 0) pthread_cond_wait(&p->done, &p->mu);
-    pthread_mutex_unlock(&p->mu);
+    for (int i = 0; i < SPIN_ROUNDS && atomic_load(&p->pending) > 0; i++) cpu_relax();
+    if (atomic_load(&p->pending) > 0) {
+        pthread_mutex_lock(&p->mu);
+        atomic_store(&p->caller_asleep, 1);
+        while (atomic_load(&p->pending) > 0) pthread_cond_wait(&p->done, &p->mu);
+        atomic_store(&p->caller_asleep, 0);
+        pthread_mutex_unlock(&p->mu);
+    }
 }
 
 int cr__pool_reserve(cr_pool *p, size_t bytes)
