@@ -22,6 +22,11 @@ B := build/$(REAL)$(if $(filter 1,$(SAN)),-san)$(if $(BLAS),-$(BLAS))
 CPPFLAGS += -Iinclude -D_POSIX_C_SOURCE=200809L
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=c11 -Wall -Wextra -pedantic -fPIC -MMD -MP -pthread
+# Let GCC's -O2 vectoriser use its normal cost model (its default "very cheap" one
+# leaves most elementwise and optimizer loops scalar), and let sqrt vectorise by not
+# setting errno. Neither changes a result: this is not -ffast-math.
+VEC_FLAGS := $(shell $(CC) -fvect-cost-model=dynamic -x c -c /dev/null -o /dev/null 2>/dev/null && echo -fvect-cost-model=dynamic)
+CFLAGS   += -fno-math-errno $(VEC_FLAGS)
 LDLIBS   += -lm -lpthread
 ifeq ($(REAL),double)
 CPPFLAGS += -DCR_REAL_DOUBLE

@@ -193,9 +193,15 @@ nomem:
     return NULL;
 }
 
+#ifdef CR_REAL_DOUBLE
+static inline cr_real sqrt_real(cr_real x) { return sqrt(x); }
+#else
+static inline cr_real sqrt_real(cr_real x) { return sqrtf(x); }
+#endif
+
 /* One parameter tensor: n elements of theta/grad, state arrays s0/s1 (or NULL). */
-static void update(const cr_optim_config *c, long t, size_t n, cr_real *theta,
-                   const cr_real *grad, cr_real *s0, cr_real *s1)
+static void update(const cr_optim_config *c, long t, size_t n, cr_real *restrict theta,
+                   const cr_real *restrict grad, cr_real *restrict s0, cr_real *restrict s1)
 {
     const double lr = c->lr, wd = c->weight_decay, eps = c->eps;
     switch (c->kind) {
@@ -237,19 +243,25 @@ static void update(const cr_optim_config *c, long t, size_t n, cr_real *theta,
     }
     case CR_OPTIM_ADAM:
     case CR_OPTIM_ADAMW: {
-        const double b1 = c->beta1, b2 = c->beta2;
-        const double step_size = lr / (1 - pow(b1, (double)t));
-        const double bc2_sqrt = sqrt(1 - pow(b2, (double)t));
-        const int decoupled = c->kind == CR_OPTIM_ADAMW;
+        /* The hot optimizer: computed in cr_real (as PyTorch does for float
+         * tensors) with the bias corrections folded into two constants, so the
+         * loop is plain multiply-add, one sqrt and one divide per element, and
+         * vectorises. theta -= step * m / (sqrt(v) * inv_bc2 + eps) is the same
+         * as step * m / (sqrt(v) / sqrt(1 - b2^t) + eps). */
+        const cr_real b1 = (cr_real)c->beta1, b2 = (cr_real)c->beta2;
+        const cr_real a1 = (cr_real)(1 - c->beta1), a2 = (cr_real)(1 - c->beta2);
+        const cr_real step = (cr_real)(lr / (1 - pow(c->beta1, (double)t)));
+        const cr_real inv_bc2 = (cr_real)(1 / sqrt(1 - pow(c->beta2, (double)t)));
+        const cr_real e = (cr_real)eps;
+        const cr_real shrink = (cr_real)(c->kind == CR_OPTIM_ADAMW ? 1 - lr * wd : 1);
+        const cr_real l2 = (cr_real)(c->kind == CR_OPTIM_ADAMW ? 0 : wd);
         for (size_t i = 0; i < n; i++) {
-            double th = theta[i], g = grad[i];
-            if (decoupled) th *= 1 - lr * wd;
-            else g += wd * th;
-            double m = b1 * s0[i] + (1 - b1) * g;
-            double v = b2 * s1[i] + (1 - b2) * g * g;
-            s0[i] = (cr_real)m;
-            s1[i] = (cr_real)v;
-            theta[i] = (cr_real)(th - step_size * (m / (sqrt(v) / bc2_sqrt + eps)));
+            cr_real th = theta[i] * shrink, g = grad[i] + l2 * theta[i];
+            cr_real m = b1 * s0[i] + a1 * g;
+            cr_real v = b2 * s1[i] + a2 * g * g;
+            s0[i] = m;
+            s1[i] = v;
+            theta[i] = th - step * (m / (sqrt_real(v) * inv_bc2 + e));
         }
         break;
     }
