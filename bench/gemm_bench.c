@@ -75,7 +75,8 @@ typedef struct operands {
 static void run_ours(cr_pool *pool, const operands *o)
 {
     const shape *s = o->s;
-    cr_gemm(pool, s->ta, s->tb, s->M, s->N, s->K, 1, o->A, o->lda, o->B, o->ldb, 0, o->C, o->ldc);
+    cr_gemm(pool, s->ta, s->tb, s->M, s->N, s->K, 1, o->A, o->lda, o->B, o->ldb, 0, o->C,
+            o->ldc);
 }
 
 #ifdef CR_HAVE_OPENBLAS
@@ -100,7 +101,8 @@ static double time_calls(int which, cr_pool *pool, const operands *o, int reps)
     double t0 = now();
     for (int r = 0; r < reps; r++) {
 #ifdef CR_HAVE_OPENBLAS
-        if (which) run_openblas(o);
+        if (which)
+            run_openblas(o);
         else
 #endif
             run_ours(pool, o);
@@ -113,16 +115,18 @@ int main(int argc, char **argv)
 {
     int quick = 0, only_threads = 0;
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "-q")) quick = 1;
-        else if (!strcmp(argv[i], "-t") && i + 1 < argc) only_threads = atoi(argv[++i]);
+        if (!strcmp(argv[i], "-q"))
+            quick = 1;
+        else if (!strcmp(argv[i], "-t") && i + 1 < argc)
+            only_threads = atoi(argv[++i]);
         else {
             fprintf(stderr, "usage: %s [-q] [-t THREADS]\n", argv[0]);
             return 2;
         }
     }
     const int samples = quick ? 3 : 7;
-    setvbuf(stdout, NULL, _IOLBF, 0);   /* rows appear as they are measured */
-    const double sample_time = quick ? 0.004 : 0.02;   /* seconds per sample, at least */
+    setvbuf(stdout, NULL, _IOLBF, 0);                /* rows appear as they are measured */
+    const double sample_time = quick ? 0.004 : 0.02; /* seconds per sample, at least */
 
     printf("GEMM (%s), C = A.B with beta = 0, median of %d samples; GFLOP/s\n",
            sizeof(cr_real) == 8 ? "double" : "float", samples);
@@ -135,7 +139,8 @@ int main(int argc, char **argv)
 #endif
 
     size_t cap = (size_t)1024 * 1024;
-    cr_real *A = malloc(cap * sizeof *A), *B = malloc(cap * sizeof *B), *C = malloc(cap * sizeof *C);
+    cr_real *A = malloc(cap * sizeof *A), *B = malloc(cap * sizeof *B),
+            *C = malloc(cap * sizeof *C);
     if (!A || !B || !C) {
         fprintf(stderr, "gemm_bench: out of memory\n");
         return 1;
@@ -146,9 +151,9 @@ int main(int argc, char **argv)
         C[i] = 0;
     }
 
-    double gf1[2] = { 0, 0 }, gf2[2] = { 0, 0 };   /* 1024: ours, OpenBLAS */
-    printf("\n%-28s %3s %10s %10s %7s\n", "shape (M x K . K x N)", "thr", "chainrule", "OpenBLAS",
-           "ratio");
+    double gf1[2] = { 0, 0 }, gf2[2] = { 0, 0 }; /* 1024: ours, OpenBLAS */
+    printf("\n%-28s %3s %10s %10s %7s\n", "shape (M x K . K x N)", "thr", "chainrule",
+           "OpenBLAS", "ratio");
     for (int threads = 1; threads <= 2; threads++) {
         if (only_threads && threads != only_threads) continue;
         cr_pool *pool = cr_pool_new(threads);
@@ -158,8 +163,8 @@ int main(int argc, char **argv)
         }
 #ifdef CR_HAVE_OPENBLAS
         openblas_set_num_threads(threads);
-        printf("-- %d thread%s (chainrule pool %d, OpenBLAS %d)\n", threads, threads > 1 ? "s" : "",
-               cr_pool_threads(pool), openblas_get_num_threads());
+        printf("-- %d thread%s (chainrule pool %d, OpenBLAS %d)\n", threads,
+               threads > 1 ? "s" : "", cr_pool_threads(pool), openblas_get_num_threads());
 #else
         printf("-- %d thread%s (chainrule pool %d)\n", threads, threads > 1 ? "s" : "",
                cr_pool_threads(pool));
@@ -175,14 +180,16 @@ int main(int argc, char **argv)
             /* Calibrate: enough calls per sample for sample_time. */
             int reps = 1;
             for (int w = 0; w < libs; w++) time_calls(w, pool, &o, 2);
-            while (time_calls(0, pool, &o, reps) * reps < sample_time && reps < (1 << 24)) reps *= 2;
+            while (time_calls(0, pool, &o, reps) * reps < sample_time && reps < (1 << 24))
+                reps *= 2;
             double t[2][16];
             for (int r = 0; r < samples; r++)
                 for (int w = 0; w < libs; w++) t[w][r] = time_calls(w, pool, &o, reps);
             double g[2] = { flops / median(t[0], samples) * 1e-9, 0 };
             if (libs == 2) g[1] = flops / median(t[1], samples) * 1e-9;
             if (libs == 2)
-                printf("%-28s %3d %10.1f %10.1f %7.2f\n", s->name, threads, g[0], g[1], g[0] / g[1]);
+                printf("%-28s %3d %10.1f %10.1f %7.2f\n", s->name, threads, g[0], g[1],
+                       g[0] / g[1]);
             else
                 printf("%-28s %3d %10.1f %10s %7s\n", s->name, threads, g[0], "-", "-");
             if (s->M == 1024) {

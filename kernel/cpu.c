@@ -19,8 +19,10 @@ static size_t read_cache_size(int index, int *level, int *data)
     if (fgets(buf, sizeof buf, f)) {
         char *p = buf;
         while (*p >= '0' && *p <= '9') v = v * 10 + (size_t)(*p++ - '0');
-        if (*p == 'K') v <<= 10;
-        else if (*p == 'M') v <<= 20;
+        if (*p == 'K')
+            v <<= 10;
+        else if (*p == 'M')
+            v <<= 20;
     }
     fclose(f);
     snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu0/cache/index%d/level", index);
@@ -34,7 +36,8 @@ static size_t read_cache_size(int index, int *level, int *data)
     f = fopen(path, "r");
     *data = 0;
     if (f) {
-        if (fgets(buf, sizeof buf, f)) *data = buf[0] == 'D' || buf[0] == 'U'; /* Data, Unified */
+        if (fgets(buf, sizeof buf, f))
+            *data = buf[0] == 'D' || buf[0] == 'U'; /* Data, Unified */
         fclose(f);
     }
     return v;
@@ -69,7 +72,7 @@ const cr__gemm_arch *cr__gemm_arch_avx512(void)
 {
 #ifdef CR_X86
     const cr__gemm_arch *a = &cr__gemm_avx512_kernels;
-    __builtin_cpu_init();   /* also checks that the OS saves the zmm state */
+    __builtin_cpu_init(); /* also checks that the OS saves the zmm state */
     if (a->ukr_s && a->ukr_d && __builtin_cpu_supports("avx512f")) return a;
 #endif
     return NULL;
@@ -80,8 +83,7 @@ const cr__gemm_arch *cr__gemm_arch_avx2(void)
 #ifdef CR_X86
     const cr__gemm_arch *a = &cr__gemm_avx2_kernels;
     __builtin_cpu_init();
-    if (a->ukr_s && a->ukr_d && __builtin_cpu_supports("avx2") &&
-        __builtin_cpu_supports("fma"))
+    if (a->ukr_s && a->ukr_d && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
         return a;
 #endif
     return NULL;

@@ -63,24 +63,24 @@ typedef ptrdiff_t idx;
 
 typedef struct gemm {
     ukr_fn ukr;
-    pack_fn pack_t;          /* transposing pack, or NULL */
-    pack_fn copy;            /* copying pack, or NULL */
-    ukrc_fn ukrc;            /* narrow kernel, or NULL */
+    pack_fn pack_t; /* transposing pack, or NULL */
+    pack_fn copy;   /* copying pack, or NULL */
+    ukrc_fn ukrc;   /* narrow kernel, or NULL */
     int ta, tb;
     idx M, N, K;
     cr_real alpha, beta;
     const cr_real *A, *B;
     cr_real *C;
     idx lda, ldb, ldc;
-    idx mr, nr, kc, mc, nc;  /* tile and block sizes */
-    int direct;              /* A read in place, one pass over K */
-    int narrow;              /* direct, with the narrow kernel (few columns) */
-    int split_n;             /* tasks own column ranges (else row ranges) */
-    idx units;               /* tiles along the split dimension */
+    idx mr, nr, kc, mc, nc; /* tile and block sizes */
+    int direct;             /* A read in place, one pass over K */
+    int narrow;             /* direct, with the narrow kernel (few columns) */
+    int split_n;            /* tasks own column ranges (else row ranges) */
+    idx units;              /* tiles along the split dimension */
     int ntasks;
-    size_t a_elems;          /* scratch: packed A block, then packed B */
+    size_t a_elems; /* scratch: packed A block, then packed B */
     cr_pool *pool;
-    cr_real *own;            /* scratch when there is no pool */
+    cr_real *own; /* scratch when there is no pool */
 } gemm;
 
 static idx min_idx(idx a, idx b) { return a < b ? a : b; }
@@ -96,13 +96,14 @@ static void pack_a(cr_real *dst, const gemm *g, idx i0, idx m, idx p0, idx k)
     const idx mr = g->mr;
     for (idx r = 0; r < m; r += mr, dst += mr * k) {
         idx h = min_idx(mr, m - r);
-        if (g->ta) {   /* op(A)(i, p) = A[p*lda + i]: rows of A are contiguous in i */
+        if (g->ta) { /* op(A)(i, p) = A[p*lda + i]: rows of A are contiguous in i */
             const cr_real *src = g->A + (p0 * g->lda + i0 + r);
-            if (g->copy) g->copy(dst, mr, src, g->lda, (int)h, k);
+            if (g->copy)
+                g->copy(dst, mr, src, g->lda, (int)h, k);
             else
                 for (idx p = 0; p < k; p++, src += g->lda)
                     memcpy(dst + p * mr, src, (size_t)h * sizeof *src);
-        } else if (g->pack_t) {   /* op(A)(i, p) = A[i*lda + p]: transpose h rows */
+        } else if (g->pack_t) { /* op(A)(i, p) = A[i*lda + p]: transpose h rows */
             g->pack_t(dst, mr, g->A + ((i0 + r) * g->lda + p0), g->lda, (int)h, k);
         } else {
             for (idx i = 0; i < h; i++) {
@@ -120,15 +121,17 @@ static void pack_a(cr_real *dst, const gemm *g, idx i0, idx m, idx p0, idx k)
 static void pack_b(cr_real *dst, const gemm *g, idx p0, idx k, idx j0, idx n)
 {
     const idx nr = g->nr;
+    if (!g->tb && g->copy) { /* whole rows at once, into all the slivers */
+        g->copy(dst, nr, g->B + (p0 * g->ldb + j0), g->ldb, (int)n, k);
+        return;
+    }
     for (idx s = 0; s < n; s += nr, dst += nr * k) {
         idx w = min_idx(nr, n - s);
-        if (!g->tb) {  /* op(B)(p, j) = B[p*ldb + j]: copy row pieces */
+        if (!g->tb) { /* op(B)(p, j) = B[p*ldb + j]: copy row pieces */
             const cr_real *src = g->B + (p0 * g->ldb + j0 + s);
-            if (g->copy) g->copy(dst, nr, src, g->ldb, (int)w, k);
-            else
-                for (idx p = 0; p < k; p++, src += g->ldb)
-                    memcpy(dst + p * nr, src, (size_t)w * sizeof *src);
-        } else if (g->pack_t) {   /* op(B)(p, j) = B[j*ldb + p]: transpose w rows of B */
+            for (idx p = 0; p < k; p++, src += g->ldb)
+                memcpy(dst + p * nr, src, (size_t)w * sizeof *src);
+        } else if (g->pack_t) { /* op(B)(p, j) = B[j*ldb + p]: transpose w rows of B */
             g->pack_t(dst, nr, g->B + ((j0 + s) * g->ldb + p0), g->ldb, (int)w, k);
         } else {
             for (idx j = 0; j < w; j++) {
@@ -155,8 +158,8 @@ static void run_direct(const gemm *g, cr_real *bp, idx r0, idx r1, idx c0, idx c
             rsb = g->nr;
         }
         for (idx i = r0; i < r1; i += g->mr)
-            g->ukr((int)min_idx(g->mr, r1 - i), (int)n, g->K, g->A + i * rsa, rsa, csa, b,
-                   rsb, g->C + (i * g->ldc + j), g->ldc, g->alpha, g->beta);
+            g->ukr((int)min_idx(g->mr, r1 - i), (int)n, g->K, g->A + i * rsa, rsa, csa, b, rsb,
+                   g->C + (i * g->ldc + j), g->ldc, g->alpha, g->beta);
     }
 }
 
@@ -204,9 +207,12 @@ static void gemm_task(void *ctx, int task, int thread)
         r1 = min_idx(hi * g->mr, g->M);
     }
     cr_real *buf = g->own ? g->own : cr__pool_scratch(g->pool, thread);
-    if (g->narrow) run_narrow(g, r0, r1);
-    else if (g->direct) run_direct(g, buf, r0, r1, c0, c1);
-    else run_packed(g, buf, r0, r1, c0, c1);
+    if (g->narrow)
+        run_narrow(g, r0, r1);
+    else if (g->direct)
+        run_direct(g, buf, r0, r1, c0, c1);
+    else
+        run_packed(g, buf, r0, r1, c0, c1);
 }
 
 /* Scratch bytes per thread for g's task split; sets g->a_elems. Packed: an A block
@@ -221,7 +227,8 @@ static size_t scratch_bytes(gemm *g)
     if (g->direct) return g->tb ? (size_t)(g->K * g->nr) * sizeof(cr_real) : 0;
     idx kc = min_idx(g->kc, g->K);
     g->a_elems = (size_t)(round_up(min_idx(g->mc, rows), g->mr) * kc);
-    return (g->a_elems + (size_t)(round_up(min_idx(g->nc, cols), g->nr) * kc)) * sizeof(cr_real);
+    return (g->a_elems + (size_t)(round_up(min_idx(g->nc, cols), g->nr) * kc)) *
+        sizeof(cr_real);
 }
 
 /* C = beta * C (alpha == 0 or K == 0: A and B are not read). */
@@ -229,7 +236,8 @@ static void scale_c(idx M, idx N, cr_real beta, cr_real *C, idx ldc)
 {
     for (idx i = 0; i < M; i++) {
         cr_real *c = C + i * ldc;
-        if (beta == 0) memset(c, 0, (size_t)N * sizeof *c);
+        if (beta == 0)
+            memset(c, 0, (size_t)N * sizeof *c);
         else if (beta != 1)
             for (idx j = 0; j < N; j++) c[j] *= beta;
     }
@@ -243,7 +251,7 @@ static void gemm_slow(const gemm *g)
             cr_real s = 0;
             for (idx p = 0; p < g->K; p++)
                 s += (g->ta ? g->A[p * g->lda + i] : g->A[i * g->lda + p]) *
-                     (g->tb ? g->B[j * g->ldb + p] : g->B[p * g->ldb + j]);
+                    (g->tb ? g->B[j * g->ldb + p] : g->B[p * g->ldb + j]);
             cr_real *c = g->C + (i * g->ldc + j);
             *c = g->beta == 0 ? g->alpha * s : g->alpha * s + g->beta * *c;
         }
@@ -311,7 +319,7 @@ void cr__gemm_with(const cr__gemm_arch *arch, cr_pool *pool, int ta, int tb, int
     g.direct = g.M * g.K + g.K * g.N <= bl.direct_max;
     g.ukrc = ARCH_UKRC(arch);
     g.narrow = g.direct && g.ukrc && g.ta && g.N <= ARCH_NRC(arch);
-    if (g.narrow) {   /* tiles are mrc rows by all N columns */
+    if (g.narrow) { /* tiles are mrc rows by all N columns */
         g.mr = ARCH_MRC(arch);
         g.nr = g.N;
     }
@@ -322,7 +330,7 @@ void cr__gemm_with(const cr__gemm_arch *arch, cr_pool *pool, int ta, int tb, int
     double flops = 2.0 * (double)g.M * (double)g.N * (double)g.K;
     if (flops < threads * MIN_FLOPS_PER_THREAD) threads = (int)(flops / MIN_FLOPS_PER_THREAD);
     if (threads < 1) threads = 1;
-    g.split_n = g.N >= g.M;   /* cut the longer side: less packing done twice */
+    g.split_n = g.N >= g.M; /* cut the longer side: less packing done twice */
     if (g.split_n && tiles_n < threads && tiles_m > tiles_n) g.split_n = 0;
     if (!g.split_n && tiles_m < threads && tiles_n > tiles_m) g.split_n = 1;
     g.units = g.split_n ? tiles_n : tiles_m;
@@ -352,7 +360,7 @@ void cr_gemm(cr_pool *pool, int ta, int tb, int M, int N, int K, cr_real alpha,
              const cr_real *A, int lda, const cr_real *B, int ldb, cr_real beta, cr_real *C,
              int ldc)
 {
-    (void)pool;   /* OpenBLAS runs its own threads (OPENBLAS_NUM_THREADS) */
+    (void)pool; /* OpenBLAS runs its own threads (OPENBLAS_NUM_THREADS) */
     if (M <= 0 || N <= 0) return;
     if (K <= 0 || alpha == 0) {
         scale_c(M, N, beta, C, ldc);

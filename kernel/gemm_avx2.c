@@ -16,9 +16,9 @@
 #define MR 6
 #define NV 2
 
-AI void tile_s(const int m, const int nv, ptrdiff_t k, const float *a, ptrdiff_t rsa, ptrdiff_t csa,
-               const float *b, ptrdiff_t rsb, __m256i last, float *c, ptrdiff_t ldc, float alpha,
-               float beta)
+AI void tile_s(const int m, const int nv, ptrdiff_t k, const float *a, ptrdiff_t rsa,
+               ptrdiff_t csa, const float *b, ptrdiff_t rsb, __m256i last, float *c,
+               ptrdiff_t ldc, float alpha, float beta)
 {
     __m256 acc[MR][NV];
 #pragma GCC unroll 8
@@ -29,7 +29,8 @@ AI void tile_s(const int m, const int nv, ptrdiff_t k, const float *a, ptrdiff_t
         __m256 bv[NV];
 #pragma GCC unroll 2
         for (int v = 0; v < nv; v++)
-            bv[v] = v == nv - 1 ? _mm256_maskload_ps(b + 8 * v, last) : _mm256_loadu_ps(b + 8 * v);
+            bv[v] =
+                v == nv - 1 ? _mm256_maskload_ps(b + 8 * v, last) : _mm256_loadu_ps(b + 8 * v);
 #pragma GCC unroll 8
         for (int i = 0; i < m; i++) {
             __m256 av = _mm256_broadcast_ss(a + i * rsa);
@@ -47,16 +48,16 @@ AI void tile_s(const int m, const int nv, ptrdiff_t k, const float *a, ptrdiff_t
         for (int v = 0; v < nv; v++) {
             __m256i mk = v == nv - 1 ? last : all;
             float *cp = c + i * ldc + 8 * v;
-            __m256 r = beta == 0 ? _mm256_mul_ps(va, acc[i][v])
-                                 : _mm256_fmadd_ps(va, acc[i][v],
-                                                   _mm256_mul_ps(vb, _mm256_maskload_ps(cp, mk)));
+            __m256 r = beta == 0
+                ? _mm256_mul_ps(va, acc[i][v])
+                : _mm256_fmadd_ps(va, acc[i][v], _mm256_mul_ps(vb, _mm256_maskload_ps(cp, mk)));
             _mm256_maskstore_ps(cp, mk, r);
         }
 }
 
-AI void tile_d(const int m, const int nv, ptrdiff_t k, const double *a, ptrdiff_t rsa, ptrdiff_t csa,
-               const double *b, ptrdiff_t rsb, __m256i last, double *c, ptrdiff_t ldc, double alpha,
-               double beta)
+AI void tile_d(const int m, const int nv, ptrdiff_t k, const double *a, ptrdiff_t rsa,
+               ptrdiff_t csa, const double *b, ptrdiff_t rsb, __m256i last, double *c,
+               ptrdiff_t ldc, double alpha, double beta)
 {
     __m256d acc[MR][NV];
 #pragma GCC unroll 8
@@ -67,7 +68,8 @@ AI void tile_d(const int m, const int nv, ptrdiff_t k, const double *a, ptrdiff_
         __m256d bv[NV];
 #pragma GCC unroll 2
         for (int v = 0; v < nv; v++)
-            bv[v] = v == nv - 1 ? _mm256_maskload_pd(b + 4 * v, last) : _mm256_loadu_pd(b + 4 * v);
+            bv[v] =
+                v == nv - 1 ? _mm256_maskload_pd(b + 4 * v, last) : _mm256_loadu_pd(b + 4 * v);
 #pragma GCC unroll 8
         for (int i = 0; i < m; i++) {
             __m256d av = _mm256_broadcast_sd(a + i * rsa);
@@ -85,31 +87,31 @@ AI void tile_d(const int m, const int nv, ptrdiff_t k, const double *a, ptrdiff_
         for (int v = 0; v < nv; v++) {
             __m256i mk = v == nv - 1 ? last : all;
             double *cp = c + i * ldc + 4 * v;
-            __m256d r = beta == 0 ? _mm256_mul_pd(va, acc[i][v])
-                                  : _mm256_fmadd_pd(va, acc[i][v],
-                                                    _mm256_mul_pd(vb, _mm256_maskload_pd(cp, mk)));
+            __m256d r = beta == 0
+                ? _mm256_mul_pd(va, acc[i][v])
+                : _mm256_fmadd_pd(va, acc[i][v], _mm256_mul_pd(vb, _mm256_maskload_pd(cp, mk)));
             _mm256_maskstore_pd(cp, mk, r);
         }
 }
 
-typedef void (*tile_s_fn)(ptrdiff_t, const float *, ptrdiff_t, ptrdiff_t, const float *, ptrdiff_t, __m256i,
-                          float *, ptrdiff_t, float, float);
-typedef void (*tile_d_fn)(ptrdiff_t, const double *, ptrdiff_t, ptrdiff_t, const double *, ptrdiff_t, __m256i,
-                          double *, ptrdiff_t, double, double);
+typedef void (*tile_s_fn)(ptrdiff_t, const float *, ptrdiff_t, ptrdiff_t, const float *,
+                          ptrdiff_t, __m256i, float *, ptrdiff_t, float, float);
+typedef void (*tile_d_fn)(ptrdiff_t, const double *, ptrdiff_t, ptrdiff_t, const double *,
+                          ptrdiff_t, __m256i, double *, ptrdiff_t, double, double);
 
-#define DEF_S(M, V)                                                                       \
-    static void s_##M##_##V(ptrdiff_t k, const float *a, ptrdiff_t rsa, ptrdiff_t csa, const float *b,   \
-                            ptrdiff_t rsb, __m256i last, float *c, ptrdiff_t ldc, float alpha,      \
-                            float beta)                                                   \
-    {                                                                                     \
-        tile_s(M, V, k, a, rsa, csa, b, rsb, last, c, ldc, alpha, beta);                  \
+#define DEF_S(M, V)                                                                            \
+    static void s_##M##_##V(ptrdiff_t k, const float *a, ptrdiff_t rsa, ptrdiff_t csa,         \
+                            const float *b, ptrdiff_t rsb, __m256i last, float *c,             \
+                            ptrdiff_t ldc, float alpha, float beta)                            \
+    {                                                                                          \
+        tile_s(M, V, k, a, rsa, csa, b, rsb, last, c, ldc, alpha, beta);                       \
     }
-#define DEF_D(M, V)                                                                       \
-    static void d_##M##_##V(ptrdiff_t k, const double *a, ptrdiff_t rsa, ptrdiff_t csa, const double *b, \
-                            ptrdiff_t rsb, __m256i last, double *c, ptrdiff_t ldc, double alpha,    \
-                            double beta)                                                  \
-    {                                                                                     \
-        tile_d(M, V, k, a, rsa, csa, b, rsb, last, c, ldc, alpha, beta);                  \
+#define DEF_D(M, V)                                                                            \
+    static void d_##M##_##V(ptrdiff_t k, const double *a, ptrdiff_t rsa, ptrdiff_t csa,        \
+                            const double *b, ptrdiff_t rsb, __m256i last, double *c,           \
+                            ptrdiff_t ldc, double alpha, double beta)                          \
+    {                                                                                          \
+        tile_d(M, V, k, a, rsa, csa, b, rsb, last, c, ldc, alpha, beta);                       \
     }
 #define ROWS(DEF, V) DEF(1, V) DEF(2, V) DEF(3, V) DEF(4, V) DEF(5, V) DEF(6, V)
 ROWS(DEF_S, 1)
@@ -117,12 +119,16 @@ ROWS(DEF_S, 2)
 ROWS(DEF_D, 1)
 ROWS(DEF_D, 2)
 
-#define TAB(P, V) { P##_1_##V, P##_2_##V, P##_3_##V, P##_4_##V, P##_5_##V, P##_6_##V }
+#define TAB(P, V)                                                                              \
+    {                                                                                          \
+        P##_1_##V, P##_2_##V, P##_3_##V, P##_4_##V, P##_5_##V, P##_6_##V                       \
+    }
 static const tile_s_fn tab_s[NV][MR] = { TAB(s, 1), TAB(s, 2) };
 static const tile_d_fn tab_d[NV][MR] = { TAB(d, 1), TAB(d, 2) };
 
-static void ukr_s(int m, int n, ptrdiff_t k, const float *a, ptrdiff_t rsa, ptrdiff_t csa, const float *b,
-                  ptrdiff_t rsb, float *c, ptrdiff_t ldc, float alpha, float beta)
+static void ukr_s(int m, int n, ptrdiff_t k, const float *a, ptrdiff_t rsa, ptrdiff_t csa,
+                  const float *b, ptrdiff_t rsb, float *c, ptrdiff_t ldc, float alpha,
+                  float beta)
 {
     int nv = (n + 7) >> 3;
     __m256i last = _mm256_cmpgt_epi32(_mm256_set1_epi32(n - 8 * (nv - 1)),
@@ -130,8 +136,9 @@ static void ukr_s(int m, int n, ptrdiff_t k, const float *a, ptrdiff_t rsa, ptrd
     tab_s[nv - 1][m - 1](k, a, rsa, csa, b, rsb, last, c, ldc, alpha, beta);
 }
 
-static void ukr_d(int m, int n, ptrdiff_t k, const double *a, ptrdiff_t rsa, ptrdiff_t csa, const double *b,
-                  ptrdiff_t rsb, double *c, ptrdiff_t ldc, double alpha, double beta)
+static void ukr_d(int m, int n, ptrdiff_t k, const double *a, ptrdiff_t rsa, ptrdiff_t csa,
+                  const double *b, ptrdiff_t rsb, double *c, ptrdiff_t ldc, double alpha,
+                  double beta)
 {
     int nv = (n + 3) >> 2;
     __m256i last = _mm256_cmpgt_epi64(_mm256_set1_epi64x(n - 4 * (nv - 1)),
@@ -141,9 +148,14 @@ static void ukr_d(int m, int n, ptrdiff_t k, const double *a, ptrdiff_t rsa, ptr
 
 const cr__gemm_arch cr__gemm_avx2_kernels = {
     .name = "avx2",
-    .mr_s = MR, .nr_s = 8 * NV, .mr_d = MR, .nr_d = 4 * NV,
-    .ukr_s = ukr_s, .ukr_d = ukr_d,
-    .pack_s = pack_t_s, .pack_d = pack_t_d,
+    .mr_s = MR,
+    .nr_s = 8 * NV,
+    .mr_d = MR,
+    .nr_d = 4 * NV,
+    .ukr_s = ukr_s,
+    .ukr_d = ukr_d,
+    .pack_s = pack_t_s,
+    .pack_d = pack_t_d,
 };
 
 #else /* the compiler cannot target AVX2: no kernels */

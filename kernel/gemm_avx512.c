@@ -26,9 +26,9 @@
 #define MR_D 8
 #define NV_D 2
 
-AI void tile_s(const int m, const int nv, ptrdiff_t k, const float *a, ptrdiff_t rsa, ptrdiff_t csa,
-               const float *b, ptrdiff_t rsb, __mmask16 last, float *c, ptrdiff_t ldc, float alpha,
-               float beta)
+AI void tile_s(const int m, const int nv, ptrdiff_t k, const float *a, ptrdiff_t rsa,
+               ptrdiff_t csa, const float *b, ptrdiff_t rsb, __mmask16 last, float *c,
+               ptrdiff_t ldc, float alpha, float beta)
 {
     __m512 acc[MR_S][NV_S];
 #pragma GCC unroll 16
@@ -74,9 +74,9 @@ AI void tile_s(const int m, const int nv, ptrdiff_t k, const float *a, ptrdiff_t
     }
 }
 
-AI void tile_d(const int m, const int nv, ptrdiff_t k, const double *a, ptrdiff_t rsa, ptrdiff_t csa,
-               const double *b, ptrdiff_t rsb, __mmask8 last, double *c, ptrdiff_t ldc, double alpha,
-               double beta)
+AI void tile_d(const int m, const int nv, ptrdiff_t k, const double *a, ptrdiff_t rsa,
+               ptrdiff_t csa, const double *b, ptrdiff_t rsb, __mmask8 last, double *c,
+               ptrdiff_t ldc, double alpha, double beta)
 {
     __m512d acc[MR_D][NV_D];
 #pragma GCC unroll 16
@@ -123,59 +123,71 @@ AI void tile_d(const int m, const int nv, ptrdiff_t k, const double *a, ptrdiff_
 }
 
 /* One function per (rows, vectors), so each keeps its accumulators in registers. */
-typedef void (*tile_s_fn)(ptrdiff_t, const float *, ptrdiff_t, ptrdiff_t, const float *, ptrdiff_t, __mmask16,
-                          float *, ptrdiff_t, float, float);
-typedef void (*tile_d_fn)(ptrdiff_t, const double *, ptrdiff_t, ptrdiff_t, const double *, ptrdiff_t, __mmask8,
-                          double *, ptrdiff_t, double, double);
+typedef void (*tile_s_fn)(ptrdiff_t, const float *, ptrdiff_t, ptrdiff_t, const float *,
+                          ptrdiff_t, __mmask16, float *, ptrdiff_t, float, float);
+typedef void (*tile_d_fn)(ptrdiff_t, const double *, ptrdiff_t, ptrdiff_t, const double *,
+                          ptrdiff_t, __mmask8, double *, ptrdiff_t, double, double);
 
-#define DEF_S(M, V)                                                                       \
-    static void s_##M##_##V(ptrdiff_t k, const float *a, ptrdiff_t rsa, ptrdiff_t csa, const float *b,   \
-                            ptrdiff_t rsb, __mmask16 last, float *c, ptrdiff_t ldc, float alpha,    \
-                            float beta)                                                   \
-    {                                                                                     \
-        tile_s(M, V, k, a, rsa, csa, b, rsb, last, c, ldc, alpha, beta);                  \
+#define DEF_S(M, V)                                                                            \
+    static void s_##M##_##V(ptrdiff_t k, const float *a, ptrdiff_t rsa, ptrdiff_t csa,         \
+                            const float *b, ptrdiff_t rsb, __mmask16 last, float *c,           \
+                            ptrdiff_t ldc, float alpha, float beta)                            \
+    {                                                                                          \
+        tile_s(M, V, k, a, rsa, csa, b, rsb, last, c, ldc, alpha, beta);                       \
     }
-#define DEF_D(M, V)                                                                       \
-    static void d_##M##_##V(ptrdiff_t k, const double *a, ptrdiff_t rsa, ptrdiff_t csa, const double *b, \
-                            ptrdiff_t rsb, __mmask8 last, double *c, ptrdiff_t ldc, double alpha,   \
-                            double beta)                                                  \
-    {                                                                                     \
-        tile_d(M, V, k, a, rsa, csa, b, rsb, last, c, ldc, alpha, beta);                  \
+#define DEF_D(M, V)                                                                            \
+    static void d_##M##_##V(ptrdiff_t k, const double *a, ptrdiff_t rsa, ptrdiff_t csa,        \
+                            const double *b, ptrdiff_t rsb, __mmask8 last, double *c,          \
+                            ptrdiff_t ldc, double alpha, double beta)                          \
+    {                                                                                          \
+        tile_d(M, V, k, a, rsa, csa, b, rsb, last, c, ldc, alpha, beta);                       \
     }
-#define ROWS(DEF, V) DEF(1, V) DEF(2, V) DEF(3, V) DEF(4, V) DEF(5, V) DEF(6, V) DEF(7, V) DEF(8, V)
+#define ROWS(DEF, V)                                                                           \
+    DEF(1, V) DEF(2, V) DEF(3, V) DEF(4, V) DEF(5, V) DEF(6, V) DEF(7, V) DEF(8, V)
 ROWS(DEF_S, 1)
 ROWS(DEF_S, 2)
 ROWS(DEF_D, 1)
 ROWS(DEF_D, 2)
 
-#define TAB(P, V) { P##_1_##V, P##_2_##V, P##_3_##V, P##_4_##V, P##_5_##V, P##_6_##V, \
-                    P##_7_##V, P##_8_##V }
+#define TAB(P, V)                                                                              \
+    {                                                                                          \
+        P##_1_##V, P##_2_##V, P##_3_##V, P##_4_##V, P##_5_##V, P##_6_##V, P##_7_##V, P##_8_##V \
+    }
 static const tile_s_fn tab_s[NV_S][MR_S] = { TAB(s, 1), TAB(s, 2) };
 static const tile_d_fn tab_d[NV_D][MR_D] = { TAB(d, 1), TAB(d, 2) };
 
-static void ukr_s(int m, int n, ptrdiff_t k, const float *a, ptrdiff_t rsa, ptrdiff_t csa, const float *b,
-                  ptrdiff_t rsb, float *c, ptrdiff_t ldc, float alpha, float beta)
+static void ukr_s(int m, int n, ptrdiff_t k, const float *a, ptrdiff_t rsa, ptrdiff_t csa,
+                  const float *b, ptrdiff_t rsb, float *c, ptrdiff_t ldc, float alpha,
+                  float beta)
 {
     int nv = (n + 15) >> 4;
     __mmask16 last = (__mmask16)(0xffffu >> (16 * nv - n));
     tab_s[nv - 1][m - 1](k, a, rsa, csa, b, rsb, last, c, ldc, alpha, beta);
 }
 
-static void ukr_d(int m, int n, ptrdiff_t k, const double *a, ptrdiff_t rsa, ptrdiff_t csa, const double *b,
-                  ptrdiff_t rsb, double *c, ptrdiff_t ldc, double alpha, double beta)
+static void ukr_d(int m, int n, ptrdiff_t k, const double *a, ptrdiff_t rsa, ptrdiff_t csa,
+                  const double *b, ptrdiff_t rsb, double *c, ptrdiff_t ldc, double alpha,
+                  double beta)
 {
     int nv = (n + 7) >> 3;
     __mmask8 last = (__mmask8)(0xffu >> (8 * nv - n));
     tab_d[nv - 1][m - 1](k, a, rsa, csa, b, rsb, last, c, ldc, alpha, beta);
 }
 
-/* Copying pack: row p of the panel is h elements of row p of src. */
+/* Copying pack (see kernel.h): row p of src goes to row p of each w-wide panel;
+ * when h > w, w is a multiple of the vector width. Row by row, so the source is
+ * read in long runs. */
 static void copy_s(float *dst, ptrdiff_t w, const float *src, ptrdiff_t lds, int h, ptrdiff_t k)
 {
     for (ptrdiff_t p = 0; p < k; p++, dst += w, src += lds)
-        for (int j = 0; j < h; j += 16) {
-            __mmask16 mk = (__mmask16)(h - j >= 16 ? 0xffffu : 0xffffu >> (16 - (h - j)));
-            _mm512_mask_storeu_ps(dst + j, mk, _mm512_maskz_loadu_ps(mk, src + j));
+        for (int s = 0; s < h; s += (int)w) {
+            float *d = dst + (s / w) * w * k - s;
+            int end = s + (int)w < h ? s + (int)w : h;
+            for (int j = s; j < end; j += 16) {
+                __mmask16 mk =
+                    (__mmask16)(end - j >= 16 ? 0xffffu : 0xffffu >> (16 - (end - j)));
+                _mm512_mask_storeu_ps(d + j, mk, _mm512_maskz_loadu_ps(mk, src + j));
+            }
         }
 }
 
@@ -183,19 +195,34 @@ static void copy_d(double *dst, ptrdiff_t w, const double *src, ptrdiff_t lds, i
                    ptrdiff_t k)
 {
     for (ptrdiff_t p = 0; p < k; p++, dst += w, src += lds)
-        for (int j = 0; j < h; j += 8) {
-            __mmask8 mk = (__mmask8)(h - j >= 8 ? 0xffu : 0xffu >> (8 - (h - j)));
-            _mm512_mask_storeu_pd(dst + j, mk, _mm512_maskz_loadu_pd(mk, src + j));
+        for (int s = 0; s < h; s += (int)w) {
+            double *d = dst + (s / w) * w * k - s;
+            int end = s + (int)w < h ? s + (int)w : h;
+            for (int j = s; j < end; j += 8) {
+                __mmask8 mk = (__mmask8)(end - j >= 8 ? 0xffu : 0xffu >> (8 - (end - j)));
+                _mm512_mask_storeu_pd(d + j, mk, _mm512_maskz_loadu_pd(mk, src + j));
+            }
         }
 }
 
 const cr__gemm_arch cr__gemm_avx512_kernels = {
     .name = "avx512",
-    .mr_s = MR_S, .nr_s = 16 * NV_S, .mr_d = MR_D, .nr_d = 8 * NV_D,
-    .ukr_s = ukr_s, .ukr_d = ukr_d,
-    .pack_s = pack_t_s, .pack_d = pack_t_d, .copy_s = copy_s, .copy_d = copy_d,
-    .mrc_s = 32, .nrc_s = 12, .mrc_d = 16, .nrc_d = 12,
-    .ukrc_s = cr__ukrc_avx512_s, .ukrc_d = cr__ukrc_avx512_d,
+    .mr_s = MR_S,
+    .nr_s = 16 * NV_S,
+    .mr_d = MR_D,
+    .nr_d = 8 * NV_D,
+    .ukr_s = ukr_s,
+    .ukr_d = ukr_d,
+    .pack_s = pack_t_s,
+    .pack_d = pack_t_d,
+    .copy_s = copy_s,
+    .copy_d = copy_d,
+    .mrc_s = 32,
+    .nrc_s = 12,
+    .mrc_d = 16,
+    .nrc_d = 12,
+    .ukrc_s = cr__ukrc_avx512_s,
+    .ukrc_d = cr__ukrc_avx512_d,
 };
 
 #else /* the compiler cannot target AVX-512: no kernels */

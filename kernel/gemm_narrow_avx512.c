@@ -17,14 +17,15 @@
 #include "gemm_pack_x86.h"
 
 #define AI static inline __attribute__((always_inline))
-#define NC 12   /* most columns per tile */
+#define NC 12 /* most columns per tile */
 
 /* Row r (0..7) of an 8-column block, alpha/beta applied, written to c[0..cols). */
 AI void store_row_s(float *c, __m256 v, int cols, __m256 va, __m256 vb, float beta)
 {
     __mmask8 mk = (__mmask8)(cols >= 8 ? 0xffu : (1u << cols) - 1);
-    __m256 r = beta == 0 ? _mm256_mul_ps(va, v)
-                         : _mm256_fmadd_ps(va, v, _mm256_mul_ps(vb, _mm256_maskz_loadu_ps(mk, c)));
+    __m256 r = beta == 0
+        ? _mm256_mul_ps(va, v)
+        : _mm256_fmadd_ps(va, v, _mm256_mul_ps(vb, _mm256_maskz_loadu_ps(mk, c)));
     _mm256_mask_storeu_ps(c, mk, r);
 }
 
@@ -32,7 +33,7 @@ AI void col_s(const int mv, const int n, int m, ptrdiff_t k, const float *a, ptr
               const float *b, ptrdiff_t rsb, ptrdiff_t csb, float *c, ptrdiff_t ldc,
               float alpha, float beta)
 {
-    const int tail = m - 16 * (mv - 1);   /* rows in the last vector, 1..16 */
+    const int tail = m - 16 * (mv - 1); /* rows in the last vector, 1..16 */
     const __mmask16 last = (__mmask16)(0xffffu >> (16 - tail));
     __m512 acc[NC][2];
 #pragma GCC unroll 12
@@ -81,8 +82,9 @@ AI void col_s(const int mv, const int n, int m, ptrdiff_t k, const float *a, ptr
 AI void store_row_d(double *c, __m256d v, int cols, __m256d va, __m256d vb, double beta)
 {
     __mmask8 mk = (__mmask8)(cols >= 4 ? 0xfu : (1u << cols) - 1);
-    __m256d r = beta == 0 ? _mm256_mul_pd(va, v)
-                          : _mm256_fmadd_pd(va, v, _mm256_mul_pd(vb, _mm256_maskz_loadu_pd(mk, c)));
+    __m256d r = beta == 0
+        ? _mm256_mul_pd(va, v)
+        : _mm256_fmadd_pd(va, v, _mm256_mul_pd(vb, _mm256_maskz_loadu_pd(mk, c)));
     _mm256_mask_storeu_pd(c, mk, r);
 }
 
@@ -90,7 +92,7 @@ AI void col_d(const int mv, const int n, int m, ptrdiff_t k, const double *a, pt
               const double *b, ptrdiff_t rsb, ptrdiff_t csb, double *c, ptrdiff_t ldc,
               double alpha, double beta)
 {
-    const int tail = m - 8 * (mv - 1);    /* rows in the last vector, 1..8 */
+    const int tail = m - 8 * (mv - 1); /* rows in the last vector, 1..8 */
     const __mmask8 last = (__mmask8)(0xffu >> (8 - tail));
     __m512d acc[NC][2];
 #pragma GCC unroll 12
@@ -141,31 +143,34 @@ typedef void (*col_s_fn)(int, ptrdiff_t, const float *, ptrdiff_t, const float *
 typedef void (*col_d_fn)(int, ptrdiff_t, const double *, ptrdiff_t, const double *, ptrdiff_t,
                          ptrdiff_t, double *, ptrdiff_t, double, double);
 
-#define DEF_S(V, N)                                                                        \
-    static void cs_##V##_##N(int m, ptrdiff_t k, const float *a, ptrdiff_t csa,            \
-                             const float *b, ptrdiff_t rsb, ptrdiff_t csb, float *c,       \
-                             ptrdiff_t ldc, float alpha, float beta)                       \
-    {                                                                                      \
-        col_s(V, N, m, k, a, csa, b, rsb, csb, c, ldc, alpha, beta);                       \
+#define DEF_S(V, N)                                                                            \
+    static void cs_##V##_##N(int m, ptrdiff_t k, const float *a, ptrdiff_t csa,                \
+                             const float *b, ptrdiff_t rsb, ptrdiff_t csb, float *c,           \
+                             ptrdiff_t ldc, float alpha, float beta)                           \
+    {                                                                                          \
+        col_s(V, N, m, k, a, csa, b, rsb, csb, c, ldc, alpha, beta);                           \
     }
-#define DEF_D(V, N)                                                                        \
-    static void cd_##V##_##N(int m, ptrdiff_t k, const double *a, ptrdiff_t csa,           \
-                             const double *b, ptrdiff_t rsb, ptrdiff_t csb, double *c,     \
-                             ptrdiff_t ldc, double alpha, double beta)                     \
-    {                                                                                      \
-        col_d(V, N, m, k, a, csa, b, rsb, csb, c, ldc, alpha, beta);                       \
+#define DEF_D(V, N)                                                                            \
+    static void cd_##V##_##N(int m, ptrdiff_t k, const double *a, ptrdiff_t csa,               \
+                             const double *b, ptrdiff_t rsb, ptrdiff_t csb, double *c,         \
+                             ptrdiff_t ldc, double alpha, double beta)                         \
+    {                                                                                          \
+        col_d(V, N, m, k, a, csa, b, rsb, csb, c, ldc, alpha, beta);                           \
     }
-#define COLS(DEF, V)                                                                       \
-    DEF(V, 1) DEF(V, 2) DEF(V, 3) DEF(V, 4) DEF(V, 5) DEF(V, 6) DEF(V, 7) DEF(V, 8)        \
-    DEF(V, 9) DEF(V, 10) DEF(V, 11) DEF(V, 12)
+#define COLS(DEF, V)                                                                           \
+    DEF(V, 1)                                                                                  \
+    DEF(V, 2) DEF(V, 3) DEF(V, 4) DEF(V, 5) DEF(V, 6) DEF(V, 7) DEF(V, 8) DEF(V, 9) DEF(V, 10) \
+        DEF(V, 11) DEF(V, 12)
 COLS(DEF_S, 1)
 COLS(DEF_S, 2)
 COLS(DEF_D, 1)
 COLS(DEF_D, 2)
 
-#define TAB(P, V)                                                                          \
-    { P##_##V##_1, P##_##V##_2, P##_##V##_3, P##_##V##_4, P##_##V##_5, P##_##V##_6,         \
-      P##_##V##_7, P##_##V##_8, P##_##V##_9, P##_##V##_10, P##_##V##_11, P##_##V##_12 }
+#define TAB(P, V)                                                                              \
+    {                                                                                          \
+        P##_##V##_1, P##_##V##_2, P##_##V##_3, P##_##V##_4, P##_##V##_5, P##_##V##_6,          \
+            P##_##V##_7, P##_##V##_8, P##_##V##_9, P##_##V##_10, P##_##V##_11, P##_##V##_12    \
+    }
 static const col_s_fn tab_s[2][NC] = { TAB(cs, 1), TAB(cs, 2) };
 static const col_d_fn tab_d[2][NC] = { TAB(cd, 1), TAB(cd, 2) };
 

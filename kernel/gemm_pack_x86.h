@@ -76,7 +76,7 @@ static inline void pack_t_s(float *dst, ptrdiff_t w, const float *src, ptrdiff_t
             tr8x8_ps(r);
             for (int q = 0; q < 8; q++) _mm256_storeu_ps(d + (p + q) * w, r[q]);
         }
-        if (k8 < k) {   /* last k % 8 columns of src: go through a small buffer */
+        if (k8 < k) { /* last k % 8 columns of src: go through a small buffer */
             float tmp[8][8];
             memset(tmp, 0, sizeof tmp);
             for (int i = 0; i < rows; i++)

@@ -33,7 +33,9 @@ void *cr__pool_scratch(cr_pool *pool, int thread);
 /* Data cache sizes in bytes of the first CPU, from sysfs
  * (/sys/devices/system/cpu/cpu0/cache), with defaults 32 KiB / 512 KiB / 8 MiB when
  * unreadable. Read once per process. */
-typedef struct cr__caches { size_t l1, l2, l3; } cr__caches;
+typedef struct cr__caches {
+    size_t l1, l2, l3;
+} cr__caches;
 const cr__caches *cr__cpu_caches(void);
 
 /* ============================================================ GEMM kernels */
@@ -47,8 +49,8 @@ const cr__caches *cr__cpu_caches(void);
  * csa = 1); b's rows are contiguous and the kernel reads exactly n of each row.
  * k >= 1. */
 typedef void (*cr__ukr_s)(int m, int n, ptrdiff_t k, const float *a, ptrdiff_t rsa,
-                          ptrdiff_t csa, const float *b, ptrdiff_t rsb, float *c,
-                          ptrdiff_t ldc, float alpha, float beta);
+                          ptrdiff_t csa, const float *b, ptrdiff_t rsb, float *c, ptrdiff_t ldc,
+                          float alpha, float beta);
 typedef void (*cr__ukr_d)(int m, int n, ptrdiff_t k, const double *a, ptrdiff_t rsa,
                           ptrdiff_t csa, const double *b, ptrdiff_t rsb, double *c,
                           ptrdiff_t ldc, double alpha, double beta);
@@ -77,22 +79,24 @@ typedef void (*cr__pack_s)(float *dst, ptrdiff_t w, const float *src, ptrdiff_t 
 typedef void (*cr__pack_d)(double *dst, ptrdiff_t w, const double *src, ptrdiff_t lds, int h,
                            ptrdiff_t k);
 
-/* Copying pack: dst[p*w + i] = src[p*lds + i] for i < h <= w, p < k (the same
- * signature; reads exactly h elements of each source row). */
+/* Copying pack (same signature): dst[p*w + i] = src[p*lds + i] for i < h, p < k,
+ * reading exactly h elements of each source row. h may exceed w when w is a
+ * multiple of the vector width: columns w..2w-1 then go to the next panel at
+ * dst + w*k, and so on, so one call packs whole rows into all their slivers. */
 
 /* The micro-kernels of one instruction set, their tile sizes, and their packing
  * routines (NULL: the driver's plain loops). */
 typedef struct cr__gemm_arch {
-    const char *name;        /* "avx512", "avx2", "generic" */
-    int mr_s, nr_s;          /* float tile */
-    int mr_d, nr_d;          /* double tile */
+    const char *name; /* "avx512", "avx2", "generic" */
+    int mr_s, nr_s;   /* float tile */
+    int mr_d, nr_d;   /* double tile */
     cr__ukr_s ukr_s;
     cr__ukr_d ukr_d;
-    cr__pack_s pack_s;       /* transposing */
+    cr__pack_s pack_s; /* transposing */
     cr__pack_d pack_d;
-    cr__pack_s copy_s;       /* copying */
+    cr__pack_s copy_s; /* copying */
     cr__pack_d copy_d;
-    int mrc_s, nrc_s;        /* narrow tile (0: no narrow kernels) */
+    int mrc_s, nrc_s; /* narrow tile (0: no narrow kernels) */
     int mrc_d, nrc_d;
     cr__ukrc_s ukrc_s;
     cr__ukrc_d ukrc_d;
@@ -121,8 +125,8 @@ cr__gemm_blocks cr__gemm_blocking(const cr__gemm_arch *arch);
 
 /* cr_gemm on a given arch (tests compare every arch the CPU has). Same contract as
  * cr_gemm; with BLAS=openblas this still runs our kernels. */
-void cr__gemm_with(const cr__gemm_arch *arch, cr_pool *pool, int ta, int tb, int M,
-                   int N, int K, cr_real alpha, const cr_real *A, int lda,
-                   const cr_real *B, int ldb, cr_real beta, cr_real *C, int ldc);
+void cr__gemm_with(const cr__gemm_arch *arch, cr_pool *pool, int ta, int tb, int M, int N,
+                   int K, cr_real alpha, const cr_real *A, int lda, const cr_real *B, int ldb,
+                   cr_real beta, cr_real *C, int ldc);
 
 #endif

@@ -21,38 +21,38 @@
 #define SPIN_ROUNDS 4000
 
 typedef struct scratch {
-    void *raw;       /* what cr_malloc returned */
-    void *aligned;   /* raw rounded up to 64 bytes */
-    size_t cap;      /* usable bytes from aligned */
+    void *raw;     /* what cr_malloc returned */
+    void *aligned; /* raw rounded up to 64 bytes */
+    size_t cap;    /* usable bytes from aligned */
 } scratch;
 
 typedef struct worker {
     cr_pool *pool;
-    int id;          /* 1..n-1 */
+    int id; /* 1..n-1 */
 } worker;
 
 struct cr_pool {
-    int n;                   /* threads in total, the caller included */
-    int started;             /* workers running */
-    pthread_t *threads;      /* n-1 */
-    worker *workers;         /* n-1 */
-    scratch *scratch;        /* n, index = thread id */
+    int n;              /* threads in total, the caller included */
+    int started;        /* workers running */
+    pthread_t *threads; /* n-1 */
+    worker *workers;    /* n-1 */
+    scratch *scratch;   /* n, index = thread id */
 
     pthread_mutex_t mu;
-    pthread_cond_t wake;     /* caller -> workers: a new job or stop */
-    pthread_cond_t done;     /* last worker -> caller: job finished */
-    atomic_uint gen;         /* job number, bumped per job */
+    pthread_cond_t wake; /* caller -> workers: a new job or stop */
+    pthread_cond_t done; /* last worker -> caller: job finished */
+    atomic_uint gen;     /* job number, bumped per job */
     atomic_int stop;
-    atomic_int sleepers;     /* workers asleep (or about to be) on wake */
-    atomic_int pending;      /* workers still in the current job */
+    atomic_int sleepers; /* workers asleep (or about to be) on wake */
+    atomic_int pending;  /* workers still in the current job */
     atomic_int caller_asleep;
 
     /* The current job: written by the caller before gen is bumped. */
     cr__pool_fn fn;
     void *ctx;
     int ntasks;
-    int wanted;              /* threads taking part (caller included) */
-    atomic_int next;         /* next task to hand out */
+    int wanted;      /* threads taking part (caller included) */
+    atomic_int next; /* next task to hand out */
 };
 
 static void cpu_relax(void)
@@ -96,7 +96,7 @@ static void *worker_main(void *arg)
     for (;;) {
         seen = wait_for_job(p, seen);
         if (atomic_load(&p->stop)) break;
-        if (w->id >= p->wanted) continue;   /* this job needs fewer threads */
+        if (w->id >= p->wanted) continue; /* this job needs fewer threads */
         run_tasks(p, w->id);
         if (atomic_fetch_sub(&p->pending, 1) == 1 && atomic_load(&p->caller_asleep)) {
             pthread_mutex_lock(&p->mu);
@@ -134,7 +134,7 @@ cr_pool *cr_pool_new(int n)
         cr_free(p);
         return NULL;
     }
-    if (n == 1) return p;   /* no workers, no locks needed */
+    if (n == 1) return p; /* no workers, no locks needed */
 
     p->threads = cr_calloc((size_t)n - 1, sizeof *p->threads);
     p->workers = cr_calloc((size_t)n - 1, sizeof *p->workers);
@@ -165,7 +165,7 @@ cr_pool *cr_pool_new(int n)
         }
         p->started++;
     }
-    if (n == 0) {   /* a thread could not be created: undo everything */
+    if (n == 0) { /* a thread could not be created: undo everything */
         cr_pool_free(p);
         return NULL;
     }
@@ -205,7 +205,7 @@ void cr__pool_run(cr_pool *p, cr__pool_fn fn, void *ctx, int ntasks)
     p->wanted = use;
     atomic_store(&p->next, 0);
     atomic_store(&p->pending, use - 1);
-    atomic_fetch_add(&p->gen, 1);            /* publishes the job */
+    atomic_fetch_add(&p->gen, 1); /* publishes the job */
     if (atomic_load(&p->sleepers) > 0) {
         pthread_mutex_lock(&p->mu);
         pthread_cond_broadcast(&p->wake);

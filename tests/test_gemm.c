@@ -17,13 +17,13 @@
 #include <string.h>
 
 #define UNIT_ROUNDOFF (CR_TEST_DOUBLE ? DBL_EPSILON / 2 : FLT_EPSILON / 2)
-#define C_SENTINEL 12345.0   /* in C's padding columns: must survive every call */
+#define C_SENTINEL 12345.0 /* in C's padding columns: must survive every call */
 
 typedef struct problem {
     int ta, tb, M, N, K, lda, ldb, ldc;
     double alpha, beta;
-    cr_real *A, *B, *C0;   /* operands; C0 is C before the call */
-    double *ref, *bound;   /* expected C and the allowed error, per element */
+    cr_real *A, *B, *C0; /* operands; C0 is C before the call */
+    double *ref, *bound; /* expected C and the allowed error, per element */
 } problem;
 
 static cr_rng rng;
@@ -52,8 +52,21 @@ static double uniform(void) { return 2 * cr_rng_uniform(&rng) - 1; }
 static problem make(int ta, int tb, int M, int N, int K, double alpha, double beta, int pad,
                     int c_nan)
 {
-    problem p = { ta, tb, M, N, K, (ta ? M : K) + pad, (tb ? K : N) + pad, N + pad,
-                  alpha, beta, NULL, NULL, NULL, NULL, NULL };
+    problem p = { ta,
+                  tb,
+                  M,
+                  N,
+                  K,
+                  (ta ? M : K) + pad,
+                  (tb ? K : N) + pad,
+                  N + pad,
+                  alpha,
+                  beta,
+                  NULL,
+                  NULL,
+                  NULL,
+                  NULL,
+                  NULL };
     size_t na = (size_t)(ta ? K : M) * (size_t)p.lda, nb = (size_t)(tb ? N : K) * (size_t)p.ldb;
     size_t nc = (size_t)M * (size_t)p.ldc;
     p.A = malloc((na + 1) * sizeof *p.A);
@@ -71,7 +84,8 @@ static problem make(int ta, int tb, int M, int N, int K, double alpha, double be
     for (size_t i = 0; i < nb; i++)
         p.B[i] = (cr_real)((int)(i % (size_t)p.ldb) < (tb ? K : N) ? uniform() : NAN);
     for (size_t i = 0; i < nc; i++)
-        p.C0[i] = (cr_real)((int)(i % (size_t)p.ldc) < N ? (c_nan ? NAN : uniform()) : C_SENTINEL);
+        p.C0[i] =
+            (cr_real)((int)(i % (size_t)p.ldc) < N ? (c_nan ? NAN : uniform()) : C_SENTINEL);
 
     for (int i = 0; i < M; i++)
         for (int j = 0; j < N; j++) {
@@ -84,7 +98,8 @@ static problem make(int ta, int tb, int M, int N, int K, double alpha, double be
             }
             double c = beta == 0 ? 0 : beta * p.C0[(size_t)i * p.ldc + j];
             p.ref[(size_t)i * N + j] = alpha * s + c;
-            p.bound[(size_t)i * N + j] = (K + 4) * UNIT_ROUNDOFF * (fabs(alpha) * mag + fabs(c));
+            p.bound[(size_t)i * N + j] =
+                (K + 4) * UNIT_ROUNDOFF * (fabs(alpha) * mag + fabs(c));
         }
     return p;
 }
@@ -144,8 +159,8 @@ static int shapes_for(const cr__gemm_arch *arch, int (*s)[3])
     int mr = (int)b.mr, nr = (int)b.nr, kc = (int)b.kc, mc = (int)b.mc, nc = (int)b.nc;
     int n = 0;
 #define ADD(m, nn, k) (s[n][0] = (m), s[n][1] = (nn), s[n][2] = (k), n++)
-#define PACKED_K(m, nn, k) ((k) > (int)(b.direct_max / ((m) + (nn))) ? (k) \
-                            : (int)(b.direct_max / ((m) + (nn))) + 1)
+#define PACKED_K(m, nn, k)                                                                     \
+    ((k) > (int)(b.direct_max / ((m) + (nn))) ? (k) : (int)(b.direct_max / ((m) + (nn))) + 1)
     ADD(1, 1, 1);
     ADD(17, 33, 5);
     ADD(1000, 3, 1000);
@@ -174,7 +189,8 @@ static void test_every_remainder_shape_and_transpose_matches_reference(void **st
         int ns = shapes_for(a[ai], s);
         for (int si = 0; si < ns; si++)
             for (int t = 0; t < 4; t++) {
-                problem p = make(t >> 1, t & 1, s[si][0], s[si][1], s[si][2], 1.25, -0.75, 3, 0);
+                problem p =
+                    make(t >> 1, t & 1, s[si][0], s[si][1], s[si][2], 1.25, -0.75, 3, 0);
                 free(run_check(&p, a[ai], NULL));
                 drop(&p);
             }
@@ -193,7 +209,8 @@ static void test_narrow_shapes_match_reference(void **state)
     for (size_t r = 0; r < sizeof rows / sizeof rows[0]; r++)
         for (int n = 1; n <= 13; n++)
             for (int tb = 0; tb < 2; tb++) {
-                problem p = make(1, tb, rows[r], n, 1 + (rows[r] * n) % 23, 0.5, n % 2 ? 0 : 2, 2, 0);
+                problem p =
+                    make(1, tb, rows[r], n, 1 + (rows[r] * n) % 23, 0.5, n % 2 ? 0 : 2, 2, 0);
                 for (int ai = 0; ai < na; ai++) free(run_check(&p, a[ai], NULL));
                 drop(&p);
             }
@@ -202,7 +219,8 @@ static void test_narrow_shapes_match_reference(void **state)
 static void test_alpha_beta_variants(void **state)
 {
     (void)state;
-    const double ab[][2] = { { 1, 0 }, { 1, 1 }, { -0.5, 0 }, { 2, -1.5 }, { 0.5, 1 }, { -1, 0.25 } };
+    const double ab[][2] = { { 1, 0 },    { 1, 1 },   { -0.5, 0 },
+                             { 2, -1.5 }, { 0.5, 1 }, { -1, 0.25 } };
     const cr__gemm_arch *a[3];
     int na = archs(a);
     for (size_t v = 0; v < sizeof ab / sizeof ab[0]; v++)
@@ -225,7 +243,7 @@ static void test_beta_zero_ignores_nan_in_c(void **state)
         free(run_check(&p, NULL, NULL));
         drop(&p);
     }
-    problem p = make(0, 0, 300, 300, 300, 1, 0, 0, 1);   /* packed path */
+    problem p = make(0, 0, 300, 300, 300, 1, 0, 0, 1); /* packed path */
     for (int ai = 0; ai < na; ai++) free(run_check(&p, a[ai], NULL));
     drop(&p);
 }
@@ -240,11 +258,11 @@ static void test_alpha_zero_or_empty_k_only_scales_c(void **state)
     assert_close(C[0], 2, 0, 0);
     assert_close(C[1], -4, 0, 0);
     assert_close(C[2], 6, 0, 0);
-    cr_gemm(NULL, 1, 1, 2, 2, 0, 1, A, 2, B, 1, 0, C, 2);   /* K == 0, beta == 0: zeros */
+    cr_gemm(NULL, 1, 1, 2, 2, 0, 1, A, 2, B, 1, 0, C, 2); /* K == 0, beta == 0: zeros */
     for (int i = 0; i < 4; i++) assert_true(C[i] == 0);
     cr_real D[2] = { 7, 8 };
-    cr_gemm(NULL, 0, 0, 0, 2, 3, 1, A, 3, B, 2, 0, D, 2);   /* M == 0: nothing written */
-    cr_gemm(NULL, 0, 0, 1, 0, 3, 1, A, 3, B, 2, 0, D, 2);   /* N == 0 */
+    cr_gemm(NULL, 0, 0, 0, 2, 3, 1, A, 3, B, 2, 0, D, 2); /* M == 0: nothing written */
+    cr_gemm(NULL, 0, 0, 1, 0, 3, 1, A, 3, B, 2, 0, D, 2); /* N == 0 */
     assert_true(D[0] == 7 && D[1] == 8);
 }
 
@@ -255,8 +273,8 @@ static void test_one_two_three_threads_bit_identical(void **state)
     (void)state;
     const int s[][5] = {
         { 0, 0, 300, 200, 100 }, { 1, 1, 200, 300, 100 }, { 0, 1, 1000, 3, 1000 },
-        { 1, 0, 64, 784, 128 }, { 0, 0, 700, 70, 300 }, { 1, 1, 90, 900, 250 },
-        { 1, 0, 600, 10, 100 }, { 1, 1, 1000, 12, 50 },
+        { 1, 0, 64, 784, 128 },  { 0, 0, 700, 70, 300 },  { 1, 1, 90, 900, 250 },
+        { 1, 0, 600, 10, 100 },  { 1, 1, 1000, 12, 50 },
     };
     cr_pool *pools[3] = { cr_pool_new(1), cr_pool_new(2), cr_pool_new(3) };
     for (int i = 0; i < 3; i++) assert_non_null(pools[i]);
@@ -342,15 +360,15 @@ static void test_gemm_out_of_memory_still_correct(void **state)
         cr_test_alloc counter = { 0 };
         counter.fail_at = fail_at;
         cr_test_alloc_install(&counter);
-        free(run_check(&p, NULL, pool));   /* fail_at 1: the pool cannot grow */
-        free(run_check(&p, NULL, NULL));   /* fail_at 2 after 1 success: no own buffer */
+        free(run_check(&p, NULL, pool)); /* fail_at 1: the pool cannot grow */
+        free(run_check(&p, NULL, NULL)); /* fail_at 2 after 1 success: no own buffer */
         cr_test_alloc_remove();
         cr_pool_free(pool);
     }
     cr_test_alloc counter = { 0 };
     counter.fail_at = 1;
     cr_test_alloc_install(&counter);
-    free(run_check(&p, NULL, NULL));       /* no pool and no memory at all */
+    free(run_check(&p, NULL, NULL)); /* no pool and no memory at all */
     cr_test_alloc_remove();
     drop(&p);
 }

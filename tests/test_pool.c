@@ -26,23 +26,30 @@ static void test_pool_size_from_cr_num_threads(void **state)
     (void)state;
     const char *old = getenv("CR_NUM_THREADS");
     char *saved = old ? strdup(old) : NULL;
-    const struct { const char *env; int want; } cases[] = {
+    const struct {
+        const char *env;
+        int want;
+    } cases[] = {
         { "3", 3 }, { "1", 1 }, { "0", 1 }, { "-2", 1 }, { "abc", 1 }, { NULL, 1 },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        if (cases[i].env) setenv("CR_NUM_THREADS", cases[i].env, 1);
-        else unsetenv("CR_NUM_THREADS");
+        if (cases[i].env)
+            setenv("CR_NUM_THREADS", cases[i].env, 1);
+        else
+            unsetenv("CR_NUM_THREADS");
         cr_pool *p = cr_pool_new(0);
         assert_non_null(p);
         assert_int_equal(cr_pool_threads(p), cases[i].want);
         cr_pool_free(p);
     }
     setenv("CR_NUM_THREADS", "2", 1);
-    cr_pool *p = cr_pool_new(4);   /* an explicit count wins */
+    cr_pool *p = cr_pool_new(4); /* an explicit count wins */
     assert_int_equal(cr_pool_threads(p), 4);
     cr_pool_free(p);
-    if (saved) setenv("CR_NUM_THREADS", saved, 1);
-    else unsetenv("CR_NUM_THREADS");
+    if (saved)
+        setenv("CR_NUM_THREADS", saved, 1);
+    else
+        unsetenv("CR_NUM_THREADS");
     free(saved);
 }
 
@@ -55,7 +62,7 @@ typedef struct tally {
 static void count_task(void *ctx, int task, int thread)
 {
     tally *t = ctx;
-    t->runs[task]++;             /* each task index is run by one thread only */
+    t->runs[task]++; /* each task index is run by one thread only */
     t->thread[task] = thread;
 }
 
@@ -79,7 +86,7 @@ static void test_pool_runs_every_task_exactly_once(void **state)
         cr_pool_free(p);
     }
     tally t = { { 0 }, { 0 }, 0 };
-    cr__pool_run(NULL, count_task, &t, 5);   /* no pool: inline on the caller */
+    cr__pool_run(NULL, count_task, &t, 5); /* no pool: inline on the caller */
     for (int i = 0; i < 5; i++) assert_int_equal(t.runs[i], 1);
 }
 
@@ -114,7 +121,7 @@ static void test_pool_scratch_grows_once_then_is_reused(void **state)
     assert_int_equal(cr__pool_reserve(p, 1000), 0);
     void *s0 = cr__pool_scratch(p, 0), *s1 = cr__pool_scratch(p, 1);
     size_t allocs = c.mallocs + c.reallocs;
-    assert_int_equal(allocs, 2);   /* one buffer per thread */
+    assert_int_equal(allocs, 2); /* one buffer per thread */
     assert_int_equal((uintptr_t)s0 % 64, 0);
     assert_int_equal((uintptr_t)s1 % 64, 0);
     assert_ptr_not_equal(s0, s1);
@@ -122,7 +129,7 @@ static void test_pool_scratch_grows_once_then_is_reused(void **state)
     memset(s1, 2, 1000);
     assert_int_equal(cr__pool_reserve(p, 500), 0);
     assert_int_equal(cr__pool_reserve(p, 1000), 0);
-    assert_int_equal(c.mallocs + c.reallocs, allocs);   /* big enough: reused */
+    assert_int_equal(c.mallocs + c.reallocs, allocs); /* big enough: reused */
     assert_ptr_equal(cr__pool_scratch(p, 0), s0);
     assert_int_equal(cr__pool_reserve(p, 5000), 0);
     assert_int_equal(c.mallocs + c.reallocs, allocs + 2);
@@ -157,7 +164,7 @@ static void test_pool_new_fails_cleanly_when_out_of_memory(void **state)
     cr_test_alloc c = { 0 };
     c.fail_at = 2;
     cr_test_alloc_install(&c);
-    assert_int_equal(cr__pool_reserve(p, 100), -1);   /* second buffer cannot be had */
+    assert_int_equal(cr__pool_reserve(p, 100), -1); /* second buffer cannot be had */
     cr_test_alloc_remove();
     cr_pool_free(p);
 }
