@@ -20,5 +20,7 @@ part() {
 
 echo "machine: $(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | sed 's/.*: //'), $(nproc) cores"
 part "GEMM GFLOP/s, chainrule vs OpenBLAS" $peer "$b/bench/gemm_bench"
+part "Fashion-MNIST training, scalar graph, memory: chainrule vs PyTorch and C+OpenBLAS" \
+    sh bench/train.sh "$b"
 
 exit $status
