@@ -89,10 +89,18 @@ const cr__gemm_arch *cr__gemm_arch_avx2(void)
     return NULL;
 }
 
+static const cr__gemm_arch *best;
+static pthread_once_t best_once = PTHREAD_ONCE_INIT;
+
+static void find_best(void)
+{
+    best = cr__gemm_arch_avx512();
+    if (!best) best = cr__gemm_arch_avx2();
+    if (!best) best = cr__gemm_arch_generic();
+}
+
 const cr__gemm_arch *cr__gemm_arch_best(void)
 {
-    const cr__gemm_arch *a = cr__gemm_arch_avx512();
-    if (!a) a = cr__gemm_arch_avx2();
-    if (!a) a = cr__gemm_arch_generic();
-    return a;
+    pthread_once(&best_once, find_best);
+    return best;
 }

@@ -22,8 +22,9 @@
  * results are bit-identical. */
 #include "kernel.h"
 
-#include <string.h>
+#include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 
 #ifdef CR_USE_OPENBLAS
 #include <cblas.h>
@@ -94,6 +95,10 @@ static idx round_up(idx a, idx b) { return (a + b - 1) / b * b; }
 static void pack_a(cr_real *dst, const gemm *g, idx i0, idx m, idx p0, idx k)
 {
     const idx mr = g->mr;
+    if (g->ta && g->copy && mr % 8 == 0) {   /* whole rows of A at once, into all panels */
+        g->copy(dst, mr, g->A + (p0 * g->lda + i0), g->lda, (int)m, k);
+        return;
+    }
     for (idx r = 0; r < m; r += mr, dst += mr * k) {
         idx h = min_idx(mr, m - r);
         if (g->ta) { /* op(A)(i, p) = A[p*lda + i]: rows of A are contiguous in i */
@@ -121,7 +126,7 @@ static void pack_a(cr_real *dst, const gemm *g, idx i0, idx m, idx p0, idx k)
 static void pack_b(cr_real *dst, const gemm *g, idx p0, idx k, idx j0, idx n)
 {
     const idx nr = g->nr;
-    if (!g->tb && g->copy) { /* whole rows at once, into all the slivers */
+    if (!g->tb && g->copy && nr % 8 == 0) {   /* whole rows at once, into all slivers */
         g->copy(dst, nr, g->B + (p0 * g->ldb + j0), g->ldb, (int)n, k);
         return;
     }
@@ -257,11 +262,11 @@ static void gemm_slow(const gemm *g)
         }
 }
 
-cr__gemm_blocks cr__gemm_blocking(const cr__gemm_arch *arch)
+static cr__gemm_blocks compute_blocks(const cr__gemm_arch *arch)
 {
     /* A kc x nr sliver of B fills half of L1, an mc x kc block of A half of L2, a
      * kc x nc block of B a quarter of L3; A and B go unpacked ("direct") when
-     * together they fit in half of L2. */
+     * together they fit in three quarters of L2. */
     const cr__caches *cc = cr__cpu_caches();
     const idx es = (idx)sizeof(cr_real);
     cr__gemm_blocks b;
@@ -275,12 +280,38 @@ cr__gemm_blocks cr__gemm_blocking(const cr__gemm_arch *arch)
     b.nc = (idx)cc->l3 / 4 / (b.kc * es) / b.nr * b.nr;
     if (b.nc < b.nr) b.nc = b.nr;
     if (b.nc > 4096) b.nc = 4096 / b.nr * b.nr;
-    b.direct_max = (idx)(cc->l2 / 2) / es;
-    if (getenv("CRDEV_DMAX")) b.direct_max = atol(getenv("CRDEV_DMAX"));
-    if (getenv("CRDEV_KC")) b.kc = atol(getenv("CRDEV_KC"));
-    if (getenv("CRDEV_MC")) b.mc = atol(getenv("CRDEV_MC"));
-    if (getenv("CRDEV_NC")) b.nc = atol(getenv("CRDEV_NC"));
+    b.direct_max = (idx)(cc->l2 / 4 * 3) / es;
+#ifdef CR_GEMM_TUNE /* tuning builds only: override from the environment */
+    if (getenv("CR_GEMM_DIRECT_MAX")) b.direct_max = atol(getenv("CR_GEMM_DIRECT_MAX"));
+    if (getenv("CR_GEMM_KC")) b.kc = atol(getenv("CR_GEMM_KC"));
+    if (getenv("CR_GEMM_MC")) b.mc = atol(getenv("CR_GEMM_MC"));
+    if (getenv("CR_GEMM_NC")) b.nc = atol(getenv("CR_GEMM_NC"));
+#endif
     return b;
+}
+
+/* Block sizes of the three built-in archs, computed once per process. */
+static const cr__gemm_arch *known[3];
+static cr__gemm_blocks known_blocks[3];
+static pthread_once_t known_once = PTHREAD_ONCE_INIT;
+
+static void compute_known(void)
+{
+    known[0] = &cr__gemm_avx512_kernels;
+    known[1] = &cr__gemm_avx2_kernels;
+    known[2] = cr__gemm_arch_generic();
+    for (int i = 0; i < 3; i++)
+        if (ARCH_MR(known[i]) > 0) known_blocks[i] = compute_blocks(known[i]);
+}
+
+cr__gemm_blocks cr__gemm_blocking(const cr__gemm_arch *arch)
+{
+#ifndef CR_GEMM_TUNE
+    pthread_once(&known_once, compute_known);
+    for (int i = 0; i < 3; i++)
+        if (arch == known[i]) return known_blocks[i];
+#endif
+    return compute_blocks(arch);
 }
 
 void cr__gemm_with(const cr__gemm_arch *arch, cr_pool *pool, int ta, int tb, int M, int N,

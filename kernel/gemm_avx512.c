@@ -174,35 +174,50 @@ static void ukr_d(int m, int n, ptrdiff_t k, const double *a, ptrdiff_t rsa, ptr
     tab_d[nv - 1][m - 1](k, a, rsa, csa, b, rsb, last, c, ldc, alpha, beta);
 }
 
-/* Copying pack (see kernel.h): row p of src goes to row p of each w-wide panel;
- * when h > w, w is a multiple of the vector width. Row by row, so the source is
- * read in long runs. */
+/* Copying pack (see kernel.h): row p of src goes to row p of each w-wide panel, in
+ * 16- or 8-lane pieces (w is a multiple of the piece when h > w). Row by row, so
+ * the source is read in long runs. */
 static void copy_s(float *dst, ptrdiff_t w, const float *src, ptrdiff_t lds, int h, ptrdiff_t k)
 {
-    for (ptrdiff_t p = 0; p < k; p++, dst += w, src += lds)
-        for (int s = 0; s < h; s += (int)w) {
-            float *d = dst + (s / w) * w * k - s;
+    const int piece = w % 16 == 0 || h <= 8 ? 16 : 8;
+    for (ptrdiff_t p = 0; p < k; p++, dst += w, src += lds) {
+        float *d = dst;
+        for (int s = 0; s < h; s += (int)w, d += w * k) {
             int end = s + (int)w < h ? s + (int)w : h;
-            for (int j = s; j < end; j += 16) {
-                __mmask16 mk =
-                    (__mmask16)(end - j >= 16 ? 0xffffu : 0xffffu >> (16 - (end - j)));
-                _mm512_mask_storeu_ps(d + j, mk, _mm512_maskz_loadu_ps(mk, src + j));
+            for (int j = s; j < end; j += piece) {
+                int left = end - j < piece ? end - j : piece;
+                if (piece == 16) {
+                    __mmask16 mk = (__mmask16)(0xffffu >> (16 - left));
+                    _mm512_mask_storeu_ps(d + (j - s), mk, _mm512_maskz_loadu_ps(mk, src + j));
+                } else {
+                    __mmask8 mk = (__mmask8)(0xffu >> (8 - left));
+                    _mm256_mask_storeu_ps(d + (j - s), mk, _mm256_maskz_loadu_ps(mk, src + j));
+                }
             }
         }
+    }
 }
 
 static void copy_d(double *dst, ptrdiff_t w, const double *src, ptrdiff_t lds, int h,
                    ptrdiff_t k)
 {
-    for (ptrdiff_t p = 0; p < k; p++, dst += w, src += lds)
-        for (int s = 0; s < h; s += (int)w) {
-            double *d = dst + (s / w) * w * k - s;
+    const int piece = w % 8 == 0 || h <= 4 ? 8 : 4;
+    for (ptrdiff_t p = 0; p < k; p++, dst += w, src += lds) {
+        double *d = dst;
+        for (int s = 0; s < h; s += (int)w, d += w * k) {
             int end = s + (int)w < h ? s + (int)w : h;
-            for (int j = s; j < end; j += 8) {
-                __mmask8 mk = (__mmask8)(end - j >= 8 ? 0xffu : 0xffu >> (8 - (end - j)));
-                _mm512_mask_storeu_pd(d + j, mk, _mm512_maskz_loadu_pd(mk, src + j));
+            for (int j = s; j < end; j += piece) {
+                int left = end - j < piece ? end - j : piece;
+                if (piece == 8) {
+                    __mmask8 mk = (__mmask8)(0xffu >> (8 - left));
+                    _mm512_mask_storeu_pd(d + (j - s), mk, _mm512_maskz_loadu_pd(mk, src + j));
+                } else {
+                    __mmask8 mk = (__mmask8)(0xfu >> (4 - left));
+                    _mm256_mask_storeu_pd(d + (j - s), mk, _mm256_maskz_loadu_pd(mk, src + j));
+                }
             }
         }
+    }
 }
 
 const cr__gemm_arch cr__gemm_avx512_kernels = {

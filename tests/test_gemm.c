@@ -329,7 +329,7 @@ static void test_gemm_with_pool_allocates_nothing_in_steady_state(void **state)
     (void)state;
     cr_pool *pool = cr_pool_new(2);
     assert_non_null(pool);
-    problem big = make(1, 0, 300, 300, 300, 1, 0, 0, 0);
+    problem big = make(1, 0, 500, 400, 300, 1, 0, 0, 0);   /* packed: the largest need */
     problem small = make(0, 1, 40, 50, 60, 1, 1, 0, 0);
     cr_test_alloc counter = { 0 };
     cr_test_alloc_install(&counter);
