@@ -2,10 +2,12 @@
  * OpenBLAS's cblas_sgemm, with no framework at all. Same data path as chainrule
  * (pixels kept as bytes, converted to float / 255 per batch), same batch order
  * semantics (a new seeded shuffle each epoch, last batch smaller), same model,
- * loss, initialisation (He normal weights, zero biases) and hyper-parameters.
+ * loss, initialisation (He normal weights before a ReLU, Xavier uniform for the
+ * output layer, zero biases) and hyper-parameters.
  * Nothing is allocated after setup; SGD folds the update into the weight-gradient
- * GEMM (W += -lr * A^T G, beta = 1), so a step is three GEMMs per layer plus one
- * pass for bias+ReLU, one for softmax-CE and one for the ReLU mask.
+ * GEMM (W += -lr * A^T G, beta = 1), so a step is three GEMMs per layer (two for
+ * the first: no input gradient) plus one pass for bias+ReLU, one for softmax-CE
+ * and one for the ReLU mask.
  *
  *   openblas_mlp [--data DIR] [--hidden 128|256,128] [--optim sgd|adam] [--lr X]
  *                [--batch 64] [--epochs 5] [--threads 1] [--seed 1] [--test]
@@ -218,8 +220,8 @@ static void backward_update(net *n, int m, int is_adam, float lr, long t)
         const float *g = n->G[l + 1], *a = n->A[l];
         if (l > 0) {   /* G[l] = (G[l+1] W^T) * [A[l] > 0], before W changes */
             float *gp = n->G[l];
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, nin, nout, 1.0f, g, nout, n->W[l], nout,
-                        0.0f, gp, nin);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, nin, nout, 1.0f, g, nout,
+                        n->W[l], nout, 0.0f, gp, nin);
             for (size_t i = 0; i < (size_t)m * nin; i++) gp[i] = a[i] > 0 ? gp[i] : 0.0f;
         }
         float *db = n->db[l];
@@ -227,12 +229,12 @@ static void backward_update(net *n, int m, int is_adam, float lr, long t)
         for (int i = 0; i < m; i++)
             for (int j = 0; j < nout; j++) db[j] += g[(size_t)i * nout + j];
         if (!is_adam) {
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nin, nout, m, -lr, a, nin, g, nout, 1.0f,
-                        n->W[l], nout);
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nin, nout, m, -lr, a, nin, g,
+                        nout, 1.0f, n->W[l], nout);
             for (int j = 0; j < nout; j++) n->b[l][j] -= lr * db[j];
         } else {
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nin, nout, m, 1.0f, a, nin, g, nout, 0.0f,
-                        n->dW[l], nout);
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nin, nout, m, 1.0f, a, nin, g,
+                        nout, 0.0f, n->dW[l], nout);
             adam(n->W[l], n->dW[l], n->mW[l], n->vW[l], (size_t)nin * nout, lr_t, c2, 1e-8f);
             adam(n->b[l], db, n->mb[l], n->vb[l], (size_t)nout, lr_t, c2, 1e-8f);
         }
@@ -278,7 +280,7 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--seed")) seed = strtoull(v, NULL, 10);
         else {
             fprintf(stderr, "usage: openblas_mlp [--data DIR] [--hidden LIST] [--optim sgd|adam] "
-                            "[--lr X] [--batch N] [--epochs N] [--threads N] [--seed N] [--test]\n");
+                    "[--lr X] [--batch N] [--epochs N] [--threads N] [--seed N] [--test]\n");
             return 2;
         }
         i++;
@@ -311,9 +313,13 @@ int main(int argc, char **argv)
             n.mb[l] = xmalloc(nout * sizeof(float));
             n.vb[l] = xmalloc(nout * sizeof(float));
         }
-        double sd = sqrt(2.0 / (double)nin);
-        for (size_t i = 0; i < nin * nout; i++)
-            n.W[l][i] = (float)(sd * sqrt(-2 * log(unif(&rs))) * cos(TWO_PI * unif(&rs)));
+        double sd = sqrt(2.0 / (double)nin), a = sqrt(6.0 / (double)(nin + nout));
+        for (size_t i = 0; i < nin * nout; i++) {
+            if (l < n.L - 1)
+                n.W[l][i] = (float)(sd * sqrt(-2 * log(unif(&rs))) * cos(TWO_PI * unif(&rs)));
+            else
+                n.W[l][i] = (float)(a * (2 * unif(&rs) - 1));
+        }
     }
     for (int l = 0; l <= n.L; l++) {
         n.A[l] = xmalloc((size_t)n.B * n.sizes[l] * sizeof(float));

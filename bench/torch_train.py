@@ -5,8 +5,9 @@ Same data (the IDX .gz files, read with gzip + numpy, pixels kept as uint8 and
 converted to float / 255 per batch), same batch order semantics (every sample once
 per epoch, a new seeded shuffle each epoch, last batch smaller), same model and
 hyper-parameters (784-H...-10 ReLU MLP, softmax cross-entropy, SGD or Adam), same
-initialisation as chainrule's MLP by default (He normal weights, zero biases;
---init torch for PyTorch's own default).
+initialisation as chainrule's MLP by default (He normal weights before a ReLU,
+Xavier uniform for the output layer, zero biases; --init torch for PyTorch's own
+default).
 
     /usr/bin/python3 bench/torch_train.py [--data DIR] [--hidden 128|256,128]
         [--optim sgd|adam] [--lr X] [--batch 64] [--epochs 5] [--threads 1]
@@ -115,8 +116,11 @@ def main():
     layers = []
     for i in range(len(sizes) - 1):
         lin = torch.nn.Linear(sizes[i], sizes[i + 1])
-        if a.init == "he":
-            torch.nn.init.kaiming_normal_(lin.weight, nonlinearity="relu")
+        if a.init == "he":   # chainrule's MLP: He normal before a ReLU, Xavier uniform last
+            if i < len(sizes) - 2:
+                torch.nn.init.kaiming_normal_(lin.weight, nonlinearity="relu")
+            else:
+                torch.nn.init.xavier_uniform_(lin.weight)
             torch.nn.init.zeros_(lin.bias)
         layers.append(lin)
         if i < len(sizes) - 2:
