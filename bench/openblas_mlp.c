@@ -172,7 +172,10 @@ static void forward(net *n, int m)
         for (int i = 0; i < m; i++) {
             float *r = y + (size_t)i * nout;
             if (relu)
-                for (int j = 0; j < nout; j++) r[j] = fmaxf(r[j] + b[j], 0.0f);
+                for (int j = 0; j < nout; j++) {
+                    float v = r[j] + b[j];
+                    r[j] = v < 0 ? 0 : v;
+                }
             else
                 for (int j = 0; j < nout; j++) r[j] += b[j];
         }
