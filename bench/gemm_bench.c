@@ -1,12 +1,13 @@
 /* GEMM throughput, chainrule vs OpenBLAS, measured in the same process.
  *
- *   gemm_bench [-q] [-t THREADS]
- *     -q          quick: 3 samples instead of 7, shorter samples
- *     -t THREADS  only this thread count (default: 1, then 2)
+ *   gemm_bench [-q] [-t 1|2]
+ *     -q       quick: 3 samples instead of 7, shorter samples
+ *     -t 1|2   only this thread count (default: 1, then 2)
  *
  * For every shape and thread count it times both libraries on the same operands,
  * alternating sample by sample (so a noisy neighbour hurts both alike), and prints
- * the median GFLOP/s of each and their ratio. Run it with OPENBLAS_CORETYPE and
+ * one table: the median GFLOP/s of each, their ratio, and our 2-thread speedup,
+ * then the issue's targets read off the table. Run it with OPENBLAS_CORETYPE and
  * OPENBLAS_L2_SIZE unset (bench/run.sh does), or OpenBLAS may pick an older kernel;
  * the core it reports is printed. Built without -DCR_HAVE_OPENBLAS, it times only
  * chainrule and says how to get the peer. */
@@ -31,19 +32,21 @@ typedef struct shape {
 } shape;
 
 /* The MLP is 784-128-10 at batch 64: X (64x784), W1 (784x128), H (64x128),
- * W2 (128x10), G the gradient of a layer's output. */
+ * W2 (128x10), G1/G2 the gradients of the layers' outputs: forward X.W1 and H.W2,
+ * backward X^T.G1 and H^T.G2 (weight gradients), G2.W2^T (input gradient) and
+ * G1.W1^T (what the input gradient of the first layer would cost). */
 static const shape shapes[] = {
     { "square 64", 0, 0, 64, 64, 64 },
     { "square 128", 0, 0, 128, 128, 128 },
     { "square 256", 0, 0, 256, 256, 256 },
     { "square 512", 0, 0, 512, 512, 512 },
     { "square 1024", 0, 0, 1024, 1024, 1024 },
-    { "X.W1      64x784.784x128", 0, 0, 64, 128, 784 },
-    { "Xt.G1    784x64.64x128", 1, 0, 784, 128, 64 },
-    { "G1.W1t    64x128.128x784", 0, 1, 64, 784, 128 },
-    { "H.W2      64x128.128x10", 0, 0, 64, 10, 128 },
-    { "Ht.G2    128x64.64x10", 1, 0, 128, 10, 64 },
-    { "G2.W2t    64x10.10x128", 0, 1, 64, 128, 10 },
+    { "X.W1    64x784 . 784x128", 0, 0, 64, 128, 784 },
+    { "X^T.G1  784x64 . 64x128", 1, 0, 784, 128, 64 },
+    { "G1.W1^T 64x128 . 128x784", 0, 1, 64, 784, 128 },
+    { "H.W2    64x128 . 128x10", 0, 0, 64, 10, 128 },
+    { "H^T.G2  128x64 . 64x10", 1, 0, 128, 10, 64 },
+    { "G2.W2^T 64x10 . 10x128", 0, 1, 64, 128, 10 },
 };
 #define NSHAPES (int)(sizeof shapes / sizeof shapes[0])
 
@@ -111,6 +114,37 @@ static double time_calls(int which, cr_pool *pool, const operands *o, int reps)
     return (now() - t0) / reps;
 }
 
+/* Median GFLOP/s of ours (g[0]) and OpenBLAS (g[1], 0 without it) on one shape. */
+static void measure(const shape *s, cr_pool *pool, cr_real *A, cr_real *B, cr_real *C,
+                    int samples, double sample_time, double g[2])
+{
+    operands o = { s, A, B, C, s->ta ? s->M : s->K, s->tb ? s->K : s->N, s->N };
+    double flops = 2.0 * s->M * s->N * s->K;
+    int libs = 1;
+#ifdef CR_HAVE_OPENBLAS
+    libs = 2;
+#endif
+    /* Warm up both, then calibrate: enough calls per sample for sample_time. */
+    int reps = 1;
+    for (int w = 0; w < libs; w++) time_calls(w, pool, &o, 2);
+    while (time_calls(0, pool, &o, reps) * reps < sample_time && reps < (1 << 24)) reps *= 2;
+    double t[2][16];
+    for (int r = 0; r < samples; r++) /* alternate: a noisy neighbour hurts both */
+        for (int w = 0; w < libs; w++) t[w][r] = time_calls(w, pool, &o, reps);
+    g[0] = flops / median(t[0], samples) * 1e-9;
+    g[1] = libs == 2 ? flops / median(t[1], samples) * 1e-9 : 0;
+}
+
+static void print_cell(const double g[2])
+{
+    if (g[0] <= 0)
+        printf(" | %9s %9s %6s", "-", "-", "-");
+    else if (g[1] <= 0)
+        printf(" | %9.1f %9s %6s", g[0], "-", "-");
+    else
+        printf(" | %9.1f %9.1f %6.2f", g[0], g[1], g[0] / g[1]);
+}
+
 int main(int argc, char **argv)
 {
     int quick = 0, only_threads = 0;
@@ -120,22 +154,22 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "-t") && i + 1 < argc)
             only_threads = atoi(argv[++i]);
         else {
-            fprintf(stderr, "usage: %s [-q] [-t THREADS]\n", argv[0]);
+            fprintf(stderr, "usage: %s [-q] [-t 1|2]\n", argv[0]);
             return 2;
         }
     }
     const int samples = quick ? 3 : 7;
-    setvbuf(stdout, NULL, _IOLBF, 0);                /* rows appear as they are measured */
     const double sample_time = quick ? 0.004 : 0.02; /* seconds per sample, at least */
 
-    printf("GEMM (%s), C = A.B with beta = 0, median of %d samples; GFLOP/s\n",
+    printf("GEMM %s, C = op(A).op(B): GFLOP/s, median of %d samples, ratio = chainrule / "
+           "OpenBLAS\n",
            sizeof(cr_real) == 8 ? "double" : "float", samples);
-    printf("chainrule kernel: %s\n", cr_gemm_kernel_name());
+    printf("chainrule: kernel %s\n", cr_gemm_kernel_name());
 #ifdef CR_HAVE_OPENBLAS
     printf("OpenBLAS: core %s (%s)\n", openblas_get_corename(), openblas_get_config());
 #else
-    printf("OpenBLAS: not installed, no ratios (Debian: apt-get install libopenblas-dev, "
-           "then make bench again)\n");
+    printf("OpenBLAS: not installed, so no ratios (Debian: apt-get install libopenblas-dev,\n"
+           "          then make bench again)\n");
 #endif
 
     size_t cap = (size_t)1024 * 1024;
@@ -151,9 +185,9 @@ int main(int argc, char **argv)
         C[i] = 0;
     }
 
-    double gf1[2] = { 0, 0 }, gf2[2] = { 0, 0 }; /* 1024: ours, OpenBLAS */
-    printf("\n%-28s %3s %10s %10s %7s\n", "shape (M x K . K x N)", "thr", "chainrule",
-           "OpenBLAS", "ratio");
+    double g[2][NSHAPES][2]; /* [threads-1][shape][ours, OpenBLAS] */
+    memset(g, 0, sizeof g);
+    int used[2] = { 0, 0 }; /* threads each library really ran */
     for (int threads = 1; threads <= 2; threads++) {
         if (only_threads && threads != only_threads) continue;
         cr_pool *pool = cr_pool_new(threads);
@@ -161,50 +195,63 @@ int main(int argc, char **argv)
             fprintf(stderr, "gemm_bench: cannot start %d threads\n", threads);
             return 1;
         }
+        used[0] = cr_pool_threads(pool);
 #ifdef CR_HAVE_OPENBLAS
         openblas_set_num_threads(threads);
-        printf("-- %d thread%s (chainrule pool %d, OpenBLAS %d)\n", threads,
-               threads > 1 ? "s" : "", cr_pool_threads(pool), openblas_get_num_threads());
-#else
-        printf("-- %d thread%s (chainrule pool %d)\n", threads, threads > 1 ? "s" : "",
-               cr_pool_threads(pool));
+        used[1] = openblas_get_num_threads();
 #endif
-        for (int si = 0; si < NSHAPES; si++) {
-            const shape *s = &shapes[si];
-            operands o = { s, A, B, C, s->ta ? s->M : s->K, s->tb ? s->K : s->N, s->N };
-            double flops = 2.0 * s->M * s->N * s->K;
-            int libs = 1;
+        printf("%d thread%s: chainrule pool of %d", threads, threads > 1 ? "s" : "", used[0]);
 #ifdef CR_HAVE_OPENBLAS
-            libs = 2;
+        printf(", OpenBLAS openblas_get_num_threads() = %d", used[1]);
 #endif
-            /* Calibrate: enough calls per sample for sample_time. */
-            int reps = 1;
-            for (int w = 0; w < libs; w++) time_calls(w, pool, &o, 2);
-            while (time_calls(0, pool, &o, reps) * reps < sample_time && reps < (1 << 24))
-                reps *= 2;
-            double t[2][16];
-            for (int r = 0; r < samples; r++)
-                for (int w = 0; w < libs; w++) t[w][r] = time_calls(w, pool, &o, reps);
-            double g[2] = { flops / median(t[0], samples) * 1e-9, 0 };
-            if (libs == 2) g[1] = flops / median(t[1], samples) * 1e-9;
-            if (libs == 2)
-                printf("%-28s %3d %10.1f %10.1f %7.2f\n", s->name, threads, g[0], g[1],
-                       g[0] / g[1]);
-            else
-                printf("%-28s %3d %10.1f %10s %7s\n", s->name, threads, g[0], "-", "-");
-            if (s->M == 1024) {
-                double *dst = threads == 1 ? gf1 : gf2;
-                dst[0] = g[0];
-                dst[1] = g[1];
-            }
-        }
+        printf("\n");
+        for (int si = 0; si < NSHAPES; si++)
+            measure(&shapes[si], pool, A, B, C, samples, sample_time, g[threads - 1][si]);
         cr_pool_free(pool);
     }
-    if (gf1[0] > 0 && gf2[0] > 0) {
-        printf("\n2 threads / 1 thread at 1024: chainrule %.2fx", gf2[0] / gf1[0]);
-        if (gf1[1] > 0) printf(", OpenBLAS %.2fx", gf2[1] / gf1[1]);
-        printf("\n");
+
+    printf("\n%-26s | %-26s | %-26s | %s\n", "", "          1 thread", "          2 threads",
+           "2 thr /");
+    printf("%-26s | %9s %9s %6s | %9s %9s %6s | %s\n", "shape  op(A) . op(B)", "chainrule",
+           "OpenBLAS", "ratio", "chainrule", "OpenBLAS", "ratio", "1 thr");
+    for (int si = 0; si < NSHAPES; si++) {
+        printf("%-26s", shapes[si].name);
+        print_cell(g[0][si]);
+        print_cell(g[1][si]);
+        if (g[0][si][0] > 0 && g[1][si][0] > 0)
+            printf(" | %5.2f\n", g[1][si][0] / g[0][si][0]);
+        else
+            printf(" | %5s\n", "-");
     }
+
+    /* The targets of issue 6, each from the rows above. */
+    double sq = 1e9, mlp = 1e9, small = 1e9;
+    for (int si = 0; si < NSHAPES; si++) {
+        const shape *s = &shapes[si];
+        if (g[0][si][1] > 0) {
+            double r = g[0][si][0] / g[0][si][1];
+            if (s->name[0] == 's' && s->M >= 256 && r < sq) sq = r;
+            if (s->name[0] != 's' && r < mlp) mlp = r;
+        }
+        if (g[0][si][0] > 0 && g[1][si][0] > 0 && 2.0 * s->M * s->N * s->K < 4e6 &&
+            g[1][si][0] / g[0][si][0] < small)
+            small = g[1][si][0] / g[0][si][0];
+    }
+    printf("\n");
+    if (sq < 1e9) printf("1 thread, square 256-1024: lowest ratio %.2f (target >= 0.90)\n", sq);
+    if (mlp < 1e9) printf("1 thread, MLP shapes: lowest ratio %.2f (target >= 1.00)\n", mlp);
+    for (int si = 0; si < NSHAPES; si++)
+        if (shapes[si].M == 1024 && g[0][si][0] > 0 && g[1][si][0] > 0) {
+            printf("square 1024, 2 threads / 1 thread: chainrule %.2fx (target >= 1.80)",
+                   g[1][si][0] / g[0][si][0]);
+            if (g[0][si][1] > 0 && g[1][si][1] > 0)
+                printf(", OpenBLAS %.2fx", g[1][si][1] / g[0][si][1]);
+            printf("\n");
+        }
+    if (small < 1e9)
+        printf("small shapes (< 4 MFLOP), 2 threads / 1 thread: lowest %.2fx (target >= 1.00, "
+               "within noise)\n",
+               small);
     free(A);
     free(B);
     free(C);

@@ -61,6 +61,7 @@ typedef ptrdiff_t idx;
 /* Below this many flops (2*M*N*K) per extra thread, waking a worker costs more
  * than it saves. */
 #define MIN_FLOPS_PER_THREAD 1.5e6
+#define TASKS_PER_THREAD_DIRECT 4
 
 typedef struct gemm {
     ukr_fn ukr;
@@ -95,7 +96,7 @@ static idx round_up(idx a, idx b) { return (a + b - 1) / b * b; }
 static void pack_a(cr_real *dst, const gemm *g, idx i0, idx m, idx p0, idx k)
 {
     const idx mr = g->mr;
-    if (g->ta && g->copy && mr % 8 == 0) {   /* whole rows of A at once, into all panels */
+    if (g->ta && g->copy && mr % 8 == 0) { /* whole rows of A at once, into all panels */
         g->copy(dst, mr, g->A + (p0 * g->lda + i0), g->lda, (int)m, k);
         return;
     }
@@ -126,7 +127,7 @@ static void pack_a(cr_real *dst, const gemm *g, idx i0, idx m, idx p0, idx k)
 static void pack_b(cr_real *dst, const gemm *g, idx p0, idx k, idx j0, idx n)
 {
     const idx nr = g->nr;
-    if (!g->tb && g->copy && nr % 8 == 0) {   /* whole rows at once, into all slivers */
+    if (!g->tb && g->copy && nr % 8 == 0) { /* whole rows at once, into all slivers */
         g->copy(dst, nr, g->B + (p0 * g->ldb + j0), g->ldb, (int)n, k);
         return;
     }
@@ -366,7 +367,11 @@ void cr__gemm_with(const cr__gemm_arch *arch, cr_pool *pool, int ta, int tb, int
     if (!g.split_n && tiles_m < threads && tiles_n > tiles_m) g.split_n = 1;
     g.units = g.split_n ? tiles_n : tiles_m;
     if (threads > g.units) threads = (int)g.units;
-    g.ntasks = threads;
+    /* A few tasks per thread, handed out first come first served, so a thread
+     * slowed by a busy machine just takes fewer. On the packed path each task
+     * packs its own copy of the shared operand: two per thread there. */
+    g.ntasks = threads == 1 ? 1 : threads * (g.direct ? TASKS_PER_THREAD_DIRECT : 2);
+    if (g.ntasks > g.units) g.ntasks = (int)g.units;
 
     size_t need = scratch_bytes(&g);
     g.pool = pool;

@@ -1,24 +1,39 @@
-/* The thread pool: n-1 pthreads workers plus the calling thread. A job is a count of
- * tasks handed out through an atomic counter. Between jobs a worker spins for a
- * short while (SPIN_ROUNDS pauses, some tens of microseconds: the next GEMM of a
- * training step usually comes sooner) and then sleeps on a condition variable; the
- * caller waits for the last worker the same way. Each thread owns a scratch buffer
- * (GEMM packing) that grows to the largest size asked for and is then reused.
+/* The thread pool: n-1 pthreads workers plus the calling thread.
  *
- * Sleeping without lost wake-ups: a sleeper announces itself (sleepers, or
- * caller_asleep) under the mutex and re-checks the condition before waiting; the
- * waker changes the condition and then checks the announcement, both sequentially
- * consistent atomics, so at least one of the two sees the other; the waker signals
- * under the same mutex, so the sleeper is already waiting. */
+ * A job is a count of tasks. Its number, task count and next unclaimed task share
+ * one 64-bit atomic word, so a thread claims a task with one compare-and-swap that
+ * also proves the job is still the current one; a job ends when all its tasks are
+ * done, whoever ran them. The caller claims tasks too and waits only for claimed
+ * tasks to finish, never for a worker to show up: if the workers are slow to wake
+ * (or the machine is busy), the caller simply runs the tasks itself.
+ *
+ * Between jobs a worker spins for a short while (pause, then sched_yield, some
+ * tens of microseconds: the next GEMM of a training step usually comes sooner) and
+ * then sleeps on a condition variable; the caller waits for the last task the
+ * same way. Sleeping without lost wake-ups: a sleeper announces itself (sleepers,
+ * caller_asleep) under the mutex and re-checks its condition before waiting; the
+ * waker changes the condition and then reads the announcement, both sequentially
+ * consistent, so at least one sees the other, and it signals under the mutex.
+ *
+ * Each thread owns a scratch buffer (GEMM packing) that grows to the largest size
+ * asked for and is then reused. */
 #include "kernel.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 
 #define MAX_THREADS 256
-#define SPIN_ROUNDS 4000
+#define MAX_TASKS ((1 << 20) - 1)
+#define PAUSE_ROUNDS 256 /* busy-wait rounds before yielding */
+#define YIELD_ROUNDS 128 /* sched_yield rounds before sleeping */
+
+/* The job word: job number (24 bits) | task count (20) | next task (20). */
+#define JOB(w) ((w) >> 40)
+#define NTASKS(w) ((int)(((w) >> 20) & MAX_TASKS))
+#define NEXT(w) ((int)((w)&MAX_TASKS))
 
 typedef struct scratch {
     void *raw;     /* what cr_malloc returned */
@@ -39,70 +54,77 @@ struct cr_pool {
     scratch *scratch;   /* n, index = thread id */
 
     pthread_mutex_t mu;
-    pthread_cond_t wake; /* caller -> workers: a new job or stop */
-    pthread_cond_t done; /* last worker -> caller: job finished */
-    atomic_uint gen;     /* job number, bumped per job */
+    pthread_cond_t wake;   /* caller -> workers: a new job or stop */
+    pthread_cond_t done;   /* last task -> caller: job finished */
+    _Atomic uint64_t job;  /* see JOB, NTASKS, NEXT */
+    atomic_int done_tasks; /* tasks of the current job finished */
     atomic_int stop;
     atomic_int sleepers; /* workers asleep (or about to be) on wake */
-    atomic_int pending;  /* workers still in the current job */
     atomic_int caller_asleep;
 
-    /* The current job: written by the caller before gen is bumped. */
+    /* The current job's function: written before the job word is published and
+     * left alone until all its tasks are done, so whoever claimed a task of this
+     * job reads the right one. */
     cr__pool_fn fn;
     void *ctx;
-    int ntasks;
-    int wanted;      /* threads taking part (caller included) */
-    atomic_int next; /* next task to hand out */
 };
 
-static void cpu_relax(void)
+/* Spin-wait step i: pause first, then give the CPU to whoever needs it. */
+static void relax(int i)
 {
+    if (i >= PAUSE_ROUNDS) {
+        sched_yield();
+        return;
+    }
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
     __builtin_ia32_pause();
 #endif
 }
 
-static void run_tasks(cr_pool *p, int thread)
+/* Claim and run tasks of job `job` until it has none left (or a newer job is up). */
+static void run_tasks(cr_pool *p, uint64_t job, int thread)
 {
-    for (;;) {
-        int t = atomic_fetch_add_explicit(&p->next, 1, memory_order_relaxed);
-        if (t >= p->ntasks) break;
-        p->fn(p->ctx, t, thread);
+    uint64_t w = atomic_load(&p->job);
+    while (JOB(w) == job && NEXT(w) < NTASKS(w)) {
+        if (!atomic_compare_exchange_weak(&p->job, &w, w + 1)) continue; /* w reloaded */
+        p->fn(p->ctx, NEXT(w), thread);
+        if (atomic_fetch_add(&p->done_tasks, 1) + 1 == NTASKS(w) && thread != 0 &&
+            atomic_load(&p->caller_asleep)) {
+            pthread_mutex_lock(&p->mu);
+            pthread_cond_signal(&p->done);
+            pthread_mutex_unlock(&p->mu);
+        }
+        w = atomic_load(&p->job);
     }
 }
 
-/* Wait until a job newer than `seen` (or stop) is posted; returns its number. */
-static unsigned wait_for_job(cr_pool *p, unsigned seen)
+/* Wait until a job other than `seen` is posted (or stop); returns the job word. */
+static uint64_t wait_for_job(cr_pool *p, uint64_t seen)
 {
-    for (int i = 0; i < SPIN_ROUNDS; i++) {
-        unsigned g = atomic_load(&p->gen);
-        if (g != seen || atomic_load(&p->stop)) return g;
-        cpu_relax();
+    for (int i = 0; i < PAUSE_ROUNDS + YIELD_ROUNDS; i++) {
+        uint64_t w = atomic_load(&p->job);
+        if (JOB(w) != seen || atomic_load(&p->stop)) return w;
+        relax(i);
     }
     pthread_mutex_lock(&p->mu);
     atomic_fetch_add(&p->sleepers, 1);
-    while (atomic_load(&p->gen) == seen && !atomic_load(&p->stop))
+    while (JOB(atomic_load(&p->job)) == seen && !atomic_load(&p->stop))
         pthread_cond_wait(&p->wake, &p->mu);
     atomic_fetch_sub(&p->sleepers, 1);
     pthread_mutex_unlock(&p->mu);
-    return atomic_load(&p->gen);
+    return atomic_load(&p->job);
 }
 
 static void *worker_main(void *arg)
 {
     worker *w = arg;
     cr_pool *p = w->pool;
-    unsigned seen = 0;
+    uint64_t seen = 0;
     for (;;) {
-        seen = wait_for_job(p, seen);
+        uint64_t word = wait_for_job(p, seen);
         if (atomic_load(&p->stop)) break;
-        if (w->id >= p->wanted) continue; /* this job needs fewer threads */
-        run_tasks(p, w->id);
-        if (atomic_fetch_sub(&p->pending, 1) == 1 && atomic_load(&p->caller_asleep)) {
-            pthread_mutex_lock(&p->mu);
-            pthread_cond_signal(&p->done);
-            pthread_mutex_unlock(&p->mu);
-        }
+        seen = JOB(word);
+        run_tasks(p, seen, w->id);
     }
     return NULL;
 }
@@ -193,35 +215,32 @@ int cr_pool_threads(const cr_pool *p) { return p ? p->n : 1; }
 void cr__pool_run(cr_pool *p, cr__pool_fn fn, void *ctx, int ntasks)
 {
     if (ntasks <= 0) return;
-    int use = p ? p->n : 1;
-    if (use > ntasks) use = ntasks;
-    if (use <= 1) {
+    if (!p || p->n == 1 || ntasks == 1 || ntasks > MAX_TASKS) {
         for (int t = 0; t < ntasks; t++) fn(ctx, t, 0);
         return;
     }
     p->fn = fn;
     p->ctx = ctx;
-    p->ntasks = ntasks;
-    p->wanted = use;
-    atomic_store(&p->next, 0);
-    atomic_store(&p->pending, use - 1);
-    atomic_fetch_add(&p->gen, 1); /* publishes the job */
+    atomic_store(&p->done_tasks, 0);
+    uint64_t job = (JOB(atomic_load(&p->job)) + 1) & 0xffffff;
+    atomic_store(&p->job, job << 40 | (uint64_t)ntasks << 20); /* publishes the job */
     if (atomic_load(&p->sleepers) > 0) {
         pthread_mutex_lock(&p->mu);
         pthread_cond_broadcast(&p->wake);
         pthread_mutex_unlock(&p->mu);
     }
 
-    run_tasks(p, 0);
+    run_tasks(p, job, 0);
 
-    for (int i = 0; i < SPIN_ROUNDS && atomic_load(&p->pending) > 0; i++) cpu_relax();
-    if (atomic_load(&p->pending) > 0) {
-        pthread_mutex_lock(&p->mu);
-        atomic_store(&p->caller_asleep, 1);
-        while (atomic_load(&p->pending) > 0) pthread_cond_wait(&p->done, &p->mu);
-        atomic_store(&p->caller_asleep, 0);
-        pthread_mutex_unlock(&p->mu);
+    for (int i = 0; i < PAUSE_ROUNDS + YIELD_ROUNDS; i++) {
+        if (atomic_load(&p->done_tasks) == ntasks) return;
+        relax(i);
     }
+    pthread_mutex_lock(&p->mu);
+    atomic_store(&p->caller_asleep, 1);
+    while (atomic_load(&p->done_tasks) != ntasks) pthread_cond_wait(&p->done, &p->mu);
+    atomic_store(&p->caller_asleep, 0);
+    pthread_mutex_unlock(&p->mu);
 }
 
 int cr__pool_reserve(cr_pool *p, size_t bytes)

@@ -3,9 +3,11 @@
 #include "helpers.h"
 #include "../kernel/kernel.h"
 
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static void test_pool_thread_count(void **state)
 {
@@ -88,6 +90,43 @@ static void test_pool_runs_every_task_exactly_once(void **state)
     tally t = { { 0 }, { 0 }, 0 };
     cr__pool_run(NULL, count_task, &t, 5); /* no pool: inline on the caller */
     for (int i = 0; i < 5; i++) assert_int_equal(t.runs[i], 1);
+}
+
+/* Two tasks that each wait (up to 5 s) until both have started: they can only both
+ * see 2 if a worker really runs one while the caller runs the other. */
+typedef struct meet {
+    atomic_int started;
+    int met[2];
+} meet;
+
+static void meet_task(void *ctx, int task, int thread)
+{
+    (void)thread;
+    meet *m = ctx;
+    atomic_fetch_add(&m->started, 1);
+    struct timespec t0, t;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    do {
+        if (atomic_load(&m->started) == 2) {
+            m->met[task] = 1;
+            return;
+        }
+        clock_gettime(CLOCK_MONOTONIC, &t);
+    } while ((double)(t.tv_sec - t0.tv_sec) + 1e-9 * (double)(t.tv_nsec - t0.tv_nsec) < 5);
+}
+
+static void test_pool_runs_tasks_concurrently(void **state)
+{
+    (void)state;
+    cr_pool *p = cr_pool_new(2);
+    assert_non_null(p);
+    for (int round = 0; round < 3; round++) { /* workers asleep, then spinning */
+        meet m = { 0, { 0, 0 } };
+        cr__pool_run(p, meet_task, &m, 2);
+        assert_int_equal(m.met[0], 1);
+        assert_int_equal(m.met[1], 1);
+    }
+    cr_pool_free(p);
 }
 
 /* Thousands of tiny jobs back to back: a lost wake-up would hang here. */
@@ -175,6 +214,7 @@ int main(void)
         cmocka_unit_test(test_pool_thread_count),
         cmocka_unit_test(test_pool_size_from_cr_num_threads),
         cmocka_unit_test(test_pool_runs_every_task_exactly_once),
+        cmocka_unit_test(test_pool_runs_tasks_concurrently),
         cmocka_unit_test(test_pool_many_back_to_back_jobs),
         cmocka_unit_test(test_pool_scratch_grows_once_then_is_reused),
         cmocka_unit_test(test_pool_new_fails_cleanly_when_out_of_memory),
