@@ -175,25 +175,24 @@ static void ukr_d(int m, int n, ptrdiff_t k, const double *a, ptrdiff_t rsa, ptr
 }
 
 /* Copying pack (see kernel.h): row p of src goes to row p of each w-wide panel, in
- * 16- or 8-lane pieces (w is a multiple of the piece when h > w). Row by row, so
- * the source is read in long runs. */
+ * 16- or 8-lane pieces (w is a multiple of the piece when h > w); only a piece that
+ * ends a panel's row short is masked. Panel by panel, each a run of k rows. */
 static void copy_s(float *dst, ptrdiff_t w, const float *src, ptrdiff_t lds, int h, ptrdiff_t k)
 {
     const int piece = w % 16 == 0 || h <= 8 ? 16 : 8;
-    for (ptrdiff_t p = 0; p < k; p++, dst += w, src += lds) {
-        float *d = dst;
-        for (int s = 0; s < h; s += (int)w, d += w * k) {
-            int end = s + (int)w < h ? s + (int)w : h;
-            for (int j = s; j < end; j += piece) {
-                int left = end - j < piece ? end - j : piece;
-                if (piece == 16) {
-                    __mmask16 mk = (__mmask16)(0xffffu >> (16 - left));
-                    _mm512_mask_storeu_ps(d + (j - s), mk, _mm512_maskz_loadu_ps(mk, src + j));
-                } else {
-                    __mmask8 mk = (__mmask8)(0xffu >> (8 - left));
-                    _mm256_mask_storeu_ps(d + (j - s), mk, _mm256_maskz_loadu_ps(mk, src + j));
-                }
-            }
+    for (int s = 0; s < h; s += (int)w, dst += w * k, src += w) {
+        const int cols = h - s < w ? h - s : (int)w;
+        const int full = cols / piece * piece, left = cols - full;
+        const __mmask16 mk = (__mmask16)(0xffffu >> (16 - left));
+        const float *sp = src;
+        float *dp = dst;
+        for (ptrdiff_t p = 0; p < k; p++, dp += w, sp += lds) {
+            int j = 0;
+            if (piece == 16)
+                for (; j < full; j += 16) _mm512_storeu_ps(dp + j, _mm512_loadu_ps(sp + j));
+            else
+                for (; j < full; j += 8) _mm256_storeu_ps(dp + j, _mm256_loadu_ps(sp + j));
+            if (left) _mm512_mask_storeu_ps(dp + j, mk, _mm512_maskz_loadu_ps(mk, sp + j));
         }
     }
 }
@@ -202,20 +201,19 @@ static void copy_d(double *dst, ptrdiff_t w, const double *src, ptrdiff_t lds, i
                    ptrdiff_t k)
 {
     const int piece = w % 8 == 0 || h <= 4 ? 8 : 4;
-    for (ptrdiff_t p = 0; p < k; p++, dst += w, src += lds) {
-        double *d = dst;
-        for (int s = 0; s < h; s += (int)w, d += w * k) {
-            int end = s + (int)w < h ? s + (int)w : h;
-            for (int j = s; j < end; j += piece) {
-                int left = end - j < piece ? end - j : piece;
-                if (piece == 8) {
-                    __mmask8 mk = (__mmask8)(0xffu >> (8 - left));
-                    _mm512_mask_storeu_pd(d + (j - s), mk, _mm512_maskz_loadu_pd(mk, src + j));
-                } else {
-                    __mmask8 mk = (__mmask8)(0xfu >> (4 - left));
-                    _mm256_mask_storeu_pd(d + (j - s), mk, _mm256_maskz_loadu_pd(mk, src + j));
-                }
-            }
+    for (int s = 0; s < h; s += (int)w, dst += w * k, src += w) {
+        const int cols = h - s < w ? h - s : (int)w;
+        const int full = cols / piece * piece, left = cols - full;
+        const __mmask8 mk = (__mmask8)(0xffu >> (8 - left));
+        const double *sp = src;
+        double *dp = dst;
+        for (ptrdiff_t p = 0; p < k; p++, dp += w, sp += lds) {
+            int j = 0;
+            if (piece == 8)
+                for (; j < full; j += 8) _mm512_storeu_pd(dp + j, _mm512_loadu_pd(sp + j));
+            else
+                for (; j < full; j += 4) _mm256_storeu_pd(dp + j, _mm256_loadu_pd(sp + j));
+            if (left) _mm512_mask_storeu_pd(dp + j, mk, _mm512_maskz_loadu_pd(mk, sp + j));
         }
     }
 }

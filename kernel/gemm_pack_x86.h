@@ -70,12 +70,23 @@ static inline void pack_t_s(float *dst, ptrdiff_t w, const float *src, ptrdiff_t
         const float *s = src + g * lds;
         float *d = dst + g;
         __m256 r[8];
-        for (ptrdiff_t p = 0; p < k8; p += 8) {
-            for (int i = 0; i < 8; i++)
-                r[i] = i < rows ? _mm256_loadu_ps(s + i * lds + p) : _mm256_setzero_ps();
-            tr8x8_ps(r);
-            for (int q = 0; q < 8; q++) _mm256_storeu_ps(d + (p + q) * w, r[q]);
-        }
+        if (rows == 8) /* full blocks: everything in registers */
+            for (ptrdiff_t p = 0; p < k8; p += 8) {
+#pragma GCC unroll 8
+                for (int i = 0; i < 8; i++) r[i] = _mm256_loadu_ps(s + i * lds + p);
+                tr8x8_ps(r);
+#pragma GCC unroll 8
+                for (int q = 0; q < 8; q++) _mm256_storeu_ps(d + (p + q) * w, r[q]);
+            }
+        else
+            for (ptrdiff_t p = 0; p < k8; p += 8) {
+#pragma GCC unroll 8
+                for (int i = 0; i < 8; i++)
+                    r[i] = i < rows ? _mm256_loadu_ps(s + i * lds + p) : _mm256_setzero_ps();
+                tr8x8_ps(r);
+#pragma GCC unroll 8
+                for (int q = 0; q < 8; q++) _mm256_storeu_ps(d + (p + q) * w, r[q]);
+            }
         if (k8 < k) { /* last k % 8 columns of src: go through a small buffer */
             float tmp[8][8];
             memset(tmp, 0, sizeof tmp);
@@ -102,9 +113,11 @@ static inline void pack_t_d(double *dst, ptrdiff_t w, const double *src, ptrdiff
         double *d = dst + g;
         __m256d r[4];
         for (ptrdiff_t p = 0; p < k4; p += 4) {
+#pragma GCC unroll 4
             for (int i = 0; i < 4; i++)
                 r[i] = i < rows ? _mm256_loadu_pd(s + i * lds + p) : _mm256_setzero_pd();
             tr4x4_pd(r);
+#pragma GCC unroll 4
             for (int q = 0; q < 4; q++) _mm256_storeu_pd(d + (p + q) * w, r[q]);
         }
         if (k4 < k) {

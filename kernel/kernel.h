@@ -82,7 +82,7 @@ typedef void (*cr__pack_d)(double *dst, ptrdiff_t w, const double *src, ptrdiff_
 /* Copying pack (same signature): dst[p*w + i] = src[p*lds + i] for i < h, p < k,
  * reading exactly h elements of each source row. h may exceed w (then w is a
  * multiple of 8): columns w..2w-1 go to the next panel at dst + w*k, and so on,
- * so one call packs whole rows into all their panels. */
+ * so one call packs all the panels of a block. */
 
 /* The micro-kernels of one instruction set, their tile sizes, and their packing
  * routines (NULL: the driver's plain loops). */
