@@ -193,7 +193,7 @@ fuzz: $(FUZZ_LIST:%=$(FUZZ_B)/fuzz_%)
 	    if $(FUZZ_B)/fuzz_$$h -max_total_time=$(FUZZ_SECONDS) -timeout=10 -print_final_stats=1 \
 	        -artifact_prefix=$(FUZZ_B)/crashes/$$h- $(FUZZ_B)/corpus/$$h fuzz/corpus/$$h \
 	        > $(FUZZ_B)/$$h.log 2>&1; then \
-	        grep -E '^(stat::number_of_executed_units|stat::peak_rss_mb|#[0-9]+ +DONE)' $(FUZZ_B)/$$h.log; \
+	        grep -E '^(Done |stat::(number_of_executed_units|new_units_added|peak_rss_mb))' $(FUZZ_B)/$$h.log; \
 	    else tail -n 40 $(FUZZ_B)/$$h.log; echo "fuzz: $$h FAILED"; exit 1; fi; \
 	done
 
