@@ -28,7 +28,8 @@
 
 /* ----------------------------------------------------------------- libm */
 
-/* libm in the precision of cr_real (expf in the float build, exp in double). */
+/* libm in the precision of cr_real (expf in the float build, exp in double).
+ * cr_tanh does not use cr__tanh: it has a faster one-exp tanh (ops/sigmoid.c). */
 #ifdef CR_REAL_DOUBLE
 static inline cr_real cr__exp(cr_real x) { return exp(x); }
 static inline cr_real cr__log(cr_real x) { return log(x); }
