@@ -58,7 +58,7 @@ static cr_block *grow(cr_tape *t, size_t bytes)
     return b;
 }
 
-void *cr__arena_alloc(cr_tape *t, size_t bytes, size_t align)
+void *cr__arena_alloc_slow(cr_tape *t, size_t bytes, size_t align)
 {
     if (bytes == 0) bytes = 1;
     if (bytes > SIZE_MAX / 2) {

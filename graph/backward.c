@@ -19,7 +19,8 @@ static int touch_grad(cr_tape *t, cr_tensor *x)
                                   x->size >= 16 ? 64 : sizeof(cr_real));
         if (!x->grad) return 0;
     }
-    memset(x->grad, 0, x->size * sizeof(cr_real));
+    if (x->size == 1) x->grad[0] = 0;           /* scalar graphs: skip the memset call */
+    else memset(x->grad, 0, x->size * sizeof(cr_real));
     x->grad_epoch = t->epoch;
     return 1;
 }

@@ -147,9 +147,11 @@ cr_node *cr_record(cr_tape *t, const cr_op *op, int n, cr_tensor *const *in,
                    int ndim, const int *shape)
 {
     if (!t || t->err != CR_OK) return NULL;
-    cr_tensor *out = cr__tape_tensor(t, ndim, shape);
-    cr_tensor **ins = n > 0 ? cr__arena_alloc(t, (size_t)n * sizeof *ins, sizeof(void *)) : NULL;
-    if (!out || (n > 0 && !ins)) return NULL;
+    void *extra = NULL;
+    cr_tensor *out = cr__tape_tensor(t, ndim, shape, n > 0 ? (size_t)n * sizeof(cr_tensor *) : 0,
+                                     &extra);
+    if (!out) return NULL;
+    cr_tensor **ins = extra;
     int needs_grad = 0;
     for (int k = 0; k < n; k++) {
         ins[k] = in[k];

@@ -35,12 +35,30 @@ struct cr_tape {
     FILE *trace;                    /* chain-rule trace output, not owned */
 };
 
-/* Bump allocation from the arena (not zeroed); NULL and error recorded on failure. */
-void *cr__arena_alloc(cr_tape *t, size_t bytes, size_t align);
+/* Bump allocation from the arena (not zeroed); NULL and error recorded on failure.
+ * align is a power of two <= 64. The common case (fits in the current block) is
+ * inline: recording a scalar node must cost a few nanoseconds. */
+void *cr__arena_alloc_slow(cr_tape *t, size_t bytes, size_t align);
+static inline void *cr__arena_alloc(cr_tape *t, size_t bytes, size_t align)
+{
+    cr_block *b = t->cur;
+    if (b && bytes && bytes <= b->cap) {
+        size_t off = (b->used + align - 1) & ~(align - 1);
+        if (off <= b->cap - bytes) {
+            t->arena_used += off - b->used + bytes;
+            b->used = off + bytes;
+            return b->mem + off;
+        }
+    }
+    return cr__arena_alloc_slow(t, bytes, align);
+}
 /* Free every block. */
 void cr__arena_free(cr_tape *t);
-/* A tensor of the given shape in the arena; data not initialised. */
-cr_tensor *cr__tape_tensor(cr_tape *t, int ndim, const int *shape);
+/* A tensor of the given shape in the arena, data not initialised, allocated in one
+ * piece with `extra` more bytes (pointer-aligned, returned in *extra_out when
+ * extra > 0) that cr_record uses for the node's input array. */
+cr_tensor *cr__tape_tensor(cr_tape *t, int ndim, const int *shape, size_t extra,
+                           void **extra_out);
 /* Element count of a shape, 0 on a bad shape or size_t overflow. */
 size_t cr__shape_size(int ndim, const int *shape);
 /* Anomaly checks (graph/anomaly.c). Return 0 and record an error on NaN/Inf. */

@@ -13,10 +13,12 @@ size_t cr__shape_size(int ndim, const int *shape)
     size_t n = 1;
     for (int i = 0; i < ndim; i++) {
         if (shape[i] < 1) return 0;
-        if (n > SIZE_MAX / sizeof(cr_real) / (size_t)shape[i]) return 0;
+        /* below 2^32 times a dimension below 2^31 cannot overflow 64 bits: divide
+         * (slow) only for products that large */
+        if ((n > UINT32_MAX || sizeof(size_t) < 8) && n > SIZE_MAX / (size_t)shape[i]) return 0;
         n *= (size_t)shape[i];
     }
-    return n;
+    return n <= SIZE_MAX / sizeof(cr_real) ? n : 0;
 }
 
 static void set_shape(cr_tensor *x, int ndim, const int *shape, size_t size)
@@ -72,7 +74,10 @@ cr_status cr_tensor_set_name(cr_tensor *x, const char *name)
     return CR_OK;
 }
 
-cr_tensor *cr__tape_tensor(cr_tape *t, int ndim, const int *shape)
+#define CR_ROUND(n, a) (((n) + (a) - 1) & ~(size_t)((a) - 1))
+
+cr_tensor *cr__tape_tensor(cr_tape *t, int ndim, const int *shape, size_t extra,
+                           void **extra_out)
 {
     size_t size = cr__shape_size(ndim, shape);
     if (!size) {
@@ -80,10 +85,19 @@ cr_tensor *cr__tape_tensor(cr_tape *t, int ndim, const int *shape)
                      "rank 0..%d, size must fit in memory)", ndim, CR_MAX_DIMS);
         return NULL;
     }
-    cr_tensor *x = cr__arena_alloc(t, sizeof *x, 16);
-    if (!x) return NULL;
-    x->data = cr__arena_alloc(t, size * sizeof(cr_real), size >= 16 ? 64 : sizeof(cr_real));
-    if (!x->data) return NULL;
+    /* [cr_tensor | extra | data]: one bump allocation per node. Data of 16 values
+     * or more starts on a 64-byte boundary for the vector kernels. */
+    size_t align = size >= 16 ? 64 : 16;
+    size_t data_off = CR_ROUND(CR_ROUND(sizeof(cr_tensor), 16) + CR_ROUND(extra, 16), align);
+    if (size > (SIZE_MAX - data_off) / sizeof(cr_real)) {
+        cr_tape_fail(t, CR_ERR_NOMEM, "tensor: %zu values do not fit in memory", size);
+        return NULL;
+    }
+    unsigned char *mem = cr__arena_alloc(t, data_off + size * sizeof(cr_real), align);
+    if (!mem) return NULL;
+    cr_tensor *x = (cr_tensor *)mem;
+    if (extra_out) *extra_out = extra ? mem + CR_ROUND(sizeof(cr_tensor), 16) : NULL;
+    x->data = (cr_real *)(mem + data_off);
     set_shape(x, ndim, shape, size);
     x->grad = NULL;
     x->flags = 0;
