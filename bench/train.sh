@@ -26,6 +26,7 @@ PYTHON=${PYTHON:-/usr/bin/python3}
 SCALAR_STEPS=${SCALAR_STEPS:-1000000}
 OUT=$B/bench
 mkdir -p "$OUT"
+rm -f "$OUT"/train_*.log "$OUT"/scalar_*.log
 PEER_ENV="env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE"
 
 die() { echo "bench/train.sh: $*" >&2; exit 1; }
@@ -199,8 +200,8 @@ else
 fi
 rss=$(get A1_ours_rss) trss=$(get A1_torch_rss)
 if [ -n "$rss" ]; then
-    row "peak RSS of the 784-128-10 training run" "${rss} MB" "${trss:+PyTorch ${trss} MB}" \
-        "${trss:+$(ratio "$trss" "$rss")× smaller}" "≤ 100 MB" "$(meets "$rss" "<=" 100)"
+    if [ -n "$trss" ]; then tr="PyTorch ${trss} MB" r="$(ratio "$trss" "$rss")× smaller"; else tr=- r=-; fi
+    row "peak RSS of the 784-128-10 training run" "${rss} MB" "$tr" "$r" "≤ 100 MB" "$(meets "$rss" "<=" 100)"
 fi
 echo
 echo "peers used (from $OUT/*.log):"
