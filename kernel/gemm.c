@@ -367,10 +367,10 @@ void cr__gemm_with(const cr__gemm_arch *arch, cr_pool *pool, int ta, int tb, int
     if (!g.split_n && tiles_m < threads && tiles_n > tiles_m) g.split_n = 1;
     g.units = g.split_n ? tiles_n : tiles_m;
     if (threads > g.units) threads = (int)g.units;
-    /* A few tasks per thread, handed out first come first served, so a thread
-     * slowed by a busy machine just takes fewer. On the packed path each task
-     * packs its own copy of the shared operand: two per thread there. */
-    g.ntasks = threads == 1 ? 1 : threads * (g.direct ? TASKS_PER_THREAD_DIRECT : 2);
+    /* Direct path: a few tasks per thread, handed out first come first served, so
+     * a thread slowed down by a busy machine just takes fewer. Packed path: one
+     * per thread, as each task packs its own copy of the operand it shares. */
+    g.ntasks = threads == 1 || !g.direct ? threads : threads * TASKS_PER_THREAD_DIRECT;
     if (g.ntasks > g.units) g.ntasks = (int)g.units;
 
     size_t need = scratch_bytes(&g);
