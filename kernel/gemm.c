@@ -2,22 +2,25 @@
  *
  * GotoBLAS/BLIS structure. The micro-kernel (kernel/gemm_<isa>.c) updates an
  * mr x nr tile of C from a panel of op(A) (mr rows) and a panel of op(B) (nr
- * columns) held in registers. Around it:
+ * columns), accumulating in registers. Around it, the packed path:
  *
- *   for jc in N step NC          B block kc x nc packed in nr-wide slivers (L3)
- *     for pc in K step KC
- *       for ic in M step MC      A block mc x kc packed in mr-tall panels (L2)
- *         for jr in nc step NR   one B sliver stays in L1 ...
- *           for ir in mc step MR ... while the A panels stream past it
+ *   for jc in N step nc          B block kc x nc packed in nr-wide slivers (L3)
+ *     for pc in K step kc
+ *       for ic in M step mc      A block mc x kc packed in mr-tall panels (L2)
+ *         for jr in nc step nr   one B sliver stays in L1 ...
+ *           for ir in mc step mr ... while the A panels stream past it
  *
- * Transposes cost nothing extra: packing reads op(A) and op(B) element by element
- * from either layout. Small products (everything fits in L2) skip the A packing and
- * run the micro-kernel on A in place over the whole of K ("direct" path); B is then
- * packed only when it is transposed.
+ * Transposes cost nothing extra: packing reads op(A) and op(B) from either layout
+ * (SIMD transposes in the ISA files). Products whose A and B fit in L2 take the
+ * direct path: no blocking along K and no packing of A, whose elements the kernel
+ * broadcasts in place; B is packed only when transposed. Among those, C with few
+ * columns and A transposed in memory goes to the narrow kernels, which vectorise
+ * down C's columns instead of along its rows.
  *
- * Threads: C is cut into column (or row) ranges of whole tiles, one range per task;
- * each task packs what it reads into its thread's scratch. No task shares a
- * reduction, and the blocking along K starts at 0 whatever the range, so each
+ * Threads: C is cut into column (or row) ranges of whole tiles, one range per task,
+ * and the pool's threads claim tasks as they come; each task packs what it reads
+ * into its thread's scratch. No task shares a reduction, the path depends on the
+ * shape only, and the blocking along K starts at 0 whatever the range, so each
  * element goes through the same operations in the same order for any thread count:
  * results are bit-identical. */
 #include "kernel.h"
@@ -30,30 +33,31 @@
 #include <cblas.h>
 #endif
 
+/* The kernels and tile sizes of an arch for this build's cr_real. */
 #ifdef CR_REAL_DOUBLE
 typedef cr__ukr_d ukr_fn;
+typedef cr__ukrc_d ukrc_fn;
 typedef cr__pack_d pack_fn;
 #define ARCH_UKR(a) ((a)->ukr_d)
-#define ARCH_PACK(a) ((a)->pack_d)
-#define ARCH_COPY(a) ((a)->copy_d)
+#define ARCH_MR(a) ((a)->mr_d)
+#define ARCH_NR(a) ((a)->nr_d)
 #define ARCH_UKRC(a) ((a)->ukrc_d)
 #define ARCH_MRC(a) ((a)->mrc_d)
 #define ARCH_NRC(a) ((a)->nrc_d)
-typedef cr__ukrc_d ukrc_fn;
-#define ARCH_MR(a) ((a)->mr_d)
-#define ARCH_NR(a) ((a)->nr_d)
+#define ARCH_PACK(a) ((a)->pack_d)
+#define ARCH_COPY(a) ((a)->copy_d)
 #else
 typedef cr__ukr_s ukr_fn;
+typedef cr__ukrc_s ukrc_fn;
 typedef cr__pack_s pack_fn;
 #define ARCH_UKR(a) ((a)->ukr_s)
-#define ARCH_PACK(a) ((a)->pack_s)
-#define ARCH_COPY(a) ((a)->copy_s)
+#define ARCH_MR(a) ((a)->mr_s)
+#define ARCH_NR(a) ((a)->nr_s)
 #define ARCH_UKRC(a) ((a)->ukrc_s)
 #define ARCH_MRC(a) ((a)->mrc_s)
 #define ARCH_NRC(a) ((a)->nrc_s)
-typedef cr__ukrc_s ukrc_fn;
-#define ARCH_MR(a) ((a)->mr_s)
-#define ARCH_NR(a) ((a)->nr_s)
+#define ARCH_PACK(a) ((a)->pack_s)
+#define ARCH_COPY(a) ((a)->copy_s)
 #endif
 
 typedef ptrdiff_t idx;

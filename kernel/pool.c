@@ -7,9 +7,9 @@
  * tasks to finish, never for a worker to show up: if the workers are slow to wake
  * (or the machine is busy), the caller simply runs the tasks itself.
  *
- * Between jobs a worker spins for a short while (pause, then sched_yield, some
- * tens of microseconds: the next GEMM of a training step usually comes sooner) and
- * then sleeps on a condition variable; the caller waits for the last task the
+ * Between jobs a worker spins for a short while (SPIN_NS, 0.3 ms: the next GEMM of
+ * a training step comes sooner; it yields the CPU now and then) and then sleeps on
+ * a condition variable; the caller waits for the last task the
  * same way. Sleeping without lost wake-ups: a sleeper announces itself (sleepers,
  * caller_asleep) under the mutex and re-checks its condition before waiting; the
  * waker changes the condition and then reads the announcement, both sequentially
@@ -24,11 +24,11 @@
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <time.h>
 
 #define MAX_THREADS 256
 #define MAX_TASKS ((1 << 20) - 1)
-#define PAUSE_ROUNDS 256 /* busy-wait rounds before yielding */
-#define YIELD_ROUNDS 128 /* sched_yield rounds before sleeping */
+#define SPIN_NS 300000 /* how long to spin before sleeping: 0.3 ms */
 
 /* The job word: job number (24 bits) | task count (20) | next task (20). */
 #define JOB(w) ((w) >> 40)
@@ -69,16 +69,31 @@ struct cr_pool {
     void *ctx;
 };
 
-/* Spin-wait step i: pause first, then give the CPU to whoever needs it. */
-static void relax(int i)
+/* Spinning: a few pauses at a time, the clock read between them; every 16th step
+ * yields the CPU in case another thread is waiting for it. spin_done() is true
+ * once SPIN_NS have passed since spin_start(). */
+typedef struct spin {
+    struct timespec t0;
+    unsigned steps;
+} spin;
+
+static void spin_start(spin *s)
 {
-    if (i >= PAUSE_ROUNDS) {
-        sched_yield();
-        return;
-    }
+    clock_gettime(CLOCK_MONOTONIC, &s->t0);
+    s->steps = 0;
+}
+
+static int spin_done(spin *s)
+{
+    if (++s->steps % 16 == 0) sched_yield();
+    for (int i = 0; i < 8; i++) {
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
-    __builtin_ia32_pause();
+        __builtin_ia32_pause();
 #endif
+    }
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (t.tv_sec - s->t0.tv_sec) * 1000000000L + (t.tv_nsec - s->t0.tv_nsec) > SPIN_NS;
 }
 
 /* Claim and run tasks of job `job` until it has none left (or a newer job is up). */
@@ -101,11 +116,12 @@ static void run_tasks(cr_pool *p, uint64_t job, int thread)
 /* Wait until a job other than `seen` is posted (or stop); returns the job word. */
 static uint64_t wait_for_job(cr_pool *p, uint64_t seen)
 {
-    for (int i = 0; i < PAUSE_ROUNDS + YIELD_ROUNDS; i++) {
+    spin sp;
+    spin_start(&sp);
+    do {
         uint64_t w = atomic_load(&p->job);
         if (JOB(w) != seen || atomic_load(&p->stop)) return w;
-        relax(i);
-    }
+    } while (!spin_done(&sp));
     pthread_mutex_lock(&p->mu);
     atomic_fetch_add(&p->sleepers, 1);
     while (JOB(atomic_load(&p->job)) == seen && !atomic_load(&p->stop))
@@ -232,10 +248,11 @@ void cr__pool_run(cr_pool *p, cr__pool_fn fn, void *ctx, int ntasks)
 
     run_tasks(p, job, 0);
 
-    for (int i = 0; i < PAUSE_ROUNDS + YIELD_ROUNDS; i++) {
+    spin sp;
+    spin_start(&sp);
+    do {
         if (atomic_load(&p->done_tasks) == ntasks) return;
-        relax(i);
-    }
+    } while (!spin_done(&sp));
     pthread_mutex_lock(&p->mu);
     atomic_store(&p->caller_asleep, 1);
     while (atomic_load(&p->done_tasks) != ntasks) pthread_cond_wait(&p->done, &p->mu);
