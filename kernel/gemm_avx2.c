@@ -134,6 +134,7 @@ static void ukr_s(int m, int n, ptrdiff_t k, const float *a, ptrdiff_t rsa, ptrd
     __m256i last = _mm256_cmpgt_epi32(_mm256_set1_epi32(n - 8 * (nv - 1)),
                                       _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
     tab_s[nv - 1][m - 1](k, a, rsa, csa, b, rsb, last, c, ldc, alpha, beta);
+    _mm256_zeroupper(); /* the tile functions take a __m256i, so GCC leaves this out */
 }
 
 static void ukr_d(int m, int n, ptrdiff_t k, const double *a, ptrdiff_t rsa, ptrdiff_t csa,
@@ -144,6 +145,7 @@ static void ukr_d(int m, int n, ptrdiff_t k, const double *a, ptrdiff_t rsa, ptr
     __m256i last = _mm256_cmpgt_epi64(_mm256_set1_epi64x(n - 4 * (nv - 1)),
                                       _mm256_setr_epi64x(0, 1, 2, 3));
     tab_d[nv - 1][m - 1](k, a, rsa, csa, b, rsb, last, c, ldc, alpha, beta);
+    _mm256_zeroupper();
 }
 
 const cr__gemm_arch cr__gemm_avx2_kernels = {
