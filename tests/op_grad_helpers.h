@@ -49,6 +49,37 @@ static inline cr_tensor *weighted_sum(cr_tape *t, cr_tensor *y)
     return cr_sum(t, cr_mul(t, y, w));
 }
 
+/* wsum(x) = sum_i w_i x_i with w_i = -0.7 + 0.3 (i mod 7), as a test-local op (its
+ * own forward and backward): a different upstream gradient per element for tests
+ * that must not depend on cr_sum or cr_mul, the ops they may be checking. */
+static inline double wsum_weight(size_t i) { return -0.7 + 0.3 * (double)(i % 7); }
+
+static inline void wsum_forward(cr_tape *t, cr_node *n)
+{
+    (void)t;
+    const cr_tensor *x = n->in[0];
+    double s = 0;
+    for (size_t i = 0; i < x->size; i++) s += wsum_weight(i) * x->data[i];
+    n->out->data[0] = (cr_real)s;
+}
+
+static inline void wsum_backward(cr_tape *t, cr_node *n)
+{
+    (void)t;
+    cr_tensor *x = n->in[0];
+    if (!x->grad) return;
+    for (size_t i = 0; i < x->size; i++)
+        x->grad[i] += (cr_real)(n->out->grad[0] * wsum_weight(i));
+}
+
+static inline cr_tensor *wsum(cr_tape *t, cr_tensor *x)
+{
+    static const cr_op wsum_op = { "wsum", wsum_forward, wsum_backward };
+    if (!cr_check_inputs(t, "wsum", 1, &x)) return NULL;
+    cr_node *n = cr_record(t, &wsum_op, 1, &x, 0, NULL);
+    return n ? cr_run(t, n) : NULL;
+}
+
 /* The same weights as weighted_sum uses for a tensor of n elements. */
 static inline void weighted_sum_weights(double *w, size_t n)
 {

@@ -1,12 +1,10 @@
 /* Broadcasting of binary elementwise ops (NumPy rules): output shapes, values
  * against a naive index-by-index reference, gradients (central differences and
  * closed forms) summed over broadcast axes, error messages. */
-#include "helpers.h"
+#include "op_grad_helpers.h"
 
 #include <math.h>
 #include <string.h>
-
-#define GRAD_TOL TOL(1e-6, 2e-2)
 
 typedef cr_tensor *(*binary_fn)(cr_tape *, cr_tensor *, cr_tensor *);
 
@@ -24,39 +22,6 @@ static double op_ref(int op, double a, double b)
     case DIV: return a / b;
     default: return b > a ? b : a;
     }
-}
-
-/* ------------------------------------------------------------ test loss */
-
-/* L = sum_i w_i x_i, w_i = -0.7 + 0.3 (i mod 7): a different upstream gradient
- * per element. A local op so that these tests rely only on the ops under test. */
-static double loss_weight(size_t i) { return -0.7 + 0.3 * (double)(i % 7); }
-
-static void wsum_forward(cr_tape *t, cr_node *n)
-{
-    (void)t;
-    const cr_tensor *x = n->in[0];
-    double s = 0;
-    for (size_t i = 0; i < x->size; i++) s += loss_weight(i) * x->data[i];
-    n->out->data[0] = (cr_real)s;
-}
-
-static void wsum_backward(cr_tape *t, cr_node *n)
-{
-    (void)t;
-    cr_tensor *x = n->in[0];
-    if (!x->grad) return;
-    for (size_t i = 0; i < x->size; i++)
-        x->grad[i] += (cr_real)(n->out->grad[0] * loss_weight(i));
-}
-
-static const cr_op wsum_op = { "wsum", wsum_forward, wsum_backward };
-
-static cr_tensor *wsum(cr_tape *t, cr_tensor *x)
-{
-    if (!cr_check_inputs(t, "wsum", 1, &x)) return NULL;
-    cr_node *n = cr_record(t, &wsum_op, 1, &x, 0, NULL);
-    return n ? cr_run(t, n) : NULL;
 }
 
 /* ------------------------------------------------------------ shape cases */
@@ -249,8 +214,8 @@ static void test_long_broadcast_rows_sum_gradient_exactly(void **state)
         double db[3] = { 0, 0, 0 };
         for (size_t i = 0; i < a->size; i++) {
             size_t row = scalar_b ? 0 : i / 600;
-            db[row] += loss_weight(i) * a->data[i];
-            assert_close_i(a->grad[i], loss_weight(i) * b->data[row], 0, TOL(1e-15, 1e-6), i);
+            db[row] += wsum_weight(i) * a->data[i];
+            assert_close_i(a->grad[i], wsum_weight(i) * b->data[row], 0, TOL(1e-15, 1e-6), i);
         }
         for (size_t k = 0; k < b->size; k++)
             assert_close_i(b->grad[k], db[k], TOL(1e-12, 1e-4), TOL(1e-12, 1e-5), k);
@@ -271,10 +236,10 @@ static void test_tensor_used_twice_with_broadcast_sums_gradients(void **state)
     assert_int_equal(cr_backward(t, f), CR_OK);
     for (int j = 0; j < 3; j++) {
         double want = 0;
-        for (int i = 0; i < 2; i++) want += loss_weight(3 * i + j) * (2 * rv[j] + xv[3 * i + j]);
+        for (int i = 0; i < 2; i++) want += wsum_weight(3 * i + j) * (2 * rv[j] + xv[3 * i + j]);
         assert_close_i(rr->grad[j], want, 1e-6, 0, j);
     }
-    for (int p = 0; p < 6; p++) assert_close_i(x->grad[p], loss_weight(p) * rv[p % 3], 1e-7, 0, p);
+    for (int p = 0; p < 6; p++) assert_close_i(x->grad[p], wsum_weight(p) * rv[p % 3], 1e-7, 0, p);
     /* x + x where the second x is a (1, 3) row of it: r + r broadcast to itself */
     cr_tape_reset(t);
     rr = cr_var(t, 1, s3, rv);
@@ -283,8 +248,8 @@ static void test_tensor_used_twice_with_broadcast_sums_gradients(void **state)
     f = wsum(t, cr_add(t, cr_add(t, rr, r13), rr));    /* 2 rr + r13, shape (1,3) */
     assert_int_equal(cr_backward(t, f), CR_OK);
     for (int j = 0; j < 3; j++) {
-        assert_close_i(rr->grad[j], 2 * loss_weight(j), 1e-7, 0, j);
-        assert_close_i(r13->grad[j], loss_weight(j), 1e-7, 0, j);
+        assert_close_i(rr->grad[j], 2 * wsum_weight(j), 1e-7, 0, j);
+        assert_close_i(r13->grad[j], wsum_weight(j), 1e-7, 0, j);
     }
     cr_tape_free(t);
 }
@@ -301,7 +266,7 @@ static void test_broadcast_constant_operand_gets_no_gradient(void **state)
     assert_int_equal(cr_backward(t, f), CR_OK);
     assert_null(c->grad);
     for (int j = 0; j < 3; j++)
-        assert_close_i(b->grad[j], -(loss_weight(j) + loss_weight(3 + j)), 1e-7, 0, j);
+        assert_close_i(b->grad[j], -(wsum_weight(j) + wsum_weight(3 + j)), 1e-7, 0, j);
     cr_tape_free(t);
 }
 

@@ -2,47 +2,11 @@
  * the derivative chosen at each kink, numerics at the extremes, the course notes'
  * second autodiff example, errors. Broadcasting has its own file
  * (test_broadcast.c). Expected numbers are closed forms computed by hand. */
-#include "helpers.h"
+#include "op_grad_helpers.h"
 
 #include <float.h>
 #include <math.h>
 #include <string.h>
-
-#define GRAD_TOL TOL(1e-6, 2e-2)
-
-/* ------------------------------------------------------------ test loss */
-
-/* L = sum_i w_i x_i with w_i = -0.7 + 0.3 (i mod 7): every element gets a
- * different upstream gradient (a gradient sent to the wrong element is caught).
- * A local op, so these tests rely on nothing but the ops under test. */
-static double loss_weight(size_t i) { return -0.7 + 0.3 * (double)(i % 7); }
-
-static void wsum_forward(cr_tape *t, cr_node *n)
-{
-    (void)t;
-    const cr_tensor *x = n->in[0];
-    double s = 0;
-    for (size_t i = 0; i < x->size; i++) s += loss_weight(i) * x->data[i];
-    n->out->data[0] = (cr_real)s;
-}
-
-static void wsum_backward(cr_tape *t, cr_node *n)
-{
-    (void)t;
-    cr_tensor *x = n->in[0];
-    if (!x->grad) return;
-    for (size_t i = 0; i < x->size; i++)
-        x->grad[i] += (cr_real)(n->out->grad[0] * loss_weight(i));
-}
-
-static const cr_op wsum_op = { "wsum", wsum_forward, wsum_backward };
-
-static cr_tensor *wsum(cr_tape *t, cr_tensor *x)
-{
-    if (!cr_check_inputs(t, "wsum", 1, &x)) return NULL;
-    cr_node *n = cr_record(t, &wsum_op, 1, &x, 0, NULL);
-    return n ? cr_run(t, n) : NULL;
-}
 
 /* --------------------------------------------------------- unary table */
 
@@ -409,7 +373,7 @@ static void test_tensor_used_several_times_gets_summed_gradient(void **state)
     assert_int_equal(cr_backward(t, f), CR_OK);
     for (size_t i = 0; i < 6; i++) {
         double th = tanh((double)v[i]);
-        assert_close_i(x->grad[i], loss_weight(i) * (2 * v[i] + 2 + 1 - th * th), 0,
+        assert_close_i(x->grad[i], wsum_weight(i) * (2 * v[i] + 2 + 1 - th * th), 0,
                        TOL(1e-14, 1e-6), i);
     }
     cr_tape_free(t);
