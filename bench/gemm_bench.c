@@ -272,6 +272,9 @@ int main(int argc, char **argv)
             small = all[1][si][0][0] / all[0][si][0][0];
     }
     printf("\n");
+#ifndef CR_HAVE_OPENBLAS
+    printf("no ratios: OpenBLAS is not installed (apt-get install libopenblas-dev)\n");
+#endif
     if (sq < 1e9) printf("1 thread, square 256-1024: lowest ratio %.2f (target >= 0.90)\n", sq);
     if (mlp < 1e9) printf("1 thread, MLP shapes: lowest ratio %.2f (target >= 1.00)\n", mlp);
     for (int si = 0; si < NSHAPES; si++)
