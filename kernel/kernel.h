@@ -11,12 +11,12 @@
  * 0..cr_pool_threads-1 (0 is the calling thread). */
 typedef void (*cr__pool_fn)(void *ctx, int task, int thread);
 
-/* Run fn(ctx, task, thread) for every task in 0..ntasks-1 on at most
- * min(ntasks, threads) threads (the caller is one of them) and return when all are
- * done. Tasks are handed out in order, first come first served, so a task must not
- * depend on which thread runs it except through per-thread scratch. pool NULL or
- * one thread: runs inline. Not reentrant: a task must not use the same pool, and a
- * pool serves one calling thread at a time. */
+/* Run fn(ctx, task, thread) for every task in 0..ntasks-1 and return when all are
+ * done. The caller and the workers claim tasks first come, first served (the
+ * caller never waits for a worker that has not claimed one), so a task must not
+ * depend on which thread runs it except through per-thread scratch. pool NULL, one
+ * thread or one task: runs inline. Not reentrant: a task must not use the same
+ * pool, and a pool serves one calling thread at a time. */
 void cr__pool_run(cr_pool *pool, cr__pool_fn fn, void *ctx, int ntasks);
 
 /* Make every thread's scratch buffer at least `bytes` long (64-byte aligned), keeping
@@ -65,6 +65,8 @@ typedef void (*cr__ukrc_s)(int m, int n, ptrdiff_t k, const float *a, ptrdiff_t 
 typedef void (*cr__ukrc_d)(int m, int n, ptrdiff_t k, const double *a, ptrdiff_t csa,
                            const double *b, ptrdiff_t rsb, ptrdiff_t csb, double *c,
                            ptrdiff_t ldc, double alpha, double beta);
+/* The AVX-512 narrow kernels (kernel/gemm_narrow_avx512.c; mrc = 32 float, 16
+ * double, nrc = 12), referenced by the AVX-512 table. */
 void cr__ukrc_avx512_s(int m, int n, ptrdiff_t k, const float *a, ptrdiff_t csa, const float *b,
                        ptrdiff_t rsb, ptrdiff_t csb, float *c, ptrdiff_t ldc, float alpha,
                        float beta);
