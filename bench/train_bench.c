@@ -174,6 +174,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "train_bench: cannot build the step graph\n");
         return 1;
     }
+    cr_optim_set_pool(opt, cr_tape_pool(full.t));   /* the update on the step's threads */
 
     printf("chainrule %s-%s, %s lr %g, batch %d, %d thread%s (pool: %d), GEMM kernel %s\n",
            cr_real_size() == 8 ? "double" : "float", hidden_arg, optim, ocfg.lr, batch, threads,

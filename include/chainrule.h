@@ -119,6 +119,16 @@ cr_pool *cr_pool_new(int n);
 void cr_pool_free(cr_pool *p);
 /* Number of threads the pool uses (1 for NULL). */
 int cr_pool_threads(const cr_pool *p);
+/* Run fn(ctx, begin, end) over disjoint ranges that cover [0, n) exactly, on the
+ * pool's threads, and return when all are done. Ranges start at multiples of 16
+ * and hold at least `grain` items (the last may be shorter; grain 0 counts as
+ * 1); n < 2 * grain, a NULL or one-thread pool: one call fn(ctx, 0, n) on the
+ * calling thread. Which thread runs a range is unspecified, so fn must give each
+ * item a result that does not depend on the range it falls in (split reductions
+ * by output, never by the reduced axis). Not reentrant: fn must not use the same
+ * pool. n == 0 does nothing. */
+void cr_pool_for(cr_pool *p, size_t n, size_t grain,
+                 void (*fn)(void *ctx, size_t begin, size_t end), void *ctx);
 
 /* C = alpha * op(A) * op(B) + beta * C, row-major; op(X) = X or X^T per ta/tb (a
  * transpose is handled while packing, never materialised). op(A) is M x K, op(B)
@@ -821,6 +831,12 @@ void cr_optim_free(cr_optim *o);
 cr_status cr_optim_step(cr_optim *o);
 /* Zero the gradient of every parameter of the optimizer's list. NULL is safe. */
 void cr_optim_zero_grad(cr_optim *o);
+/* Run cr_optim_step's updates of large parameters on pool's threads (e.g.
+ * cr_tape_pool(t)); results are bit-identical for any thread count (split by
+ * element). Referenced, not owned: it must outlive its use by the optimizer (a
+ * tape's pool is replaced by cr_tape_set_threads). NULL (the default): one
+ * thread. CR_ERR_ARG on NULL o. */
+cr_status cr_optim_set_pool(cr_optim *o, cr_pool *pool);
 /* Change η (e.g. from a schedule before each step). CR_ERR_ARG if lr < 0 or not
  * finite (η unchanged). */
 cr_status cr_optim_set_lr(cr_optim *o, double lr);

@@ -278,3 +278,41 @@ int cr__pool_reserve(cr_pool *p, size_t bytes)
 }
 
 void *cr__pool_scratch(cr_pool *p, int thread) { return p ? p->scratch[thread].aligned : NULL; }
+
+/* cr_pool_for: the range [0, n) cut into ntasks chunks of `chunk` items (the last
+ * one shorter), one pool task each. */
+typedef struct range_job {
+    void (*fn)(void *ctx, size_t begin, size_t end);
+    void *ctx;
+    size_t n, chunk;
+} range_job;
+
+static void range_task(void *ctx, int task, int thread)
+{
+    (void)thread;
+    const range_job *j = ctx;
+    size_t b = (size_t)task * j->chunk;
+    size_t e = j->n - b < j->chunk ? j->n : b + j->chunk;
+    j->fn(j->ctx, b, e);
+}
+
+#define RANGE_ALIGN 16 /* items: a chunk of floats starts on a 64-byte line */
+#define RANGE_TASKS 4  /* tasks per thread: a late or busy thread is helped out */
+
+void cr_pool_for(cr_pool *p, size_t n, size_t grain,
+                 void (*fn)(void *ctx, size_t begin, size_t end), void *ctx)
+{
+    if (n == 0) return;
+    if (grain == 0) grain = 1;
+    int threads = cr_pool_threads(p);
+    if (threads == 1 || n / 2 < grain) {
+        fn(ctx, 0, n);
+        return;
+    }
+    size_t ntasks = n / grain, most = (size_t)threads * RANGE_TASKS;
+    if (ntasks > most) ntasks = most;
+    size_t chunk = (n + ntasks - 1) / ntasks;
+    chunk = (chunk + RANGE_ALIGN - 1) / RANGE_ALIGN * RANGE_ALIGN;
+    range_job j = { fn, ctx, n, chunk };
+    cr__pool_run(p, range_task, &j, (int)((n + chunk - 1) / chunk));
+}

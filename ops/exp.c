@@ -9,21 +9,29 @@
 
 /* ------------------------------------------------------------------ exp */
 
-static void exp_forward(cr_tape *t, cr_node *n)
+static void exp_fwd(const cr_node *n, size_t b, size_t e)
 {
-    (void)t;
     const cr_real *restrict x = n->in[0]->data;
     cr_real *restrict y = n->out->data;
-    for (size_t i = 0, m = n->out->size; i < m; i++) y[i] = cr__exp(x[i]);
+    for (size_t i = b; i < e; i++) y[i] = cr__exp(x[i]);
+}
+
+static void exp_forward(cr_tape *t, cr_node *n)
+{
+    cr__par_node(t, n, n->out->size, exp_fwd);
+}
+
+static void exp_bwd(const cr_node *n, size_t b, size_t e)
+{
+    cr_real *restrict dx = n->in[0]->grad;
+    const cr_real *restrict g = n->out->grad, *restrict y = n->out->data;
+    for (size_t i = b; i < e; i++) dx[i] += g[i] * y[i];
 }
 
 static void exp_backward(cr_tape *t, cr_node *n)
 {
-    (void)t;
-    cr_real *restrict dx = n->in[0]->grad;
-    if (!dx) return;
-    const cr_real *restrict g = n->out->grad, *restrict y = n->out->data;
-    for (size_t i = 0, m = n->out->size; i < m; i++) dx[i] += g[i] * y[i];
+    if (!n->in[0]->grad) return;
+    cr__par_node(t, n, n->out->size, exp_bwd);
 }
 
 static const cr_op exp_op = { "exp", exp_forward, exp_backward };
@@ -32,27 +40,35 @@ cr_tensor *cr_exp(cr_tape *t, cr_tensor *x) { return cr__unary(t, &exp_op, x, 0)
 
 /* ------------------------------------------------------------------ log */
 
-static void log_forward(cr_tape *t, cr_node *n)
+static void log_fwd(const cr_node *n, size_t b, size_t e)
 {
-    (void)t;
     const cr_real lo = CR_LOG_FLOOR;
     const cr_real *restrict x = n->in[0]->data;
     cr_real *restrict y = n->out->data;
     /* x < lo is false for NaN, so NaN reaches log and stays NaN */
-    for (size_t i = 0, m = n->out->size; i < m; i++) y[i] = cr__log(x[i] < lo ? lo : x[i]);
+    for (size_t i = b; i < e; i++) y[i] = cr__log(x[i] < lo ? lo : x[i]);
+}
+
+static void log_forward(cr_tape *t, cr_node *n)
+{
+    cr__par_node(t, n, n->out->size, log_fwd);
+}
+
+static void log_bwd(const cr_node *n, size_t b, size_t e)
+{
+    cr_real *restrict dx = n->in[0]->grad;
+    const cr_real lo = CR_LOG_FLOOR;
+    const cr_real *restrict g = n->out->grad, *restrict x = n->in[0]->data;
+    for (size_t i = b; i < e; i++) {
+        const cr_real gi = g[i], xi = x[i];  /* loads before the select: it vectorises */
+        dx[i] += xi <= lo ? 0 : gi / xi;
+    }
 }
 
 static void log_backward(cr_tape *t, cr_node *n)
 {
-    (void)t;
-    cr_real *restrict dx = n->in[0]->grad;
-    if (!dx) return;
-    const cr_real lo = CR_LOG_FLOOR;
-    const cr_real *restrict g = n->out->grad, *restrict x = n->in[0]->data;
-    for (size_t i = 0, m = n->out->size; i < m; i++) {
-        const cr_real gi = g[i], xi = x[i];  /* loads before the select: it vectorises */
-        dx[i] += xi <= lo ? 0 : gi / xi;
-    }
+    if (!n->in[0]->grad) return;
+    cr__par_node(t, n, n->out->size, log_bwd);
 }
 
 static const cr_op log_op = { "log", log_forward, log_backward };

@@ -48,6 +48,41 @@ static inline cr_real cr__tanh(cr_real x) { return tanhf(x); }
 static inline cr_real cr__fabs(cr_real x) { return fabsf(x); }
 #endif
 
+/* -------------------------------------------------------------- threads */
+
+/* Elementwise work on at least this many elements runs on the tape's pool (in
+ * ranges of CR__PAR_GRAIN); smaller work stays on the calling thread. Below
+ * ~32K elements a pass takes a few microseconds, about what handing half of it to
+ * a spinning worker costs. Every element is computed on its own, so the result
+ * is the same bits for any thread count. */
+#define CR__PAR_MIN 32768
+#define CR__PAR_GRAIN 16384
+
+/* A pass over elements [b, e) of node n's tensors. */
+typedef void (*cr__node_range)(const cr_node *n, size_t b, size_t e);
+
+typedef struct cr__node_job {
+    const cr_node *n;
+    cr__node_range f;
+} cr__node_job;
+
+static inline void cr__node_job_run(void *ctx, size_t b, size_t e)
+{
+    const cr__node_job *j = ctx;
+    j->f(j->n, b, e);
+}
+
+/* f(n, 0, count), split by element range over t's pool when count >= CR__PAR_MIN. */
+static inline void cr__par_node(cr_tape *t, const cr_node *n, size_t count, cr__node_range f)
+{
+    if (count < CR__PAR_MIN) {
+        f(n, 0, count);
+        return;
+    }
+    cr__node_job j = { n, f };
+    cr_pool_for(cr_tape_pool(t), count, CR__PAR_GRAIN, cr__node_job_run, &j);
+}
+
 /* ------------------------------------------------------------ recording */
 
 /* Record and run a one-input op whose output has x's shape; farg[0] = arg (the
@@ -119,17 +154,49 @@ void cr__bcast_plan(cr__bcast *p, const cr_tensor *a, const cr_tensor *b, const 
 void cr__bcast_forward_general(const cr_node *n, cr__fwd_rows f);
 void cr__bcast_grad_general(const cr_node *n, int k, cr__grad_rows f);
 
+/* A fast-path binary pass split by element range: input a and the output are
+ * contiguous, b is contiguous (sb 1) or one value (sb 0); k is the input whose
+ * gradient is accumulated. */
+typedef struct cr__bcast_job {
+    const cr_node *n;
+    cr__fwd_rows f;
+    cr__grad_rows g;
+    int k;
+    size_t sb;
+} cr__bcast_job;
+
+static inline void cr__bcast_fwd_range(void *ctx, size_t b, size_t e)
+{
+    const cr__bcast_job *j = ctx;
+    const cr_tensor *x = j->n->in[0], *z = j->n->in[1], *y = j->n->out;
+    j->f(y->data + b, x->data + b, 1, z->data + b * j->sb, j->sb, e - b);
+}
+
+static inline void cr__bcast_grad_range(void *ctx, size_t b, size_t e)
+{
+    const cr__bcast_job *j = ctx;
+    const cr_tensor *x = j->n->in[0], *z = j->n->in[1], *y = j->n->out;
+    j->g(j->n->in[j->k]->grad + b, y->grad + b, x->data + b, 1, z->data + b, 1,
+         y->data + b, e - b);
+}
+
 /* Forward of a binary node n (inputs a, b; output y): y = f(a, b) broadcast.
- * The two fast paths are inline so that f is called directly. */
+ * The two fast paths are inline so that f is called directly; from CR__PAR_MIN
+ * elements they run split over the pool of y's tape. */
 static inline void cr__bcast_forward(const cr_node *n, cr__fwd_rows f)
 {
     const cr_tensor *a = n->in[0], *b = n->in[1], *y = n->out;
-    if (a->size == y->size && b->size == y->size)
-        f(y->data, a->data, 1, b->data, 1, y->size);
-    else if (a->size == y->size && b->size == 1)
-        f(y->data, a->data, 1, b->data, 0, y->size);
-    else
+    if (a->size == y->size && (b->size == y->size || b->size == 1)) {
+        size_t sb = b->size == y->size ? 1 : 0;
+        if (y->size < CR__PAR_MIN) {
+            f(y->data, a->data, 1, b->data, sb, y->size);
+        } else {
+            cr__bcast_job j = { n, f, NULL, 0, sb };
+            cr_pool_for(cr_tape_pool(y->tape), y->size, CR__PAR_GRAIN, cr__bcast_fwd_range, &j);
+        }
+    } else {
         cr__bcast_forward_general(n, f);
+    }
 }
 
 /* Backward of a binary node n for input k (0: a, 1: b) with gradient kernel f:
@@ -140,10 +207,16 @@ static inline void cr__bcast_grad(const cr_node *n, int k, cr__grad_rows f)
     const cr_tensor *a = n->in[0], *b = n->in[1], *y = n->out;
     cr_real *dx = n->in[k]->grad;
     if (!dx) return;
-    if (a->size == y->size && b->size == y->size)
-        f(dx, y->grad, a->data, 1, b->data, 1, y->data, y->size);
-    else
+    if (a->size == y->size && b->size == y->size) {
+        if (y->size < CR__PAR_MIN) {
+            f(dx, y->grad, a->data, 1, b->data, 1, y->data, y->size);
+        } else {
+            cr__bcast_job j = { n, NULL, f, k, 1 };
+            cr_pool_for(cr_tape_pool(y->tape), y->size, CR__PAR_GRAIN, cr__bcast_grad_range, &j);
+        }
+    } else {
         cr__bcast_grad_general(n, k, f);
+    }
 }
 
 #endif

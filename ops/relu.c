@@ -8,24 +8,32 @@
 
 /* ----------------------------------------------------------------- relu */
 
-static void relu_forward(cr_tape *t, cr_node *n)
+static void relu_fwd(const cr_node *n, size_t b, size_t e)
 {
-    (void)t;
     const cr_real *restrict x = n->in[0]->data;
     cr_real *restrict y = n->out->data;
-    for (size_t i = 0, m = n->out->size; i < m; i++) y[i] = x[i] < 0 ? 0 : x[i];
+    for (size_t i = b; i < e; i++) y[i] = x[i] < 0 ? 0 : x[i];
+}
+
+static void relu_forward(cr_tape *t, cr_node *n)
+{
+    cr__par_node(t, n, n->out->size, relu_fwd);
+}
+
+static void relu_bwd(const cr_node *n, size_t b, size_t e)
+{
+    cr_real *restrict dx = n->in[0]->grad;
+    const cr_real *restrict g = n->out->grad, *restrict x = n->in[0]->data;
+    for (size_t i = b; i < e; i++) {
+        const cr_real gi = g[i];             /* load before the select: it vectorises */
+        dx[i] += x[i] > 0 ? gi : 0;
+    }
 }
 
 static void relu_backward(cr_tape *t, cr_node *n)
 {
-    (void)t;
-    cr_real *restrict dx = n->in[0]->grad;
-    if (!dx) return;
-    const cr_real *restrict g = n->out->grad, *restrict x = n->in[0]->data;
-    for (size_t i = 0, m = n->out->size; i < m; i++) {
-        const cr_real gi = g[i];             /* load before the select: it vectorises */
-        dx[i] += x[i] > 0 ? gi : 0;
-    }
+    if (!n->in[0]->grad) return;
+    cr__par_node(t, n, n->out->size, relu_bwd);
 }
 
 static const cr_op relu_op = { "relu", relu_forward, relu_backward };
@@ -34,26 +42,34 @@ cr_tensor *cr_relu(cr_tape *t, cr_tensor *x) { return cr__unary(t, &relu_op, x, 
 
 /* ----------------------------------------------------------- leaky_relu */
 
-static void leaky_forward(cr_tape *t, cr_node *n)
+static void leaky_fwd(const cr_node *n, size_t b, size_t e)
 {
-    (void)t;
     const cr_real s = (cr_real)n->farg[0];
     const cr_real *restrict x = n->in[0]->data;
     cr_real *restrict y = n->out->data;
-    for (size_t i = 0, m = n->out->size; i < m; i++) y[i] = x[i] > 0 ? x[i] : s * x[i];
+    for (size_t i = b; i < e; i++) y[i] = x[i] > 0 ? x[i] : s * x[i];
+}
+
+static void leaky_forward(cr_tape *t, cr_node *n)
+{
+    cr__par_node(t, n, n->out->size, leaky_fwd);
+}
+
+static void leaky_bwd(const cr_node *n, size_t b, size_t e)
+{
+    cr_real *restrict dx = n->in[0]->grad;
+    const cr_real s = (cr_real)n->farg[0];
+    const cr_real *restrict g = n->out->grad, *restrict x = n->in[0]->data;
+    for (size_t i = b; i < e; i++) {
+        const cr_real gi = g[i];
+        dx[i] += x[i] > 0 ? gi : s * gi;
+    }
 }
 
 static void leaky_backward(cr_tape *t, cr_node *n)
 {
-    (void)t;
-    cr_real *restrict dx = n->in[0]->grad;
-    if (!dx) return;
-    const cr_real s = (cr_real)n->farg[0];
-    const cr_real *restrict g = n->out->grad, *restrict x = n->in[0]->data;
-    for (size_t i = 0, m = n->out->size; i < m; i++) {
-        const cr_real gi = g[i];
-        dx[i] += x[i] > 0 ? gi : s * gi;
-    }
+    if (!n->in[0]->grad) return;
+    cr__par_node(t, n, n->out->size, leaky_bwd);
 }
 
 static const cr_op leaky_op = { "leaky_relu", leaky_forward, leaky_backward };
@@ -65,24 +81,32 @@ cr_tensor *cr_leaky_relu(cr_tape *t, cr_tensor *x, cr_real slope)
 
 /* ------------------------------------------------------------------ abs */
 
-static void abs_forward(cr_tape *t, cr_node *n)
+static void abs_fwd(const cr_node *n, size_t b, size_t e)
 {
-    (void)t;
     const cr_real *restrict x = n->in[0]->data;
     cr_real *restrict y = n->out->data;
-    for (size_t i = 0, m = n->out->size; i < m; i++) y[i] = cr__fabs(x[i]);
+    for (size_t i = b; i < e; i++) y[i] = cr__fabs(x[i]);
+}
+
+static void abs_forward(cr_tape *t, cr_node *n)
+{
+    cr__par_node(t, n, n->out->size, abs_fwd);
+}
+
+static void abs_bwd(const cr_node *n, size_t b, size_t e)
+{
+    cr_real *restrict dx = n->in[0]->grad;
+    const cr_real *restrict g = n->out->grad, *restrict x = n->in[0]->data;
+    for (size_t i = b; i < e; i++) {
+        const cr_real gi = g[i];
+        dx[i] += x[i] > 0 ? gi : x[i] < 0 ? -gi : 0;
+    }
 }
 
 static void abs_backward(cr_tape *t, cr_node *n)
 {
-    (void)t;
-    cr_real *restrict dx = n->in[0]->grad;
-    if (!dx) return;
-    const cr_real *restrict g = n->out->grad, *restrict x = n->in[0]->data;
-    for (size_t i = 0, m = n->out->size; i < m; i++) {
-        const cr_real gi = g[i];
-        dx[i] += x[i] > 0 ? gi : x[i] < 0 ? -gi : 0;
-    }
+    if (!n->in[0]->grad) return;
+    cr__par_node(t, n, n->out->size, abs_bwd);
 }
 
 static const cr_op abs_op = { "abs", abs_forward, abs_backward };

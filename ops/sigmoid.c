@@ -9,24 +9,32 @@
 
 /* -------------------------------------------------------------- sigmoid */
 
-static void sigmoid_forward(cr_tape *t, cr_node *n)
+static void sigmoid_fwd(const cr_node *n, size_t b, size_t e)
 {
-    (void)t;
     const cr_real *restrict x = n->in[0]->data;
     cr_real *restrict y = n->out->data;
-    for (size_t i = 0, m = n->out->size; i < m; i++) {
+    for (size_t i = b; i < e; i++) {
         const cr_real e = cr__exp(-cr__fabs(x[i]));     /* in (0, 1]: cannot overflow */
         y[i] = x[i] >= 0 ? 1 / (1 + e) : e / (1 + e);
     }
 }
 
+static void sigmoid_forward(cr_tape *t, cr_node *n)
+{
+    cr__par_node(t, n, n->out->size, sigmoid_fwd);
+}
+
+static void sigmoid_bwd(const cr_node *n, size_t b, size_t e)
+{
+    cr_real *restrict dx = n->in[0]->grad;
+    const cr_real *restrict g = n->out->grad, *restrict y = n->out->data;
+    for (size_t i = b; i < e; i++) dx[i] += g[i] * y[i] * (1 - y[i]);
+}
+
 static void sigmoid_backward(cr_tape *t, cr_node *n)
 {
-    (void)t;
-    cr_real *restrict dx = n->in[0]->grad;
-    if (!dx) return;
-    const cr_real *restrict g = n->out->grad, *restrict y = n->out->data;
-    for (size_t i = 0, m = n->out->size; i < m; i++) dx[i] += g[i] * y[i] * (1 - y[i]);
+    if (!n->in[0]->grad) return;
+    cr__par_node(t, n, n->out->size, sigmoid_bwd);
 }
 
 static const cr_op sigmoid_op = { "sigmoid", sigmoid_forward, sigmoid_backward };
@@ -64,21 +72,29 @@ static cr_real tanh_real(cr_real x)
 }
 #endif
 
-static void tanh_forward(cr_tape *t, cr_node *n)
+static void tanh_fwd(const cr_node *n, size_t b, size_t e)
 {
-    (void)t;
     const cr_real *restrict x = n->in[0]->data;
     cr_real *restrict y = n->out->data;
-    for (size_t i = 0, m = n->out->size; i < m; i++) y[i] = tanh_real(x[i]);
+    for (size_t i = b; i < e; i++) y[i] = tanh_real(x[i]);
+}
+
+static void tanh_forward(cr_tape *t, cr_node *n)
+{
+    cr__par_node(t, n, n->out->size, tanh_fwd);
+}
+
+static void tanh_bwd(const cr_node *n, size_t b, size_t e)
+{
+    cr_real *restrict dx = n->in[0]->grad;
+    const cr_real *restrict g = n->out->grad, *restrict y = n->out->data;
+    for (size_t i = b; i < e; i++) dx[i] += g[i] * (1 - y[i] * y[i]);
 }
 
 static void tanh_backward(cr_tape *t, cr_node *n)
 {
-    (void)t;
-    cr_real *restrict dx = n->in[0]->grad;
-    if (!dx) return;
-    const cr_real *restrict g = n->out->grad, *restrict y = n->out->data;
-    for (size_t i = 0, m = n->out->size; i < m; i++) dx[i] += g[i] * (1 - y[i] * y[i]);
+    if (!n->in[0]->grad) return;
+    cr__par_node(t, n, n->out->size, tanh_bwd);
 }
 
 static const cr_op tanh_op = { "tanh", tanh_forward, tanh_backward };

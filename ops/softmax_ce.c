@@ -6,12 +6,16 @@
  * Every exponent is <= 0, so logits of any finite size give a finite loss.
  * y gets no gradient. Targets are read from y->data on every forward; one outside
  * 0..C-1 (or not a whole number) is an error when recorded, and a NaN loss (and NaN
- * gradient for its row) on replay, where no error can be raised. */
+ * gradient for its row) on replay, where no error can be raised. Large batches
+ * run their rows on the tape's pool; the row losses are then added in row order
+ * on the calling thread, so the loss is the same bits for any thread count. */
+#include "ops_internal.h"
 #include "shape_util.h"
 
 typedef struct ce_scratch {
     cr_real *p;          /* N x C softmax probabilities */
     int32_t *target;     /* N class indices, -1 where invalid */
+    double *loss;        /* N row losses, summed in row order after the rows */
 } ce_scratch;
 
 /* Class index held by v, or -1 when v is not a whole number in 0..C-1. */
@@ -22,14 +26,14 @@ static int32_t class_index(cr_real v, int C)
     return (cr_real)k == v ? k : -1;
 }
 
-static void ce_forward(cr_tape *t, cr_node *n)
+/* Rows [r0, r1): probabilities, target and loss of each row (rows are
+ * independent, so they may run on any thread). */
+static void ce_rows(const cr_node *n, size_t r0, size_t r1)
 {
-    (void)t;
     const cr_tensor *z = n->in[0], *y = n->in[1];
     ce_scratch *s = n->aux;
-    size_t C = (size_t)n->iarg[1], N = z->size / C;
-    double total = 0;
-    for (size_t r = 0; r < N; r++) {
+    size_t C = (size_t)n->iarg[1];
+    for (size_t r = r0; r < r1; r++) {
         const cr_real *zr = z->data + r * C;
         cr_real *pr = s->p + r * C;
         cr_real m = zr[0];
@@ -44,20 +48,36 @@ static void ce_forward(cr_tape *t, cr_node *n)
         for (size_t j = 0; j < C; j++) pr[j] *= inv;
         int32_t k = class_index(y->data[r], (int)C);
         s->target[r] = k;
-        total += k < 0 ? NAN : ((double)m - (double)zr[k]) + log(sum);
+        s->loss[r] = k < 0 ? NAN : ((double)m - (double)zr[k]) + log(sum);
     }
+}
+
+/* Rows of the pool's work: about CR__PAR_GRAIN elements per range. */
+static size_t ce_grain(size_t C) { return CR__PAR_GRAIN / C ? CR__PAR_GRAIN / C : 1; }
+
+static void ce_forward(cr_tape *t, cr_node *n)
+{
+    const ce_scratch *s = n->aux;
+    size_t C = (size_t)n->iarg[1], N = n->in[0]->size / C;
+    if (n->in[0]->size < CR__PAR_MIN) {
+        ce_rows(n, 0, N);
+    } else {
+        cr__node_job j = { n, ce_rows };
+        cr_pool_for(cr_tape_pool(t), N, ce_grain(C), cr__node_job_run, &j);
+    }
+    double total = 0;
+    for (size_t r = 0; r < N; r++) total += s->loss[r];
     n->out->data[0] = (cr_real)(total / (double)N);
 }
 
-static void ce_backward(cr_tape *t, cr_node *n)
+/* Rows [r0, r1) of dz += g (p - onehot) / N. */
+static void ce_grad_rows(const cr_node *n, size_t r0, size_t r1)
 {
-    (void)t;
-    cr_tensor *z = n->in[0];
-    if (!z->grad) return;
+    const cr_tensor *z = n->in[0];
     const ce_scratch *s = n->aux;
     size_t C = (size_t)n->iarg[1], N = z->size / C;
     cr_real scale = (cr_real)((double)n->out->grad[0] / (double)N);
-    for (size_t r = 0; r < N; r++) {
+    for (size_t r = r0; r < r1; r++) {
         cr_real *restrict dz = z->grad + r * C;
         const cr_real *restrict pr = s->p + r * C;
         for (size_t j = 0; j < C; j++) dz[j] += scale * pr[j];
@@ -65,6 +85,19 @@ static void ce_backward(cr_tape *t, cr_node *n)
         if (k >= 0) dz[k] -= scale;
         else
             for (size_t j = 0; j < C; j++) dz[j] = NAN;
+    }
+}
+
+static void ce_backward(cr_tape *t, cr_node *n)
+{
+    cr_tensor *z = n->in[0];
+    if (!z->grad) return;
+    size_t C = (size_t)n->iarg[1], N = z->size / C;
+    if (z->size < CR__PAR_MIN) {
+        ce_grad_rows(n, 0, N);
+    } else {
+        cr__node_job j = { n, ce_grad_rows };
+        cr_pool_for(cr_tape_pool(t), N, ce_grain(C), cr__node_job_run, &j);
     }
 }
 
@@ -107,7 +140,8 @@ cr_tensor *cr_softmax_cross_entropy(cr_tape *t, cr_tensor *z, cr_tensor *y)
     if (!s) return NULL;
     s->p = cr_tape_alloc(t, z->size * sizeof(cr_real));
     s->target = cr_tape_alloc(t, N * sizeof(int32_t));
-    if (!s->p || !s->target) return NULL;
+    s->loss = cr_tape_alloc(t, N * sizeof(double));
+    if (!s->p || !s->target || !s->loss) return NULL;
     n->aux = s;
     return cr_run(t, n);
 }

@@ -285,6 +285,33 @@ static void update(const cr_optim_config *c, long t, size_t n, cr_real *restrict
     }
 }
 
+/* One parameter's update split by element range over the pool: each element's
+ * update reads and writes that element only, so any split gives the same bits. */
+typedef struct update_job {
+    const cr_optim_config *c;
+    long t;
+    cr_real *theta, *s0, *s1;
+    const cr_real *grad;
+} update_job;
+
+static void update_range(void *ctx, size_t b, size_t e)
+{
+    const update_job *j = ctx;
+    update(j->c, j->t, e - b, j->theta + b, j->grad + b, j->s0 ? j->s0 + b : NULL,
+           j->s1 ? j->s1 + b : NULL);
+}
+
+/* Elements per range: below twice this a parameter is updated on the calling
+ * thread (waking a worker costs more than a few microseconds of update). */
+#define UPDATE_GRAIN 16384
+
+cr_status cr_optim_set_pool(cr_optim *o, cr_pool *pool)
+{
+    if (!o) return CR_ERR_ARG;
+    o->pool = pool;
+    return CR_OK;
+}
+
 cr_status cr_optim_step(cr_optim *o)
 {
     if (!o) return CR_ERR_ARG;
@@ -299,7 +326,12 @@ cr_status cr_optim_step(cr_optim *o)
         cr_tensor *x = o->x[i];
         cr_real *s0 = o->nslots > 0 ? o->state[i]->data : NULL;
         cr_real *s1 = o->nslots > 1 ? o->state[o->n + i]->data : NULL;
-        update(&o->cfg, t, x->size, x->data, x->grad, s0, s1);
+        if (x->size < 2 * UPDATE_GRAIN || cr_pool_threads(o->pool) == 1) {
+            update(&o->cfg, t, x->size, x->data, x->grad, s0, s1);
+        } else {
+            update_job j = { &o->cfg, t, x->data, s0, s1, x->grad };
+            cr_pool_for(o->pool, x->size, UPDATE_GRAIN, update_range, &j);
+        }
     }
     return CR_OK;
 }

@@ -18,6 +18,7 @@ struct cr_optim {
     cr_tensor **state;      /* nstate, slot-major, owned */
     char (*names)[CR_STATE_NAME_MAX]; /* nstate state names */
     long t;                 /* steps taken */
+    cr_pool *pool;          /* threads for the updates (referenced), NULL: one */
 };
 
 typedef struct cr__meta_entry {

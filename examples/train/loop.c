@@ -159,6 +159,7 @@ static int setup(trainer *T)
         T->sched.T = total > 0 ? total : 1;
     }
     if (graph_new(T, &T->full, (int)(nt < B ? nt : B))) return EXIT_TRAIN_FAILED;
+    cr_optim_set_pool(T->opt, cr_tape_pool(T->full.t));   /* updates on its threads too */
     if (nt > B && nt % B && graph_new(T, &T->last, (int)(nt % B))) return EXIT_TRAIN_FAILED;
     size_t most = tr->n > (T->test ? T->test->n : 0) ? tr->n : T->test->n;
     T->all_idx = cr_malloc(most * sizeof *T->all_idx);
