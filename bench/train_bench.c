@@ -189,7 +189,7 @@ int main(int argc, char **argv)
         while ((m = cr_batcher_next(bat, &idx)) > 0) {
             step_graph *g = (int)m == full.rows ? &full : &last;
             double t0 = wall();
-            cr_dataset_gather(train, idx, m, g->x, g->y);
+            cr_dataset_gather_pool(train, idx, m, g->x, g->y, cr_tape_pool(g->t));
             double t1 = wall();
             cr_optim_zero_grad(opt);
             double tz = wall();

@@ -166,32 +166,35 @@ static void pixels_to_row(cr_real *row, const uint8_t *p, const float *mean, con
         for (; j < nf; j++) row[j] = lut[p[j]];
 }
 
-cr_status cr_dataset_gather(const cr_dataset *d, const int *idx, size_t count,
-                            cr_tensor *x, cr_tensor *y)
-{
-    if (!d || !x || (count && !idx)) return CR_ERR_ARG;
-    size_t nf = d->n_features;
-    int last = x->ndim > 0 ? x->shape[x->ndim - 1] : 1;
-    if ((size_t)last != nf || x->size / nf < count || (y && y->size < count))
-        return CR_ERR_SHAPE;
-    for (size_t i = 0; i < count; i++)
-        if (idx[i] < 0 || (size_t)idx[i] >= d->n) return CR_ERR_ARG;
-    const float *mean = d->mean, *inv = d->inv_std;
+/* What gather_rows needs: the batch and the byte -> value table. */
+typedef struct gather_job {
+    const cr_dataset *d;
+    const int *idx;
+    size_t count;
+    cr_real *x, *y;
     cr_real lut[256];            /* b / 255 for every byte: 256 divisions, not one per pixel */
-    if (d->pixels)
-        for (int b = 0; b < 256; b++) lut[b] = (cr_real)b / (cr_real)255;
-    for (size_t i = 0; i < count; i++) {
+} gather_job;
+
+/* Rows [r0, r1) of the batch (rows are independent: any thread may run them). */
+static void gather_rows(void *ctx, size_t r0, size_t r1)
+{
+    const gather_job *g = ctx;
+    const cr_dataset *d = g->d;
+    const int *idx = g->idx;
+    size_t nf = d->n_features;
+    const float *mean = d->mean, *inv = d->inv_std;
+    for (size_t i = r0; i < r1; i++) {
         size_t s = (size_t)idx[i];
-        cr_real *row = x->data + i * nf;
+        cr_real *row = g->x + i * nf;
         if (d->pixels) {
 #if defined(__GNUC__)
-            if (i + PREFETCH_AHEAD < count) {   /* rows are random: fetch ahead of use */
+            if (i + PREFETCH_AHEAD < r1) {      /* rows are random: fetch ahead of use */
                 const uint8_t *q = d->pixels + (size_t)idx[i + PREFETCH_AHEAD] * nf;
                 for (size_t k = 0; k < nf; k += 64) __builtin_prefetch(q + k);
                 __builtin_prefetch(q + nf - 1);
             }
 #endif
-            pixels_to_row(row, d->pixels + s * nf, mean, inv, lut, nf);
+            pixels_to_row(row, d->pixels + s * nf, mean, inv, g->lut, nf);
         } else {
             const float *v = d->values + s * nf;
             if (mean)
@@ -200,7 +203,42 @@ cr_status cr_dataset_gather(const cr_dataset *d, const int *idx, size_t count,
             else
                 for (size_t j = 0; j < nf; j++) row[j] = (cr_real)v[j];
         }
-        if (y) y->data[i] = (cr_real)d->labels[s];
+        if (g->y) g->y[i] = (cr_real)d->labels[s];
     }
+}
+
+/* Values per range when a batch is split over a pool: below twice this the
+ * batch is gathered on the calling thread. */
+#define GATHER_GRAIN 16384
+
+cr_status cr_dataset_gather_pool(const cr_dataset *d, const int *idx, size_t count,
+                                 cr_tensor *x, cr_tensor *y, cr_pool *pool)
+{
+    if (!d || !x || (count && !idx)) return CR_ERR_ARG;
+    size_t nf = d->n_features;
+    int last = x->ndim > 0 ? x->shape[x->ndim - 1] : 1;
+    if ((size_t)last != nf || x->size / nf < count || (y && y->size < count))
+        return CR_ERR_SHAPE;
+    for (size_t i = 0; i < count; i++)
+        if (idx[i] < 0 || (size_t)idx[i] >= d->n) return CR_ERR_ARG;
+    gather_job g;
+    g.d = d;
+    g.idx = idx;
+    g.count = count;
+    g.x = x->data;
+    g.y = y ? y->data : NULL;
+    if (d->pixels)
+        for (int b = 0; b < 256; b++) g.lut[b] = (cr_real)b / (cr_real)255;
+    size_t grain = GATHER_GRAIN / nf;
+    if (cr_pool_threads(pool) == 1 || count * nf < 2 * GATHER_GRAIN)
+        gather_rows(&g, 0, count);
+    else
+        cr_pool_for(pool, count, grain ? grain : 1, gather_rows, &g);
     return CR_OK;
+}
+
+cr_status cr_dataset_gather(const cr_dataset *d, const int *idx, size_t count,
+                            cr_tensor *x, cr_tensor *y)
+{
+    return cr_dataset_gather_pool(d, idx, count, x, y, NULL);
 }

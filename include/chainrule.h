@@ -1072,6 +1072,11 @@ cr_status cr_dataset_set_norm(cr_dataset *d, const float *mean, const float *inv
  * having written nothing. */
 cr_status cr_dataset_gather(const cr_dataset *d, const int *idx, size_t count,
                             cr_tensor *x, cr_tensor *y);
+/* cr_dataset_gather with large batches (from 32K values) split by rows over
+ * pool's threads (e.g. cr_tape_pool(t); NULL: one thread); the same values for
+ * any thread count. Same checks and results. */
+cr_status cr_dataset_gather_pool(const cr_dataset *d, const int *idx, size_t count,
+                                 cr_tensor *x, cr_tensor *y, cr_pool *pool);
 
 /* A seeded random partition of the sample indices 0..n-1 into a training part and a
  * validation part: two views of one permutation (no sample data is copied). */

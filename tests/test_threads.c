@@ -1,10 +1,10 @@
 /* Work outside GEMM on the pool: cr_pool_for's ranges, and every threaded path of
  * a training step (elementwise ops forward and backward, the linear bias pass and
  * bias gradient, softmax-CE rows, every optimizer) gives the same bits with 1, 2
- * and 3 threads. Sizes are above the ops' threshold (32K elements), so the pool
+ * and 3 threads, as does a dataset batch gathered over a pool. Sizes are above the ops' threshold (32K elements), so the pool
  * really splits them; the one-thread results are also checked against the
  * untouched small-tensor path (a slice below the threshold) or a reference. */
-#include "helpers.h"
+#include "data_helpers.h"
 
 #include <math.h>
 #include <stdatomic.h>
@@ -392,6 +392,46 @@ static void test_every_optimizer_gives_the_same_bits_with_a_pool_of_2_or_3_threa
     cr_pool_free(pools[1]);
 }
 
+/* ----------------------------------------------------------------- gather */
+
+static void test_gather_over_a_pool_gives_the_same_batch_for_1_2_3_threads(void **state)
+{
+    (void)state;
+    size_t il, ll;
+    unsigned char *img = td_idx_images(100, 28, 28, &il), *lbl = td_idx_labels(100, 10, &ll);
+    cr_dataset *d = NULL;
+    assert_int_equal(cr_idx_load_mem(&d, img, il, lbl, ll, 10, NULL, 0), CR_OK);
+    free(img);
+    free(lbl);
+    enum { B = 64, F = 784 };                   /* 50176 values: split over the pool */
+    int idx[B];
+    for (int i = 0; i < B; i++) idx[i] = (i * 37 + 5) % 100;
+    cr_tensor *x1 = cr_tensor_new(2, (int[]){ B, F }), *y1 = cr_tensor_new(1, (int[]){ B });
+    cr_tensor *x2 = cr_tensor_new(2, (int[]){ B, F }), *y2 = cr_tensor_new(1, (int[]){ B });
+    assert_true(x1 && y1 && x2 && y2);
+    for (int standardized = 0; standardized <= 1; standardized++) {
+        if (standardized) assert_int_equal(cr_dataset_standardize(d, NULL, 0), CR_OK);
+        assert_int_equal(cr_dataset_gather(d, idx, B, x1, y1), CR_OK);
+        if (!standardized) /* pixel k of image i is (7i + 3k) % 256, scaled by 1/255 */
+            assert_close(x1->data[10 * F + 100], ((7 * idx[10] + 300) % 256) / 255.0, 1e-7, 0);
+        for (int threads = 2; threads <= 3; threads++) {
+            cr_pool *p = cr_pool_new(threads);
+            assert_non_null(p);
+            cr_tensor_fill(x2, -1);
+            cr_tensor_fill(y2, -1);
+            assert_int_equal(cr_dataset_gather_pool(d, idx, B, x2, y2, p), CR_OK);
+            assert_same_bits(x2->data, x1->data, (size_t)B * F, "gathered x");
+            assert_same_bits(y2->data, y1->data, B, "gathered y");
+            cr_pool_free(p);
+        }
+    }
+    cr_tensor_free(x1);
+    cr_tensor_free(y1);
+    cr_tensor_free(x2);
+    cr_tensor_free(y2);
+    cr_dataset_free(d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -401,6 +441,7 @@ int main(void)
         cmocka_unit_test(test_linear_bias_pass_and_bias_grad_give_the_same_bits_for_1_2_3_threads),
         cmocka_unit_test(test_softmax_ce_rows_give_the_same_bits_for_1_2_3_threads),
         cmocka_unit_test(test_every_optimizer_gives_the_same_bits_with_a_pool_of_2_or_3_threads),
+        cmocka_unit_test(test_gather_over_a_pool_gives_the_same_batch_for_1_2_3_threads),
     };
     return cmocka_run_group_tests(tests, 0, NULL);
 }

@@ -83,7 +83,7 @@ static size_t count_correct(const cr_tensor *logits, const cr_real *y, size_t ro
 static int train_step(trainer *T, const int *idx, size_t m, double *loss, size_t *correct)
 {
     step_graph *g = (int)m == T->full.rows ? &T->full : &T->last;
-    cr_dataset_gather(T->train, idx, m, g->x, g->y);
+    cr_dataset_gather_pool(T->train, idx, m, g->x, g->y, cr_tape_pool(g->t));
     cr_optim_zero_grad(T->opt);
     if (T->o->rerecord) {
         cr_tape_reset(g->t);
