@@ -85,16 +85,75 @@ static void plan4(cr__bcast *p, const cr_tensor *a, const cr_tensor *b, const cr
     p->ndim = CR_MAX_DIMS;
 }
 
+/* Large general cases run on the pool of y's tape (from CR__PAR_MIN elements),
+ * split so that every output element gets exactly the computation it gets on one
+ * thread: the forward and the gradient of an input that is not broadcast by outer
+ * rows (each row writes its own elements); the gradient of an input broadcast
+ * along outer dimensions by column ranges of the row (each task runs every outer
+ * row, in order, on its columns, so each element accumulates its terms in the same
+ * order). A gradient summed along the row stays on the calling thread. */
+typedef struct gen_job {
+    const cr_node *nd;
+    const cr__bcast *p;
+    cr__fwd_rows f;
+    cr__grad_rows g;
+    int k;
+} gen_job;
+
+/* Offsets into a and b of outer row r (r counts rows of the output in order). */
+static void outer_offsets(const cr__bcast *p, size_t r, size_t *oa, size_t *ob)
+{
+    size_t i2 = r % p->n[2];
+    r /= p->n[2];
+    size_t i1 = r % p->n[1], i0 = r / p->n[1];
+    *oa = i0 * p->sa[0] + i1 * p->sa[1] + i2 * p->sa[2];
+    *ob = i0 * p->sb[0] + i1 * p->sb[1] + i2 * p->sb[2];
+}
+
+/* Forward of outer rows [r0, r1). */
+static void fwd_rows(void *ctx, size_t r0, size_t r1)
+{
+    const gen_job *j = ctx;
+    const cr__bcast *p = j->p;
+    const cr_tensor *a = j->nd->in[0], *b = j->nd->in[1], *y = j->nd->out;
+    const size_t row = p->n[3];
+    for (size_t r = r0; r < r1; r++) {
+        size_t oa, ob;
+        outer_offsets(p, r, &oa, &ob);
+        j->f(y->data + r * row, a->data + oa, p->sa[3], b->data + ob, p->sb[3], row);
+    }
+}
+
+/* Forward with a scalar a, elements [e0, e1). */
+static void fwd_scalar_a(void *ctx, size_t e0, size_t e1)
+{
+    const gen_job *j = ctx;
+    const cr_tensor *a = j->nd->in[0], *b = j->nd->in[1], *y = j->nd->out;
+    j->f(y->data + e0, a->data, 0, b->data + e0, 1, e1 - e0);
+}
+
+/* Rows per range: about CR__PAR_GRAIN elements. */
+static size_t row_grain(size_t row) { return row < CR__PAR_GRAIN ? CR__PAR_GRAIN / row : 1; }
+
 void cr__bcast_forward_general(const cr_node *nd, cr__fwd_rows f)
 {
     const cr_tensor *a = nd->in[0], *b = nd->in[1], *y = nd->out;
+    cr_pool *pool = cr_tape_pool(y->tape);
+    const int par = y->size >= CR__PAR_MIN && cr_pool_threads(pool) > 1;
+    gen_job j = { nd, NULL, f, NULL, 0 };
     if (a->size == 1 && b->size == y->size) {      /* scalar a */
-        f(y->data, a->data, 0, b->data, 1, y->size);
+        if (par) cr_pool_for(pool, y->size, CR__PAR_GRAIN, fwd_scalar_a, &j);
+        else f(y->data, a->data, 0, b->data, 1, y->size);
         return;
     }
     cr__bcast p;
     plan4(&p, a, b, y);
     const size_t row = p.n[3];
+    if (par) {
+        j.p = &p;
+        cr_pool_for(pool, y->size / row, row_grain(row), fwd_rows, &j);
+        return;
+    }
     cr_real *out = y->data;
     for (size_t i0 = 0; i0 < p.n[0]; i0++)
         for (size_t i1 = 0; i1 < p.n[1]; i1++)
@@ -122,37 +181,99 @@ static void grad_row_sum(cr_real *dx, cr__grad_rows f, const cr_real *g, const c
     *dx += (cr_real)sum;
 }
 
+/* Gradient of the full-size input k with the other input scalar, elements [e0, e1). */
+static void grad_elems(void *ctx, size_t e0, size_t e1)
+{
+    const gen_job *j = ctx;
+    const cr_tensor *a = j->nd->in[0], *b = j->nd->in[1], *y = j->nd->out;
+    const size_t sa = j->k == 0, sb = j->k == 1;
+    j->g(j->nd->in[j->k]->grad + e0, y->grad + e0, a->data + e0 * sa, sa, b->data + e0 * sb,
+         sb, y->data + e0, e1 - e0);
+}
+
+/* Gradient of input k (not broadcast along the row) for outer rows [r0, r1):
+ * input k is not broadcast at all, so each row has its own dx elements. */
+static void grad_rows(void *ctx, size_t r0, size_t r1)
+{
+    const gen_job *j = ctx;
+    const cr__bcast *p = j->p;
+    const cr_tensor *a = j->nd->in[0], *b = j->nd->in[1], *y = j->nd->out;
+    const size_t row = p->n[3];
+    for (size_t r = r0; r < r1; r++) {
+        size_t oa, ob;
+        outer_offsets(p, r, &oa, &ob);
+        j->g(j->nd->in[j->k]->grad + (j->k == 0 ? oa : ob), y->grad + r * row, a->data + oa,
+             p->sa[3], b->data + ob, p->sb[3], y->data + r * row, row);
+    }
+}
+
+/* Gradient of input k (not broadcast along the row) on columns [c0, c1) of every
+ * outer row, rows in order. */
+static void grad_cols(void *ctx, size_t c0, size_t c1)
+{
+    const gen_job *j = ctx;
+    const cr__bcast *p = j->p;
+    const cr_tensor *a = j->nd->in[0], *b = j->nd->in[1], *y = j->nd->out;
+    cr_real *dx = j->nd->in[j->k]->grad;
+    const size_t row = p->n[3], sa3 = p->sa[3], sb3 = p->sb[3];
+    size_t oy = 0;
+    for (size_t i0 = 0; i0 < p->n[0]; i0++)
+        for (size_t i1 = 0; i1 < p->n[1]; i1++)
+            for (size_t i2 = 0; i2 < p->n[2]; i2++) {
+                size_t oa = i0 * p->sa[0] + i1 * p->sa[1] + i2 * p->sa[2];
+                size_t ob = i0 * p->sb[0] + i1 * p->sb[1] + i2 * p->sb[2];
+                cr_real *d = dx + (j->k == 0 ? oa : ob) + c0;
+                j->g(d, y->grad + oy + c0, a->data + oa + c0 * sa3, sa3, b->data + ob + c0 * sb3,
+                     sb3, y->data + oy + c0, c1 - c0);
+                oy += row;
+            }
+}
+
 void cr__bcast_grad_general(const cr_node *nd, int k, cr__grad_rows f)
 {
     const cr_tensor *a = nd->in[0], *b = nd->in[1], *y = nd->out;
     cr_real *dx = nd->in[k]->grad;
     const cr_real *g = y->grad;
+    cr_pool *pool = cr_tape_pool(y->tape);
+    const int par = y->size >= CR__PAR_MIN && cr_pool_threads(pool) > 1;
+    gen_job j = { nd, NULL, NULL, f, k };
     if (a->size == y->size && b->size == 1) {      /* scalar b */
-        if (k == 0) f(dx, g, a->data, 1, b->data, 0, y->data, y->size);
-        else grad_row_sum(dx, f, g, a->data, 1, b->data, 0, y->data, y->size);
+        if (k == 1) grad_row_sum(dx, f, g, a->data, 1, b->data, 0, y->data, y->size);
+        else if (par) cr_pool_for(pool, y->size, CR__PAR_GRAIN, grad_elems, &j);
+        else f(dx, g, a->data, 1, b->data, 0, y->data, y->size);
         return;
     }
     if (a->size == 1 && b->size == y->size) {      /* scalar a */
-        if (k == 1) f(dx, g, a->data, 0, b->data, 1, y->data, y->size);
-        else grad_row_sum(dx, f, g, a->data, 0, b->data, 1, y->data, y->size);
+        if (k == 0) grad_row_sum(dx, f, g, a->data, 0, b->data, 1, y->data, y->size);
+        else if (par) cr_pool_for(pool, y->size, CR__PAR_GRAIN, grad_elems, &j);
+        else f(dx, g, a->data, 0, b->data, 1, y->data, y->size);
         return;
     }
     cr__bcast p;
     plan4(&p, a, b, y);
     const size_t row = p.n[3];
     const size_t *sx = k == 0 ? p.sa : p.sb;
+    j.p = &p;
+    if (par && sx[3]) {
+        size_t rows = y->size / row;
+        if (nd->in[k]->size == y->size)
+            cr_pool_for(pool, rows, row_grain(row), grad_rows, &j);
+        else    /* columns per range: about CR__PAR_GRAIN elements over all rows */
+            cr_pool_for(pool, row, rows < CR__PAR_GRAIN ? CR__PAR_GRAIN / rows : 1, grad_cols, &j);
+        return;
+    }
+    if (sx[3]) {
+        grad_cols(&j, 0, row);
+        return;
+    }
     size_t oy = 0;
     for (size_t i0 = 0; i0 < p.n[0]; i0++)
         for (size_t i1 = 0; i1 < p.n[1]; i1++)
             for (size_t i2 = 0; i2 < p.n[2]; i2++) {
                 size_t oa = i0 * p.sa[0] + i1 * p.sa[1] + i2 * p.sa[2];
                 size_t ob = i0 * p.sb[0] + i1 * p.sb[1] + i2 * p.sb[2];
-                cr_real *d = dx + (k == 0 ? oa : ob);
-                if (sx[3])
-                    f(d, g + oy, a->data + oa, p.sa[3], b->data + ob, p.sb[3], y->data + oy, row);
-                else
-                    grad_row_sum(d, f, g + oy, a->data + oa, p.sa[3], b->data + ob, p.sb[3],
-                                 y->data + oy, row);
+                grad_row_sum(dx + (k == 0 ? oa : ob), f, g + oy, a->data + oa, p.sa[3],
+                             b->data + ob, p.sb[3], y->data + oy, row);
                 oy += row;
             }
 }

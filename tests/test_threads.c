@@ -198,6 +198,66 @@ static void test_elementwise_ops_give_the_same_bits_for_1_2_3_threads(void **sta
     }
 }
 
+/* General broadcasts (ops/broadcast.c): a bias-like row added to every row, a
+ * scalar times a tensor, and a 3-D broadcast of both operands. */
+typedef struct bcast_case {
+    const char *name;
+    build_fn build;
+    int nda, shape_a[3], ndb, shape_b[3];
+} bcast_case;
+
+static const bcast_case bcases[] = {
+    { "add row", b_add, 2, { 300, 128 }, 1, { 128 } },
+    { "mul row", b_mul, 2, { 300, 128 }, 2, { 1, 128 } },
+    { "div column", b_div, 2, { 300, 128 }, 2, { 300, 1 } },
+    { "mul scalar a", b_mul, 1, { 1 }, 2, { 300, 128 } },
+    { "sub scalar a", b_sub, 1, { 1 }, 2, { 300, 128 } },
+    { "mul 3-D", b_mul, 3, { 4, 1, 100 }, 3, { 1, 100, 100 } },
+    { "div 3-D", b_div, 3, { 4, 100, 100 }, 2, { 100, 1 } },
+};
+
+static void run_bcast(run *r, const bcast_case *c, int threads)
+{
+    memset(r, 0, sizeof *r);
+    r->t = cr_tape_new(0);
+    assert_non_null(r->t);
+    assert_int_equal(cr_tape_set_threads(r->t, threads), CR_OK);
+    r->n_in = 2;
+    r->in[0] = cr_param_new(c->nda, c->shape_a);
+    r->in[1] = cr_param_new(c->ndb, c->shape_b);
+    assert_true(r->in[0] && r->in[1]);
+    for (int k = 0; k < 2; k++)
+        for (size_t i = 0; i < r->in[k]->size; i++)
+            r->in[k]->data[i] = (cr_real)(0.5 + 1.5 * spread(i, k));
+    r->y = c->build(r->t, r->in);
+    assert_non_null(r->y);
+    r->w = cr_tensor_new(r->y->ndim, r->y->shape);
+    assert_non_null(r->w);
+    for (size_t i = 0; i < r->w->size; i++) r->w->data[i] = (cr_real)(2 * spread(i, 2) - 1);
+    r->loss = cr_sum(r->t, cr_mul(r->t, r->y, r->w));
+    assert_non_null(r->loss);
+    assert_int_equal(cr_backward(r->t, r->loss), CR_OK);
+}
+
+static void test_general_broadcasts_give_the_same_bits_for_1_2_3_threads(void **state)
+{
+    (void)state;
+    for (size_t ci = 0; ci < sizeof bcases / sizeof *bcases; ci++) {
+        const bcast_case *c = &bcases[ci];
+        run one, many;
+        run_bcast(&one, c, 1);
+        assert_true(one.y->size >= 32768);  /* CR__PAR_MIN: really split */
+        for (int threads = 2; threads <= 3; threads++) {
+            run_bcast(&many, c, threads);
+            assert_same_bits(many.y->data, one.y->data, one.y->size, c->name);
+            for (int k = 0; k < 2; k++)
+                assert_same_bits(many.in[k]->grad, one.in[k]->grad, one.in[k]->size, c->name);
+            run_free(&many);
+        }
+        run_free(&one);
+    }
+}
+
 /* ----------------------------------------------------------------- linear */
 
 enum { LN = 300, LI = 8, LO = 128 }; /* Y is 300 x 128 = 38400 elements */
@@ -438,6 +498,7 @@ int main(void)
         cmocka_unit_test(test_pool_for_covers_each_item_once_in_aligned_ranges),
         cmocka_unit_test(test_pool_for_runs_small_or_one_thread_work_in_one_call),
         cmocka_unit_test(test_elementwise_ops_give_the_same_bits_for_1_2_3_threads),
+        cmocka_unit_test(test_general_broadcasts_give_the_same_bits_for_1_2_3_threads),
         cmocka_unit_test(test_linear_bias_pass_and_bias_grad_give_the_same_bits_for_1_2_3_threads),
         cmocka_unit_test(test_softmax_ce_rows_give_the_same_bits_for_1_2_3_threads),
         cmocka_unit_test(test_every_optimizer_gives_the_same_bits_with_a_pool_of_2_or_3_threads),
