@@ -831,11 +831,11 @@ void cr_optim_free(cr_optim *o);
 cr_status cr_optim_step(cr_optim *o);
 /* Zero the gradient of every parameter of the optimizer's list. NULL is safe. */
 void cr_optim_zero_grad(cr_optim *o);
-/* Run cr_optim_step's updates of large parameters on pool's threads (e.g.
- * cr_tape_pool(t)); results are bit-identical for any thread count (split by
- * element). Referenced, not owned: it must outlive its use by the optimizer (a
- * tape's pool is replaced by cr_tape_set_threads). NULL (the default): one
- * thread. CR_ERR_ARG on NULL o. */
+/* Run cr_optim_step's updates and cr_optim_zero_grad's zeroing of large
+ * parameters on pool's threads (e.g. cr_tape_pool(t)); results are bit-identical
+ * for any thread count (split by element). Referenced, not owned: it must outlive
+ * its use by the optimizer (a tape's pool is replaced by cr_tape_set_threads).
+ * NULL (the default): one thread. CR_ERR_ARG on NULL o. */
 cr_status cr_optim_set_pool(cr_optim *o, cr_pool *pool);
 /* Change η (e.g. from a schedule before each step). CR_ERR_ARG if lr < 0 or not
  * finite (η unchanged). */

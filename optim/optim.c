@@ -336,9 +336,25 @@ cr_status cr_optim_step(cr_optim *o)
     return CR_OK;
 }
 
+static void zero_range(void *ctx, size_t b, size_t e)
+{
+    cr_real *g = ctx;
+    memset(g + b, 0, (e - b) * sizeof *g);
+}
+
 void cr_optim_zero_grad(cr_optim *o)
 {
-    if (o) cr_params_zero_grad(o->params);
+    if (!o) return;
+    if (cr_pool_threads(o->pool) == 1) {
+        cr_params_zero_grad(o->params);
+        return;
+    }
+    for (size_t i = 0, n = cr_params_count(o->params); i < n; i++) {
+        cr_tensor *x = cr_params_get(o->params, i);
+        if (!x || !x->grad) continue;
+        if (x->size < 2 * UPDATE_GRAIN) cr_tensor_zero_grad(x);
+        else cr_pool_for(o->pool, x->size, UPDATE_GRAIN, zero_range, x->grad);
+    }
 }
 
 cr_status cr_optim_set_lr(cr_optim *o, double lr)

@@ -424,7 +424,7 @@ static void opt_free(opt_run *r)
     cr_tensor_free(r->small);
 }
 
-static void test_every_optimizer_gives_the_same_bits_with_a_pool_of_2_or_3_threads(void **state)
+static void test_every_optimizer_gives_the_same_bits_with_a_pool_of_2_or_3_threads_and_zeroes(void **state)
 {
     (void)state;
     cr_pool *pools[2] = { cr_pool_new(2), cr_pool_new(3) };
@@ -443,6 +443,9 @@ static void test_every_optimizer_gives_the_same_bits_with_a_pool_of_2_or_3_threa
                 const cr_tensor *b = cr_optim_state_get(one.o, s);
                 assert_same_bits(a->data, b->data, b->size, cr_optim_state_name(one.o, s));
             }
+            cr_optim_zero_grad(many.o);                 /* zeroing over the pool */
+            for (size_t i = 0; i < many.big->size; i++) assert_true(many.big->grad[i] == 0);
+            for (size_t i = 0; i < many.small->size; i++) assert_true(many.small->grad[i] == 0);
             opt_free(&many);
         }
         opt_free(&one);
@@ -501,7 +504,7 @@ int main(void)
         cmocka_unit_test(test_general_broadcasts_give_the_same_bits_for_1_2_3_threads),
         cmocka_unit_test(test_linear_bias_pass_and_bias_grad_give_the_same_bits_for_1_2_3_threads),
         cmocka_unit_test(test_softmax_ce_rows_give_the_same_bits_for_1_2_3_threads),
-        cmocka_unit_test(test_every_optimizer_gives_the_same_bits_with_a_pool_of_2_or_3_threads),
+        cmocka_unit_test(test_every_optimizer_gives_the_same_bits_with_a_pool_of_2_or_3_threads_and_zeroes),
         cmocka_unit_test(test_gather_over_a_pool_gives_the_same_batch_for_1_2_3_threads),
     };
     return cmocka_run_group_tests(tests, 0, NULL);
