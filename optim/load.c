@@ -12,7 +12,9 @@
 #include "optim_internal.h"
 
 #include <errno.h>
+#include <float.h>
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -353,6 +355,26 @@ static cr_status match(reader *r, rec *recs, size_t nrec, const targets *T)
     return CR_OK;
 }
 
+/* A double file loaded by the float build: every finite value must fit a float, or
+ * the model would silently hold infinities. Checked before anything is copied. */
+static cr_status check_range(reader *r, const rec *recs, size_t n, uint32_t rs, const char *what)
+{
+    if (rs != 8 || sizeof(cr_real) == 8) return CR_OK;
+    for (size_t k = 0; k < n; k++) {
+        const unsigned char *p = recs[k].data;
+        for (size_t i = 0; i < recs[k].size; i++, p += 8) {
+            double v = cr__bits_f64(cr__get_u64(p));
+            if (isfinite(v) && (v > FLT_MAX || v < -FLT_MAX))
+                return cr__optim_errf(CR_ERR_FORMAT, r->err, r->errsize,
+                                      "%s: %s %.*s holds %g at element %zu, outside the float "
+                                      "range of this build (load it with a REAL=double build)",
+                                      r->path, what, (int)recs[k].namelen,
+                                      (const char *)recs[k].name, v, i);
+        }
+    }
+    return CR_OK;
+}
+
 /* Copy a record's values into its target, converting the precision if needed. */
 static void copy_values(const rec *t, uint32_t rs)
 {
@@ -458,6 +480,8 @@ static cr_status load_image(const unsigned char *buf, size_t n, const char *name
             s = match(&r, L.state, L.nstate, &T);
         }
     }
+    if (!s && params) s = check_range(&r, L.params, L.nparams, L.real_size, "parameter");
+    if (!s && opt) s = check_range(&r, L.state, L.nstate, L.real_size, "optimizer state");
     if (!s) {                                 /* commit: nothing below can fail */
         for (size_t i = 0; params && i < L.nparams; i++) copy_values(&L.params[i], L.real_size);
         if (opt) {

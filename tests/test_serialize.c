@@ -781,8 +781,9 @@ static void h_finish(hand *h, const char *path)
     write_bytes(path, h->b, h->n);
 }
 
-/* One parameter "w" of shape (2) holding 0.1 and -2.5 in the given precision. */
-static void hand_file(const char *path, uint32_t real_size, int with_unknown_section)
+/* One parameter "w" of shape (2) holding v0 and v1 in the given precision. */
+static void hand_file_values(const char *path, uint32_t real_size, int with_unknown_section,
+                             double v0, double v1)
 {
     hand h;
     h_header(&h, real_size, with_unknown_section ? 2 : 1);
@@ -798,14 +799,14 @@ static void hand_file(const char *path, uint32_t real_size, int with_unknown_sec
     h_u32(&h, 1);
     h_u32(&h, 2);
     if (real_size == 8) {
-        double v[2] = { 0.1, -2.5 };
+        double v[2] = { v0, v1 };
         for (int i = 0; i < 2; i++) {
             uint64_t bits;
             memcpy(&bits, &v[i], 8);
             h_u64(&h, bits);
         }
     } else {
-        float v[2] = { 0.1f, -2.5f };
+        float v[2] = { (float)v0, (float)v1 };
         for (int i = 0; i < 2; i++) {
             uint32_t bits;
             memcpy(&bits, &v[i], 4);
@@ -814,6 +815,12 @@ static void hand_file(const char *path, uint32_t real_size, int with_unknown_sec
     }
     h_end_section(&h, s);
     h_finish(&h, path);
+}
+
+/* One parameter "w" of shape (2) holding 0.1 and -2.5 in the given precision. */
+static void hand_file(const char *path, uint32_t real_size, int with_unknown_section)
+{
+    hand_file_values(path, real_size, with_unknown_section, 0.1, -2.5);
 }
 
 static cr_params *one_param(cr_tensor **w)
@@ -840,6 +847,30 @@ static void test_files_of_either_precision_load_by_conversion(void **state)
     assert_true(w->data[0] == (cr_real)0.1 && w->data[1] == (cr_real)-2.5);
     assert_int_equal(cr_load(f32, p, NULL, NULL, err, sizeof err), CR_OK);
     assert_true(w->data[0] == (cr_real)0.1f && w->data[1] == (cr_real)-2.5f);
+    cr_params_free(p);
+}
+
+/* A double value beyond FLT_MAX cannot become a float: the float build refuses the
+ * file (instead of loading an infinity) and keeps the model; the double build loads. */
+static void test_double_value_outside_float_range_is_refused_by_float_build(void **state)
+{
+    (void)state;
+    cr_tensor *w;
+    cr_params *p = one_param(&w);
+    w->data[0] = 7;
+    w->data[1] = 8;
+    const char *path = path_in("huge.crm");
+    hand_file_values(path, 8, 0, 1.5, -1e300);
+    char err[256] = "";
+    cr_status s = cr_load(path, p, NULL, NULL, err, sizeof err);
+    if (CR_TEST_DOUBLE) {
+        assert_int_equal(s, CR_OK);
+        assert_true(w->data[1] == -1e300);
+    } else {
+        assert_int_equal(s, CR_ERR_FORMAT);
+        assert_non_null(strstr(err, "parameter w holds -1e+300 at element 1, outside the float range"));
+        assert_true(w->data[0] == 7 && w->data[1] == 8);
+    }
     cr_params_free(p);
 }
 
@@ -1004,6 +1035,7 @@ int main(void)
         cmocka_unit_test(test_read_only_directory_refuses_save_and_keeps_file),
         cmocka_unit_test(test_allocation_failures_leave_file_and_model_unchanged),
         cmocka_unit_test(test_files_of_either_precision_load_by_conversion),
+        cmocka_unit_test(test_double_value_outside_float_range_is_refused_by_float_build),
         cmocka_unit_test(test_unknown_sections_are_skipped),
         cmocka_unit_test(test_malformed_files_with_valid_checksum_are_rejected),
         cmocka_unit_test(test_meta_stores_u64_and_double_by_key),
