@@ -953,7 +953,8 @@ cr_status cr_save(const char *path, const cr_params *params, const cr_optim *opt
  * are values copied. On any error the caller's objects are exactly as before and
  * err says what is wrong ("model.crm: parameter fc1.W has shape 784x64 in the file
  * but 784x128 in the model"). A file written by the other precision is converted
- * (double -> float rounds to nearest; a finite value beyond FLT_MAX is CR_ERR_FORMAT). opt: restores kind-matched state, step
+ * (double -> float rounds to nearest; a finite value beyond FLT_MAX is refused
+ * with CR_ERR_FORMAT). opt: restores kind-matched state, step
  * counter and every hyper-parameter (lr included); error if the file has no
  * optimizer section. meta: replaced by the file's entries (emptied if it has
  * none). A file's optimizer section or meta is ignored when opt/meta is NULL.
