@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 void assert_close_at(double actual, double expected, double atol, double rtol,
                      const char *what, long index, const char *file, int line)
@@ -64,3 +65,28 @@ void cr_test_alloc_install(cr_test_alloc *c)
 }
 
 void cr_test_alloc_remove(void) { cr_set_allocator(NULL); }
+
+int cr_test_files_equal(const char *a, const char *b)
+{
+    FILE *fa = fopen(a, "rb"), *fb = fopen(b, "rb");
+    int eq = fa && fb;
+    while (eq) {
+        int ca = getc(fa), cb = getc(fb);
+        if (ca != cb) eq = 0;
+        if (ca == EOF || cb == EOF) break;
+    }
+    if (fa) fclose(fa);
+    if (fb) fclose(fb);
+    return eq;
+}
+
+int cr_test_train_bin(char *out, size_t size, const char *argv0)
+{
+    snprintf(out, size, "%s", argv0);
+    char *slash = strrchr(out, '/');
+    size_t keep = slash ? (size_t)(slash - out) : 0;
+    snprintf(out + keep, size - keep, "%s../examples/train", slash ? "/" : "");
+    if (access(out, X_OK) == 0) return 1;
+    fprintf(stderr, "%s: %s not built (make examples)\n", argv0, out);
+    return 0;
+}

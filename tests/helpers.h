@@ -31,6 +31,13 @@ void assert_all_close_at(const cr_real *actual, const double *expected, size_t n
 void assert_tape_error_at(const cr_tape *t, const char *needle, const char *file, int line);
 #define assert_tape_error(t, needle) assert_tape_error_at((t), (needle), __FILE__, __LINE__)
 
+/* 1 when files a and b both open and hold the same bytes. */
+int cr_test_files_equal(const char *a, const char *b);
+/* The training program built beside this test program: argv0 is
+ * build/<cfg>/tests/test_x, out becomes build/<cfg>/examples/train. Returns 1, or
+ * 0 after printing why when that program is not built. */
+int cr_test_train_bin(char *out, size_t size, const char *argv0);
+
 /* Counting allocator: installs hooks that count calls and can fail the k-th one. */
 typedef struct cr_test_alloc {
     size_t mallocs, reallocs, frees;

@@ -375,10 +375,7 @@ static void test_training_program_stops_with_anomaly_message(void **state)
 int main(int argc, char **argv)
 {
     (void)argc;
-    snprintf(train_bin, sizeof train_bin, "%s", argv[0]);
-    char *slash = strrchr(train_bin, '/');
-    size_t keep = slash ? (size_t)(slash - train_bin) : 0;
-    snprintf(train_bin + keep, sizeof train_bin - keep, "%s../examples/train", slash ? "/" : "");
+    if (!cr_test_train_bin(train_bin, sizeof train_bin, argv[0])) return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sqrt_of_negative_names_sqrt_node_and_input_range),
         cmocka_unit_test(test_zero_over_zero_names_div_node),

@@ -172,20 +172,6 @@ static int run_train(const char *args)
     return WEXITSTATUS(st);
 }
 
-static int files_equal(const char *a, const char *b)
-{
-    FILE *fa = fopen(a, "rb"), *fb = fopen(b, "rb");
-    int eq = fa && fb;
-    while (eq) {
-        int ca = getc(fa), cb = getc(fb);
-        if (ca != cb) eq = 0;
-        if (ca == EOF || cb == EOF) break;
-    }
-    if (fa) fclose(fa);
-    if (fb) fclose(fb);
-    return eq;
-}
-
 /* batch 128 x 256 x 256: large enough that GEMM uses both threads */
 #define TRAIN_ARGS "--spiral-points 300 --epochs 3 --hidden 256,256 --batch 128 --seed 21"
 
@@ -210,18 +196,15 @@ static void test_training_program_is_deterministic(void **state)
         }
         assert_int_equal(rc, 0);
     }
-    assert_true(files_equal(td_path("t2a.crm"), td_path("t2b.crm")));
-    assert_true(files_equal(td_path("t2a.crm"), td_path("t1.crm")));
-    assert_false(files_equal(td_path("t2a.crm"), td_path("s22.crm")));
+    assert_true(cr_test_files_equal(td_path("t2a.crm"), td_path("t2b.crm")));
+    assert_true(cr_test_files_equal(td_path("t2a.crm"), td_path("t1.crm")));
+    assert_false(cr_test_files_equal(td_path("t2a.crm"), td_path("s22.crm")));
 }
 
 int main(int argc, char **argv)
 {
     (void)argc;
-    snprintf(train_bin, sizeof train_bin, "%s", argv[0]);
-    char *slash = strrchr(train_bin, '/');
-    size_t keep = slash ? (size_t)(slash - train_bin) : 0;
-    snprintf(train_bin + keep, sizeof train_bin - keep, "%s../examples/train", slash ? "/" : "");
+    if (!cr_test_train_bin(train_bin, sizeof train_bin, argv[0])) return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_same_seed_and_threads_train_bit_identically),
         cmocka_unit_test(test_thread_count_does_not_change_a_bit),

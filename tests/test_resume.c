@@ -97,20 +97,6 @@ static int run_and_kill(const char *const *args, const char *ck, long delay_ms, 
     return 1;
 }
 
-static int files_equal(const char *a, const char *b)
-{
-    FILE *fa = fopen(a, "rb"), *fb = fopen(b, "rb");
-    int eq = fa && fb;
-    while (eq) {
-        int ca = getc(fa), cb = getc(fb);
-        if (ca != cb) eq = 0;
-        if (ca == EOF || cb == EOF) break;
-    }
-    if (fa) fclose(fa);
-    if (fb) fclose(fb);
-    return eq;
-}
-
 /* The step a resumed run started from, read off its "resumed from ... (step N)". */
 static long resumed_step(const char *log)
 {
@@ -170,8 +156,8 @@ static void test_resume_after_kill_9_is_bit_identical(void **state)
         print_message("    round %d: killed %ld ms after the first checkpoint, resumed at step "
                       "%ld of 2550\n", round, delays[round], step);
         assert_true(step >= 10 && step < 2550);
-        if (!files_equal(ref, out)) print_log(rlog);
-        assert_true(files_equal(ref, out));
+        if (!cr_test_files_equal(ref, out)) print_log(rlog);
+        assert_true(cr_test_files_equal(ref, out));
     }
     /* a slow machine may finish a round before the kill; most rounds must count */
     assert_true(killed >= 3);
@@ -180,14 +166,7 @@ static void test_resume_after_kill_9_is_bit_identical(void **state)
 int main(int argc, char **argv)
 {
     (void)argc;
-    snprintf(train_bin, sizeof train_bin, "%s", argv[0]);
-    char *slash = strrchr(train_bin, '/');
-    size_t keep = slash ? (size_t)(slash - train_bin) : 0;
-    snprintf(train_bin + keep, sizeof train_bin - keep, "%s../examples/train", slash ? "/" : "");
-    if (access(train_bin, X_OK) != 0) {
-        fprintf(stderr, "test_resume: %s not built (make examples)\n", train_bin);
-        return 1;
-    }
+    if (!cr_test_train_bin(train_bin, sizeof train_bin, argv[0])) return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_resume_after_kill_9_is_bit_identical),
     };

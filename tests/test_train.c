@@ -48,13 +48,6 @@ static double test_accuracy(char *line, size_t size)
     return atof(p + strlen("test: accuracy ")) / 100;
 }
 
-static int files_equal(const char *a, const char *b)
-{
-    char cmd[2048];
-    snprintf(cmd, sizeof cmd, "cmp -s '%s' '%s'", a, b);
-    return system(cmd) == 0;
-}
-
 static void expect_usage_error(const char *args, const char *needle)
 {
     int rc = run(args);
@@ -120,15 +113,15 @@ static void test_deterministic_and_replay_equals_rerecord(void **state)
     assert_int_equal(run(args), 0);
     snprintf(args, sizeof args, SPIRALS " --out '%s'", td_path("d2.crm"));
     assert_int_equal(run(args), 0);
-    assert_true(files_equal(td_path("d1.crm"), td_path("d2.crm")));
+    assert_true(cr_test_files_equal(td_path("d1.crm"), td_path("d2.crm")));
     snprintf(args, sizeof args, SPIRALS " --rerecord --out '%s'", td_path("d3.crm"));
     assert_int_equal(run(args), 0);
-    assert_true(files_equal(td_path("d1.crm"), td_path("d3.crm")));
+    assert_true(cr_test_files_equal(td_path("d1.crm"), td_path("d3.crm")));
     snprintf(args, sizeof args,
              "--spiral-points 400 --epochs 30 --schedule constant --hidden 64,64 --seed 4 "
              "--out '%s'", td_path("d4.crm"));
     assert_int_equal(run(args), 0);
-    assert_false(files_equal(td_path("d1.crm"), td_path("d4.crm")));
+    assert_false(cr_test_files_equal(td_path("d1.crm"), td_path("d4.crm")));
 }
 
 /* Interrupted after step 50 (checkpoints every 7 steps: the last at 49), resumed:
@@ -143,13 +136,13 @@ static void test_resume_from_checkpoint_is_bit_identical(void **state)
              "--checkpoint-every 7 --max-steps 50", td_path("r_cut.crm"), td_path("r_ck.crm"));
     assert_int_equal(run(args), 0);
     assert_msg_has(slurp(td_path("stdout")), "stopped after 50 steps (--max-steps)");
-    assert_false(files_equal(td_path("r_full.crm"), td_path("r_cut.crm")));
+    assert_false(cr_test_files_equal(td_path("r_full.crm"), td_path("r_cut.crm")));
     snprintf(args, sizeof args, SPIRALS " --optim adam --out '%s' --resume '%s'",
              td_path("r_res.crm"), td_path("r_ck.crm"));
     assert_int_equal(run(args), 0);
     assert_msg_has(slurp(td_path("stdout")), "resumed from");
     assert_msg_has(slurp(td_path("stdout")), "(step 49)");
-    assert_true(files_equal(td_path("r_full.crm"), td_path("r_res.crm")));
+    assert_true(cr_test_files_equal(td_path("r_full.crm"), td_path("r_res.crm")));
     /* resuming with other options is refused */
     snprintf(args, sizeof args,
              "--spiral-points 400 --epochs 30 --schedule constant --hidden 64,64 --seed 9 "
@@ -278,15 +271,7 @@ static void test_bad_options_exit_2_with_one_line(void **state)
 int main(int argc, char **argv)
 {
     (void)argc;
-    /* build/<cfg>/tests/test_train -> build/<cfg>/examples/train */
-    snprintf(train_bin, sizeof train_bin, "%s", argv[0]);
-    char *slash = strrchr(train_bin, '/');
-    size_t keep = slash ? (size_t)(slash - train_bin) : 0;
-    snprintf(train_bin + keep, sizeof train_bin - keep, "%s../examples/train", slash ? "/" : "");
-    if (access(train_bin, X_OK) != 0) {
-        fprintf(stderr, "test_train: %s not built (make examples)\n", train_bin);
-        return 1;
-    }
+    if (!cr_test_train_bin(train_bin, sizeof train_bin, argv[0])) return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_spirals_learned_log_model_and_graph_written),
         cmocka_unit_test(test_deterministic_and_replay_equals_rerecord),
