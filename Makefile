@@ -17,6 +17,7 @@ ifeq ($(filter $(REAL),float double),)
 $(error REAL must be float or double, not '$(REAL)')
 endif
 
+CR_VERSION := $(shell sed -n 's/^\#define CR_VERSION "\(.*\)"/\1/p' include/chainrule.h)
 B := build/$(REAL)$(if $(filter 1,$(SAN)),-san)$(if $(BLAS),-$(BLAS))
 
 CPPFLAGS += -Iinclude -D_POSIX_C_SOURCE=200809L
@@ -225,13 +226,17 @@ bench: lib $(BENCH_BIN)
 clean:
 	rm -rf build
 
+# The float library installs as libchainrule + chainrule.pc, the double one
+# (make REAL=double install) as libchainrule_double + chainrule_double.pc, whose
+# Cflags define CR_REAL_DOUBLE: both can be installed side by side.
+INST_NAME := chainrule$(if $(filter double,$(REAL)),_double)
 install: lib
 	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
 	install -m 644 include/chainrule.h $(DESTDIR)$(PREFIX)/include/
-	install -m 644 $(LIB_A) $(DESTDIR)$(PREFIX)/lib/
-	install -m 755 $(LIB_SO) $(DESTDIR)$(PREFIX)/lib/
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|0.1.0|' \
+	install -m 644 $(LIB_A) $(DESTDIR)$(PREFIX)/lib/lib$(INST_NAME).a
+	install -m 755 $(LIB_SO) $(DESTDIR)$(PREFIX)/lib/lib$(INST_NAME).so
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(CR_VERSION)|' -e 's|@NAME@|$(INST_NAME)|' \
 	    -e 's|@CFLAGS@|$(if $(filter double,$(REAL)),-DCR_REAL_DOUBLE)|' \
-	    -e 's|@LIBS@|$(LDLIBS)|' tools/chainrule.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/chainrule.pc
+	    -e 's|@LIBS@|$(LDLIBS)|' tools/chainrule.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/$(INST_NAME).pc
 
 -include $(shell find build -name '*.d' 2>/dev/null)
