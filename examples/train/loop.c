@@ -128,16 +128,15 @@ static int setup(trainer *T)
     mi->sizes[1 + o->n_hidden] = tr->n_classes;
     mi->n_sizes = o->n_hidden + 2;
     mi->act = o->act;
+    mi->dropout = o->dropout;
+    mi->batchnorm = o->batchnorm;
     mi->standardized = o->standardize;
     if (tr->n_classes < 2)
         return trainer_fail(T, EXIT_USAGE, "the training data has a single class%s", "");
 
     cr_rng rng;
     cr_rng_seed(&rng, o->seed);
-    cr_mlp_config cfg = cr_mlp_default_config();
-    cfg.hidden = o->act;
-    cfg.init = o->init;
-    T->mlp = cr_mlp_new_config(mi->n_sizes, mi->sizes, &cfg, &rng);
+    T->mlp = model_info_build(mi, o->init, &rng);
     if (!T->mlp) return trainer_fail(T, EXIT_TRAIN_FAILED,
                                      "cannot build the model (out of memory?)%s", "");
     T->file_params = model_file_params(T->mlp, mi->standardized, mi->sizes[0], &T->mean_t,
@@ -151,6 +150,16 @@ static int setup(trainer *T)
     }
 
     size_t B = (size_t)o->batch, nt = T->split.n_train;
+    /* batch statistics need two rows: refuse a run whose epochs would end with a
+     * batch of one, before any training (the user picks another --batch or --val) */
+    size_t first_rows = nt < B ? nt : B, last_rows = nt > B ? nt % B : 0;
+    if (mi->batchnorm && o->n_hidden > 0 && (first_rows == 1 || last_rows == 1)) {
+        snprintf(T->err, sizeof T->err, "--batchnorm: %s batch of every epoch would hold a "
+                 "single sample (%zu training samples, --batch %zu) but batch statistics need "
+                 "at least 2: change --batch or --val", first_rows == 1 ? "every" : "the last",
+                 nt, B);
+        return EXIT_USAGE;
+    }
     T->batcher = cr_batcher_new(T->split.train, nt, B, CR_BATCH_SHUFFLE, o->seed);
     if (!T->batcher) return trainer_fail(T, EXIT_TRAIN_FAILED, "out of memory%s", "");
     T->sched = o->sched;
@@ -158,9 +167,13 @@ static int setup(trainer *T)
         long total = (long)cr_batcher_batches(T->batcher) * o->epochs;
         T->sched.T = total > 0 ? total : 1;
     }
+    /* recording draws dropout masks; rewind the generator afterwards so that the
+     * first step's masks are the same whether it replays or re-records */
+    cr_rng dropout_rng = *cr_mlp_rng(T->mlp);
     if (graph_new(T, &T->full, (int)(nt < B ? nt : B))) return EXIT_TRAIN_FAILED;
     cr_optim_set_pool(T->opt, cr_tape_pool(T->full.t));   /* updates on its threads too */
     if (nt > B && nt % B && graph_new(T, &T->last, (int)(nt % B))) return EXIT_TRAIN_FAILED;
+    *cr_mlp_rng(T->mlp) = dropout_rng;
     size_t most = tr->n > (T->test ? T->test->n : 0) ? tr->n : T->test->n;
     T->all_idx = cr_malloc(most * sizeof *T->all_idx);
     T->eval_tape = cr_tape_new(0);

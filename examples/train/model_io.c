@@ -1,7 +1,10 @@
 /* What a model file holds besides the weights: the architecture (so that --eval
  * needs no options to rebuild the network) and the standardisation statistics
  * (as two extra tensors, so that evaluation sees the same inputs as training).
- * Keys: arch.n_sizes, arch.size.<i>, arch.act, data.standardized. */
+ * Keys: arch.n_sizes, arch.size.<i>, arch.act, arch.dropout (f64), arch.batchnorm,
+ * data.standardized. The last two arch keys are optional when reading (files from
+ * before they existed: no dropout, no batchnorm); the batchnorm running statistics
+ * are tensors of the file, since they belong to cr_mlp_state. */
 #include "train.h"
 
 #include <string.h>
@@ -28,6 +31,16 @@ fail:
     return NULL;
 }
 
+cr_mlp *model_info_build(const model_info *mi, cr_init_kind init, cr_rng *rng)
+{
+    cr_mlp_config cfg = cr_mlp_default_config();
+    cfg.hidden = mi->act;
+    cfg.init = init;
+    cfg.dropout = (cr_real)mi->dropout;
+    cfg.batchnorm = mi->batchnorm;
+    return cr_mlp_new_config(mi->n_sizes, mi->sizes, &cfg, rng);
+}
+
 void model_info_to_meta(const model_info *mi, cr_meta *meta)
 {
     char key[32];
@@ -37,6 +50,8 @@ void model_info_to_meta(const model_info *mi, cr_meta *meta)
         cr_meta_set_u64(meta, key, (uint64_t)mi->sizes[i]);
     }
     cr_meta_set_u64(meta, "arch.act", (uint64_t)mi->act);
+    cr_meta_set_f64(meta, "arch.dropout", mi->dropout);
+    cr_meta_set_u64(meta, "arch.batchnorm", (uint64_t)mi->batchnorm);
     cr_meta_set_u64(meta, "data.standardized", (uint64_t)mi->standardized);
 }
 
@@ -57,6 +72,12 @@ cr_status model_info_from_meta(model_info *mi, const cr_meta *meta, const char *
     }
     if (cr_meta_get_u64(meta, "arch.act", &v) != CR_OK || v > CR_ACT_SOFTMAX) goto bad;
     mi->act = (cr_activation)v;
+    double p = 0;
+    if (cr_meta_get_f64(meta, "arch.dropout", &p) == CR_OK && !(p >= 0 && p < 1)) goto bad;
+    mi->dropout = p;
+    v = 0;
+    if (cr_meta_get_u64(meta, "arch.batchnorm", &v) == CR_OK && v > 1) goto bad;
+    mi->batchnorm = (int)v;
     if (cr_meta_get_u64(meta, "data.standardized", &v) != CR_OK || v > 1) goto bad;
     mi->standardized = (int)v;
     return CR_OK;

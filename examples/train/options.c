@@ -38,7 +38,14 @@ void train_usage(FILE *f)
 "  --activation NAME      relu, tanh, sigmoid, leaky_relu (default relu)\n"
 "  --init NAME            auto, he_normal, he_uniform, xavier_normal, xavier_uniform\n"
 "                         (default auto: He normal before relu, else Xavier uniform)\n"
-"\n"
+"  --dropout P            drop hidden activations with probability P in [0, 1) while\n"
+"                         training (default 0: no dropout)\n"
+"  --batchnorm            batch normalisation after every hidden linear layer (the\n"
+"                         running statistics are saved with the model; a training\n"
+"                         batch must hold >= 2 samples, a run whose last batch would\n"
+"                         hold 1 is refused)\n"
+"\n", f);
+    fputs(   /* two strings: each stays under the 4095 characters C11 guarantees */
 "optimisation (softmax cross-entropy loss)\n"
 "  --optim NAME           sgd, momentum, nesterov, adagrad, rmsprop, adam, adamw\n"
 "                         (default sgd; spirals adam)\n"
@@ -177,11 +184,11 @@ static void defaults(train_opts *o)
 static const char *const with_value[] = {
     "--data", "--train-images", "--train-labels", "--test-images", "--test-labels",
     "--test-csv", "--label-column", "--header", "--classes", "--val", "--spiral-arms",
-    "--spiral-points", "--hidden", "--activation", "--init", "--optim", "--lr", "--momentum",
-    "--beta1", "--beta2", "--rho", "--eps", "--weight-decay", "--schedule", "--gamma",
-    "--step-size", "--decay", "--lr-min", "--cosine-steps", "--warmup", "--clip", "--batch",
-    "--epochs", "--patience", "--seed", "--threads", "--out", "--dot", "--log", "--checkpoint",
-    "--checkpoint-every", "--resume", "--max-steps", "--eval", NULL
+    "--spiral-points", "--hidden", "--activation", "--init", "--dropout", "--optim", "--lr",
+    "--momentum", "--beta1", "--beta2", "--rho", "--eps", "--weight-decay", "--schedule",
+    "--gamma", "--step-size", "--decay", "--lr-min", "--cosine-steps", "--warmup", "--clip",
+    "--batch", "--epochs", "--patience", "--seed", "--threads", "--out", "--dot", "--log",
+    "--checkpoint", "--checkpoint-every", "--resume", "--max-steps", "--eval", NULL
 };
 
 static int takes_value(const char *name)
@@ -229,6 +236,10 @@ static int option(train_opts *o, raw *r, const char *n, const char *v, char *err
         if (cr_init_from_name(v, &o->init) != CR_OK || o->init == CR_INIT_ZEROS)
             return fail(err, len, "--init: '%s' is not auto, he_normal, he_uniform, "
                         "xavier_normal or xavier_uniform", v);
+    } else if (IS("--dropout")) {
+        if (get_double(n, v, -1e30, 1e30, &o->dropout, err, len)) return -1;
+        if (o->dropout < 0 || o->dropout >= 1)
+            return fail(err, len, "--dropout: %g is outside [0, 1)", o->dropout);
     } else if (IS("--optim")) {
         r->optim_set = 1;
         if (cr_optim_kind_from_name(v, &r->kind) != CR_OK)
@@ -279,6 +290,7 @@ static int option(train_opts *o, raw *r, const char *n, const char *v, char *err
     else if (IS("--quiet")) o->quiet = 1;
     else if (IS("--rerecord")) o->rerecord = 1;
     else if (IS("--anomaly")) o->anomaly = 1;
+    else if (IS("--batchnorm")) o->batchnorm = 1;
     else return fail(err, len, "unknown option '%s' (see --help)", n);
 #undef IS
 #undef INT
@@ -352,6 +364,9 @@ static int finish(train_opts *o, raw *r, char *err, size_t len)
         return fail(err, len, "--val: %g is neither a fraction below 1 nor a whole count", o->val);
     if (o->patience && o->val == 0)
         return fail(err, len, "--patience needs a validation set (--val > 0)");
+    if (o->batchnorm && o->batch < 2 && !o->eval)
+        return fail(err, len, "--batchnorm needs --batch 2 or more (batch statistics of one "
+                    "sample are undefined)");
     if (o->checkpoint_every && !o->checkpoint)
         return fail(err, len, "--checkpoint-every needs --checkpoint FILE");
     if (o->eval && (o->resume || o->checkpoint))

@@ -92,6 +92,14 @@ void arch_str(const model_info *mi, char *arch, size_t size)
         k += (size_t)snprintf(arch + k, size - k, "%s%d", i ? "-" : "", mi->sizes[i]);
 }
 
+/* ", batchnorm, dropout 0.2" (empty without either) */
+static void model_extras(const model_info *mi, char *s, size_t size)
+{
+    int k = snprintf(s, size, "%s", mi->batchnorm ? ", batchnorm" : "");
+    if (mi->dropout > 0 && k >= 0 && (size_t)k < size)
+        snprintf(s + k, size - (size_t)k, ", dropout %g", mi->dropout);
+}
+
 void trainer_describe(trainer *T)
 {
     const train_opts *o = T->o;
@@ -103,8 +111,11 @@ void trainer_describe(trainer *T)
            o->data ? o->data : o->train_images ? o->train_images : "embedded spirals",
            T->split.n_train, T->split.n_val, T->test ? T->test->n : 0, T->train->n_features,
            T->train->n_classes, o->standardize ? "; standardised" : "");
-    printf("model: %s %s, %zu parameters; %s lr %g, %s schedule, batch %d, %d epochs, seed %llu, "
-           "%d thread%s, %s\n", arch, cr_activation_name(mi->act), cr_mlp_param_count(T->mlp),
+    char extras[64];
+    model_extras(mi, extras, sizeof extras);
+    printf("model: %s %s%s, %zu parameters; %s lr %g, %s schedule, batch %d, %d epochs, seed %llu, "
+           "%d thread%s, %s\n", arch, cr_activation_name(mi->act), extras,
+           cr_mlp_param_count(T->mlp),
            cr_optim_kind_name(o->optim.kind), o->optim.lr, cr_schedule_kind_name(o->sched.kind),
            o->batch, o->epochs, o->seed, cr_pool_threads(cr_tape_pool(T->full.t)),
            cr_pool_threads(cr_tape_pool(T->full.t)) > 1 ? "s" : "",
@@ -140,8 +151,9 @@ int trainer_run_eval(trainer *T)
     }
     cr_rng rng;
     cr_rng_seed(&rng, 0);
-    T->mlp = cr_mlp_new(mi->n_sizes, mi->sizes, mi->act, CR_ACT_NONE, &rng);
+    T->mlp = model_info_build(mi, CR_INIT_AUTO, &rng);
     if (!T->mlp) return trainer_fail(T, EXIT_TRAIN_FAILED, "cannot build the model%s", "");
+    cr_mlp_set_training(T->mlp, 0);              /* evaluation only, from here on */
     T->file_params = model_file_params(T->mlp, mi->standardized, mi->sizes[0], &T->mean_t,
                                        &T->inv_t);
     T->eval_tape = cr_tape_new(0);
@@ -167,7 +179,9 @@ int trainer_run_eval(trainer *T)
     }
     char arch[256];
     arch_str(mi, arch, sizeof arch);
-    if (!o->quiet) printf("model %s: %s %s, evaluated on %zu samples\n", path, arch,
-                          cr_activation_name(mi->act), d->n);
+    char extras[64];
+    model_extras(mi, extras, sizeof extras);
+    if (!o->quiet) printf("model %s: %s %s%s, evaluated on %zu samples\n", path, arch,
+                          cr_activation_name(mi->act), extras, d->n);
     return trainer_report_test(T, "test");
 }

@@ -33,6 +33,8 @@ typedef struct train_opts {
     int n_hidden;
     cr_activation act;
     cr_init_kind init;
+    double dropout;               /* p in [0, 1) after every hidden activation; 0: none */
+    int batchnorm;                /* batch normalisation after every hidden dense layer */
 
     /* optimisation */
     cr_optim_config optim;
@@ -85,10 +87,17 @@ typedef struct model_info {
     int sizes[TRAIN_MAX_HIDDEN + 2];
     int n_sizes;
     cr_activation act;
+    double dropout;               /* 0: none (files without arch.dropout) */
+    int batchnorm;                /* 0: none (files without arch.batchnorm) */
     int standardized;
 } model_info;
 
-/* Build the parameter list that files hold: the MLP's state, then "data.mean" and
+/* The MLP that mi describes (logits out), weights drawn from rng with init; NULL
+ * on failure. */
+cr_mlp *model_info_build(const model_info *mi, cr_init_kind init, cr_rng *rng);
+
+/* Build the parameter list that files hold: the MLP's state (parameters, then the
+ * batchnorm running statistics), then "data.mean" and
  * "data.inv_std" (n_features each) when standardised. The list owns those two. */
 cr_params *model_file_params(cr_mlp *m, int standardized, int n_features,
                              cr_tensor **mean, cr_tensor **inv_std);
