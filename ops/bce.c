@@ -4,12 +4,13 @@
  *   loss = (1/n) sum_i l_i
  *   dz_i += g (s(z_i) - y_i) / n        dy_i += g (-z_i) / n
  * The stable form never exponentiates a positive number: finite for any finite z. */
+#include "ops_internal.h"
 #include "shape_util.h"
 
 static cr_real sigmoid(cr_real z)
 {
-    if (z >= 0) return 1 / (1 + cr__exp_r(-z));
-    cr_real e = cr__exp_r(z);
+    if (z >= 0) return 1 / (1 + cr__exp(-z));
+    cr_real e = cr__exp(z);
     return e / (1 + e);
 }
 
@@ -22,7 +23,7 @@ static void bce_forward(cr_tape *t, cr_node *n)
     for (size_t i = 0; i < size; i++) {
         cr_real zi = z[i];
         cr_real pos = zi > 0 ? zi : 0, neg_abs = zi < 0 ? zi : -zi;
-        total += (double)(pos - zi * y[i]) + (double)cr__log1p_r(cr__exp_r(neg_abs));
+        total += (double)(pos - zi * y[i]) + (double)cr__log1p(cr__exp(neg_abs));
     }
     n->out->data[0] = (cr_real)(total / (double)size);
 }

@@ -23,14 +23,10 @@ void cr__axis_split(const cr_tensor *x, int axis, size_t *outer, size_t *len, si
 int cr__reduced_shape(const cr_tensor *x, int axis, int keepdim, int *shape);
 /* Sum of v[0..n) accumulated in double (four partial sums). */
 double cr__sum_real(const cr_real *v, size_t n);
+/* Stable softmax of one row: p[j] = e^(x[j] - m) / s for m = max x and
+ * s = sum e^(x[j] - m) (accumulated in double); returns m, stores s in *sum. Shared
+ * by softmax and softmax-cross-entropy so that both compute the same probabilities. */
+cr_real cr__softmax_row(const cr_real *x, cr_real *p, size_t c, double *sum);
 
-/* exp / log in the precision of cr_real. */
-#ifdef CR_REAL_DOUBLE
-static inline cr_real cr__exp_r(cr_real x) { return exp(x); }
-static inline cr_real cr__log1p_r(cr_real x) { return log1p(x); }
-#else
-static inline cr_real cr__exp_r(cr_real x) { return expf(x); }
-static inline cr_real cr__log1p_r(cr_real x) { return log1pf(x); }
-#endif
 
 #endif

@@ -5,6 +5,7 @@
  *                 dx_i += g_i - e^(y_i) sum_j g_j
  * Subtracting the row maximum keeps every exponent <= 0: no overflow for any
  * finite input, and log S is in [0, log C]. */
+#include "ops_internal.h"
 #include "shape_util.h"
 
 /* A 1-D x is one row. */
@@ -22,6 +23,20 @@ static cr_real row_max(const cr_real *x, size_t c)
     return m;
 }
 
+cr_real cr__softmax_row(const cr_real *x, cr_real *p, size_t c, double *sum)
+{
+    cr_real m = row_max(x, c);
+    double s = 0;
+    for (size_t j = 0; j < c; j++) {
+        p[j] = cr__exp(x[j] - m);
+        s += p[j];
+    }
+    cr_real inv = (cr_real)(1.0 / s);
+    for (size_t j = 0; j < c; j++) p[j] *= inv;
+    *sum = s;
+    return m;
+}
+
 static void softmax_forward(cr_tape *t, cr_node *n)
 {
     (void)t;
@@ -30,14 +45,8 @@ static void softmax_forward(cr_tape *t, cr_node *n)
     for (size_t r = 0; r < rows; r++) {
         const cr_real *x = n->in[0]->data + r * cols;
         cr_real *y = n->out->data + r * cols;
-        cr_real m = row_max(x, cols);
-        double s = 0;
-        for (size_t j = 0; j < cols; j++) {
-            y[j] = cr__exp_r(x[j] - m);
-            s += y[j];
-        }
-        cr_real inv = (cr_real)(1.0 / s);
-        for (size_t j = 0; j < cols; j++) y[j] *= inv;
+        double s;
+        cr__softmax_row(x, y, cols, &s);
     }
 }
 
@@ -67,7 +76,7 @@ static void log_softmax_forward(cr_tape *t, cr_node *n)
         cr_real *y = n->out->data + r * cols;
         cr_real m = row_max(x, cols);
         double s = 0;
-        for (size_t j = 0; j < cols; j++) s += cr__exp_r(x[j] - m);
+        for (size_t j = 0; j < cols; j++) s += cr__exp(x[j] - m);
         cr_real lse = (cr_real)log(s);
         for (size_t j = 0; j < cols; j++) y[j] = (x[j] - m) - lse;
     }
@@ -84,7 +93,7 @@ static void log_softmax_backward(cr_tape *t, cr_node *n)
         const cr_real *y = n->out->data + r * cols, *g = n->out->grad + r * cols;
         cr_real *dx = x->grad + r * cols;
         cr_real gs = (cr_real)cr__sum_real(g, cols);
-        for (size_t j = 0; j < cols; j++) dx[j] += g[j] - cr__exp_r(y[j]) * gs;
+        for (size_t j = 0; j < cols; j++) dx[j] += g[j] - cr__exp(y[j]) * gs;
     }
 }
 

@@ -36,16 +36,8 @@ static void ce_rows(const cr_node *n, size_t r0, size_t r1)
     for (size_t r = r0; r < r1; r++) {
         const cr_real *zr = z->data + r * C;
         cr_real *pr = s->p + r * C;
-        cr_real m = zr[0];
-        for (size_t j = 1; j < C; j++)
-            if (zr[j] > m) m = zr[j];
-        double sum = 0;
-        for (size_t j = 0; j < C; j++) {
-            pr[j] = cr__exp_r(zr[j] - m);
-            sum += pr[j];
-        }
-        cr_real inv = (cr_real)(1.0 / sum);
-        for (size_t j = 0; j < C; j++) pr[j] *= inv;
+        double sum;
+        cr_real m = cr__softmax_row(zr, pr, C, &sum);
         int32_t k = class_index(y->data[r], (int)C);
         s->target[r] = k;
         s->loss[r] = k < 0 ? NAN : ((double)m - (double)zr[k]) + log(sum);
