@@ -18,6 +18,7 @@ $(error REAL must be float or double, not '$(REAL)')
 endif
 
 CR_VERSION := $(shell sed -n 's/^\#define CR_VERSION "\(.*\)"/\1/p' include/chainrule.h)
+CR_MAJOR   := $(shell sed -n 's/^\#define CR_VERSION_MAJOR \([0-9]*\)$$/\1/p' include/chainrule.h)
 B := build/$(REAL)$(if $(filter 1,$(SAN)),-san)$(if $(BLAS),-$(BLAS))
 
 CPPFLAGS += -Iinclude -D_POSIX_C_SOURCE=200809L
@@ -52,7 +53,14 @@ LIB_DIRS := kernel graph ops nn optim data
 LIB_SRC  := $(sort $(wildcard $(addsuffix /*.c,$(LIB_DIRS))))
 LIB_OBJ  := $(LIB_SRC:%.c=$(B)/obj/%.o)
 LIB_A    := $(B)/libchainrule.a
-LIB_SO   := $(B)/libchainrule.so
+# The shared library: real file lib<name>.so.<CR_VERSION>, SONAME lib<name>.so.<major>
+# (the ABI rule is beside CR_VERSION_MAJOR in include/chainrule.h), the symlinks
+# lib<name>.so.<major> and lib<name>.so beside it; <name> is chainrule or, for the
+# double build, chainrule_double, as installed. Only the header's API is exported.
+INST_NAME := chainrule$(if $(filter double,$(REAL)),_double)
+SONAME   := lib$(INST_NAME).so.$(CR_MAJOR)
+LIB_SO_REAL := $(B)/lib$(INST_NAME).so.$(CR_VERSION)
+LIB_SO   := $(B)/lib$(INST_NAME).so
 
 TEST_SRC := $(sort $(wildcard tests/test_*.c))
 TEST_BIN := $(TEST_SRC:tests/%.c=$(B)/tests/%)
@@ -65,15 +73,20 @@ EX_BIN := $(EX_SRC:examples/%.c=$(B)/examples/%)
 .PHONY: fuzz-corpus
 all: lib examples
 
-lib: $(LIB_A) $(LIB_SO)
+lib: $(LIB_A) $(LIB_SO) $(B)/$(SONAME)
 
 $(LIB_A): $(LIB_OBJ)
 	@mkdir -p $(@D)
 	rm -f $@ && ar rcs $@ $^
 
-$(LIB_SO): $(LIB_OBJ)
+$(LIB_OBJ): CFLAGS += -fvisibility=hidden
+
+$(LIB_SO_REAL): $(LIB_OBJ)
 	@mkdir -p $(@D)
-	$(CC) -shared $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) -shared -Wl,-soname,$(SONAME) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(LIB_SO) $(B)/$(SONAME): $(LIB_SO_REAL)
+	ln -sf $(<F) $@
 
 # SIMD kernels: only these files get ISA flags; the CPU is checked at run time.
 $(B)/obj/%_avx512.o: CFLAGS += -mavx512f -mavx512dq -mavx512vl -mavx512bw -mfma -mavx2
@@ -115,6 +128,7 @@ check: lib examples $(TEST_BIN)
 test: deps
 	@$(MAKE) --no-print-directory REAL=float SAN=$(SAN) check
 	@$(MAKE) --no-print-directory REAL=double SAN=$(SAN) check
+	@$(MAKE) --no-print-directory SAN=$(SAN) test-install
 
 # The worked example f = x*(x+y) with its tape table, then the main job.
 run: $(B)/examples/quickstart $(B)/examples/train
@@ -226,17 +240,59 @@ bench: lib $(BENCH_BIN)
 clean:
 	rm -rf build
 
-# The float library installs as libchainrule + chainrule.pc, the double one
-# (make REAL=double install) as libchainrule_double + chainrule_double.pc, whose
-# Cflags define CR_REAL_DOUBLE: both can be installed side by side.
-INST_NAME := chainrule$(if $(filter double,$(REAL)),_double)
-install: lib
-	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
-	install -m 644 include/chainrule.h $(DESTDIR)$(PREFIX)/include/
-	install -m 644 $(LIB_A) $(DESTDIR)$(PREFIX)/lib/lib$(INST_NAME).a
-	install -m 755 $(LIB_SO) $(DESTDIR)$(PREFIX)/lib/lib$(INST_NAME).so
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(CR_VERSION)|' -e 's|@NAME@|$(INST_NAME)|' \
+# Install (README "Install"): both precisions' libraries (libchainrule and
+# libchainrule_double: .a, and the .so with its SONAME and dev symlinks), the header,
+# chainrule.pc and chainrule_double.pc (whose Cflags define CR_REAL_DOUBLE), the
+# training program as chainrule-train and its man page, made from its --help by
+# tools/help-to-man.sh. As root into the system (DESTDIR empty) it runs ldconfig;
+# otherwise tools/post-install.sh says how programs find the library. `make
+# uninstall` with the same PREFIX/DESTDIR removes exactly these files.
+LIBDIR     ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+BINDIR     ?= $(PREFIX)/bin
+MANDIR     ?= $(PREFIX)/share/man
+INST_FILES := $(INCLUDEDIR)/chainrule.h $(BINDIR)/chainrule-train \
+    $(MANDIR)/man1/chainrule-train.1 $(foreach n,chainrule chainrule_double, \
+    $(LIBDIR)/lib$(n).a $(LIBDIR)/lib$(n).so.$(CR_VERSION) $(LIBDIR)/lib$(n).so.$(CR_MAJOR) \
+    $(LIBDIR)/lib$(n).so $(LIBDIR)/pkgconfig/$(n).pc)
+.PHONY: uninstall install-lib test-install
+
+install: $(B)/examples/train
+	@$(MAKE) --no-print-directory REAL=float install-lib
+	@$(MAKE) --no-print-directory REAL=double install-lib
+	install -d $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
+	install -m 644 include/chainrule.h $(DESTDIR)$(INCLUDEDIR)/
+	install -m 755 $(B)/examples/train $(DESTDIR)$(BINDIR)/chainrule-train
+	$(B)/examples/train --help | sh tools/help-to-man.sh chainrule-train 1 "chainrule $(CR_VERSION)" \
+	    > $(DESTDIR)$(MANDIR)/man1/chainrule-train.1
+	@sh tools/post-install.sh install '$(DESTDIR)' '$(PREFIX)' '$(LIBDIR)' '$(BINDIR)' \
+	    libchainrule.so.$(CR_MAJOR)
+
+# One precision's libraries and .pc file (called by install for each).
+install-lib: lib
+	install -d $(DESTDIR)$(LIBDIR)/pkgconfig
+	install -m 644 $(LIB_A) $(DESTDIR)$(LIBDIR)/lib$(INST_NAME).a
+	install -m 755 $(LIB_SO_REAL) $(DESTDIR)$(LIBDIR)/
+	ln -sf lib$(INST_NAME).so.$(CR_VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf lib$(INST_NAME).so.$(CR_VERSION) $(DESTDIR)$(LIBDIR)/lib$(INST_NAME).so
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(patsubst $(PREFIX)/%,$${prefix}/%,$(LIBDIR))|' \
+	    -e 's|@INCLUDEDIR@|$(patsubst $(PREFIX)/%,$${prefix}/%,$(INCLUDEDIR))|' \
+	    -e 's|@VERSION@|$(CR_VERSION)|' -e 's|@NAME@|$(INST_NAME)|' \
 	    -e 's|@CFLAGS@|$(if $(filter double,$(REAL)),-DCR_REAL_DOUBLE)|' \
-	    -e 's|@LIBS@|$(LDLIBS)|' tools/chainrule.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/$(INST_NAME).pc
+	    -e 's|@LIBS@|$(LDLIBS)|' tools/chainrule.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/$(INST_NAME).pc
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR),$(INST_FILES))
+	@sh tools/post-install.sh uninstall '$(DESTDIR)' '$(PREFIX)' '$(LIBDIR)' '$(BINDIR)' \
+	    libchainrule.so.$(CR_MAJOR)
+
+# Install into a temporary prefix and use it as the README says (tests/install.sh);
+# part of `make test`. Not under SAN=1: a sanitized .so needs sanitized programs.
+test-install:
+ifeq ($(SAN),1)
+	@echo "install: 0 passed, 0 failed (skipped under SAN=1)"
+else
+	@MAKE='$(MAKE)' sh tests/install.sh
+endif
 
 -include $(shell find build -name '*.d' 2>/dev/null)

@@ -27,12 +27,22 @@
 extern "C" {
 #endif
 
+/* Everything declared here is the shared library's API: the library is compiled
+ * with -fvisibility=hidden, so only these names (and no internal cr__ helper) are
+ * exported from libchainrule.so. */
+#if defined(__GNUC__) && __GNUC__ >= 4
+#pragma GCC visibility push(default)
+#endif
+
 #ifdef CR_REAL_DOUBLE
 typedef double cr_real;
 #else
 typedef float cr_real;
 #endif
 
+/* The shared library's SONAME is libchainrule.so.<CR_VERSION_MAJOR>: a release that
+ * breaks the ABI (a public function removed or its signature or meaning changed, a
+ * public struct's layout or an enum's values changed) bumps the major, even from 0. */
 #define CR_VERSION_MAJOR 0
 #define CR_VERSION_MINOR 1
 #define CR_VERSION_PATCH 0
@@ -1118,6 +1128,10 @@ size_t cr_batcher_next(cr_batcher *b, const int **idx);
 size_t cr_batcher_batches(const cr_batcher *b);   /* batches per epoch */
 uint64_t cr_batcher_epoch(const cr_batcher *b);   /* current epoch */
 size_t cr_batcher_position(const cr_batcher *b);  /* batches handed out this epoch */
+
+#if defined(__GNUC__) && __GNUC__ >= 4
+#pragma GCC visibility pop
+#endif
 
 #ifdef __cplusplus
 }

@@ -332,7 +332,7 @@ static void test_bad_options_exit_2_with_one_line(void **state)
                        "--batchnorm: the last batch of every epoch would hold a single sample "
                        "(1185 training samples, --batch 32)");
     assert_int_equal(run("--help"), 0);
-    assert_msg_has(slurp(td_path("stdout")), "usage: train");
+    assert_msg_has(slurp(td_path("stdout")), "SYNOPSIS\n    chainrule-train [OPTION]...");
 }
 
 int main(int argc, char **argv)
