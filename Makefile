@@ -5,6 +5,8 @@
 #   make run           the main job on an embedded default
 #   make SAN=1 ...     ASan+UBSan build (build/<real>-san/)
 #   make BLAS=openblas route GEMM to OpenBLAS (off by default)
+#   make install       libraries, header, .pc files, chainrule-train under PREFIX (README
+#                      "Install"); make uninstall removes them
 
 REAL   ?= float
 SAN    ?= 0

@@ -32,6 +32,19 @@ check() {
 }
 has() { grep -qF -- "$2" "$1"; }   # has FILE TEXT
 
+# pkg-config is what the README builds with: install it as `make test` installs
+# cmocka (as root or with password-less sudo), else say how.
+if ! command -v pkg-config >/dev/null 2>&1; then
+    apt="apt-get install -y pkgconf"
+    if [ "$(id -u)" = 0 ]; then
+        echo "install: pkg-config missing: running '$apt'"
+        DEBIAN_FRONTEND=noninteractive $apt >/dev/null 2>&1 ||
+            { apt-get update >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive $apt >/dev/null 2>&1; }
+    elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+        echo "install: pkg-config missing: running 'sudo $apt'"
+        sudo -n sh -c "apt-get update >/dev/null && DEBIAN_FRONTEND=noninteractive $apt >/dev/null"
+    fi
+fi
 for tool in pkg-config g++ nm readelf; do
     command -v $tool >/dev/null 2>&1 && continue
     echo "install: $tool is missing (Debian: apt-get install pkgconf g++ binutils)" >&2
@@ -74,13 +87,14 @@ cp "$tmp/block.out" "$tmp/log"
 check "the README's own-prefix block runs (exit status $rc)" [ "$rc" -eq 0 ]
 check "./demo printed '$want'" has "$tmp/block.out" "$want"
 check "chainrule-train --help (from the block) printed the manual" has "$tmp/block.out" 'EXIT STATUS'
+check "make install said how to link with an rpath to $lib" has "$tmp/block.out" "-Wl,-rpath,$lib -o prog"
 # from here on: the prefix the block installed
 export PKG_CONFIG_PATH="$lib/pkgconfig"
 unset LD_LIBRARY_PATH
 
 # The shared libraries: real file, SONAME, symlinks, exported symbols.
 decl=$tmp/declared
-cc -E -P -Iinclude include/chainrule.h | grep -o '\bcr_[A-Za-z0-9_]*[[:space:]]*(' |
+"${CC:-cc}" -E -P -Iinclude include/chainrule.h | grep -o '\bcr_[A-Za-z0-9_]*[[:space:]]*(' |
     sed 's/[[:space:]]*($//' | sort -u > "$decl"
 check "the header declares the public API (more than 100 functions)" \
     [ "$(wc -l < "$decl")" -gt 100 ]
@@ -114,7 +128,7 @@ check "the C++ program prints '$want'" has "$tmp/out" "$want"
 
 # The double library, and LD_LIBRARY_PATH instead of an rpath.
 check "the README's program builds against chainrule_double" \
-    sh -c "cc -Wall -Wextra -pedantic -Werror demo.c \$(pkg-config --cflags --libs chainrule_double) \
+    sh -c "${CC:-cc} -Wall -Wextra -pedantic -Werror demo.c \$(pkg-config --cflags --libs chainrule_double) \
         -o demo-double"
 LD_LIBRARY_PATH=$lib ./demo-double > "$tmp/out" 2>&1
 check "the double program (LD_LIBRARY_PATH, no rpath) prints '$want'" has "$tmp/out" "$want"
