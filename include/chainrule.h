@@ -438,13 +438,16 @@ typedef struct cr_conv2d_opts {
  * OH = floor((H + 2 PH - DH (KH - 1) - 1) / SH) + 1, OW likewise;
  * y[n,o,p,q] = b[o] + sum_{c,i,j} w[o,c,i,j] x[n, gC' + c, p SH - PH + i DH, q SW - PW + j DW]
  * (C' = C/G, g = o / (O/G) the group of o; x is 0 outside the image).
- * dw[o,c,i,j] += sum_{n,p,q} g y-grad times the same x tap; dx += each tap's w times
- * g; db[o] += sum_{n,p,q} g[n,o,p,q]. Runs as im2col plus one GEMM per group on the
- * tape's pool (forward), GEMMs for dW and dx plus col2im (backward): the same bits
- * for any thread count. Arena scratch: (C KH KW + O) N OH OW values per node, and
- * C KH KW N OH OW more in the first backward that needs dx. Errors (CR_ERR_SHAPE,
- * naming conv2d and the shapes): rank, channels, groups not dividing C and O, an
- * empty output, N OH OW >= 2^31; CR_ERR_ARG on a negative option. */
+ * With g = dL/dy: dw[o,c,i,j] += sum_{n,p,q} g[n,o,p,q] times that x tap; each x
+ * element gets g times w summed over the taps that read it; db[o] += sum_{n,p,q} g.
+ * Runs as im2col plus one GEMM per group on the tape's pool (forward) and GEMMs
+ * for dW and dx plus col2im (backward): the same bits for any thread count, no
+ * heap allocation. Arena scratch: (C KH KW + O) N OH OW values per node, and
+ * C KH KW N OH OW more at the first backward that needs dx. opts may be NULL.
+ * Errors (naming conv2d and the shapes): CR_ERR_SHAPE for a rank other than 4,
+ * channels that do not match, groups not dividing C and O, a kernel larger than
+ * the padded image, N OH OW or (C/G) KH KW >= 2^31; CR_ERR_ARG for a negative
+ * option. */
 cr_tensor *cr_conv2d(cr_tape *t, cr_tensor *x, cr_tensor *w, cr_tensor *b,
                      const cr_conv2d_opts *opts);
 /* Options of the 2-D pools: kernel is required; stride 0 means the kernel size
@@ -458,7 +461,10 @@ typedef struct cr_pool2d_opts {
  * N x C x H x W, y N x C x OH x OW, OH = floor((H + 2 PH - KH) / SH) + 1. Padding
  * never wins (it counts as -inf). dx += g at the FIRST maximum of the window in
  * row-major order (as cr_max_axis: a NaN wins and takes the gradient); the
- * positions are recomputed on replay. Errors as cr_conv2d (naming max_pool2d). */
+ * positions are recomputed on replay. Errors (naming the op and the shapes):
+ * CR_ERR_SHAPE for a rank other than 4 or a kernel larger than the padded image;
+ * CR_ERR_ARG for NULL opts, a kernel < 1, a stride < 0 or a padding outside
+ * 0..K/2. */
 cr_tensor *cr_max_pool2d(cr_tape *t, cr_tensor *x, const cr_pool2d_opts *opts);
 /* Mean over each window (nn.AvgPool2d with its default count_include_pad=True):
  * the divisor is always KH KW, padding counting as zeros. dx += g / (KH KW) at
@@ -667,7 +673,10 @@ void cr_dense_free(cr_dense *d);   /* NULL is safe */
  * shapes when x is not N x in. */
 cr_tensor *cr_dense_forward(cr_tape *t, cr_dense *d, cr_tensor *x);
 
-/* ---- batch normalization over the features of an N x F batch (Ioffe & Szegedy)
+/* ---- batch normalization over the features of an N x F batch (Ioffe & Szegedy),
+ * or over the channels of an N x C x H x W batch (F = C; nn.BatchNorm2d: the
+ * statistics below are taken over the N H W values of each channel, N H W counts
+ * as N in the unbiased variance, gamma and beta scale and shift each channel)
  * Training: mu = mean over rows, var = biased mean of (x-mu)^2 over rows,
  *   y = gamma * (x - mu) / sqrt(var + eps) + beta, all through ops (gradients flow
  *   through mu and var). Each time a training forward runs — when recorded and
@@ -692,8 +701,9 @@ typedef struct cr_batchnorm {
  * NULL on features < 1, momentum > 1 or allocation failure. */
 cr_batchnorm *cr_batchnorm_new(int features, cr_real momentum, cr_real eps);
 void cr_batchnorm_free(cr_batchnorm *bn);   /* NULL is safe */
-/* x (N x F) -> N x F in training (training != 0) or evaluation mode. Tape owns the
- * result; tape error naming "batchnorm" on a shape mismatch or N < 2 in training. */
+/* x (N x F, or N x F x H x W) -> the same shape, in training (training != 0) or
+ * evaluation mode. Tape owns the result; tape error naming "batchnorm" on a shape
+ * mismatch or fewer than 2 values per feature in training. */
 cr_tensor *cr_batchnorm_forward(cr_tape *t, cr_batchnorm *bn, cr_tensor *x, int training);
 
 /* ---- multilayer perceptron: [dense -> (batchnorm) -> activation -> (dropout)]
