@@ -384,6 +384,38 @@ static void test_conv2d_zero_options_are_pytorch_defaults(void **state)
     cr_tape_free(t);
 }
 
+/* The chain-rule trace and DOT export handle conv2d nodes (a 4x4 image, a 2x2
+ * kernel, and a 1x1 output case whose local derivatives the trace computes): the
+ * gradients are the same as without the trace. */
+static void test_conv2d_trace_and_dot(void **state)
+{
+    (void)state;
+    int sx[4] = { 1, 1, 4, 4 }, sw[4] = { 1, 1, 2, 2 }, sw4[4] = { 1, 1, 4, 4 };
+    cr_real xv[16], wv[4] = { 1, -1, 2, 0.5 };
+    for (int i = 0; i < 16; i++) xv[i] = (cr_real)(i % 5) - 2;
+    cr_real plain[4] = { 0 };
+    for (int traced = 0; traced < 2; traced++) {
+        cr_tape *t = cr_tape_new(0);
+        FILE *f = tmpfile();
+        assert_non_null(f);
+        if (traced) cr_tape_set_trace(t, f);
+        cr_tensor *x = cr_const(t, 4, sx, xv), *w = cr_var(t, 4, sw, wv);
+        cr_tensor *w4 = cr_var(t, 4, sw4, xv);
+        cr_tensor *y = cr_conv2d(t, x, w, NULL, NULL);           /* 1x1x3x3 */
+        cr_tensor *z = cr_conv2d(t, x, w4, NULL, NULL);          /* 1x1x1x1 */
+        cr_tensor *loss = cr_add(t, cr_sum(t, y), cr_sum(t, z));
+        assert_int_equal(cr_backward(t, loss), CR_OK);
+        assert_int_equal(cr_tape_dot(t, f), CR_OK);
+        assert_true(ftell(f) > 0);
+        if (!traced) memcpy(plain, w->grad, sizeof plain);
+        else assert_int_equal(memcmp(plain, w->grad, sizeof plain), 0);
+        /* dz/dw4 = x */
+        for (int i = 0; i < 16; i++) assert_close_i(w4->grad[i], xv[i], 0, 0, i);
+        fclose(f);
+        cr_tape_free(t);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -397,6 +429,7 @@ int main(void)
         cmocka_unit_test(test_conv2d_arena_cap_leaves_no_node),
         cmocka_unit_test(test_conv2d_error_messages),
         cmocka_unit_test(test_conv2d_zero_options_are_pytorch_defaults),
+        cmocka_unit_test(test_conv2d_trace_and_dot),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
