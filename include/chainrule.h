@@ -309,6 +309,7 @@ struct cr_node {
     int iarg[4];        /* integer attributes (axis, transpose flags, ...) */
     double farg[2];     /* real attributes (exponent, slope, ...) */
     void *aux;          /* op scratch in the arena, or a user pointer */
+    const void *attr;   /* the op's typed attribute struct (arena), see the op's file */
 };
 
 /* Check that the tape has no error and each of the n inputs is non-NULL and usable
@@ -421,6 +422,67 @@ cr_tensor *cr_slice(cr_tape *t, cr_tensor *x, int axis, int start, int len);
 /* Join n >= 1 tensors (xs[0..n), same rank) along axis; other dimensions must agree.
  * Each input gets its block of g. */
 cr_tensor *cr_concat(cr_tape *t, int n, cr_tensor *const *xs, int axis);
+
+/* Permute the axes of x (rank 0..4): y.shape[i] = x.shape[perm[i]] and
+ * y[i0,i1,..] = x at index j with j[perm[k]] = i[k]; perm holds x->ndim distinct
+ * axes, each may be negative (counted from the end). Copies (PyTorch's permute
+ * makes a view). dx += g permuted back. */
+cr_tensor *cr_permute(cr_tape *t, cr_tensor *x, const int *perm);
+/* N x d1 x .. -> N x (d1 d2 ..) (rank >= 2; torch.flatten(x, 1), nn.Flatten).
+ * A view: y->data IS x->data (no copy on forward or replay; writes to one are
+ * seen by the other), but y has its own gradient buffer: backward adds it into
+ * dx in one pass (dx += g), and the arena still reserves y's unused data block. */
+cr_tensor *cr_flatten(cr_tape *t, cr_tensor *x);
+
+/* convolution and pooling over images x of shape N x C x H x W (PyTorch's layout) */
+/* Options of cr_conv2d; a zeroed struct (or NULL) is PyTorch's default. Index 0 is
+ * the height axis, 1 the width axis. */
+typedef struct cr_conv2d_opts {
+    int stride[2];    /* step between output positions, >= 1; 0 means 1 */
+    int padding[2];   /* zeros added before and after the image on that axis, >= 0 */
+    int dilation[2];  /* spacing of the kernel taps, >= 1; 0 means 1 */
+    int groups;       /* G: channels split into G independent groups; 0 means 1 */
+} cr_conv2d_opts;
+/* 2-D convolution (cross-correlation, as nn.Conv2d / F.conv2d): x N x C x H x W,
+ * w O x (C/G) x KH x KW, b O (or NULL), y N x O x OH x OW with
+ * OH = floor((H + 2 PH - DH (KH - 1) - 1) / SH) + 1, OW likewise;
+ * y[n,o,p,q] = b[o] + sum_{c,i,j} w[o,c,i,j] x[n, gC' + c, p SH - PH + i DH, q SW - PW + j DW]
+ * (C' = C/G, g = o / (O/G) the group of o; x is 0 outside the image).
+ * With g = dL/dy: dw[o,c,i,j] += sum_{n,p,q} g[n,o,p,q] times that x tap; each x
+ * element gets g times w summed over the taps that read it; db[o] += sum_{n,p,q} g.
+ * Runs as im2col plus one GEMM per group on the tape's pool (forward) and GEMMs
+ * for dW and dx plus col2im (backward): the same bits for any thread count, no
+ * heap allocation. Arena scratch: (C KH KW + O) N OH OW values per node, and
+ * C KH KW N OH OW more at the first backward that needs dx. opts may be NULL.
+ * Errors (naming conv2d and the shapes): CR_ERR_SHAPE for a rank other than 4,
+ * channels that do not match, groups not dividing C and O, a kernel larger than
+ * the padded image, N OH OW or (C/G) KH KW >= 2^31; CR_ERR_ARG for a negative
+ * option. */
+cr_tensor *cr_conv2d(cr_tape *t, cr_tensor *x, cr_tensor *w, cr_tensor *b,
+                     const cr_conv2d_opts *opts);
+/* Options of the 2-D pools: kernel is required; stride 0 means the kernel size
+ * (PyTorch's default); padding >= 0 and at most half the kernel (as PyTorch). */
+typedef struct cr_pool2d_opts {
+    int kernel[2];    /* KH, KW >= 1 */
+    int stride[2];    /* SH, SW >= 1; 0 means the kernel size */
+    int padding[2];   /* PH, PW: 0 <= P <= K/2 */
+} cr_pool2d_opts;
+/* Max over each KH x KW window (nn.MaxPool2d, dilation 1, floor mode): x is
+ * N x C x H x W, y N x C x OH x OW, OH = floor((H + 2 PH - KH) / SH) + 1. Padding
+ * never wins (it counts as -inf). dx += g at the FIRST maximum of the window in
+ * row-major order (as cr_max_axis: a NaN wins and takes the gradient); the
+ * positions are recomputed on replay. Errors (naming the op and the shapes):
+ * CR_ERR_SHAPE for a rank other than 4 or a kernel larger than the padded image;
+ * CR_ERR_ARG for NULL opts, a kernel < 1, a stride < 0 or a padding outside
+ * 0..K/2. */
+cr_tensor *cr_max_pool2d(cr_tape *t, cr_tensor *x, const cr_pool2d_opts *opts);
+/* Mean over each window (nn.AvgPool2d with its default count_include_pad=True):
+ * the divisor is always KH KW, padding counting as zeros. dx += g / (KH KW) at
+ * every real element of the window. Errors as cr_max_pool2d (naming avg_pool2d). */
+cr_tensor *cr_avg_pool2d(cr_tape *t, cr_tensor *x, const cr_pool2d_opts *opts);
+/* N x C x H x W -> N x C, the mean of each H x W plane (nn.AdaptiveAvgPool2d(1)
+ * then flatten); dx += g / (H W). CR_ERR_SHAPE unless x has rank 4. */
+cr_tensor *cr_global_avg_pool2d(cr_tape *t, cr_tensor *x);
 
 /* softmax family, over the last axis of a 1-D or 2-D tensor (rows = samples) */
 /* softmax(x)_i = e^(x_i - max) / sum e^(x_j - max); dx = y * (g - sum(g*y)). */
@@ -621,7 +683,10 @@ void cr_dense_free(cr_dense *d);   /* NULL is safe */
  * shapes when x is not N x in. */
 cr_tensor *cr_dense_forward(cr_tape *t, cr_dense *d, cr_tensor *x);
 
-/* ---- batch normalization over the features of an N x F batch (Ioffe & Szegedy)
+/* ---- batch normalization over the features of an N x F batch (Ioffe & Szegedy),
+ * or over the channels of an N x C x H x W batch (F = C; nn.BatchNorm2d: the
+ * statistics below are taken over the N H W values of each channel, N H W counts
+ * as N in the unbiased variance, gamma and beta scale and shift each channel)
  * Training: mu = mean over rows, var = biased mean of (x-mu)^2 over rows,
  *   y = gamma * (x - mu) / sqrt(var + eps) + beta, all through ops (gradients flow
  *   through mu and var). Each time a training forward runs — when recorded and
@@ -646,8 +711,9 @@ typedef struct cr_batchnorm {
  * NULL on features < 1, momentum > 1 or allocation failure. */
 cr_batchnorm *cr_batchnorm_new(int features, cr_real momentum, cr_real eps);
 void cr_batchnorm_free(cr_batchnorm *bn);   /* NULL is safe */
-/* x (N x F) -> N x F in training (training != 0) or evaluation mode. Tape owns the
- * result; tape error naming "batchnorm" on a shape mismatch or N < 2 in training. */
+/* x (N x F, or N x F x H x W) -> the same shape, in training (training != 0) or
+ * evaluation mode. Tape owns the result; tape error naming "batchnorm" on a shape
+ * mismatch or fewer than 2 values per feature in training. */
 cr_tensor *cr_batchnorm_forward(cr_tape *t, cr_batchnorm *bn, cr_tensor *x, int training);
 
 /* ---- multilayer perceptron: [dense -> (batchnorm) -> activation -> (dropout)]

@@ -1,4 +1,6 @@
-/* Batch normalization over the features (columns) of an N x F batch.
+/* Batch normalization over the features (columns) of an N x F batch, or over the
+ * channels of an N x C x H x W batch (BatchNorm2d: statistics over N, H and W,
+ * one gamma/beta per channel, F = C).
  *   training:   mu = mean_rows(x),  var = mean_rows((x - mu)^2)       (biased)
  *               y  = gamma * (x - mu) / sqrt(var + eps) + beta
  *   evaluation: y  = gamma * (x - running_mean) / sqrt(running_var + eps) + beta
@@ -7,7 +9,10 @@
  * statistics move each time a training forward runs, recorded or replayed (a
  * side-effect node on the tape does it):
  *   running_mean = (1-m) running_mean + m mu,
- *   running_var  = (1-m) running_var  + m var * N/(N-1)     (unbiased, as PyTorch) */
+ *   running_var  = (1-m) running_var  + m var * N/(N-1)     (unbiased, as PyTorch)
+ * For images "rows" are the N H W positions: the statistics are 1 x C x 1 x 1 (means
+ * over W, then H, then N: equal counts, so the mean of the means is the mean), and
+ * gamma, beta and the running statistics are viewed as C x 1 x 1 to broadcast. */
 #include "chainrule.h"
 
 void cr_batchnorm_free(cr_batchnorm *bn)
@@ -65,7 +70,7 @@ static void update_running(cr_tensor *out, cr_tensor *const *in, int n_in, void 
     (void)n_in;
     cr_batchnorm *bn = user;
     const cr_tensor *mu = in[0], *var = in[1];
-    int n = (int)in[2]->shape[0];
+    int n = (int)(in[2]->size / (size_t)bn->features);   /* rows: N, or N H W for images */
     out->data[0] = 0;
     double m = bn->momentum, unbias = (double)n / (n - 1);
     for (int j = 0; j < bn->features; j++) {
@@ -93,23 +98,36 @@ cr_tensor *cr_batchnorm_forward(cr_tape *t, cr_batchnorm *bn, cr_tensor *x, int 
         return NULL;
     }
     char s[48];
-    if (x->ndim != 2 || x->shape[1] != bn->features) {
+    int img = x->ndim == 4;
+    if ((x->ndim != 2 && !img) || x->shape[1] != bn->features) {
         cr_tape_fail(t, CR_ERR_SHAPE, "batchnorm: x is %s but the layer has %d features "
-                     "(x must be N x %d)", cr_shape_str(x, s, sizeof s), bn->features,
-                     bn->features);
+                     "(x must be N x %d or N x %d x H x W)", cr_shape_str(x, s, sizeof s),
+                     bn->features, bn->features, bn->features);
         return NULL;
     }
-    int n = x->shape[0];
-    cr_tensor *xc, *sd;   /* x centred (N x F) and the standard deviation (1 x F or F) */
+    size_t rows = x->size / (size_t)bn->features;
+    int cshape[3] = { bn->features, 1, 1 };   /* per-channel vectors against N x C x H x W */
+    cr_tensor *gamma = bn->gamma, *beta = bn->beta;
+    if (img) {
+        gamma = cr_reshape(t, gamma, 3, cshape);
+        beta = cr_reshape(t, beta, 3, cshape);
+    }
+    cr_tensor *xc, *sd;   /* x centred and the standard deviation (broadcast shapes) */
     if (training) {
-        if (n < 2) {
-            cr_tape_fail(t, CR_ERR_SHAPE, "batchnorm: training needs at least 2 rows per "
-                         "batch to estimate a variance, x is %s", cr_shape_str(x, s, sizeof s));
+        if (rows < 2) {
+            cr_tape_fail(t, CR_ERR_SHAPE, "batchnorm: training needs at least 2 %s per "
+                         "batch to estimate a variance, x is %s", img ? "values per channel"
+                         : "rows", cr_shape_str(x, s, sizeof s));
             return NULL;
         }
-        cr_tensor *mu = cr_mean_axis(t, x, 0, 1);
+        cr_tensor *mu = img ? cr_mean_axis(t, cr_mean_axis(t, cr_mean_axis(t, x, 3, 1), 2, 1),
+                                           0, 1)
+                            : cr_mean_axis(t, x, 0, 1);
         xc = cr_sub(t, x, mu);
-        cr_tensor *var = cr_mean_axis(t, cr_square(t, xc), 0, 1);
+        cr_tensor *sq = cr_square(t, xc);
+        cr_tensor *var = img ? cr_mean_axis(t, cr_mean_axis(t, cr_mean_axis(t, sq, 3, 1), 2, 1),
+                                            0, 1)
+                             : cr_mean_axis(t, sq, 0, 1);
         sd = cr_sqrt(t, cr_add_scalar(t, var, bn->eps));
         if (!sd) return NULL;
         cr_tensor *stats[3] = { mu, var, x };
@@ -119,9 +137,15 @@ cr_tensor *cr_batchnorm_forward(cr_tape *t, cr_batchnorm *bn, cr_tensor *x, int 
     } else {
         /* Negate first so the buffers only feed nodes that need no gradient:
          * backward never writes into them. */
-        xc = cr_add(t, x, cr_neg(t, bn->running_mean));
-        sd = cr_sqrt(t, cr_add_scalar(t, bn->running_var, bn->eps));
+        cr_tensor *rm = cr_neg(t, bn->running_mean);
+        cr_tensor *rv = cr_add_scalar(t, bn->running_var, bn->eps);
+        if (img) {
+            rm = cr_reshape(t, rm, 3, cshape);
+            rv = cr_reshape(t, rv, 3, cshape);
+        }
+        xc = cr_add(t, x, rm);
+        sd = cr_sqrt(t, rv);
     }
     cr_tensor *xhat = cr_div(t, xc, sd);
-    return cr_add(t, cr_mul(t, xhat, bn->gamma), bn->beta);
+    return cr_add(t, cr_mul(t, xhat, gamma), beta);
 }

@@ -83,6 +83,22 @@ static inline void cr__par_node(cr_tape *t, const cr_node *n, size_t count, cr__
     cr_pool_for(cr_tape_pool(t), count, CR__PAR_GRAIN, cr__node_job_run, &j);
 }
 
+/* fn(ctx, 0, count) for count independent items of about per_item elements of
+ * work each, split over t's pool in ranges of about CR__PAR_GRAIN elements when
+ * count * per_item >= CR__PAR_MIN. fn must give each item a result that does not
+ * depend on the range it falls in. */
+static inline void cr__par_items(cr_tape *t, size_t count, size_t per_item,
+                                 void (*fn)(void *ctx, size_t b, size_t e), void *ctx)
+{
+    if (per_item == 0) per_item = 1;
+    if (count < 2 || count * per_item < CR__PAR_MIN) {
+        fn(ctx, 0, count);
+        return;
+    }
+    size_t grain = CR__PAR_GRAIN / per_item;
+    cr_pool_for(cr_tape_pool(t), count, grain ? grain : 1, fn, ctx);
+}
+
 /* ------------------------------------------------------------ recording */
 
 /* Record and run a one-input op whose output has x's shape; farg[0] = arg (the

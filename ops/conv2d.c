@@ -1,0 +1,309 @@
+/* conv2d: 2-D cross-correlation with stride, zero padding, dilation and groups (what
+ * PyTorch's F.conv2d computes).
+ *   x is N x C x H x W, w is O x Cg x KH x KW (Cg = C/G, Og = O/G), b is O or absent,
+ *   y is N x O x OH x OW with OH = (H + 2 PH - DH (KH - 1) - 1) / SH + 1 (floor).
+ *   y[n,o,p,q] = b[o] + sum_{c<Cg,i,j} w[o,c,i,j] x[n, gCg + c, h(p,i), v(q,j)]
+ *       h(p,i) = p SH - PH + i DH,  v(q,j) = q SW - PW + j DW,  g = o / Og,
+ *       and x is 0 where h or v falls outside the image.
+ * Backward, with G = dL/dy:
+ *   dw[o,c,i,j]   += sum_{n,p,q} G[n,o,p,q] x[n, gCg + c, h(p,i), v(q,j)]
+ *   dx[n,gCg+c,h,v] += sum over (o in group g, i, j, p, q) with h(p,i) = h, v(q,j) = v
+ *                      of G[n,o,p,q] w[o,c,i,j]
+ *   db[o]         += sum_{n,p,q} G[n,o,p,q]
+ * As matrices (im2col). col is (C KH KW) x (N OH OW): row r = (c, i, j), column
+ * (n, p, q), value x[n, c, h(p,i), v(q,j)] or 0. Rows of group g are the block
+ * [g Kg, (g+1) Kg) with Kg = Cg KH KW, so per group, with P = N OH OW:
+ *   Yt_g (Og x P) = W_g (Og x Kg) col_g (Kg x P)       y = Yt laid out as N x O x OH x OW, + b
+ *   dW_g (Og x Kg) += Gt_g (Og x P) col_g^T            Gt = G laid out as O x (N OH OW)
+ *   dcol_g (Kg x P) = W_g^T Gt_g                       dx += col2im(dcol)
+ * Every product is one cr_gemm call on the tape's pool (bit-identical for any thread
+ * count: GEMM splits by output tile); every other pass is split by items that each
+ * own their output (im2col by (row, sample), the layouts by (sample, channel),
+ * col2im by input plane (sample, channel), adding its taps in a fixed order), so
+ * the whole op gives the same bits for any thread count. */
+#include "ops_internal.h"
+#include "shape_util.h"
+
+#include <limits.h>
+#include <string.h>
+
+/* The node's attributes (n->attr), set when recorded and read-only afterwards.
+ * The scratch buffers live in the tape's arena (allocated before the node is
+ * recorded, so a failed allocation never leaves a node behind). */
+typedef struct conv2d_attr {
+    int stride[2], pad[2], dil[2], groups;  /* resolved: >= 1, >= 0, >= 1, >= 1 */
+    int N, C, H, W;                          /* x */
+    int O, KH, KW;                           /* w: O x C/groups x KH x KW */
+    int OH, OW;                              /* y: N x O x OH x OW */
+    cr_real *col;  /* (C KH KW) x (N OH OW): im2col of x, rewritten by every forward
+                    * and read by the dW product of backward */
+    cr_real *yt;   /* O x (N OH OW): the forward product before its layout as y;
+                    * backward reuses it for G laid out the same way */
+} conv2d_attr;
+/* n->aux: dcol, (C KH KW) x (N OH OW), allocated by the first backward that needs
+ * dx (no-grad recordings and first layers never pay for it). */
+
+/* A pass over items [b, e) of one node. */
+typedef struct conv_job {
+    const conv2d_attr *a;
+    const cr_real *src;      /* what the pass reads */
+    cr_real *dst;            /* what it writes or adds into */
+    const cr_real *bias;     /* forward layout: b or NULL */
+} conv_job;
+
+/* The output positions q in [*q0, *q1) whose tap q*s + off lies in [0, len). */
+static void tap_range(int off, int s, int len, int out, int *q0, int *q1)
+{
+    long lo = off >= 0 ? 0 : ((long)-off + s - 1) / s;
+    long hi = (long)len - off <= 0 ? 0 : ((long)len - off + s - 1) / s;
+    if (hi > out) hi = out;
+    if (lo > hi) lo = hi;
+    *q0 = (int)lo;
+    *q1 = (int)hi;
+}
+
+/* im2col, items r * N + n: row r of col over sample n's OH OW columns. */
+static void im2col_items(void *ctx, size_t b, size_t e)
+{
+    const conv_job *j = ctx;
+    const conv2d_attr *a = j->a;
+    const size_t N = (size_t)a->N, plane = (size_t)a->H * (size_t)a->W;
+    const size_t OHW = (size_t)a->OH * (size_t)a->OW, P = N * OHW;
+    for (size_t it = b; it < e; it++) {
+        size_t r = it / N, n = it % N;
+        int c = (int)(r / ((size_t)a->KH * a->KW));
+        int ki = (int)(r / (size_t)a->KW % (size_t)a->KH), kj = (int)(r % (size_t)a->KW);
+        const cr_real *xp = j->src + (n * (size_t)a->C + (size_t)c) * plane;
+        cr_real *dst = j->dst + r * P + n * OHW;
+        int off_w = kj * a->dil[1] - a->pad[1], q0, q1;
+        tap_range(off_w, a->stride[1], a->W, a->OW, &q0, &q1);
+        for (int p = 0; p < a->OH; p++) {
+            cr_real *d = dst + (size_t)p * a->OW;
+            int h = p * a->stride[0] - a->pad[0] + ki * a->dil[0];
+            if (h < 0 || h >= a->H) {
+                memset(d, 0, (size_t)a->OW * sizeof *d);
+                continue;
+            }
+            const cr_real *row = xp + (size_t)h * a->W;   /* tap of q: row[q SW + off_w] */
+            for (int q = 0; q < q0; q++) d[q] = 0;
+            if (a->stride[1] == 1 && q1 > q0)
+                memcpy(d + q0, row + (q0 + off_w), (size_t)(q1 - q0) * sizeof *d);
+            else
+                for (int q = q0; q < q1; q++) d[q] = row[q * a->stride[1] + off_w];
+            for (int q = q1; q < a->OW; q++) d[q] = 0;
+        }
+    }
+}
+
+/* col2im, items n * C + c: dx plane (n, c) += every tap of dcol that lands in it,
+ * taps in the order (i, j, p, q) whatever the split. */
+static void col2im_items(void *ctx, size_t b, size_t e)
+{
+    const conv_job *j = ctx;
+    const conv2d_attr *a = j->a;
+    const size_t C = (size_t)a->C, plane = (size_t)a->H * (size_t)a->W;
+    const size_t OHW = (size_t)a->OH * (size_t)a->OW, P = (size_t)a->N * OHW;
+    for (size_t it = b; it < e; it++) {
+        size_t n = it / C, c = it % C;
+        cr_real *dxp = j->dst + it * plane;
+        for (int ki = 0; ki < a->KH; ki++)
+            for (int kj = 0; kj < a->KW; kj++) {
+                size_t r = (c * (size_t)a->KH + (size_t)ki) * (size_t)a->KW + (size_t)kj;
+                const cr_real *src = j->src + r * P + n * OHW;
+                int off_w = kj * a->dil[1] - a->pad[1], q0, q1;
+                tap_range(off_w, a->stride[1], a->W, a->OW, &q0, &q1);
+                for (int p = 0; p < a->OH; p++) {
+                    int h = p * a->stride[0] - a->pad[0] + ki * a->dil[0];
+                    if (h < 0 || h >= a->H) continue;
+                    cr_real *row = dxp + (size_t)h * a->W;
+                    const cr_real *s = src + (size_t)p * a->OW;
+                    for (int q = q0; q < q1; q++) row[q * a->stride[1] + off_w] += s[q];
+                }
+            }
+    }
+}
+
+/* Items n * O + o: y[n, o, :] = Yt[o, n OH OW + :] + b[o]. */
+static void yt_to_y_items(void *ctx, size_t b, size_t e)
+{
+    const conv_job *j = ctx;
+    const conv2d_attr *a = j->a;
+    const size_t O = (size_t)a->O, OHW = (size_t)a->OH * (size_t)a->OW;
+    const size_t P = (size_t)a->N * OHW;
+    for (size_t it = b; it < e; it++) {
+        size_t n = it / O, o = it % O;
+        const cr_real *restrict s = j->src + o * P + n * OHW;
+        cr_real *restrict d = j->dst + it * OHW;
+        cr_real bo = j->bias ? j->bias[o] : 0;
+        for (size_t k = 0; k < OHW; k++) d[k] = s[k] + bo;
+    }
+}
+
+/* Items n * O + o: Gt[o, n OH OW + :] = G[n, o, :]. */
+static void g_to_gt_items(void *ctx, size_t b, size_t e)
+{
+    const conv_job *j = ctx;
+    const conv2d_attr *a = j->a;
+    const size_t O = (size_t)a->O, OHW = (size_t)a->OH * (size_t)a->OW;
+    const size_t P = (size_t)a->N * OHW;
+    for (size_t it = b; it < e; it++) {
+        size_t n = it / O, o = it % O;
+        memcpy(j->dst + o * P + n * OHW, j->src + it * OHW, OHW * sizeof(cr_real));
+    }
+}
+
+/* Items o: db[o] += sum of row o of Gt (samples in order, each in double). */
+static void bias_grad_items(void *ctx, size_t b, size_t e)
+{
+    const conv_job *j = ctx;
+    const size_t P = (size_t)j->a->N * (size_t)j->a->OH * (size_t)j->a->OW;
+    for (size_t o = b; o < e; o++) j->dst[o] += (cr_real)cr__sum_real(j->src + o * P, P);
+}
+
+static void conv2d_forward(cr_tape *t, cr_node *n)
+{
+    const conv2d_attr *a = n->attr;
+    const cr_tensor *x = n->in[0], *w = n->in[1];
+    const size_t rows = (size_t)a->C * a->KH * a->KW;
+    const int P = a->N * a->OH * a->OW, G = a->groups;
+    const int Og = a->O / G, Kg = (a->C / G) * a->KH * a->KW;
+    conv_job j = { a, x->data, a->col, NULL };
+    cr__par_items(t, rows * (size_t)a->N, (size_t)a->OH * a->OW, im2col_items, &j);
+    for (int g = 0; g < G; g++)   /* Yt_g (Og x P) = W_g (Og x Kg) col_g (Kg x P) */
+        cr_gemm(cr_tape_pool(t), 0, 0, Og, P, Kg, 1, w->data + (size_t)g * Og * Kg, Kg,
+                a->col + (size_t)g * Kg * P, P, 0, a->yt + (size_t)g * Og * P, P);
+    conv_job k = { a, a->yt, n->out->data, n->n_in == 3 ? n->in[2]->data : NULL };
+    cr__par_items(t, (size_t)a->N * a->O, (size_t)a->OH * a->OW, yt_to_y_items, &k);
+}
+
+static void conv2d_backward(cr_tape *t, cr_node *n)
+{
+    const conv2d_attr *a = n->attr;
+    cr_tensor *x = n->in[0], *w = n->in[1], *b = n->n_in == 3 ? n->in[2] : NULL;
+    const size_t rows = (size_t)a->C * a->KH * a->KW;
+    const int P = a->N * a->OH * a->OW, G = a->groups;
+    const int Og = a->O / G, Kg = (a->C / G) * a->KH * a->KW;
+    cr_pool *pool = cr_tape_pool(t);
+    cr_real *gt = a->yt;                                   /* O x P */
+    conv_job j = { a, n->out->grad, gt, NULL };
+    cr__par_items(t, (size_t)a->N * a->O, (size_t)a->OH * a->OW, g_to_gt_items, &j);
+    if (b && b->grad) {
+        conv_job k = { a, gt, b->grad, NULL };
+        cr__par_items(t, (size_t)a->O, (size_t)P, bias_grad_items, &k);
+    }
+    if (w->grad)
+        for (int g = 0; g < G; g++)   /* dW_g (Og x Kg) += Gt_g (Og x P) col_g^T */
+            cr_gemm(pool, 0, 1, Og, Kg, P, 1, gt + (size_t)g * Og * P, P,
+                    a->col + (size_t)g * Kg * P, P, 1, w->grad + (size_t)g * Og * Kg, Kg);
+    if (!x->grad) return;
+    if (!n->aux) {
+        n->aux = cr_tape_alloc(t, rows * (size_t)P * sizeof(cr_real));
+        if (!n->aux) return;                               /* error recorded */
+    }
+    cr_real *dcol = n->aux;
+    for (int g = 0; g < G; g++)       /* dcol_g (Kg x P) = W_g^T Gt_g (Og x P) */
+        cr_gemm(pool, 1, 0, Kg, P, Og, 1, w->data + (size_t)g * Og * Kg, Kg,
+                gt + (size_t)g * Og * P, P, 0, dcol + (size_t)g * Kg * P, P);
+    conv_job k = { a, dcol, x->grad, NULL };
+    cr__par_items(t, (size_t)a->N * a->C, rows / a->C * a->OH * a->OW, col2im_items, &k);
+}
+
+static const cr_op conv2d_op = { "conv2d", conv2d_forward, conv2d_backward };
+
+/* Output length of one axis, or <= 0 when the kernel does not fit. */
+static long out_len(int in, int pad, int dil, int k, int stride)
+{
+    long span = (long)dil * (k - 1) + 1;
+    long room = (long)in + 2L * pad - span;
+    return room < 0 ? 0 : room / stride + 1;
+}
+
+cr_tensor *cr_conv2d(cr_tape *t, cr_tensor *x, cr_tensor *w, cr_tensor *b,
+                     const cr_conv2d_opts *opts)
+{
+    cr_tensor *in[3] = { x, w, b };
+    if (!cr_check_inputs(t, "conv2d", 2, in)) return NULL;
+    if (b && b->tape && b->tape != t) {
+        cr_tape_fail(t, CR_ERR_ARG, "conv2d: input 3 belongs to another tape");
+        return NULL;
+    }
+    static const cr_conv2d_opts defaults = { { 1, 1 }, { 0, 0 }, { 1, 1 }, 1 };
+    cr_conv2d_opts o = opts ? *opts : defaults;
+    for (int k = 0; k < 2; k++) {
+        if (o.stride[k] == 0) o.stride[k] = 1;
+        if (o.dilation[k] == 0) o.dilation[k] = 1;
+    }
+    if (o.groups == 0) o.groups = 1;
+    if (o.stride[0] < 1 || o.stride[1] < 1 || o.padding[0] < 0 || o.padding[1] < 0 ||
+        o.dilation[0] < 1 || o.dilation[1] < 1 || o.groups < 1) {
+        cr_tape_fail(t, CR_ERR_ARG, "conv2d: stride %dx%d, padding %dx%d, dilation %dx%d, groups "
+                     "%d: stride, dilation and groups must be >= 1 (0 means 1) and padding >= 0",
+                     o.stride[0], o.stride[1], o.padding[0], o.padding[1], o.dilation[0],
+                     o.dilation[1], o.groups);
+        return NULL;
+    }
+    char sx[CR_DIMS_TEXT], sw[CR_DIMS_TEXT], sb[CR_DIMS_TEXT];
+    cr__tensor_dims(x, sx, sizeof sx);
+    cr__tensor_dims(w, sw, sizeof sw);
+    if (x->ndim != 4 || w->ndim != 4) {
+        cr_tape_fail(t, CR_ERR_SHAPE, "conv2d: x must be N x C x H x W and w O x C/groups x KH x "
+                     "KW (rank 4) but x is %s and w is %s", sx, sw);
+        return NULL;
+    }
+    int N = x->shape[0], C = x->shape[1], H = x->shape[2], W = x->shape[3];
+    int O = w->shape[0], KH = w->shape[2], KW = w->shape[3], G = o.groups;
+    if (C % G != 0 || O % G != 0) {
+        cr_tape_fail(t, CR_ERR_SHAPE, "conv2d: groups = %d must divide the %d channels of x (%s) "
+                     "and the %d output channels of w (%s)", G, C, sx, O, sw);
+        return NULL;
+    }
+    if (w->shape[1] != C / G) {
+        if (G == 1)
+            cr_tape_fail(t, CR_ERR_SHAPE, "conv2d: x is %s (%d channels) but w is %s (%d input "
+                         "channels)", sx, C, sw, w->shape[1]);
+        else
+            cr_tape_fail(t, CR_ERR_SHAPE, "conv2d: x is %s (%d channels in %d groups of %d) but "
+                         "w is %s (%d input channels per group)", sx, C, G, C / G, sw,
+                         w->shape[1]);
+        return NULL;
+    }
+    if (b && !(b->ndim == 1 && b->shape[0] == O)) {
+        cr_tape_fail(t, CR_ERR_SHAPE, "conv2d: b is %s but w is %s (b must be a vector of %d)",
+                     cr__tensor_dims(b, sb, sizeof sb), sw, O);
+        return NULL;
+    }
+    long OH = out_len(H, o.padding[0], o.dilation[0], KH, o.stride[0]);
+    long OW = out_len(W, o.padding[1], o.dilation[1], KW, o.stride[1]);
+    if (OH < 1 || OW < 1) {
+        cr_tape_fail(t, CR_ERR_SHAPE, "conv2d: x is %s but the kernel %dx%d with dilation %dx%d "
+                     "spans %ldx%ld, more than the %ldx%ld padded image (padding %dx%d)", sx, KH,
+                     KW, o.dilation[0], o.dilation[1], (long)o.dilation[0] * (KH - 1) + 1,
+                     (long)o.dilation[1] * (KW - 1) + 1, H + 2L * o.padding[0],
+                     W + 2L * o.padding[1], o.padding[0], o.padding[1]);
+        return NULL;
+    }
+    /* GEMM sizes are int: N OH OW and Cg KH KW must fit (C KH KW <= w->size fits
+     * size_t); the scratch is rows x P and O x P values */
+    double P = (double)N * (double)OH * (double)OW;
+    size_t rows = (size_t)C * (size_t)KH * (size_t)KW;
+    if (P > INT_MAX || rows / (size_t)G > INT_MAX ||
+        (double)rows * P > (double)(SIZE_MAX / sizeof(cr_real)) / 2) {
+        cr_tape_fail(t, CR_ERR_SHAPE, "conv2d: x is %s and w is %s: N*OH*OW = %.0f (or the "
+                     "im2col matrix, %zu x %.0f) is too large", sx, sw, P, rows, P);
+        return NULL;
+    }
+    /* attributes and scratch first: once the node is recorded nothing can fail */
+    conv2d_attr *a = cr_tape_alloc(t, sizeof *a);
+    cr_real *col = a ? cr_tape_alloc(t, rows * (size_t)P * sizeof(cr_real)) : NULL;
+    cr_real *yt = col ? cr_tape_alloc(t, (size_t)O * (size_t)P * sizeof(cr_real)) : NULL;
+    if (!yt) return NULL;
+    *a = (conv2d_attr){ { o.stride[0], o.stride[1] }, { o.padding[0], o.padding[1] },
+                        { o.dilation[0], o.dilation[1] }, G, N, C, H, W, O, KH, KW,
+                        (int)OH, (int)OW, col, yt };
+    int shape[4] = { N, O, (int)OH, (int)OW };
+    cr_node *n = cr_record(t, &conv2d_op, b ? 3 : 2, in, 4, shape);
+    if (!n) return NULL;
+    n->attr = a;
+    n->aux = NULL;
+    return cr_run(t, n);
+}
