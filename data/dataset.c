@@ -28,24 +28,24 @@ void cr_dataset_free(cr_dataset *d)
 
 cr_status cr_dataset_from_arrays(cr_dataset **out, const float *values, const int *labels,
                                  size_t n, size_t n_features, int n_classes,
-                                 char *msg, size_t msglen)
+                                 char *err, size_t errsize)
 {
     if (!out || !values || !labels)
-        return cr__fail(CR_ERR_ARG, msg, msglen, "dataset_from_arrays: NULL argument");
+        return cr__errf(CR_ERR_ARG, err, errsize, "dataset_from_arrays: NULL argument");
     if (n == 0 || n > INT_MAX || n_features == 0 || n_features > INT_MAX ||
         n > SIZE_MAX / sizeof(float) / n_features || n_classes < 1)
-        return cr__fail(CR_ERR_ARG, msg, msglen,
+        return cr__errf(CR_ERR_ARG, err, errsize,
                         "dataset_from_arrays: bad sizes (%zu samples, %zu features, %d classes)",
                         n, n_features, n_classes);
     for (size_t i = 0; i < n; i++)
         if (labels[i] < 0 || labels[i] >= n_classes)
-            return cr__fail(CR_ERR_ARG, msg, msglen,
+            return cr__errf(CR_ERR_ARG, err, errsize,
                             "dataset_from_arrays: label %d of sample %zu is outside 0..%d",
                             labels[i], i, n_classes - 1);
     size_t total = n * n_features;
     for (size_t i = 0; i < total; i++)
         if (!isfinite(values[i]))
-            return cr__fail(CR_ERR_FORMAT, msg, msglen,
+            return cr__errf(CR_ERR_FORMAT, err, errsize,
                             "dataset_from_arrays: value %zu of sample %zu is not finite",
                             i % n_features, i / n_features);
     cr_dataset *d = cr__dataset_alloc();
@@ -55,7 +55,7 @@ cr_status cr_dataset_from_arrays(cr_dataset **out, const float *values, const in
         cr_free(d);
         cr_free(v);
         cr_free(l);
-        return cr__fail(CR_ERR_NOMEM, msg, msglen, "dataset_from_arrays: out of memory");
+        return cr__errf(CR_ERR_NOMEM, err, errsize, "dataset_from_arrays: out of memory");
     }
     memcpy(v, values, total * sizeof *v);
     memcpy(l, labels, n * sizeof *l);

@@ -995,21 +995,21 @@ void cr_dataset_free(cr_dataset *d);
  * bytes) and its IDX label file (idx1, magic 0x00000801: count bytes), as MNIST and
  * Fashion-MNIST are distributed. Gzip-compressed files (recognised by content, not
  * name) are inflated with zlib when the library was built with it, otherwise the
- * result is CR_ERR_UNSUPPORTED and msg says to run `gunzip -k FILE` or install
+ * result is CR_ERR_UNSUPPORTED and err says to run `gunzip -k FILE` or install
  * zlib1g-dev and rebuild. Checked: magic, rank, every dimension (nonzero, at most
  * INT_MAX, products without overflow), image/label count agreement, exact data
  * length (truncation and trailing bytes are errors), labels below n_classes
  * (n_classes 0: max label + 1). On success *out is a new dataset the caller frees.
- * On failure *out is untouched, nothing is kept, and msg (msglen bytes; may be NULL)
+ * On failure *out is untouched, nothing is kept, and err (errsize bytes; may be NULL)
  * names the file and the problem. Returns CR_ERR_IO (cannot open/read),
  * CR_ERR_FORMAT, CR_ERR_NOMEM, CR_ERR_UNSUPPORTED or CR_ERR_ARG (NULL path). */
 cr_status cr_idx_load(cr_dataset **out, const char *images, const char *labels,
-                      int n_classes, char *msg, size_t msglen);
+                      int n_classes, char *err, size_t errsize);
 /* The same on memory buffers (plain or gzip); messages call them "images" and
  * "labels". For tests and fuzzing. */
 cr_status cr_idx_load_mem(cr_dataset **out, const void *images, size_t images_len,
                           const void *labels, size_t labels_len, int n_classes,
-                          char *msg, size_t msglen);
+                          char *err, size_t errsize);
 /* Load the training and/or test set from a directory holding the distributed file
  * names: train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte,
  * t10k-labels-idx1-ubyte (each also found with a .gz suffix, or with '.' instead
@@ -1017,7 +1017,7 @@ cr_status cr_idx_load_mem(cr_dataset **out, const void *images, size_t images_le
  * nothing: on failure neither output is touched. Errors as cr_idx_load, plus
  * CR_ERR_IO naming the file that is missing. */
 cr_status cr_idx_load_dir(cr_dataset **train, cr_dataset **test, const char *dir,
-                          int n_classes, char *msg, size_t msglen);
+                          int n_classes, char *err, size_t errsize);
 
 /* How to read a CSV table of numbers, one sample per line, fields separated by
  * commas (spaces and tabs around fields, CRLF endings and blank lines are fine). */
@@ -1032,22 +1032,22 @@ cr_csv_options cr_csv_defaults(void);
 /* Load a CSV classification table: every line must have the same number of fields
  * (>= 2); features must be finite numbers within float range; the label a
  * non-negative integer. opt NULL means the defaults. On failure *out is untouched
- * and msg says where ("data.csv:17: expected 5 fields, found 4", "data.csv:3:2:
+ * and err says where ("data.csv:17: expected 5 fields, found 4", "data.csv:3:2:
  * 'abc' is not a number": line, then the 1-based field). Returns CR_ERR_IO,
  * CR_ERR_FORMAT, CR_ERR_NOMEM or CR_ERR_ARG. Gzip-compressed files work as for IDX. */
 cr_status cr_csv_load(cr_dataset **out, const char *path, const cr_csv_options *opt,
-                      char *msg, size_t msglen);
+                      char *err, size_t errsize);
 /* The same on text in memory (len bytes, need not be NUL-terminated); name is used
  * in messages ("<memory>" when NULL). */
 cr_status cr_csv_load_mem(cr_dataset **out, const char *text, size_t len,
-                          const char *name, const cr_csv_options *opt, char *msg,
-                          size_t msglen);
+                          const char *name, const cr_csv_options *opt, char *err,
+                          size_t errsize);
 /* A dataset copied from arrays: values is n x n_features, labels n entries in
  * 0..n_classes-1. Caller owns the result. CR_ERR_ARG on bad sizes or labels,
  * CR_ERR_FORMAT on a non-finite value, CR_ERR_NOMEM. */
 cr_status cr_dataset_from_arrays(cr_dataset **out, const float *values, const int *labels,
                                  size_t n, size_t n_features, int n_classes,
-                                 char *msg, size_t msglen);
+                                 char *err, size_t errsize);
 
 /* Per-feature standardisation. Values reach the model as v = pixel/255 (IDX) or the
  * stored value (CSV), then, when set, (v - mean[j]) * inv_std[j].
