@@ -155,7 +155,7 @@ int main(int argc, char **argv)
     cr_rng rng;
     cr_rng_seed(&rng, seed);
     cr_mlp_config mcfg = cr_mlp_default_config();
-    cr_mlp *mlp = cr_mlp_new_config(n_sizes, sizes, &mcfg, &rng);
+    cr_mlp *mlp = cr_mlp_new_config(n_sizes, sizes, &mcfg, &rng, NULL, 0);
     cr_optim_config ocfg = cr_optim_defaults(kind);
     if (lr >= 0) ocfg.lr = lr;
     else if (kind == CR_OPTIM_SGD) ocfg.lr = 0.1;        /* the trainer's default */

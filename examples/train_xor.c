@@ -11,10 +11,10 @@ int main(int argc, char **argv)
     int sizes[3] = { 2, 4, 1 }, xs[2] = { 4, 2 }, ys[2] = { 4, 1 };
     cr_rng rng;
     cr_rng_seed(&rng, 42);
-    cr_mlp *net = cr_mlp_new(3, sizes, CR_ACT_TANH, CR_ACT_NONE, &rng); /* logits out */
+    char err[256];
+    cr_mlp *net = cr_mlp_new(3, sizes, CR_ACT_TANH, CR_ACT_NONE, &rng, err, sizeof err); /* logits */
     cr_optim_config cfg = cr_optim_defaults(CR_OPTIM_ADAM);
     cfg.lr = 0.05;
-    char err[256] = "out of memory";
     cr_optim *opt = net ? cr_optim_new(cr_mlp_params(net), &cfg, err, sizeof err) : NULL;
     if (!opt) { fprintf(stderr, "setup: %s\n", err); return 1; }
 

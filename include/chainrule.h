@@ -603,9 +603,11 @@ typedef struct cr_dense {
     cr_params *params;      /* "W", "b" (references; the layer owns W and b) */
 } cr_dense;
 /* New layer. init as above (AUTO: Xavier uniform); rng may be NULL only for
- * CR_INIT_ZEROS. Caller owns it (cr_dense_free). NULL on in/out < 1, NULL rng or
- * allocation failure. */
-cr_dense *cr_dense_new(int in, int out, cr_init_kind init, cr_rng *rng);
+ * CR_INIT_ZEROS. Caller owns it (cr_dense_free). NULL, with a message in err
+ * ("dense: 0 inputs and 3 outputs (both must be >= 1)"), on in/out < 1, an unknown
+ * init, NULL rng or allocation failure; rng is then as it was. */
+cr_dense *cr_dense_new(int in, int out, cr_init_kind init, cr_rng *rng, char *err,
+                       size_t errsize);
 void cr_dense_free(cr_dense *d);   /* NULL is safe */
 /* x (N x in) -> N x out. Tape owns the result; a tape error names "dense" and the
  * shapes when x is not N x in. */
@@ -633,8 +635,10 @@ typedef struct cr_batchnorm {
                                   * eval path feeds them only to no-gradient nodes. */
 } cr_batchnorm;
 /* New layer with momentum (<= 0: 0.1) and eps (<= 0: 1e-5). Caller owns it;
- * NULL on features < 1, momentum > 1 or allocation failure. */
-cr_batchnorm *cr_batchnorm_new(int features, cr_real momentum, cr_real eps);
+ * NULL, with a message in err ("batchnorm: momentum = 1.5 is above 1"), on
+ * features < 1, momentum > 1 or allocation failure. */
+cr_batchnorm *cr_batchnorm_new(int features, cr_real momentum, cr_real eps, char *err,
+                               size_t errsize);
 void cr_batchnorm_free(cr_batchnorm *bn);   /* NULL is safe */
 /* x (N x F) -> N x F in training (training != 0) or evaluation mode. Tape owns the
  * result; tape error naming "batchnorm" on a shape mismatch or N < 2 in training. */
@@ -661,13 +665,17 @@ cr_mlp_config cr_mlp_default_config(void);
 /* sizes[0] inputs, sizes[1..n-2] hidden widths, sizes[n-1] outputs; n_sizes >= 2.
  * Weights are drawn from rng layer by layer (same seed -> same model); the MLP
  * also seeds its own dropout generator from rng (two u32 draws after the weights).
- * Caller owns the MLP (cr_mlp_free). NULL on NULL sizes/rng/cfg, n_sizes < 2, a
- * size < 1, bad option (dropout outside [0,1), unknown activation) or no memory. */
+ * Caller owns the MLP (cr_mlp_free). NULL, with a message in err naming the
+ * cause ("mlp: sizes[1] = 0 (every size must be >= 1)", "mlp: dropout = 1 is
+ * outside [0, 1)", "dense: out of memory for a 1000000x300 layer"), on NULL
+ * sizes/rng/cfg, n_sizes < 2, a size < 1, a bad option (dropout outside [0,1),
+ * unknown activation or init, bn_momentum > 1 with batchnorm) or no memory; rng is
+ * then as it was. */
 cr_mlp *cr_mlp_new_config(int n_sizes, const int *sizes, const cr_mlp_config *cfg,
-                          cr_rng *rng);
+                          cr_rng *rng, char *err, size_t errsize);
 /* Same with the default config and the given activations. */
 cr_mlp *cr_mlp_new(int n_sizes, const int *sizes, cr_activation hidden,
-                   cr_activation output, cr_rng *rng);
+                   cr_activation output, cr_rng *rng, char *err, size_t errsize);
 void cr_mlp_free(cr_mlp *m);   /* NULL is safe */
 /* x (N x sizes[0]) -> N x sizes[n-1]. Uses the MLP's current mode (training:
  * batch statistics and dropout; evaluation: running statistics, no dropout).

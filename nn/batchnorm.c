@@ -9,6 +9,7 @@
  *   running_mean = (1-m) running_mean + m mu,
  *   running_var  = (1-m) running_var  + m var * N/(N-1)     (unbiased, as PyTorch) */
 #include "chainrule.h"
+#include "../graph/errf.h"
 
 void cr_batchnorm_free(cr_batchnorm *bn)
 {
@@ -22,11 +23,22 @@ void cr_batchnorm_free(cr_batchnorm *bn)
     cr_free(bn);
 }
 
-cr_batchnorm *cr_batchnorm_new(int features, cr_real momentum, cr_real eps)
+cr_batchnorm *cr_batchnorm_new(int features, cr_real momentum, cr_real eps, char *err,
+                               size_t errsize)
 {
-    if (features < 1 || momentum > 1) return NULL;
+    if (features < 1) {
+        cr__errf(CR_ERR_ARG, err, errsize, "batchnorm: %d features (must be >= 1)", features);
+        return NULL;
+    }
+    if (momentum > 1) {
+        cr__errf(CR_ERR_ARG, err, errsize, "batchnorm: momentum = %g is above 1", (double)momentum);
+        return NULL;
+    }
     cr_batchnorm *bn = cr_calloc(1, sizeof *bn);
-    if (!bn) return NULL;
+    if (!bn) {
+        cr__errf(CR_ERR_NOMEM, err, errsize, "batchnorm: out of memory");
+        return NULL;
+    }
     bn->features = features;
     bn->momentum = momentum > 0 ? momentum : (cr_real)0.1;
     bn->eps = eps > 0 ? eps : (cr_real)1e-5;
@@ -41,6 +53,7 @@ cr_batchnorm *cr_batchnorm_new(int features, cr_real momentum, cr_real eps)
     if (!bn->gamma || !bn->beta || !bn->running_mean || !bn->running_var || !bn->params ||
         !bn->buffers) {
         cr_batchnorm_free(bn);
+        cr__errf(CR_ERR_NOMEM, err, errsize, "batchnorm: out of memory for %d features", features);
         return NULL;
     }
     bn->running_mean->flags &= ~CR_REQUIRES_GRAD;
@@ -52,6 +65,7 @@ cr_batchnorm *cr_batchnorm_new(int features, cr_real momentum, cr_real eps)
         cr_params_add(bn->buffers, bn->running_mean, "running_mean") != CR_OK ||
         cr_params_add(bn->buffers, bn->running_var, "running_var") != CR_OK) {
         cr_batchnorm_free(bn);
+        cr__errf(CR_ERR_NOMEM, err, errsize, "batchnorm: out of memory for %d features", features);
         return NULL;
     }
     return bn;

@@ -47,7 +47,7 @@ static outcome train(uint64_t seed, int threads, int rerecord)
     cfg.batchnorm = 1;
     cfg.dropout = (cr_real)0.2;
     int sizes[4] = { F, H1, H2, C };
-    cr_mlp *m = cr_mlp_new_config(4, sizes, &cfg, &rng);
+    cr_mlp *m = cr_mlp_new_config(4, sizes, &cfg, &rng, NULL, 0);
     assert_non_null(m);
     cr_optim_config oc = cr_optim_defaults(CR_OPTIM_ADAMW);
     cr_optim *o = cr_optim_new(cr_mlp_params(m), &oc, NULL, 0);

@@ -318,7 +318,7 @@ static void training_run(run_result *r)
         failed(r, CR_ERR_NOMEM, "batcher");
         goto out;
     }
-    if (!(m = cr_mlp_new(3, sizes, CR_ACT_RELU, CR_ACT_NONE, &rng))) {
+    if (!(m = cr_mlp_new(3, sizes, CR_ACT_RELU, CR_ACT_NONE, &rng, NULL, 0))) {
         failed(r, CR_ERR_NOMEM, "mlp");
         goto out;
     }
@@ -464,7 +464,7 @@ static void test_arena_cap_stops_step_and_tape_recovers(void **state)
     cr_real want = 0, got = 0;
     for (int capped = 0; capped < 2; capped++) {
         cr_rng_seed(&rng, 3);
-        cr_mlp *m = cr_mlp_new(3, sizes, CR_ACT_TANH, CR_ACT_NONE, &rng);
+        cr_mlp *m = cr_mlp_new(3, sizes, CR_ACT_TANH, CR_ACT_NONE, &rng, NULL, 0);
         cr_tape *t = cr_tape_new(4096);
         if (capped) cr_tape_set_arena_limit(t, 64 * 1024);
         for (int attempt = 0; attempt < 2; attempt++) {

@@ -38,7 +38,7 @@ cr_mlp *model_info_build(const model_info *mi, cr_init_kind init, cr_rng *rng)
     cfg.init = init;
     cfg.dropout = (cr_real)mi->dropout;
     cfg.batchnorm = mi->batchnorm;
-    return cr_mlp_new_config(mi->n_sizes, mi->sizes, &cfg, rng);
+    return cr_mlp_new_config(mi->n_sizes, mi->sizes, &cfg, rng, NULL, 0);
 }
 
 void model_info_to_meta(const model_info *mi, cr_meta *meta)
