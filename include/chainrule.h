@@ -1062,12 +1062,17 @@ cr_status cr_dataset_from_arrays(cr_dataset **out, const float *values, const in
  * cr_dataset_standardize computes mean and standard deviation over the samples
  * idx[0..n) of d (all of d when idx is NULL) — use the training part only — and
  * installs them; a feature whose std is below 1e-6 (e.g. a constant border pixel)
- * gets inv_std = 1 (only centred). CR_ERR_ARG on a bad index, CR_ERR_NOMEM. */
-cr_status cr_dataset_standardize(cr_dataset *d, const int *idx, size_t n);
+ * gets inv_std = 1 (only centred). CR_ERR_ARG on NULL d, idx with n = 0 or an
+ * index outside 0..d->n-1 ("dataset_standardize: idx[3] = 70 is outside 0..59"),
+ * CR_ERR_NOMEM; d unchanged on error. */
+cr_status cr_dataset_standardize(cr_dataset *d, const int *idx, size_t n, char *err,
+                                 size_t errsize);
 /* Install given mean and inv_std (n_features each, copied), e.g. the training set's
  * on the test set, or values saved with a model. mean NULL removes standardisation.
- * CR_ERR_ARG (NULL d, or only one of mean/inv_std), CR_ERR_NOMEM (d unchanged). */
-cr_status cr_dataset_set_norm(cr_dataset *d, const float *mean, const float *inv_std);
+ * CR_ERR_ARG (NULL d, or only one of mean/inv_std), CR_ERR_NOMEM (d unchanged), with
+ * a message ("dataset_set_norm: ..."). */
+cr_status cr_dataset_set_norm(cr_dataset *d, const float *mean, const float *inv_std,
+                              char *err, size_t errsize);
 
 /* Write samples idx[0..count) into x and their labels into y, without allocating:
  * row i of x (x->data + i*n_features) gets sample idx[i]'s values as above, and
@@ -1077,15 +1082,17 @@ cr_status cr_dataset_set_norm(cr_dataset *d, const float *mean, const float *inv
  * they are. Works on heap tensors and on tape leaves (then cr_tape_forward replays
  * on the new batch); for an epoch's smaller last batch keep a second pair of
  * tensors (and recorded tape) of that size, as examples/train does. Returns CR_OK,
- * or CR_ERR_ARG (NULL, index outside 0..n-1) / CR_ERR_SHAPE (tensor too small)
- * having written nothing. */
+ * or CR_ERR_ARG (NULL, index outside 0..n-1) / CR_ERR_SHAPE (tensor too small, last
+ * dimension not n_features) having written nothing, with a message in err
+ * ("dataset_gather: idx[5] = -1 is outside 0..199"). */
 cr_status cr_dataset_gather(const cr_dataset *d, const int *idx, size_t count,
-                            cr_tensor *x, cr_tensor *y);
+                            cr_tensor *x, cr_tensor *y, char *err, size_t errsize);
 /* cr_dataset_gather with large batches (from 32K values) split by rows over
  * pool's threads (e.g. cr_tape_pool(t); NULL: one thread); the same values for
  * any thread count. Same checks and results. */
 cr_status cr_dataset_gather_pool(const cr_dataset *d, const int *idx, size_t count,
-                                 cr_tensor *x, cr_tensor *y, cr_pool *pool);
+                                 cr_tensor *x, cr_tensor *y, cr_pool *pool, char *err,
+                                 size_t errsize);
 
 /* A seeded random partition of the sample indices 0..n-1 into a training part and a
  * validation part: two views of one permutation (no sample data is copied). */
@@ -1097,8 +1104,9 @@ typedef struct cr_split {
 } cr_split;
 /* Fill s with a permutation of 0..n-1 drawn from seed: the first n - n_val indices
  * are train, the last n_val validation. 1 <= n <= INT_MAX, n_val <= n. CR_ERR_ARG,
- * CR_ERR_NOMEM (s untouched on error). */
-cr_status cr_split_make(cr_split *s, size_t n, size_t n_val, uint64_t seed);
+ * CR_ERR_NOMEM (s untouched on error), with a message ("split: ..."). */
+cr_status cr_split_make(cr_split *s, size_t n, size_t n_val, uint64_t seed, char *err,
+                        size_t errsize);
 /* Free the indices and zero s. NULL is safe. */
 void cr_split_free(cr_split *s);
 
@@ -1112,13 +1120,16 @@ typedef struct cr_batcher cr_batcher;
  * (epoch, batch) needs no other state; without it the order is idx's. The last
  * batch of an epoch is smaller (n % batch_size samples) when n is not a multiple
  * of batch_size, unless CR_BATCH_DROP_LAST. Starts at epoch 0, batch 0. Caller
- * owns it; NULL on n or batch_size of 0 or above INT_MAX, or allocation failure. */
+ * owns it; NULL on n or batch_size of 0 or above INT_MAX ("batcher: batch_size = 0
+ * is outside 1..2147483647"), or allocation failure, with a message in err. */
 cr_batcher *cr_batcher_new(const int *idx, size_t n, size_t batch_size, unsigned flags,
-                           uint64_t seed);
+                           uint64_t seed, char *err, size_t errsize);
 void cr_batcher_free(cr_batcher *b);           /* NULL is safe */
 /* Go to batch `batch` (0-based) of epoch `epoch`, computing that epoch's order.
- * CR_ERR_ARG when batch > cr_batcher_batches(b). */
-cr_status cr_batcher_seek(cr_batcher *b, uint64_t epoch, size_t batch);
+ * CR_ERR_ARG (b unchanged) on NULL b or batch > cr_batcher_batches(b), with a
+ * message ("batcher: batch 9 is past the end of an epoch of 8 batches"). */
+cr_status cr_batcher_seek(cr_batcher *b, uint64_t epoch, size_t batch, char *err,
+                          size_t errsize);
 /* Next batch of the current epoch: sets *idx to its sample indices (owned by the
  * batcher, valid until the next seek) and returns how many (<= batch_size); returns
  * 0 when the epoch is done — seek to the next epoch to go on. */
