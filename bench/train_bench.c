@@ -197,7 +197,7 @@ int main(int argc, char **argv)
             double t2 = wall();
             if (cr_backward(g->t, g->loss) != CR_OK) break;
             double t3 = wall();
-            cr_optim_step(opt);
+            cr_optim_step(opt, NULL, 0);
             double t4 = wall();
             ph[0] += t1 - t0;
             ph[1] += t2 - tz;

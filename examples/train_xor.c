@@ -26,7 +26,7 @@ int main(int argc, char **argv)
         cr_optim_zero_grad(opt);
         if (cr_backward(t, loss) != CR_OK) { fprintf(stderr, "%s\n", cr_tape_error(t)); return 1; }
         if (step % 100 == 0) printf("step %3d  loss %.4f\n", step, (double)cr_item(loss));
-        cr_optim_step(opt);
+        cr_optim_step(opt, NULL, 0);
     }
     int rc = cr_save(path, cr_mlp_state(net), NULL, NULL, err, sizeof err) == CR_OK;
     if (rc) printf("saved %s\n", path);

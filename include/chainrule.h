@@ -769,7 +769,7 @@ cr_tensor *cr_loss_l2(cr_tape *t, const cr_params *params, cr_real lambda, int w
  *     cr_optim *o = cr_optim_new(params, &cfg, err, sizeof err);
  *     for (...) { cr_optim_zero_grad(o); ...forward, cr_backward...;
  *                 cr_optim_set_lr(o, cr_schedule_lr(&sched, cr_optim_step_count(o)));
- *                 cr_optim_step(o); }
+ *                 if (cr_optim_step(o, err, sizeof err) != CR_OK) ...; }
  */
 
 typedef enum cr_optim_kind {
@@ -834,9 +834,10 @@ cr_optim *cr_optim_new(cr_params *params, const cr_optim_config *cfg, char *err,
 void cr_optim_free(cr_optim *o);
 /* One update of every parameter from its current grad (formulas at
  * cr_optim_kind); increments the step counter first. CR_ERR_ARG on NULL,
- * CR_ERR_STATE (nothing updated) if the list no longer holds the tensors it held
- * at creation. Non-finite gradients are applied as they are. */
-cr_status cr_optim_step(cr_optim *o);
+ * CR_ERR_STATE (nothing updated, counter unchanged) if the list no longer holds the
+ * tensors it held at creation ("optim: the parameter list holds 3 tensors but held
+ * 2 when the optimizer was created"). Non-finite gradients are applied as they are. */
+cr_status cr_optim_step(cr_optim *o, char *err, size_t errsize);
 /* Zero the gradient of every parameter of the optimizer's list. NULL is safe. */
 void cr_optim_zero_grad(cr_optim *o);
 /* Run cr_optim_step's updates and cr_optim_zero_grad's zeroing of large
@@ -872,13 +873,16 @@ cr_tensor *cr_optim_state_find(const cr_optim *o, const char *name); /* NULL if 
 /* Gradient clipping, between backward and cr_optim_step.
  * By global norm: N = √(Σ over all grads of g²) (computed in double, without
  * overflow); if N > max_norm every g ← g · max_norm / N (so the new norm is
- * max_norm; PyTorch adds 1e-6 to N, we do not). Returns N before clipping. If N is
- * not finite nothing is changed (the caller sees Inf/NaN). max_norm < 0 or NaN,
- * or NULL p: nothing is changed and -1 is returned. */
-double cr_clip_grad_norm(cr_params *p, double max_norm);
-/* By value: every g ← min(max(g, −clip), clip) (NaN stays NaN). CR_ERR_ARG if
- * clip < 0 or NaN (nothing changed). */
-cr_status cr_clip_grad_value(cr_params *p, double clip);
+ * max_norm; PyTorch adds 1e-6 to N, we do not). Stores N before clipping in *norm
+ * (norm may be NULL). If N is not finite nothing is changed, CR_OK is returned and
+ * *norm is Inf/NaN for the caller to see. CR_ERR_ARG on NULL p or max_norm < 0 or
+ * NaN ("clip_grad_norm: max_norm = -1 is not >= 0"): nothing is changed, *norm
+ * untouched. */
+cr_status cr_clip_grad_norm(cr_params *p, double max_norm, double *norm, char *err,
+                            size_t errsize);
+/* By value: every g ← min(max(g, −clip), clip) (NaN stays NaN). CR_ERR_ARG on NULL
+ * p or clip < 0 or NaN ("clip_grad_value: clip = -1 is not >= 0"; nothing changed). */
+cr_status cr_clip_grad_value(cr_params *p, double clip, char *err, size_t errsize);
 
 /* Learning-rate schedules. t is the number of steps already taken (0 for the first
  * update: pass cr_optim_step_count(o) before cr_optim_step). With W warm-up steps

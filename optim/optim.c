@@ -300,14 +300,20 @@ cr_status cr_optim_set_pool(cr_optim *o, cr_pool *pool)
     return CR_OK;
 }
 
-cr_status cr_optim_step(cr_optim *o)
+cr_status cr_optim_step(cr_optim *o, char *err, size_t errsize)
 {
-    if (!o) return CR_ERR_ARG;
-    if (cr_params_count(o->params) != o->n) return CR_ERR_STATE;
+    if (!o) return cr__errf(CR_ERR_ARG, err, errsize, "optim: optimizer is NULL");
+    if (cr_params_count(o->params) != o->n)
+        return cr__errf(CR_ERR_STATE, err, errsize,
+                        "optim: the parameter list holds %zu tensors but held %zu when the "
+                        "optimizer was created", cr_params_count(o->params), o->n);
     for (size_t i = 0; i < o->n; i++) {
         const cr_tensor *x = cr_params_get(o->params, i);
         if (x != o->x[i] || !x->grad)
-            return CR_ERR_STATE;
+            return cr__errf(CR_ERR_STATE, err, errsize,
+                            "optim: parameter %zu (%s) %s", i, cr_params_name(o->params, i),
+                            x != o->x[i] ? "is not the tensor it was when the optimizer was "
+                                           "created" : "has no gradient buffer");
     }
     long t = ++o->t;
     for (size_t i = 0; i < o->n; i++) {

@@ -277,7 +277,7 @@ static int step(run_result *r, cr_tape *t, cr_mlp *m, cr_optim *o, cr_tensor *x,
     cr_optim_zero_grad(o);
     cr_status s = cr_backward(t, loss);
     if (s != CR_OK) return failed(r, s, "backward");
-    if ((s = cr_optim_step(o)) != CR_OK) return failed(r, s, "optim step");
+    if ((s = cr_optim_step(o, NULL, 0)) != CR_OK) return failed(r, s, "optim step");
     r->loss[k] = loss->data[0];
     return 1;
 }
@@ -349,7 +349,7 @@ static void training_run(run_result *r)
         goto out;
     }
     cr_optim_zero_grad(o);
-    if ((s = cr_backward(t, loss)) != CR_OK || (s = cr_optim_step(o)) != CR_OK) {
+    if ((s = cr_backward(t, loss)) != CR_OK || (s = cr_optim_step(o, NULL, 0)) != CR_OK) {
         failed(r, s, "replayed step");
         goto out;
     }

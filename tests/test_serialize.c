@@ -128,7 +128,7 @@ static model model_new(uint64_t seed, int steps, const int *wshape, const char *
             cr_tensor *x = cr_params_get(M.p, i);
             for (size_t j = 0; j < x->size; j++) x->grad[j] = (cr_real)cr_rng_normal(&r);
         }
-        assert_int_equal(cr_optim_step(M.o), CR_OK);
+        assert_int_equal(cr_optim_step(M.o, NULL, 0), CR_OK);
     }
     M.m = cr_meta_new();
     assert_int_equal(cr_meta_set_u64(M.m, "epoch", seed * 3), CR_OK);
@@ -264,7 +264,7 @@ static void test_resume_from_a_checkpoint_continues_bit_identically(void **state
             cr_tensor *x = cr_params_get(A.p, i);
             for (size_t j = 0; j < x->size; j++) x->grad[j] = (cr_real)cr_rng_normal(&r);
         }
-        cr_optim_step(A.o);
+        cr_optim_step(A.o, NULL, 0);
     }
     assert_int_equal(cr_load(path, B.p, B.o, B.m, NULL, 0), CR_OK);
     cr_rng rb;
@@ -276,7 +276,7 @@ static void test_resume_from_a_checkpoint_continues_bit_identically(void **state
             cr_tensor *x = cr_params_get(B.p, i);
             for (size_t j = 0; j < x->size; j++) x->grad[j] = (cr_real)cr_rng_normal(&rb);
         }
-        cr_optim_step(B.o);
+        cr_optim_step(B.o, NULL, 0);
     }
     snap a = snapshot(&A), b = snapshot(&B);
     assert_same_snap(&a, &b);

@@ -412,7 +412,7 @@ static void run_optim(opt_run *r, cr_optim_kind kind, cr_pool *pool)
             r->big->grad[i] = (cr_real)(cr_rng_uniform(&rng) * 2 - 1);
         for (size_t i = 0; i < r->small->size; i++)
             r->small->grad[i] = (cr_real)(cr_rng_uniform(&rng) * 2 - 1);
-        assert_int_equal(cr_optim_step(r->o), CR_OK);
+        assert_int_equal(cr_optim_step(r->o, NULL, 0), CR_OK);
     }
 }
 

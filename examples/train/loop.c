@@ -97,9 +97,9 @@ static int train_step(trainer *T, const int *idx, size_t m, double *loss, size_t
     if (!isfinite(*loss))
         return trainer_fail(T, EXIT_TRAIN_FAILED, "the loss became %s (try a smaller --lr, or "
                      "--anomaly to find the first bad op)", isnan(*loss) ? "NaN" : "infinite");
-    if (T->o->clip > 0) cr_clip_grad_norm(cr_mlp_params(T->mlp), T->o->clip);
+    if (T->o->clip > 0) cr_clip_grad_norm(cr_mlp_params(T->mlp), T->o->clip, NULL, NULL, 0);
     cr_optim_set_lr(T->opt, cr_schedule_lr(&T->sched, cr_optim_step_count(T->opt)));
-    cr_optim_step(T->opt);
+    cr_optim_step(T->opt, NULL, 0);
     *correct = count_correct(g->logits, g->y->data, m);
     return 0;
 }
