@@ -11,9 +11,22 @@
  * pkg-config file of the double build does). cr_real_size() reports what the
  * library was built with, so a mismatch can be detected at run time.
  *
- * Errors: nothing in chainrule aborts, exits or prints on user input. Ops record a
- * sticky error on their tape and return NULL; file functions return a cr_status
- * and fill a caller-provided message buffer.
+ * Errors: nothing in chainrule aborts, exits or prints on user input.
+ *  - On the tape, ops record a sticky error on their tape and return NULL
+ *    (cr_tape_error, cr_tape_status).
+ *  - Off the tape (layers, optimizers, clipping, datasets, batching, save/load), a
+ *    function that can fail returns a cr_status, or a pointer that is NULL on
+ *    failure, and takes `char *err, size_t errsize` as its LAST two parameters. err
+ *    may be NULL; at most errsize bytes are written, always NUL-terminated (a long
+ *    message is cut); the message starts with the module or the file ("optim: ...",
+ *    "batcher: ...", "model.crm: ..."). On failure the caller's objects are
+ *    untouched. A value a function computes besides its status goes through an
+ *    out-parameter (cr_clip_grad_norm's norm).
+ *  - Exceptions, whose status alone says what went wrong: setters and lookups with
+ *    one documented failure (cr_optim_set_lr, cr_meta_get_u64, *_from_name, ...),
+ *    and constructors whose only failures are a documented bad size or no memory
+ *    (cr_tape_new, cr_tensor_new, cr_param_new, cr_pool_new, cr_params_new,
+ *    cr_meta_new).
  */
 #ifndef CHAINRULE_H
 #define CHAINRULE_H
