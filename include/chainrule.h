@@ -14,14 +14,14 @@
  * Errors: nothing in chainrule aborts, exits or prints on user input.
  *  - On the tape, ops record a sticky error on their tape and return NULL
  *    (cr_tape_error, cr_tape_status).
- *  - Off the tape (layers, optimizers, clipping, datasets, batching, save/load), a
- *    function that can fail returns a cr_status, or a pointer that is NULL on
- *    failure, and takes `char *err, size_t errsize` as its LAST two parameters. err
- *    may be NULL; at most errsize bytes are written, always NUL-terminated (a long
- *    message is cut); the message starts with the module or the file ("optim: ...",
- *    "batcher: ...", "model.crm: ..."). On failure the caller's objects are
- *    untouched. A value a function computes besides its status goes through an
- *    out-parameter (cr_clip_grad_norm's norm).
+ *  - Off the tape (parameter lists, layers, optimizers, clipping, datasets,
+ *    batching, save/load), a function that can fail returns a cr_status, or a
+ *    pointer that is NULL on failure, and takes `char *err, size_t errsize` as its
+ *    LAST two parameters. err may be NULL; at most errsize bytes are written, always
+ *    NUL-terminated (a long message is cut); the message starts with the module or
+ *    the file ("optim: ...", "batcher: ...", "model.crm: ..."). On failure the
+ *    caller's objects are untouched. A value a function computes besides its
+ *    status goes through an out-parameter (cr_clip_grad_norm's norm).
  *  - Exceptions, whose status alone says what went wrong: setters and lookups with
  *    one documented failure (cr_optim_set_lr, cr_meta_get_u64, *_from_name, ...),
  *    and constructors whose only failures are a documented bad size or no memory
@@ -516,15 +516,19 @@ cr_params *cr_params_new(void);
 void cr_params_free(cr_params *p);
 /* Append x under name (copied, 1..63 bytes, unique in the list; also becomes the
  * tensor's own label if it has none). CR_ERR_ARG on NULL, tape tensor, tensor
- * without gradient, empty, duplicate or long name; CR_ERR_NOMEM. The list is
- * unchanged on error. */
-cr_status cr_params_add(cr_params *p, cr_tensor *x, const char *name);
+ * without gradient, empty, duplicate or long name ("params: 'fc1.W' is already in
+ * the list"); CR_ERR_NOMEM. The list is unchanged on error. */
+cr_status cr_params_add(cr_params *p, cr_tensor *x, const char *name, char *err,
+                        size_t errsize);
 /* Same, and the list takes ownership of x (freed by cr_params_free; freed at once
  * if adding fails). */
-cr_status cr_params_add_owned(cr_params *p, cr_tensor *x, const char *name);
+cr_status cr_params_add_owned(cr_params *p, cr_tensor *x, const char *name, char *err,
+                              size_t errsize);
 /* Append every tensor of src by reference under prefix + its name in src (e.g.
- * "enc." + "fc1.W"). Ownership stays with src's owner. All or nothing. */
-cr_status cr_params_extend(cr_params *p, const cr_params *src, const char *prefix);
+ * "enc." + "fc1.W"). Ownership stays with src's owner. All or nothing; errors as
+ * cr_params_add, or p == src. */
+cr_status cr_params_extend(cr_params *p, const cr_params *src, const char *prefix,
+                           char *err, size_t errsize);
 /* Number of tensors; total number of scalars in them. */
 size_t cr_params_count(const cr_params *p);
 size_t cr_params_numel(const cr_params *p);

@@ -60,10 +60,10 @@ cr_batchnorm *cr_batchnorm_new(int features, cr_real momentum, cr_real eps, char
     bn->running_var->flags &= ~CR_REQUIRES_GRAD;
     cr_tensor_fill(bn->gamma, 1);
     cr_tensor_fill(bn->running_var, 1);
-    if (cr_params_add(bn->params, bn->gamma, "gamma") != CR_OK ||
-        cr_params_add(bn->params, bn->beta, "beta") != CR_OK ||
-        cr_params_add(bn->buffers, bn->running_mean, "running_mean") != CR_OK ||
-        cr_params_add(bn->buffers, bn->running_var, "running_var") != CR_OK) {
+    if (cr_params_add(bn->params, bn->gamma, "gamma", NULL, 0) != CR_OK ||
+        cr_params_add(bn->params, bn->beta, "beta", NULL, 0) != CR_OK ||
+        cr_params_add(bn->buffers, bn->running_mean, "running_mean", NULL, 0) != CR_OK ||
+        cr_params_add(bn->buffers, bn->running_var, "running_var", NULL, 0) != CR_OK) {
         cr_batchnorm_free(bn);
         cr__errf(CR_ERR_NOMEM, err, errsize, "batchnorm: out of memory for %d features", features);
         return NULL;

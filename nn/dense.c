@@ -41,8 +41,8 @@ cr_dense *cr_dense_new(int in, int out, cr_init_kind init, cr_rng *rng, char *er
     d->params = cr_params_new();
     cr_rng saved = rng ? *rng : (cr_rng){ 0, 0 };  /* the caller's rng is untouched on failure */
     if (!d->W || !d->b || !d->params || cr_init(d->W, init, rng) != CR_OK ||
-        cr_params_add(d->params, d->W, "W") != CR_OK ||
-        cr_params_add(d->params, d->b, "b") != CR_OK) {
+        cr_params_add(d->params, d->W, "W", NULL, 0) != CR_OK ||
+        cr_params_add(d->params, d->b, "b", NULL, 0) != CR_OK) {
         cr_dense_free(d);
         if (rng) *rng = saved;
         cr__errf(CR_ERR_NOMEM, err, errsize, "dense: out of memory for a %dx%d layer", in, out);

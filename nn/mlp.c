@@ -68,7 +68,7 @@ static int adopt(cr_params *dst, const cr_params *src, const char *kind, int k)
         snprintf(name, sizeof name, "%s%s", prefix, cr_params_name(src, i));
         cr_tensor_set_name(cr_params_get(src, i), name);
     }
-    return cr_params_extend(dst, src, prefix) == CR_OK;
+    return cr_params_extend(dst, src, prefix, NULL, 0) == CR_OK;
 }
 
 cr_mlp *cr_mlp_new_config(int n_sizes, const int *sizes, const cr_mlp_config *cfg,
@@ -143,8 +143,8 @@ cr_mlp *cr_mlp_new_config(int n_sizes, const int *sizes, const cr_mlp_config *cf
                 goto nomem;
         }
     }
-    if (cr_params_extend(m->state, m->params, "") != CR_OK ||
-        cr_params_extend(m->state, m->buffers, "") != CR_OK)
+    if (cr_params_extend(m->state, m->params, "", NULL, 0) != CR_OK ||
+        cr_params_extend(m->state, m->buffers, "", NULL, 0) != CR_OK)
         goto nomem;
     uint64_t hi = cr_rng_u32(rng), lo = cr_rng_u32(rng);
     cr_rng_seed(&m->drop_rng, hi << 32 | lo);

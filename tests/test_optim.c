@@ -21,8 +21,8 @@ static problem problem_new(void)
     pr.w = cr_param_new(2, sw);
     pr.b = cr_param_new(1, sb);
     assert_non_null(pr.p);
-    assert_int_equal(cr_params_add_owned(pr.p, pr.w, "w"), CR_OK);
-    assert_int_equal(cr_params_add_owned(pr.p, pr.b, "b"), CR_OK);
+    assert_int_equal(cr_params_add_owned(pr.p, pr.w, "w", NULL, 0), CR_OK);
+    assert_int_equal(cr_params_add_owned(pr.p, pr.b, "b", NULL, 0), CR_OK);
     for (int i = 0; i < 6; i++) pr.w->data[i] = (cr_real)optim_fix_w0[i];
     for (int i = 0; i < 3; i++) pr.b->data[i] = (cr_real)optim_fix_b0[i];
     return pr;
@@ -125,7 +125,7 @@ static double one_step(cr_optim_config cfg)
 {
     cr_params *p = cr_params_new();
     cr_tensor *x = cr_param_new(0, NULL);
-    assert_int_equal(cr_params_add_owned(p, x, "x"), CR_OK);
+    assert_int_equal(cr_params_add_owned(p, x, "x", NULL, 0), CR_OK);
     x->data[0] = 1;
     x->grad[0] = 2;
     cr_optim *o = cr_optim_new(p, &cfg, NULL, 0);
@@ -288,7 +288,7 @@ static void test_set_lr_validates_and_changes_the_step(void **state)
     c.lr = 0.5;
     cr_params *p = cr_params_new();
     cr_tensor *x = cr_param_new(0, NULL);
-    assert_int_equal(cr_params_add_owned(p, x, "x"), CR_OK);
+    assert_int_equal(cr_params_add_owned(p, x, "x", NULL, 0), CR_OK);
     cr_optim *o = cr_optim_new(p, &c, NULL, 0);
     assert_int_equal(cr_optim_set_lr(o, -1), CR_ERR_ARG);
     assert_int_equal(cr_optim_set_lr(o, INFINITY), CR_ERR_ARG);
@@ -368,7 +368,7 @@ static void test_step_refuses_a_list_changed_after_creation(void **state)
     problem pr = problem_new();
     cr_optim_config c = cr_optim_defaults(CR_OPTIM_SGD);
     cr_optim *o = cr_optim_new(pr.p, &c, NULL, 0);
-    assert_int_equal(cr_params_add_owned(pr.p, cr_param_new(0, NULL), "late"), CR_OK);
+    assert_int_equal(cr_params_add_owned(pr.p, cr_param_new(0, NULL), "late", NULL, 0), CR_OK);
     set_grads(&pr);
     cr_real before = pr.w->data[0];
     char err[128];
@@ -425,6 +425,70 @@ static void test_new_reports_allocation_failure(void **state)
     cr_params_free(pr.p);
 }
 
+/* Each refusal of cr_params_add / _owned / _extend names its cause; the list is
+ * unchanged, and _owned frees the tensor it could not add. */
+static void test_params_add_says_why_it_refuses(void **state)
+{
+    (void)state;
+    cr_params *p = cr_params_new(), *q = cr_params_new();
+    cr_tensor *w = cr_param_new(0, NULL), *c = cr_tensor_new(0, NULL);
+    cr_tape *t = cr_tape_new(0);
+    char err[128];
+    assert_int_equal(cr_params_add(p, w, "w", err, sizeof err), CR_OK);
+    assert_int_equal(cr_params_add(p, w, "w", err, sizeof err), CR_ERR_ARG);
+    assert_string_equal(err, "params: 'w' is already in the list");
+    assert_int_equal(cr_params_add(p, c, "c", err, sizeof err), CR_ERR_ARG);
+    assert_string_equal(err, "params: 'c' has no gradient buffer (made by cr_tensor_new? use "
+                             "cr_param_new)");
+    assert_int_equal(cr_params_add(p, cr_scalar(t, 1), "s", err, sizeof err), CR_ERR_ARG);
+    assert_string_equal(err, "params: 's' is a tape tensor (parameters are made by cr_param_new)");
+    assert_int_equal(cr_params_add(p, w, "", err, sizeof err), CR_ERR_ARG);
+    assert_string_equal(err, "params: name '' is 0 bytes (1..63)");
+    char long_name[80];
+    memset(long_name, 'a', 70);
+    long_name[70] = '\0';
+    assert_int_equal(cr_params_add(p, w, long_name, err, sizeof err), CR_ERR_ARG);
+    assert_string_equal(err, "params: name 'aaaaaaaaaaaaaaaaaaaa...' is 70 bytes (1..63)");
+    assert_int_equal(cr_params_add(NULL, w, "v", err, sizeof err), CR_ERR_ARG);
+    assert_string_equal(err, "params: the list is NULL");
+    assert_int_equal(cr_params_add(p, NULL, "v", err, sizeof err), CR_ERR_ARG);
+    assert_string_equal(err, "params: the tensor is NULL");
+    assert_int_equal(cr_params_add(p, w, NULL, err, sizeof err), CR_ERR_ARG);
+    assert_string_equal(err, "params: the name is NULL");
+    assert_int_equal(cr_params_add_owned(p, cr_param_new(0, NULL), "w", err, sizeof err),
+                     CR_ERR_ARG);             /* freed: the sanitizer build checks the leak */
+    assert_string_equal(err, "params: 'w' is already in the list");
+    assert_int_equal(cr_params_count(p), 1);
+    /* extend: all or nothing */
+    assert_int_equal(cr_params_add_owned(q, cr_param_new(0, NULL), "x", NULL, 0), CR_OK);
+    assert_int_equal(cr_params_add_owned(q, cr_param_new(0, NULL), "w", NULL, 0), CR_OK);
+    assert_int_equal(cr_params_extend(p, q, "", err, sizeof err), CR_ERR_ARG);
+    assert_string_equal(err, "params: 'w' is already in the list");
+    assert_int_equal(cr_params_count(p), 1);
+    assert_int_equal(cr_params_extend(p, p, "", err, sizeof err), CR_ERR_ARG);
+    assert_string_equal(err, "params: a list cannot be extended by itself");
+    assert_int_equal(cr_params_extend(p, q, long_name, err, sizeof err), CR_ERR_ARG);
+    assert_string_equal(err, "params: prefix + name 'aaaaaaaaaaaaaaaaaaaa...' is 71 bytes (1..63)");
+    assert_int_equal(cr_params_extend(p, NULL, "", err, sizeof err), CR_ERR_ARG);
+    assert_string_equal(err, "params: the source list is NULL");
+    assert_int_equal(cr_params_count(p), 1);
+    cr_params *r = cr_params_new();
+    cr_test_alloc ca = { 0 };
+    ca.fail_at = 1;
+    cr_test_alloc_install(&ca);
+    cr_status st = cr_params_add(r, w, "w", err, sizeof err);
+    cr_test_alloc_remove();
+    assert_int_equal(st, CR_ERR_NOMEM);
+    assert_string_equal(err, "params: out of memory adding 'w'");
+    assert_int_equal(cr_params_count(r), 0);
+    cr_params_free(r);
+    cr_params_free(q);
+    cr_params_free(p);
+    cr_tensor_free(w);
+    cr_tensor_free(c);
+    cr_tape_free(t);
+}
+
 /* cr_clip_grad_norm that must succeed; returns the norm it reports. */
 static double clip_norm(cr_params *p, double max_norm)
 {
@@ -443,8 +507,8 @@ static void test_clip_grad_norm_scales_to_max_norm_and_returns_old_norm(void **s
     cr_params *p = cr_params_new();
     int s2[1] = { 2 };
     cr_tensor *a = cr_param_new(1, s2), *b = cr_param_new(0, NULL);
-    cr_params_add_owned(p, a, "a");
-    cr_params_add_owned(p, b, "b");
+    cr_params_add_owned(p, a, "a", NULL, 0);
+    cr_params_add_owned(p, b, "b", NULL, 0);
     a->grad[0] = 3;
     a->grad[1] = -4;
     b->grad[0] = 12;
@@ -477,7 +541,7 @@ static void test_clip_grad_norm_handles_inf_and_huge_values(void **state)
     cr_params *p = cr_params_new();
     int s2[1] = { 2 };
     cr_tensor *a = cr_param_new(1, s2);
-    cr_params_add_owned(p, a, "a");
+    cr_params_add_owned(p, a, "a", NULL, 0);
     const double big = (cr_real)(CR_TEST_DOUBLE ? 1e200 : 1e30);   /* as stored */
     a->grad[0] = (cr_real)big;
     a->grad[1] = (cr_real)big;
@@ -499,7 +563,7 @@ static void test_clip_grad_value_clamps_each_element(void **state)
     cr_params *p = cr_params_new();
     int s4[1] = { 4 };
     cr_tensor *a = cr_param_new(1, s4);
-    cr_params_add_owned(p, a, "a");
+    cr_params_add_owned(p, a, "a", NULL, 0);
     const cr_real g[4] = { -3, 0.5f, 7, -1 };
     memcpy(a->grad, g, sizeof g);
     char err[96];
@@ -558,6 +622,7 @@ int main(void)
         cmocka_unit_test(test_state_tensors_are_named_per_slot_and_parameter),
         cmocka_unit_test(test_step_does_not_allocate),
         cmocka_unit_test(test_step_refuses_a_list_changed_after_creation),
+        cmocka_unit_test(test_params_add_says_why_it_refuses),
         cmocka_unit_test(test_zero_grad_clears_every_gradient),
         cmocka_unit_test(test_new_reports_allocation_failure),
         cmocka_unit_test(test_clip_grad_norm_scales_to_max_norm_and_returns_old_norm),

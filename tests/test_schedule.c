@@ -201,7 +201,7 @@ static void test_schedule_drives_the_optimizer(void **state)
     (void)state;
     cr_params *p = cr_params_new();
     cr_tensor *x = cr_param_new(0, NULL);
-    cr_params_add_owned(p, x, "x");
+    cr_params_add_owned(p, x, "x", NULL, 0);
     x->data[0] = 1;
     cr_optim_config c = cr_optim_defaults(CR_OPTIM_SGD);
     cr_optim *o = cr_optim_new(p, &c, NULL, 0);

@@ -395,8 +395,8 @@ static void run_optim(opt_run *r, cr_optim_kind kind, cr_pool *pool)
     r->big = cr_param_new(2, (int[]){ OR, OC });
     r->small = cr_param_new(1, (int[]){ 10 });
     assert_true(r->ps && r->big && r->small);
-    assert_int_equal(cr_params_add(r->ps, r->big, "big"), CR_OK);
-    assert_int_equal(cr_params_add(r->ps, r->small, "small"), CR_OK);
+    assert_int_equal(cr_params_add(r->ps, r->big, "big", NULL, 0), CR_OK);
+    assert_int_equal(cr_params_add(r->ps, r->small, "small", NULL, 0), CR_OK);
     cr_rng rng;
     cr_rng_seed(&rng, 17);
     cr_tensor_rand_uniform(r->big, &rng, -1, 1);

@@ -14,14 +14,14 @@ cr_params *model_file_params(cr_mlp *m, int standardized, int n_features,
 {
     cr_params *p = cr_params_new();
     if (!p) return NULL;
-    if (cr_params_extend(p, cr_mlp_state(m), "") != CR_OK) goto fail;
+    if (cr_params_extend(p, cr_mlp_state(m), "", NULL, 0) != CR_OK) goto fail;
     *mean = *inv_std = NULL;
     if (standardized) {
         int shape[1] = { n_features };
         cr_tensor *a = cr_param_new(1, shape);
-        if (!a || cr_params_add_owned(p, a, "data.mean") != CR_OK) goto fail;
+        if (!a || cr_params_add_owned(p, a, "data.mean", NULL, 0) != CR_OK) goto fail;
         cr_tensor *b = cr_param_new(1, shape);
-        if (!b || cr_params_add_owned(p, b, "data.inv_std") != CR_OK) goto fail;
+        if (!b || cr_params_add_owned(p, b, "data.inv_std", NULL, 0) != CR_OK) goto fail;
         *mean = a;
         *inv_std = b;
     }
