@@ -498,9 +498,12 @@ typedef cr_tensor *(*cr_build_fn)(cr_tape *t, cr_tensor *const *inputs, int n, v
  * heap parameters the caller owns; their values are restored, their grads are
  * overwritten. h <= 0 picks 1e-6 (double) or 1e-2 (float). The relative error is
  * absolute below magnitude 1 so that tiny gradients do not fail on round-off.
- * Returns CR_OK, CR_ERR_ARG, or the error of building/backward. */
+ * Returns CR_OK, CR_ERR_ARG (NULL build/inputs/res, n outside 1..64, an input that
+ * is not a parameter), or the error of building/backward, with a message in err
+ * ("gradcheck: matmul: a is 2x3 but b is 4x5 ...": the build's tape error, or
+ * "gradcheck: build returned 3 values, not a scalar"). */
 cr_status cr_gradcheck(cr_build_fn build, cr_tensor *const *inputs, int n, void *user,
-                       double h, cr_gradcheck_result *res);
+                       double h, cr_gradcheck_result *res, char *err, size_t errsize);
 
 /* ============================================================ parameter list */
 
