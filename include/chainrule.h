@@ -22,10 +22,11 @@
  *    the file ("optim: ...", "batcher: ...", "model.crm: ..."). On failure the
  *    caller's objects are untouched. A value a function computes besides its
  *    status goes through an out-parameter (cr_clip_grad_norm's norm).
- *  - Exceptions, whose status alone says what went wrong: setters and lookups with
- *    one documented failure (cr_optim_set_lr, cr_meta_get_u64, *_from_name, ...),
- *    and constructors whose only failures are a documented bad size or no memory
- *    (cr_tape_new, cr_tensor_new, cr_param_new, cr_pool_new, cr_params_new,
+ *  - Exceptions, whose status and comment alone say what went wrong (the caller's
+ *    own arguments are the only suspects): small setters, parsers and lookups
+ *    (cr_tensor_set_name, cr_init_*, cr_meta_set_u64, cr_optim_set_lr,
+ *    *_from_name, ...), and constructors whose only failures are a bad size or no
+ *    memory (cr_tape_new, cr_tensor_new, cr_param_new, cr_pool_new, cr_params_new,
  *    cr_meta_new).
  */
 #ifndef CHAINRULE_H
