@@ -56,7 +56,7 @@ void model_info_to_meta(const model_info *mi, cr_meta *meta)
 }
 
 cr_status model_info_from_meta(model_info *mi, const cr_meta *meta, const char *path,
-                               char *err, size_t errlen)
+                               char *err, size_t errsize)
 {
     uint64_t v;
     char key[32];
@@ -82,7 +82,7 @@ cr_status model_info_from_meta(model_info *mi, const cr_meta *meta, const char *
     mi->standardized = (int)v;
     return CR_OK;
 bad:
-    snprintf(err, errlen, "%s: not a model written by this training program (architecture "
+    snprintf(err, errsize, "%s: not a model written by this training program (architecture "
              "metadata missing or invalid)", path);
     return CR_ERR_FORMAT;
 }
