@@ -95,7 +95,7 @@ static double test_accuracy(cr_mlp *mlp, const cr_dataset *d, int threads)
         for (int i = 0; i < m; i++) idx[i] = (int)s + i;
         cr_tape_reset(t);
         cr_tensor *x = cr_const(t, 2, (int[]){ m, F }, NULL);
-        if (!x || cr_dataset_gather(d, idx, (size_t)m, x, NULL) != CR_OK) break;
+        if (!x || cr_dataset_gather(d, idx, (size_t)m, x, NULL, NULL, 0) != CR_OK) break;
         cr_tensor *z = cr_mlp_forward(t, mlp, x);
         if (!z) break;
         int C = z->shape[1];
@@ -155,18 +155,18 @@ int main(int argc, char **argv)
     cr_rng rng;
     cr_rng_seed(&rng, seed);
     cr_mlp_config mcfg = cr_mlp_default_config();
-    cr_mlp *mlp = cr_mlp_new_config(n_sizes, sizes, &mcfg, &rng);
+    cr_mlp *mlp = cr_mlp_new_config(n_sizes, sizes, &mcfg, &rng, NULL, 0);
     cr_optim_config ocfg = cr_optim_defaults(kind);
     if (lr >= 0) ocfg.lr = lr;
     else if (kind == CR_OPTIM_SGD) ocfg.lr = 0.1;        /* the trainer's default */
     cr_split split;
     cr_optim *opt = mlp ? cr_optim_new(cr_mlp_params(mlp), &ocfg, err, sizeof err) : NULL;
-    if (!opt || cr_split_make(&split, train->n, 0, seed) != CR_OK) {
+    if (!opt || cr_split_make(&split, train->n, 0, seed, NULL, 0) != CR_OK) {
         fprintf(stderr, "train_bench: cannot set up the model (%s)\n", mlp ? err : "no memory");
         return 1;
     }
     size_t B = (size_t)batch, n = split.n_train;
-    cr_batcher *bat = cr_batcher_new(split.train, n, B, CR_BATCH_SHUFFLE, seed);
+    cr_batcher *bat = cr_batcher_new(split.train, n, B, CR_BATCH_SHUFFLE, seed, NULL, 0);
     step_graph full = { 0 }, last = { 0 };
     int F = (int)train->n_features;
     if (!bat || graph_new(&full, mlp, (int)(n < B ? n : B), F, threads) ||
@@ -183,13 +183,13 @@ int main(int argc, char **argv)
     for (int e = 0; e < epochs; e++) {
         double ph[4] = { 0 }, loss_sum = 0;
         double w0 = wall(), c0 = cpu();
-        cr_batcher_seek(bat, (uint64_t)e, 0);
+        cr_batcher_seek(bat, (uint64_t)e, 0, NULL, 0);
         const int *idx;
         size_t m;
         while ((m = cr_batcher_next(bat, &idx)) > 0) {
             step_graph *g = (int)m == full.rows ? &full : &last;
             double t0 = wall();
-            cr_dataset_gather_pool(train, idx, m, g->x, g->y, cr_tape_pool(g->t));
+            cr_dataset_gather_pool(train, idx, m, g->x, g->y, cr_tape_pool(g->t), NULL, 0);
             double t1 = wall();
             cr_optim_zero_grad(opt);
             double tz = wall();
@@ -197,7 +197,7 @@ int main(int argc, char **argv)
             double t2 = wall();
             if (cr_backward(g->t, g->loss) != CR_OK) break;
             double t3 = wall();
-            cr_optim_step(opt);
+            cr_optim_step(opt, NULL, 0);
             double t4 = wall();
             ph[0] += t1 - t0;
             ph[1] += t2 - tz;

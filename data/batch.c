@@ -24,11 +24,18 @@ static uint64_t mix64(uint64_t z)
     return z ^ (z >> 31);
 }
 
-cr_status cr_split_make(cr_split *s, size_t n, size_t n_val, uint64_t seed)
+cr_status cr_split_make(cr_split *s, size_t n, size_t n_val, uint64_t seed, char *err,
+                        size_t errsize)
 {
-    if (!s || n == 0 || n > INT_MAX || n_val > n) return CR_ERR_ARG;
+    if (!s) return cr__errf(CR_ERR_ARG, err, errsize, "split: s is NULL");
+    if (n == 0 || n > INT_MAX)
+        return cr__errf(CR_ERR_ARG, err, errsize, "split: n = %zu is outside 1..%d", n, INT_MAX);
+    if (n_val > n)
+        return cr__errf(CR_ERR_ARG, err, errsize,
+                        "split: %zu validation samples but only %zu samples", n_val, n);
     int *perm = cr_malloc(n * sizeof *perm);
-    if (!perm) return CR_ERR_NOMEM;
+    if (!perm)
+        return cr__errf(CR_ERR_NOMEM, err, errsize, "split: out of memory for %zu indices", n);
     for (size_t i = 0; i < n; i++) perm[i] = (int)i;
     cr_rng r;
     cr_rng_seed(&r, mix64(seed ^ 0x73706c6974ULL));      /* "split": not the batch order */
@@ -48,14 +55,23 @@ void cr_split_free(cr_split *s)
 }
 
 cr_batcher *cr_batcher_new(const int *idx, size_t n, size_t batch_size, unsigned flags,
-                           uint64_t seed)
+                           uint64_t seed, char *err, size_t errsize)
 {
-    if (n == 0 || n > INT_MAX || batch_size == 0 || batch_size > INT_MAX) return NULL;
+    if (n == 0 || n > INT_MAX) {
+        cr__errf(CR_ERR_ARG, err, errsize, "batcher: n = %zu is outside 1..%d", n, INT_MAX);
+        return NULL;
+    }
+    if (batch_size == 0 || batch_size > INT_MAX) {
+        cr__errf(CR_ERR_ARG, err, errsize, "batcher: batch_size = %zu is outside 1..%d",
+                 batch_size, INT_MAX);
+        return NULL;
+    }
     cr_batcher *b = cr_calloc(1, sizeof *b);
     int *mem = cr_malloc(2 * n * sizeof *mem);
     if (!b || !mem) {
         cr_free(b);
         cr_free(mem);
+        cr__errf(CR_ERR_NOMEM, err, errsize, "batcher: out of memory for %zu indices", n);
         return NULL;
     }
     b->base = mem;
@@ -67,7 +83,7 @@ cr_batcher *cr_batcher_new(const int *idx, size_t n, size_t batch_size, unsigned
     b->seed = seed;
     b->n_batches = (flags & CR_BATCH_DROP_LAST) ? n / batch_size
                                                 : n / batch_size + (n % batch_size != 0);
-    cr_batcher_seek(b, 0, 0);
+    cr_batcher_seek(b, 0, 0, NULL, 0);
     return b;
 }
 
@@ -78,9 +94,14 @@ void cr_batcher_free(cr_batcher *b)
     cr_free(b);
 }
 
-cr_status cr_batcher_seek(cr_batcher *b, uint64_t epoch, size_t batch)
+cr_status cr_batcher_seek(cr_batcher *b, uint64_t epoch, size_t batch, char *err,
+                          size_t errsize)
 {
-    if (!b || batch > b->n_batches) return CR_ERR_ARG;
+    if (!b) return cr__errf(CR_ERR_ARG, err, errsize, "batcher: b is NULL");
+    if (batch > b->n_batches)
+        return cr__errf(CR_ERR_ARG, err, errsize,
+                        "batcher: batch %zu is past the end of an epoch of %zu batches", batch,
+                        b->n_batches);
     memcpy(b->order, b->base, b->n * sizeof *b->order);
     if (b->flags & CR_BATCH_SHUFFLE) {
         cr_rng r;

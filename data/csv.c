@@ -21,8 +21,8 @@ cr_csv_options cr_csv_defaults(void)
 
 typedef struct parser {
     const char *name;
-    char *msg;
-    size_t msglen;
+    char *err;
+    size_t errsize;
     unsigned long line;
     size_t nf;                 /* fields per line */
     size_t lc;                 /* label column */
@@ -67,9 +67,9 @@ static cr_status field_error(parser *ps, size_t field, const char *b, const char
     char q[48];
     quote(q, sizeof q, b, e);
     if (b == e)
-        return cr__fail(CR_ERR_FORMAT, ps->msg, ps->msglen, "%s:%lu:%zu: empty field", ps->name,
+        return cr__errf(CR_ERR_FORMAT, ps->err, ps->errsize, "%s:%lu:%zu: empty field", ps->name,
                         ps->line, field + 1);
-    return cr__fail(CR_ERR_FORMAT, ps->msg, ps->msglen, "%s:%lu:%zu: %s'%s' is %s", ps->name,
+    return cr__errf(CR_ERR_FORMAT, ps->err, ps->errsize, "%s:%lu:%zu: %s'%s' is %s", ps->name,
                     ps->line, field + 1, what, q,
                     why == 1 ? "not a number" : why == 2 ? "not a finite number"
                                                          : "out of range");
@@ -102,7 +102,7 @@ static cr_status grow(parser *ps)
 {
     if (ps->rows < ps->cap) return CR_OK;
     if (ps->rows >= INT_MAX)
-        return cr__fail(CR_ERR_FORMAT, ps->msg, ps->msglen, "%s:%lu: more than %d rows",
+        return cr__errf(CR_ERR_FORMAT, ps->err, ps->errsize, "%s:%lu: more than %d rows",
                         ps->name, ps->line, INT_MAX);
     size_t ncap = ps->cap ? ps->cap * 2 : 256, width = ps->nf - 1;
     if (ncap > INT_MAX) ncap = INT_MAX;
@@ -116,7 +116,7 @@ static cr_status grow(parser *ps)
     ps->cap = ncap;
     return CR_OK;
 nomem:
-    return cr__fail(CR_ERR_NOMEM, ps->msg, ps->msglen, "%s:%lu: out of memory", ps->name,
+    return cr__errf(CR_ERR_NOMEM, ps->err, ps->errsize, "%s:%lu: out of memory", ps->name,
                     ps->line);
 }
 
@@ -132,15 +132,15 @@ static cr_status parse_row(parser *ps, char **b, char **e, int n_classes)
         if (k == ps->lc) {
             if (why) return field_error(ps, k, b[k], e[k], why, "label ");
             if (v < 0 || v != floor(v))
-                return cr__fail(CR_ERR_FORMAT, ps->msg, ps->msglen,
+                return cr__errf(CR_ERR_FORMAT, ps->err, ps->errsize,
                                 "%s:%lu:%zu: label '%s' is not a non-negative integer", ps->name,
                                 ps->line, k + 1, b[k]);
             if (v > MAX_LABEL)
-                return cr__fail(CR_ERR_FORMAT, ps->msg, ps->msglen,
+                return cr__errf(CR_ERR_FORMAT, ps->err, ps->errsize,
                                 "%s:%lu:%zu: label %.0f is too large (at most %d)", ps->name,
                                 ps->line, k + 1, v, MAX_LABEL);
             if (n_classes > 0 && v >= n_classes)
-                return cr__fail(CR_ERR_FORMAT, ps->msg, ps->msglen,
+                return cr__errf(CR_ERR_FORMAT, ps->err, ps->errsize,
                                 "%s:%lu:%zu: label %.0f is not below the number of classes (%d)",
                                 ps->name, ps->line, k + 1, v, n_classes);
             ps->labels[ps->rows] = (int)v;
@@ -171,13 +171,13 @@ static size_t count_fields(const char *p, const char *le)
 
 /* Parse text[0..len) (text[len] == '\0', writable). */
 static cr_status parse(cr_dataset **out, char *text, size_t len, const char *name,
-                       const cr_csv_options *o, char *msg, size_t msglen)
+                       const cr_csv_options *o, char *err, size_t errsize)
 {
     parser ps;
     memset(&ps, 0, sizeof ps);
     ps.name = name;
-    ps.msg = msg;
-    ps.msglen = msglen;
+    ps.err = err;
+    ps.errsize = errsize;
     char **bounds = NULL;
     cr_status st = CR_OK;
     char *p = text, *end = text + len;
@@ -193,29 +193,29 @@ static cr_status parse(cr_dataset **out, char *text, size_t len, const char *nam
         size_t nf = count_fields(p, le);
         if (first) {
             if (nf < 2) {
-                st = cr__fail(CR_ERR_FORMAT, msg, msglen, "%s:%lu: found %zu field; need at least "
+                st = cr__errf(CR_ERR_FORMAT, err, errsize, "%s:%lu: found %zu field; need at least "
                               "2 (features and a label)", name, ps.line, nf);
                 break;
             }
             if (nf > INT_MAX) {
-                st = cr__fail(CR_ERR_FORMAT, msg, msglen, "%s:%lu: too many fields", name, ps.line);
+                st = cr__errf(CR_ERR_FORMAT, err, errsize, "%s:%lu: too many fields", name, ps.line);
                 break;
             }
             ps.nf = nf;
             ps.lc = o->label_column < 0 ? nf - 1 : (size_t)o->label_column;
             if (ps.lc >= nf) {
-                st = cr__fail(CR_ERR_FORMAT, msg, msglen, "%s:%lu: label column %d (0-based) does "
+                st = cr__errf(CR_ERR_FORMAT, err, errsize, "%s:%lu: label column %d (0-based) does "
                               "not exist: the line has %zu fields", name, ps.line,
                               o->label_column, nf);
                 break;
             }
             bounds = cr_malloc(2 * nf * sizeof *bounds);
             if (!bounds) {
-                st = cr__fail(CR_ERR_NOMEM, msg, msglen, "%s: out of memory", name);
+                st = cr__errf(CR_ERR_NOMEM, err, errsize, "%s: out of memory", name);
                 break;
             }
         } else if (nf != ps.nf) {
-            st = cr__fail(CR_ERR_FORMAT, msg, msglen, "%s:%lu: expected %zu fields, found %zu",
+            st = cr__errf(CR_ERR_FORMAT, err, errsize, "%s:%lu: expected %zu fields, found %zu",
                           name, ps.line, ps.nf, nf);
             break;
         }
@@ -241,10 +241,10 @@ static cr_status parse(cr_dataset **out, char *text, size_t len, const char *nam
     }
     cr_free(bounds);
     if (st == CR_OK && ps.rows == 0)
-        st = cr__fail(CR_ERR_FORMAT, msg, msglen, "%s: no data rows", name);
+        st = cr__errf(CR_ERR_FORMAT, err, errsize, "%s: no data rows", name);
     cr_dataset *d = NULL;
     if (st == CR_OK && !(d = cr__dataset_alloc()))
-        st = cr__fail(CR_ERR_NOMEM, msg, msglen, "%s: out of memory", name);
+        st = cr__errf(CR_ERR_NOMEM, err, errsize, "%s: out of memory", name);
     if (st != CR_OK) {
         cr_free(ps.values);
         cr_free(ps.labels);
@@ -259,18 +259,18 @@ static cr_status parse(cr_dataset **out, char *text, size_t len, const char *nam
     return CR_OK;
 }
 
-static cr_status check_opts(const cr_csv_options *o, char *msg, size_t msglen)
+static cr_status check_opts(const cr_csv_options *o, char *err, size_t errsize)
 {
     if (o->header < -1 || o->header > 1 || o->label_column < -1 || o->n_classes < 0)
-        return cr__fail(CR_ERR_ARG, msg, msglen,
+        return cr__errf(CR_ERR_ARG, err, errsize,
                         "csv: bad options (header %d, label column %d, classes %d)", o->header,
                         o->label_column, o->n_classes);
     return CR_OK;
 }
 
 /* Read the whole source into a new NUL-terminated buffer (cap: first guess). */
-static cr_status read_text(cr__src *src, size_t cap, char **out, size_t *len, char *msg,
-                           size_t msglen)
+static cr_status read_text(cr__src *src, size_t cap, char **out, size_t *len, char *err,
+                           size_t errsize)
 {
     char *buf = NULL;
     size_t n = 0;
@@ -279,23 +279,23 @@ static cr_status read_text(cr__src *src, size_t cap, char **out, size_t *len, ch
     for (;;) {
         char *nb = cr_realloc(buf, cap);
         if (!nb) {
-            st = cr__fail(CR_ERR_NOMEM, msg, msglen, "%s: out of memory", src->name);
+            st = cr__errf(CR_ERR_NOMEM, err, errsize, "%s: out of memory", src->name);
             break;
         }
         buf = nb;
         size_t got;
-        if ((st = cr__src_read(src, buf + n, cap - 1 - n, &got, msg, msglen)) != CR_OK) break;
+        if ((st = cr__src_read(src, buf + n, cap - 1 - n, &got, err, errsize)) != CR_OK) break;
         n += got;
         if (n < cap - 1) break;
         char probe;                                  /* full: is there more? */
-        if ((st = cr__src_read(src, &probe, 1, &got, msg, msglen)) != CR_OK || got == 0) break;
+        if ((st = cr__src_read(src, &probe, 1, &got, err, errsize)) != CR_OK || got == 0) break;
         if (cap > SIZE_MAX / 2) {
-            st = cr__fail(CR_ERR_NOMEM, msg, msglen, "%s: too large", src->name);
+            st = cr__errf(CR_ERR_NOMEM, err, errsize, "%s: too large", src->name);
             break;
         }
         cap *= 2;
         if (!(nb = cr_realloc(buf, cap))) {
-            st = cr__fail(CR_ERR_NOMEM, msg, msglen, "%s: out of memory", src->name);
+            st = cr__errf(CR_ERR_NOMEM, err, errsize, "%s: out of memory", src->name);
             break;
         }
         buf = nb;
@@ -312,42 +312,42 @@ static cr_status read_text(cr__src *src, size_t cap, char **out, size_t *len, ch
 }
 
 static cr_status load_src(cr_dataset **out, cr__src *src, size_t cap,
-                          const cr_csv_options *o, char *msg, size_t msglen)
+                          const cr_csv_options *o, char *err, size_t errsize)
 {
     char *buf;
     size_t n;
-    cr_status st = read_text(src, cap, &buf, &n, msg, msglen);
+    cr_status st = read_text(src, cap, &buf, &n, err, errsize);
     cr__src_close(src);
     if (st != CR_OK) return st;
-    st = parse(out, buf, n, src->name, o, msg, msglen);
+    st = parse(out, buf, n, src->name, o, err, errsize);
     cr_free(buf);
     return st;
 }
 
 cr_status cr_csv_load_mem(cr_dataset **out, const char *text, size_t len,
-                          const char *name, const cr_csv_options *opt, char *msg,
-                          size_t msglen)
+                          const char *name, const cr_csv_options *opt, char *err,
+                          size_t errsize)
 {
     cr_csv_options o = opt ? *opt : cr_csv_defaults();
-    if (!out || (!text && len)) return cr__fail(CR_ERR_ARG, msg, msglen, "csv: NULL argument");
-    cr_status st = check_opts(&o, msg, msglen);
+    if (!out || (!text && len)) return cr__errf(CR_ERR_ARG, err, errsize, "csv: NULL argument");
+    cr_status st = check_opts(&o, err, errsize);
     if (st != CR_OK) return st;
     cr__src src;
-    st = cr__src_open_mem(&src, text, len, name ? name : "<memory>", msg, msglen);
+    st = cr__src_open_mem(&src, text, len, name ? name : "<memory>", err, errsize);
     if (st != CR_OK) return st;
-    return load_src(out, &src, len < SIZE_MAX - 1 ? len + 1 : len, &o, msg, msglen);
+    return load_src(out, &src, len < SIZE_MAX - 1 ? len + 1 : len, &o, err, errsize);
 }
 
 cr_status cr_csv_load(cr_dataset **out, const char *path, const cr_csv_options *opt,
-                      char *msg, size_t msglen)
+                      char *err, size_t errsize)
 {
     cr_csv_options o = opt ? *opt : cr_csv_defaults();
-    if (!out || !path) return cr__fail(CR_ERR_ARG, msg, msglen, "csv: NULL argument");
-    cr_status st = check_opts(&o, msg, msglen);
+    if (!out || !path) return cr__errf(CR_ERR_ARG, err, errsize, "csv: NULL argument");
+    cr_status st = check_opts(&o, err, errsize);
     if (st != CR_OK) return st;
     cr__src src;
-    if ((st = cr__src_open_file(&src, path, msg, msglen)) != CR_OK) return st;
+    if ((st = cr__src_open_file(&src, path, err, errsize)) != CR_OK) return st;
     long long rem = cr__src_remaining(&src);
     size_t cap = rem >= 0 && (unsigned long long)rem < SIZE_MAX / 2 ? (size_t)rem + 1 : 65536;
-    return load_src(out, &src, cap, &o, msg, msglen);
+    return load_src(out, &src, cap, &o, err, errsize);
 }

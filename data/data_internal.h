@@ -4,18 +4,12 @@
 #define CR_DATA_INTERNAL_H
 
 #include "chainrule.h"
+#include "../graph/errf.h"   /* cr__errf: the off-tape message helper */
 
 #ifdef CR_HAVE_ZLIB
 #include <zlib.h>
 #endif
 
-/* Write a printf-style message into msg (msglen bytes) when msg is non-NULL;
- * returns s so that callers can `return cr__fail(s, msg, len, ...)`. */
-cr_status cr__fail(cr_status s, char *msg, size_t msglen, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 4, 5)))
-#endif
-    ;
 
 /* A sequential byte source: a file or a memory buffer, inflated on the fly when its
  * content starts with the gzip magic 1f 8b. */
@@ -40,26 +34,26 @@ typedef struct cr__src {
 
 /* Open a file / a memory buffer. On failure the source needs no close. CR_ERR_IO
  * (cannot open), CR_ERR_UNSUPPORTED (gzip without zlib), CR_ERR_NOMEM. */
-cr_status cr__src_open_file(cr__src *s, const char *path, char *msg, size_t msglen);
+cr_status cr__src_open_file(cr__src *s, const char *path, char *err, size_t errsize);
 cr_status cr__src_open_mem(cr__src *s, const void *p, size_t n, const char *name,
-                           char *msg, size_t msglen);
+                           char *err, size_t errsize);
 /* Read up to n bytes into buf; *got says how many (fewer than n only at the end of
  * the data). CR_ERR_IO / CR_ERR_FORMAT (corrupt or truncated gzip, trailing
  * garbage after it) with a message. */
-cr_status cr__src_read(cr__src *s, void *buf, size_t n, size_t *got, char *msg,
-                       size_t msglen);
+cr_status cr__src_read(cr__src *s, void *buf, size_t n, size_t *got, char *err,
+                       size_t errsize);
 /* Bytes of content left, when known without reading (plain sources); -1 otherwise. */
 long long cr__src_remaining(const cr__src *s);
 /* Count (and discard) the bytes left, up to limit; CR_OK or a read error. */
 cr_status cr__src_skip_rest(cr__src *s, unsigned long long limit,
-                            unsigned long long *count, char *msg, size_t msglen);
+                            unsigned long long *count, char *err, size_t errsize);
 void cr__src_close(cr__src *s);
 
 /* Read exactly `want` bytes into a new buffer that grows with the data actually
  * present (a lying header cannot make us allocate more than twice the real data).
  * *got says how many bytes arrived (< want: truncated; *buf is then NULL). */
 cr_status cr__src_read_all(cr__src *s, size_t want, unsigned char **buf, size_t *got,
-                           char *msg, size_t msglen);
+                           char *err, size_t errsize);
 
 /* An empty dataset struct (all zero), or NULL. */
 cr_dataset *cr__dataset_alloc(void);

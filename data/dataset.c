@@ -28,24 +28,24 @@ void cr_dataset_free(cr_dataset *d)
 
 cr_status cr_dataset_from_arrays(cr_dataset **out, const float *values, const int *labels,
                                  size_t n, size_t n_features, int n_classes,
-                                 char *msg, size_t msglen)
+                                 char *err, size_t errsize)
 {
     if (!out || !values || !labels)
-        return cr__fail(CR_ERR_ARG, msg, msglen, "dataset_from_arrays: NULL argument");
+        return cr__errf(CR_ERR_ARG, err, errsize, "dataset_from_arrays: NULL argument");
     if (n == 0 || n > INT_MAX || n_features == 0 || n_features > INT_MAX ||
         n > SIZE_MAX / sizeof(float) / n_features || n_classes < 1)
-        return cr__fail(CR_ERR_ARG, msg, msglen,
+        return cr__errf(CR_ERR_ARG, err, errsize,
                         "dataset_from_arrays: bad sizes (%zu samples, %zu features, %d classes)",
                         n, n_features, n_classes);
     for (size_t i = 0; i < n; i++)
         if (labels[i] < 0 || labels[i] >= n_classes)
-            return cr__fail(CR_ERR_ARG, msg, msglen,
+            return cr__errf(CR_ERR_ARG, err, errsize,
                             "dataset_from_arrays: label %d of sample %zu is outside 0..%d",
                             labels[i], i, n_classes - 1);
     size_t total = n * n_features;
     for (size_t i = 0; i < total; i++)
         if (!isfinite(values[i]))
-            return cr__fail(CR_ERR_FORMAT, msg, msglen,
+            return cr__errf(CR_ERR_FORMAT, err, errsize,
                             "dataset_from_arrays: value %zu of sample %zu is not finite",
                             i % n_features, i / n_features);
     cr_dataset *d = cr__dataset_alloc();
@@ -55,7 +55,7 @@ cr_status cr_dataset_from_arrays(cr_dataset **out, const float *values, const in
         cr_free(d);
         cr_free(v);
         cr_free(l);
-        return cr__fail(CR_ERR_NOMEM, msg, msglen, "dataset_from_arrays: out of memory");
+        return cr__errf(CR_ERR_NOMEM, err, errsize, "dataset_from_arrays: out of memory");
     }
     memcpy(v, values, total * sizeof *v);
     memcpy(l, labels, n * sizeof *l);
@@ -75,9 +75,13 @@ static double raw_value(const cr_dataset *d, size_t i, size_t j)
     return d->pixels ? d->pixels[k] / 255.0 : (double)d->values[k];
 }
 
-cr_status cr_dataset_set_norm(cr_dataset *d, const float *mean, const float *inv_std)
+cr_status cr_dataset_set_norm(cr_dataset *d, const float *mean, const float *inv_std,
+                              char *err, size_t errsize)
 {
-    if (!d || (!mean) != (!inv_std)) return CR_ERR_ARG;
+    if (!d) return cr__errf(CR_ERR_ARG, err, errsize, "dataset_set_norm: dataset is NULL");
+    if ((!mean) != (!inv_std))
+        return cr__errf(CR_ERR_ARG, err, errsize, "dataset_set_norm: %s is NULL but %s is not",
+                        mean ? "inv_std" : "mean", mean ? "mean" : "inv_std");
     if (!mean) {
         cr_free(d->mean);
         d->mean = d->inv_std = NULL;
@@ -85,7 +89,8 @@ cr_status cr_dataset_set_norm(cr_dataset *d, const float *mean, const float *inv
     }
     size_t nf = d->n_features;
     float *block = cr_malloc(2 * nf * sizeof *block);
-    if (!block) return CR_ERR_NOMEM;
+    if (!block)
+        return cr__errf(CR_ERR_NOMEM, err, errsize, "dataset_set_norm: out of memory");
     memcpy(block, mean, nf * sizeof *block);
     memcpy(block + nf, inv_std, nf * sizeof *block);
     cr_free(d->mean);
@@ -94,19 +99,26 @@ cr_status cr_dataset_set_norm(cr_dataset *d, const float *mean, const float *inv
     return CR_OK;
 }
 
-cr_status cr_dataset_standardize(cr_dataset *d, const int *idx, size_t n)
+cr_status cr_dataset_standardize(cr_dataset *d, const int *idx, size_t n, char *err,
+                                 size_t errsize)
 {
-    if (!d || (idx && n == 0)) return CR_ERR_ARG;
+    if (!d) return cr__errf(CR_ERR_ARG, err, errsize, "dataset_standardize: dataset is NULL");
+    if (idx && n == 0)
+        return cr__errf(CR_ERR_ARG, err, errsize,
+                        "dataset_standardize: no samples (idx given with n = 0)");
     if (!idx) n = d->n;
     for (size_t i = 0; idx && i < n; i++)
-        if (idx[i] < 0 || (size_t)idx[i] >= d->n) return CR_ERR_ARG;
+        if (idx[i] < 0 || (size_t)idx[i] >= d->n)
+            return cr__errf(CR_ERR_ARG, err, errsize,
+                            "dataset_standardize: idx[%zu] = %d is outside 0..%zu", i, idx[i],
+                            d->n - 1);
     size_t nf = d->n_features;
     double *acc = cr_calloc(2 * nf, sizeof *acc);
     float *block = cr_malloc(2 * nf * sizeof *block);
     if (!acc || !block) {
         cr_free(acc);
         cr_free(block);
-        return CR_ERR_NOMEM;
+        return cr__errf(CR_ERR_NOMEM, err, errsize, "dataset_standardize: out of memory");
     }
     double *sum = acc, *ss = acc + nf;
     /* Two passes (mean, then squared deviations): no cancellation trouble. */
@@ -212,15 +224,32 @@ static void gather_rows(void *ctx, size_t r0, size_t r1)
 #define GATHER_GRAIN 16384
 
 cr_status cr_dataset_gather_pool(const cr_dataset *d, const int *idx, size_t count,
-                                 cr_tensor *x, cr_tensor *y, cr_pool *pool)
+                                 cr_tensor *x, cr_tensor *y, cr_pool *pool, char *err,
+                                 size_t errsize)
 {
-    if (!d || !x || (count && !idx)) return CR_ERR_ARG;
+    if (!d || !x || (count && !idx))
+        return cr__errf(CR_ERR_ARG, err, errsize, "dataset_gather: %s is NULL",
+                        !d ? "dataset" : !x ? "x" : "idx");
     size_t nf = d->n_features;
     int last = x->ndim > 0 ? x->shape[x->ndim - 1] : 1;
-    if ((size_t)last != nf || x->size / nf < count || (y && y->size < count))
-        return CR_ERR_SHAPE;
+    if ((size_t)last != nf || x->size / nf < count || (y && y->size < count)) {
+        char xs[48];
+        cr_shape_str(x, xs, sizeof xs);
+        if ((size_t)last != nf)
+            return cr__errf(CR_ERR_SHAPE, err, errsize,
+                            "dataset_gather: x is %s but samples have %zu features", xs, nf);
+        if (x->size / nf < count)
+            return cr__errf(CR_ERR_SHAPE, err, errsize,
+                            "dataset_gather: x is %s, too small for %zu samples", xs, count);
+        return cr__errf(CR_ERR_SHAPE, err, errsize,
+                        "dataset_gather: y holds %zu values, too few for %zu samples", y->size,
+                        count);
+    }
     for (size_t i = 0; i < count; i++)
-        if (idx[i] < 0 || (size_t)idx[i] >= d->n) return CR_ERR_ARG;
+        if (idx[i] < 0 || (size_t)idx[i] >= d->n)
+            return cr__errf(CR_ERR_ARG, err, errsize,
+                            "dataset_gather: idx[%zu] = %d is outside 0..%zu", i, idx[i],
+                            d->n - 1);
     gather_job g;
     g.d = d;
     g.idx = idx;
@@ -238,7 +267,7 @@ cr_status cr_dataset_gather_pool(const cr_dataset *d, const int *idx, size_t cou
 }
 
 cr_status cr_dataset_gather(const cr_dataset *d, const int *idx, size_t count,
-                            cr_tensor *x, cr_tensor *y)
+                            cr_tensor *x, cr_tensor *y, char *err, size_t errsize)
 {
-    return cr_dataset_gather_pool(d, idx, count, x, y, NULL);
+    return cr_dataset_gather_pool(d, idx, count, x, y, NULL, err, errsize);
 }

@@ -34,40 +34,40 @@ static const char *field_name(int rank, size_t offset)
 }
 
 /* Read and check the magic and the dimensions of f. */
-static cr_status read_header(idx_file *f, char *msg, size_t msglen)
+static cr_status read_header(idx_file *f, char *err, size_t errsize)
 {
     const char *name = f->src.name;
     unsigned char h[16];
     size_t need = 4 + 4 * (size_t)f->rank, got;
-    cr_status st = cr__src_read(&f->src, h, 4, &got, msg, msglen);
+    cr_status st = cr__src_read(&f->src, h, 4, &got, err, errsize);
     if (st != CR_OK) return st;
     if (got == 0)
-        return cr__fail(CR_ERR_FORMAT, msg, msglen, "%s: empty file (expected an IDX %s header)",
+        return cr__errf(CR_ERR_FORMAT, err, errsize, "%s: empty file (expected an IDX %s header)",
                         name, f->what);
     if (got == 4) {
         uint32_t magic = be32(h), want = 0x800u | (uint32_t)f->rank;
         if (h[0] != 0 || h[1] != 0)
-            return cr__fail(CR_ERR_FORMAT, msg, msglen,
+            return cr__errf(CR_ERR_FORMAT, err, errsize,
                             "%s: not an IDX file (magic 0x%08x, expected 0x%08x for %s)",
                             name, (unsigned)magic, (unsigned)want, f->what);
         if (h[2] != 0x08)
-            return cr__fail(CR_ERR_FORMAT, msg, msglen,
+            return cr__errf(CR_ERR_FORMAT, err, errsize,
                             "%s: IDX element type 0x%02x is not supported (magic 0x%08x; only "
                             "0x08, unsigned bytes, as in 0x%08x)", name, h[2], (unsigned)magic,
                             (unsigned)want);
         if (h[3] != f->rank)
-            return cr__fail(CR_ERR_FORMAT, msg, msglen,
+            return cr__errf(CR_ERR_FORMAT, err, errsize,
                             "%s: IDX file of rank %d (magic 0x%08x), but %s need rank %d (magic "
                             "0x%08x)%s", name, h[3], (unsigned)magic, f->what, f->rank,
                             (unsigned)want,
                             (h[3] == 1 || h[3] == 3) ? ": are the image and label files swapped?"
                                                      : "");
-        st = cr__src_read(&f->src, h + 4, need - 4, &got, msg, msglen);
+        st = cr__src_read(&f->src, h + 4, need - 4, &got, err, errsize);
         if (st != CR_OK) return st;
         got += 4;
     }
     if (got < need)
-        return cr__fail(CR_ERR_FORMAT, msg, msglen,
+        return cr__errf(CR_ERR_FORMAT, err, errsize,
                         "%s: truncated header: the file ends inside the %s (%zu of %zu header "
                         "bytes)", name, field_name(f->rank, got), got, need);
     for (int i = 0; i < f->rank; i++) f->dims[i] = be32(h + 4 + 4 * i);
@@ -75,29 +75,29 @@ static cr_status read_header(idx_file *f, char *msg, size_t msglen)
 }
 
 /* Dimensions: nonzero, each and the image size at most INT_MAX, total bytes in size_t. */
-static cr_status check_dims(const idx_file *f, char *msg, size_t msglen)
+static cr_status check_dims(const idx_file *f, char *err, size_t errsize)
 {
     const char *name = f->src.name;
     uint32_t n = f->dims[0];
     if (n == 0)
-        return cr__fail(CR_ERR_FORMAT, msg, msglen, "%s: header says 0 %s", name, f->what);
+        return cr__errf(CR_ERR_FORMAT, err, errsize, "%s: header says 0 %s", name, f->what);
     if (n > INT_MAX)
-        return cr__fail(CR_ERR_FORMAT, msg, msglen,
+        return cr__errf(CR_ERR_FORMAT, err, errsize,
                         "%s: header says %lu %s; at most %d are supported", name,
                         (unsigned long)n, f->what, INT_MAX);
     if (f->rank == 1) return CR_OK;
     uint32_t r = f->dims[1], c = f->dims[2];
     if (r == 0 || c == 0)
-        return cr__fail(CR_ERR_FORMAT, msg, msglen,
+        return cr__errf(CR_ERR_FORMAT, err, errsize,
                         "%s: header says images of %lux%lu: a dimension is zero", name,
                         (unsigned long)r, (unsigned long)c);
     if (r > INT_MAX || c > INT_MAX || (uint64_t)r * c > INT_MAX)
-        return cr__fail(CR_ERR_FORMAT, msg, msglen,
+        return cr__errf(CR_ERR_FORMAT, err, errsize,
                         "%s: header says images of %lux%lu: more than %d pixels per image are "
                         "not supported", name, (unsigned long)r, (unsigned long)c, INT_MAX);
     size_t pix = (size_t)r * c;
     if ((size_t)n > SIZE_MAX / pix)
-        return cr__fail(CR_ERR_FORMAT, msg, msglen,
+        return cr__errf(CR_ERR_FORMAT, err, errsize,
                         "%s: header says %lu images of %lux%lu: too large for this machine's "
                         "address space", name, (unsigned long)n, (unsigned long)r,
                         (unsigned long)c);
@@ -105,33 +105,33 @@ static cr_status check_dims(const idx_file *f, char *msg, size_t msglen)
 }
 
 /* Read exactly `want` data bytes and make sure nothing follows them. */
-static cr_status read_data(idx_file *f, size_t want, unsigned char **out, char *msg,
-                           size_t msglen)
+static cr_status read_data(idx_file *f, size_t want, unsigned char **out, char *err,
+                           size_t errsize)
 {
     const char *name = f->src.name;
     unsigned long n = (unsigned long)f->dims[0];
     size_t got;
-    cr_status st = cr__src_read_all(&f->src, want, out, &got, msg, msglen);
+    cr_status st = cr__src_read_all(&f->src, want, out, &got, err, errsize);
     if (st != CR_OK) return st;
     if (got < want) {
         if (f->rank == 3)
-            return cr__fail(CR_ERR_FORMAT, msg, msglen,
+            return cr__errf(CR_ERR_FORMAT, err, errsize,
                             "%s: truncated: header says %lu images of %lux%lu but the file has "
                             "%zu bytes of pixels (%zu expected)", name, n,
                             (unsigned long)f->dims[1], (unsigned long)f->dims[2], got, want);
-        return cr__fail(CR_ERR_FORMAT, msg, msglen,
+        return cr__errf(CR_ERR_FORMAT, err, errsize,
                         "%s: truncated: header says %lu labels but the file has %zu", name, n, got);
     }
     unsigned long long extra;
-    st = cr__src_skip_rest(&f->src, ULLONG_MAX, &extra, msg, msglen);
+    st = cr__src_skip_rest(&f->src, ULLONG_MAX, &extra, err, errsize);
     if (st == CR_OK && extra) {
         if (f->rank == 3)
-            st = cr__fail(CR_ERR_FORMAT, msg, msglen,
+            st = cr__errf(CR_ERR_FORMAT, err, errsize,
                           "%s: %llu unexpected bytes after the %lu images of %lux%lu the header "
                           "announces", name, extra, n, (unsigned long)f->dims[1],
                           (unsigned long)f->dims[2]);
         else
-            st = cr__fail(CR_ERR_FORMAT, msg, msglen,
+            st = cr__errf(CR_ERR_FORMAT, err, errsize,
                           "%s: %llu unexpected bytes after the %lu labels the header announces",
                           name, extra, n);
     }
@@ -144,15 +144,15 @@ static cr_status read_data(idx_file *f, size_t want, unsigned char **out, char *
 
 /* Both sources are open; read, check, and build the dataset. */
 static cr_status load(cr_dataset **out, idx_file *img, idx_file *lbl, int n_classes,
-                      char *msg, size_t msglen)
+                      char *err, size_t errsize)
 {
     cr_status st;
-    if ((st = read_header(img, msg, msglen)) != CR_OK) return st;
-    if ((st = check_dims(img, msg, msglen)) != CR_OK) return st;
-    if ((st = read_header(lbl, msg, msglen)) != CR_OK) return st;
-    if ((st = check_dims(lbl, msg, msglen)) != CR_OK) return st;
+    if ((st = read_header(img, err, errsize)) != CR_OK) return st;
+    if ((st = check_dims(img, err, errsize)) != CR_OK) return st;
+    if ((st = read_header(lbl, err, errsize)) != CR_OK) return st;
+    if ((st = check_dims(lbl, err, errsize)) != CR_OK) return st;
     if (img->dims[0] != lbl->dims[0])
-        return cr__fail(CR_ERR_FORMAT, msg, msglen, "%s: %lu labels, but %s has %lu images",
+        return cr__errf(CR_ERR_FORMAT, err, errsize, "%s: %lu labels, but %s has %lu images",
                         lbl->src.name, (unsigned long)lbl->dims[0], img->src.name,
                         (unsigned long)img->dims[0]);
     size_t n = img->dims[0], pix = (size_t)img->dims[1] * img->dims[2];
@@ -160,11 +160,11 @@ static cr_status load(cr_dataset **out, idx_file *img, idx_file *lbl, int n_clas
     unsigned char *lb = NULL, *px = NULL;
     int *labels = NULL;
     cr_dataset *d = NULL;
-    if ((st = read_data(lbl, n, &lb, msg, msglen)) != CR_OK) return st;
+    if ((st = read_data(lbl, n, &lb, err, errsize)) != CR_OK) return st;
     int max_label = 0;
     for (size_t i = 0; i < n; i++) {
         if (n_classes > 0 && lb[i] >= n_classes) {
-            st = cr__fail(CR_ERR_FORMAT, msg, msglen,
+            st = cr__errf(CR_ERR_FORMAT, err, errsize,
                           "%s: label %d of sample %zu is not below the number of classes (%d)",
                           lbl->src.name, lb[i], i, n_classes);
             goto fail;
@@ -174,13 +174,13 @@ static cr_status load(cr_dataset **out, idx_file *img, idx_file *lbl, int n_clas
     labels = cr_malloc(n * sizeof *labels);
     d = cr__dataset_alloc();
     if (!labels || !d) {
-        st = cr__fail(CR_ERR_NOMEM, msg, msglen, "%s: out of memory", lbl->src.name);
+        st = cr__errf(CR_ERR_NOMEM, err, errsize, "%s: out of memory", lbl->src.name);
         goto fail;
     }
     for (size_t i = 0; i < n; i++) labels[i] = lb[i];
     cr_free(lb);
     lb = NULL;
-    if ((st = read_data(img, n * pix, &px, msg, msglen)) != CR_OK) goto fail;
+    if ((st = read_data(img, n * pix, &px, err, errsize)) != CR_OK) goto fail;
 
     d->n = n;
     d->n_features = pix;
@@ -209,18 +209,18 @@ static void init_files(idx_file *img, idx_file *lbl)
 }
 
 cr_status cr_idx_load(cr_dataset **out, const char *images, const char *labels,
-                      int n_classes, char *msg, size_t msglen)
+                      int n_classes, char *err, size_t errsize)
 {
     if (!out || !images || !labels || n_classes < 0)
-        return cr__fail(CR_ERR_ARG, msg, msglen, "idx_load: %s",
+        return cr__errf(CR_ERR_ARG, err, errsize, "idx_load: %s",
                         n_classes < 0 ? "negative number of classes" : "NULL argument");
     idx_file img, lbl;
     init_files(&img, &lbl);
-    cr_status st = cr__src_open_file(&img.src, images, msg, msglen);
+    cr_status st = cr__src_open_file(&img.src, images, err, errsize);
     if (st != CR_OK) return st;
-    st = cr__src_open_file(&lbl.src, labels, msg, msglen);
+    st = cr__src_open_file(&lbl.src, labels, err, errsize);
     if (st == CR_OK) {
-        st = load(out, &img, &lbl, n_classes, msg, msglen);
+        st = load(out, &img, &lbl, n_classes, err, errsize);
         cr__src_close(&lbl.src);
     }
     cr__src_close(&img.src);
@@ -229,18 +229,18 @@ cr_status cr_idx_load(cr_dataset **out, const char *images, const char *labels,
 
 cr_status cr_idx_load_mem(cr_dataset **out, const void *images, size_t images_len,
                           const void *labels, size_t labels_len, int n_classes,
-                          char *msg, size_t msglen)
+                          char *err, size_t errsize)
 {
     if (!out || n_classes < 0)
-        return cr__fail(CR_ERR_ARG, msg, msglen, "idx_load_mem: %s",
+        return cr__errf(CR_ERR_ARG, err, errsize, "idx_load_mem: %s",
                         n_classes < 0 ? "negative number of classes" : "NULL argument");
     idx_file img, lbl;
     init_files(&img, &lbl);
-    cr_status st = cr__src_open_mem(&img.src, images, images_len, "images", msg, msglen);
+    cr_status st = cr__src_open_mem(&img.src, images, images_len, "images", err, errsize);
     if (st != CR_OK) return st;
-    st = cr__src_open_mem(&lbl.src, labels, labels_len, "labels", msg, msglen);
+    st = cr__src_open_mem(&lbl.src, labels, labels_len, "labels", err, errsize);
     if (st == CR_OK) {
-        st = load(out, &img, &lbl, n_classes, msg, msglen);
+        st = load(out, &img, &lbl, n_classes, err, errsize);
         cr__src_close(&lbl.src);
     }
     cr__src_close(&img.src);
@@ -270,33 +270,33 @@ static char *find_file(const char *dir, const char *prefix, const char *what,
 }
 
 static cr_status load_set(cr_dataset **out, const char *dir, const char *prefix,
-                          int n_classes, char *msg, size_t msglen)
+                          int n_classes, char *err, size_t errsize)
 {
     int nomem = 0;
     char *img = find_file(dir, prefix, "images", "idx3", &nomem);
     char *lbl = img ? find_file(dir, prefix, "labels", "idx1", &nomem) : NULL;
     cr_status st;
-    if (nomem) st = cr__fail(CR_ERR_NOMEM, msg, msglen, "%s: out of memory", dir);
+    if (nomem) st = cr__errf(CR_ERR_NOMEM, err, errsize, "%s: out of memory", dir);
     else if (!img || !lbl)
-        st = cr__fail(CR_ERR_IO, msg, msglen, "%s: no %s-%s-ubyte (or .gz) found", dir, prefix,
+        st = cr__errf(CR_ERR_IO, err, errsize, "%s: no %s-%s-ubyte (or .gz) found", dir, prefix,
                       img ? "labels-idx1" : "images-idx3");
-    else st = cr_idx_load(out, img, lbl, n_classes, msg, msglen);
+    else st = cr_idx_load(out, img, lbl, n_classes, err, errsize);
     cr_free(img);
     cr_free(lbl);
     return st;
 }
 
 cr_status cr_idx_load_dir(cr_dataset **train, cr_dataset **test, const char *dir,
-                          int n_classes, char *msg, size_t msglen)
+                          int n_classes, char *err, size_t errsize)
 {
     if (!dir || (!train && !test) || n_classes < 0)
-        return cr__fail(CR_ERR_ARG, msg, msglen, "idx_load_dir: bad argument");
+        return cr__errf(CR_ERR_ARG, err, errsize, "idx_load_dir: bad argument");
     cr_dataset *tr = NULL, *te = NULL;
     cr_status st = CR_OK;
-    if (train) st = load_set(&tr, dir, "train", n_classes, msg, msglen);
+    if (train) st = load_set(&tr, dir, "train", n_classes, err, errsize);
     if (st == CR_OK && test)
-        st = load_set(&te, dir, "t10k", n_classes ? n_classes : (tr ? tr->n_classes : 0), msg,
-                      msglen);
+        st = load_set(&te, dir, "t10k", n_classes ? n_classes : (tr ? tr->n_classes : 0), err,
+                      errsize);
     if (st != CR_OK) {
         cr_dataset_free(tr);
         return st;

@@ -7,23 +7,11 @@
 
 #include <errno.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #define ZIN_SIZE 65536
-
-cr_status cr__fail(cr_status s, char *msg, size_t msglen, const char *fmt, ...)
-{
-    if (msg && msglen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(msg, msglen, fmt, ap);
-        va_end(ap);
-    }
-    return s;
-}
 
 static int is_gzip_magic(const unsigned char *p, size_t n)
 {
@@ -40,14 +28,14 @@ static voidpf z_alloc(voidpf opaque, uInt items, uInt size)
 }
 static void z_free(voidpf opaque, voidpf p) { (void)opaque; cr_free(p); }
 
-static cr_status gz_start(cr__src *s, char *msg, size_t msglen)
+static cr_status gz_start(cr__src *s, char *err, size_t errsize)
 {
     memset(&s->z, 0, sizeof s->z);
     s->z.zalloc = z_alloc;
     s->z.zfree = z_free;
     if (s->file) {
         s->zin = cr_malloc(ZIN_SIZE);
-        if (!s->zin) return cr__fail(CR_ERR_NOMEM, msg, msglen, "%s: out of memory", s->name);
+        if (!s->zin) return cr__errf(CR_ERR_NOMEM, err, errsize, "%s: out of memory", s->name);
         memcpy(s->zin, s->head, s->head_len);           /* the magic we peeked at */
         s->z.next_in = s->zin;
         s->z.avail_in = (uInt)s->head_len;
@@ -61,7 +49,7 @@ static cr_status gz_start(cr__src *s, char *msg, size_t msglen)
     if (r != Z_OK) {
         cr_free(s->zin);
         s->zin = NULL;
-        return cr__fail(r == Z_MEM_ERROR ? CR_ERR_NOMEM : CR_ERR_IO, msg, msglen,
+        return cr__errf(r == Z_MEM_ERROR ? CR_ERR_NOMEM : CR_ERR_IO, err, errsize,
                         "%s: cannot start gzip decompression", s->name);
     }
     s->z_live = 1;
@@ -70,27 +58,27 @@ static cr_status gz_start(cr__src *s, char *msg, size_t msglen)
 #endif
 
 #ifndef CR_HAVE_ZLIB
-static cr_status gz_refuse(const char *name, char *msg, size_t msglen)
+static cr_status gz_refuse(const char *name, char *err, size_t errsize)
 {
-    return cr__fail(CR_ERR_UNSUPPORTED, msg, msglen,
+    return cr__errf(CR_ERR_UNSUPPORTED, err, errsize,
                     "%s: gzip-compressed, and this chainrule was built without zlib: "
                     "run `gunzip -k %s` and use the uncompressed file, or install "
                     "zlib1g-dev and rebuild", name, name);
 }
 #endif
 
-cr_status cr__src_open_file(cr__src *s, const char *path, char *msg, size_t msglen)
+cr_status cr__src_open_file(cr__src *s, const char *path, char *err, size_t errsize)
 {
     memset(s, 0, sizeof *s);
     s->name = path;
     s->raw_size = -1;
     FILE *f = fopen(path, "rb");
-    if (!f) return cr__fail(CR_ERR_IO, msg, msglen, "%s: cannot open: %s", path, strerror(errno));
+    if (!f) return cr__errf(CR_ERR_IO, err, errsize, "%s: cannot open: %s", path, strerror(errno));
     struct stat st;
     if (fstat(fileno(f), &st) == 0) {
         if (S_ISDIR(st.st_mode)) {
             fclose(f);
-            return cr__fail(CR_ERR_IO, msg, msglen, "%s: is a directory, not a file", path);
+            return cr__errf(CR_ERR_IO, err, errsize, "%s: is a directory, not a file", path);
         }
         if (S_ISREG(st.st_mode)) s->raw_size = (long long)st.st_size;
     }
@@ -99,22 +87,22 @@ cr_status cr__src_open_file(cr__src *s, const char *path, char *msg, size_t msgl
     if (s->head_len < 2 && ferror(f)) {
         int e = errno;
         fclose(f);
-        return cr__fail(CR_ERR_IO, msg, msglen, "%s: read error: %s", path, strerror(e));
+        return cr__errf(CR_ERR_IO, err, errsize, "%s: read error: %s", path, strerror(e));
     }
     if (!is_gzip_magic(s->head, s->head_len)) return CR_OK;
     s->gz = 1;
 #ifdef CR_HAVE_ZLIB
-    cr_status st2 = gz_start(s, msg, msglen);
+    cr_status st2 = gz_start(s, err, errsize);
     if (st2 != CR_OK) fclose(f);
     return st2;
 #else
     fclose(f);
-    return gz_refuse(path, msg, msglen);
+    return gz_refuse(path, err, errsize);
 #endif
 }
 
 cr_status cr__src_open_mem(cr__src *s, const void *p, size_t n, const char *name,
-                           char *msg, size_t msglen)
+                           char *err, size_t errsize)
 {
     memset(s, 0, sizeof *s);
     s->name = name ? name : "<memory>";
@@ -124,15 +112,15 @@ cr_status cr__src_open_mem(cr__src *s, const void *p, size_t n, const char *name
     if (!is_gzip_magic(s->mem, s->mem_len)) return CR_OK;
     s->gz = 1;
 #ifdef CR_HAVE_ZLIB
-    return gz_start(s, msg, msglen);
+    return gz_start(s, err, errsize);
 #else
-    return gz_refuse(s->name, msg, msglen);
+    return gz_refuse(s->name, err, errsize);
 #endif
 }
 
 /* Raw bytes of a plain source: the peeked head first, then the file or buffer. */
 static cr_status raw_read(cr__src *s, unsigned char *buf, size_t n, size_t *got,
-                          char *msg, size_t msglen)
+                          char *err, size_t errsize)
 {
     size_t k = 0;
     while (k < n && s->head_pos < s->head_len) buf[k++] = s->head[s->head_pos++];
@@ -142,7 +130,7 @@ static cr_status raw_read(cr__src *s, unsigned char *buf, size_t n, size_t *got,
             k += r;
             if (k < n) {
                 if (ferror(s->file))
-                    return cr__fail(CR_ERR_IO, msg, msglen, "%s: read error: %s", s->name,
+                    return cr__errf(CR_ERR_IO, err, errsize, "%s: read error: %s", s->name,
                                     strerror(errno));
                 s->raw_eof = 1;
             }
@@ -160,7 +148,7 @@ static cr_status raw_read(cr__src *s, unsigned char *buf, size_t n, size_t *got,
 
 #ifdef CR_HAVE_ZLIB
 /* Make more compressed input available, keeping what is not consumed yet. */
-static cr_status gz_refill(cr__src *s, char *msg, size_t msglen)
+static cr_status gz_refill(cr__src *s, char *err, size_t errsize)
 {
     if (s->file) {
         if (s->raw_eof) return CR_OK;
@@ -170,7 +158,7 @@ static cr_status gz_refill(cr__src *s, char *msg, size_t msglen)
         size_t r = fread(s->zin + s->z.avail_in, 1, want, s->file);
         if (r < want) {
             if (ferror(s->file))
-                return cr__fail(CR_ERR_IO, msg, msglen, "%s: read error: %s", s->name,
+                return cr__errf(CR_ERR_IO, err, errsize, "%s: read error: %s", s->name,
                                 strerror(errno));
             s->raw_eof = 1;
         }
@@ -185,24 +173,24 @@ static cr_status gz_refill(cr__src *s, char *msg, size_t msglen)
 }
 
 static cr_status gz_read(cr__src *s, unsigned char *buf, size_t n, size_t *got,
-                         char *msg, size_t msglen)
+                         char *err, size_t errsize)
 {
     size_t done = 0;
     cr_status st;
     while (done < n) {
         if (s->z_member_done) {
-            if (s->z.avail_in < 2 && (st = gz_refill(s, msg, msglen)) != CR_OK) return st;
+            if (s->z.avail_in < 2 && (st = gz_refill(s, err, errsize)) != CR_OK) return st;
             if (s->z.avail_in == 0) break;                       /* clean end */
             if (!is_gzip_magic(s->z.next_in, s->z.avail_in))
-                return cr__fail(CR_ERR_FORMAT, msg, msglen,
+                return cr__errf(CR_ERR_FORMAT, err, errsize,
                                 "%s: unexpected bytes after the end of the gzip data", s->name);
             inflateReset(&s->z);                                 /* next member */
             s->z_member_done = 0;
         }
         if (s->z.avail_in == 0) {
-            if ((st = gz_refill(s, msg, msglen)) != CR_OK) return st;
+            if ((st = gz_refill(s, err, errsize)) != CR_OK) return st;
             if (s->z.avail_in == 0)
-                return cr__fail(CR_ERR_FORMAT, msg, msglen,
+                return cr__errf(CR_ERR_FORMAT, err, errsize,
                                 "%s: truncated gzip data (the compressed stream ends early)",
                                 s->name);
         }
@@ -213,9 +201,9 @@ static cr_status gz_read(cr__src *s, unsigned char *buf, size_t n, size_t *got,
         done += chunk - s->z.avail_out;
         if (r == Z_STREAM_END) s->z_member_done = 1;
         else if (r == Z_MEM_ERROR)
-            return cr__fail(CR_ERR_NOMEM, msg, msglen, "%s: out of memory", s->name);
+            return cr__errf(CR_ERR_NOMEM, err, errsize, "%s: out of memory", s->name);
         else if (r != Z_OK && !(r == Z_BUF_ERROR && s->z.avail_in == 0))
-            return cr__fail(CR_ERR_FORMAT, msg, msglen, "%s: corrupt gzip data (%s)", s->name,
+            return cr__errf(CR_ERR_FORMAT, err, errsize, "%s: corrupt gzip data (%s)", s->name,
                             s->z.msg ? s->z.msg : "zlib error");
     }
     *got = done;
@@ -223,15 +211,15 @@ static cr_status gz_read(cr__src *s, unsigned char *buf, size_t n, size_t *got,
 }
 #endif
 
-cr_status cr__src_read(cr__src *s, void *buf, size_t n, size_t *got, char *msg,
-                       size_t msglen)
+cr_status cr__src_read(cr__src *s, void *buf, size_t n, size_t *got, char *err,
+                       size_t errsize)
 {
     *got = 0;
     if (n == 0) return CR_OK;
 #ifdef CR_HAVE_ZLIB
-    if (s->gz) return gz_read(s, buf, n, got, msg, msglen);
+    if (s->gz) return gz_read(s, buf, n, got, err, errsize);
 #endif
-    return raw_read(s, buf, n, got, msg, msglen);
+    return raw_read(s, buf, n, got, err, errsize);
 }
 
 long long cr__src_remaining(const cr__src *s)
@@ -241,7 +229,7 @@ long long cr__src_remaining(const cr__src *s)
 }
 
 cr_status cr__src_skip_rest(cr__src *s, unsigned long long limit,
-                            unsigned long long *count, char *msg, size_t msglen)
+                            unsigned long long *count, char *err, size_t errsize)
 {
     *count = 0;
     long long rem = cr__src_remaining(s);
@@ -252,7 +240,7 @@ cr_status cr__src_skip_rest(cr__src *s, unsigned long long limit,
     unsigned char tmp[4096];
     while (*count < limit) {
         size_t got;
-        cr_status st = cr__src_read(s, tmp, sizeof tmp, &got, msg, msglen);
+        cr_status st = cr__src_read(s, tmp, sizeof tmp, &got, err, errsize);
         if (st != CR_OK) return st;
         *count += got;
         if (got < sizeof tmp) break;
@@ -261,7 +249,7 @@ cr_status cr__src_skip_rest(cr__src *s, unsigned long long limit,
 }
 
 cr_status cr__src_read_all(cr__src *s, size_t want, unsigned char **buf, size_t *got,
-                           char *msg, size_t msglen)
+                           char *err, size_t errsize)
 {
     *buf = NULL;
     *got = 0;
@@ -273,11 +261,11 @@ cr_status cr__src_read_all(cr__src *s, size_t want, unsigned char **buf, size_t 
     }
     size_t cap = rem >= 0 || want < ((size_t)1 << 20) ? want : (size_t)1 << 20, have = 0;
     unsigned char *b = cr_malloc(cap);
-    if (!b) return cr__fail(CR_ERR_NOMEM, msg, msglen, "%s: out of memory (%zu bytes)", s->name,
+    if (!b) return cr__errf(CR_ERR_NOMEM, err, errsize, "%s: out of memory (%zu bytes)", s->name,
                             cap);
     for (;;) {
         size_t g;
-        cr_status st = cr__src_read(s, b + have, cap - have, &g, msg, msglen);
+        cr_status st = cr__src_read(s, b + have, cap - have, &g, err, errsize);
         if (st != CR_OK) {
             cr_free(b);
             return st;
@@ -293,7 +281,7 @@ cr_status cr__src_read_all(cr__src *s, size_t want, unsigned char **buf, size_t 
         unsigned char *nb = cr_realloc(b, ncap);
         if (!nb) {
             cr_free(b);
-            return cr__fail(CR_ERR_NOMEM, msg, msglen, "%s: out of memory (%zu bytes)",
+            return cr__errf(CR_ERR_NOMEM, err, errsize, "%s: out of memory (%zu bytes)",
                             s->name, ncap);
         }
         b = nb;

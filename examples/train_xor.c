@@ -11,10 +11,10 @@ int main(int argc, char **argv)
     int sizes[3] = { 2, 4, 1 }, xs[2] = { 4, 2 }, ys[2] = { 4, 1 };
     cr_rng rng;
     cr_rng_seed(&rng, 42);
-    cr_mlp *net = cr_mlp_new(3, sizes, CR_ACT_TANH, CR_ACT_NONE, &rng); /* logits out */
+    char err[256];
+    cr_mlp *net = cr_mlp_new(3, sizes, CR_ACT_TANH, CR_ACT_NONE, &rng, err, sizeof err); /* logits */
     cr_optim_config cfg = cr_optim_defaults(CR_OPTIM_ADAM);
     cfg.lr = 0.05;
-    char err[256] = "out of memory";
     cr_optim *opt = net ? cr_optim_new(cr_mlp_params(net), &cfg, err, sizeof err) : NULL;
     if (!opt) { fprintf(stderr, "setup: %s\n", err); return 1; }
 
@@ -26,7 +26,7 @@ int main(int argc, char **argv)
         cr_optim_zero_grad(opt);
         if (cr_backward(t, loss) != CR_OK) { fprintf(stderr, "%s\n", cr_tape_error(t)); return 1; }
         if (step % 100 == 0) printf("step %3d  loss %.4f\n", step, (double)cr_item(loss));
-        cr_optim_step(opt);
+        cr_optim_step(opt, NULL, 0);
     }
     int rc = cr_save(path, cr_mlp_state(net), NULL, NULL, err, sizeof err) == CR_OK;
     if (rc) printf("saved %s\n", path);

@@ -10,8 +10,8 @@ int main(int argc, char **argv)
     int sizes[3] = { 2, 4, 1 }, xs[2] = { 4, 2 };
     cr_rng rng;
     cr_rng_seed(&rng, 1);                       /* any seed: the file overwrites the weights */
-    cr_mlp *net = cr_mlp_new(3, sizes, CR_ACT_TANH, CR_ACT_SIGMOID, &rng); /* probabilities */
-    char err[256] = "out of memory";
+    char err[256];
+    cr_mlp *net = cr_mlp_new(3, sizes, CR_ACT_TANH, CR_ACT_SIGMOID, &rng, err, sizeof err);
     if (!net || cr_load(path, cr_mlp_state(net), NULL, NULL, err, sizeof err) != CR_OK) {
         fprintf(stderr, "load: %s\n", err);
         cr_mlp_free(net);

@@ -21,7 +21,7 @@ static void check_dataset(cr_dataset *d, const cr_csv_options *o)
         FUZZ_CHECK(isfinite(d->values[i]), "value %zu is %g", i, (double)d->values[i]);
     for (size_t i = 0; i < d->n; i++)
         FUZZ_CHECK(d->labels[i] >= 0 && d->labels[i] < d->n_classes, "label %d", d->labels[i]);
-    FUZZ_CHECK(cr_dataset_standardize(d, NULL, 0) == CR_OK, "standardize failed");
+    FUZZ_CHECK(cr_dataset_standardize(d, NULL, 0, NULL, 0) == CR_OK, "standardize failed");
     for (size_t j = 0; j < d->n_features; j++)
         FUZZ_CHECK(isfinite(d->mean[j]) && isfinite(d->inv_std[j]) && d->inv_std[j] > 0,
                    "feature %zu: mean %g inv_std %g", j, (double)d->mean[j], (double)d->inv_std[j]);
@@ -29,7 +29,7 @@ static void check_dataset(cr_dataset *d, const cr_csv_options *o)
     int shape[2] = { 1, (int)d->n_features }, idx = (int)d->n - 1;
     cr_tensor *x = cr_tensor_new(2, shape);
     FUZZ_CHECK(x, "out of memory");
-    FUZZ_CHECK(cr_dataset_gather(d, &idx, 1, x, NULL) == CR_OK, "gather failed");
+    FUZZ_CHECK(cr_dataset_gather(d, &idx, 1, x, NULL, NULL, 0) == CR_OK, "gather failed");
     cr_tensor_free(x);
 }
 

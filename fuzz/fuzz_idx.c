@@ -30,7 +30,7 @@ static void check_dataset(const cr_dataset *d, int n_classes)
     int shape[2] = { 2, (int)d->n_features }, idx[2] = { 0, (int)d->n - 1 };
     cr_tensor *x = cr_tensor_new(2, shape), *y = cr_tensor_new(1, shape);
     FUZZ_CHECK(x && y, "out of memory");
-    FUZZ_CHECK(cr_dataset_gather(d, idx, 2, x, y) == CR_OK, "gather failed");
+    FUZZ_CHECK(cr_dataset_gather(d, idx, 2, x, y, NULL, 0) == CR_OK, "gather failed");
     for (size_t i = 0; i < x->size; i++)
         FUZZ_CHECK(x->data[i] >= 0 && x->data[i] <= 1, "pixel value %g", (double)x->data[i]);
     FUZZ_CHECK(y->data[1] == (cr_real)d->labels[d->n - 1], "gathered label");

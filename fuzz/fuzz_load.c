@@ -28,7 +28,7 @@ static void add(const char *name, int ndim, int d0, int d1)
 {
     int shape[2] = { d0, d1 };
     cr_tensor *x = cr_param_new(ndim, shape);
-    FUZZ_CHECK(x && cr_params_add_owned(params, x, name) == CR_OK, "setup %s", name);
+    FUZZ_CHECK(x && cr_params_add_owned(params, x, name, NULL, 0) == CR_OK, "setup %s", name);
 }
 
 /* The objects' starting values, set before the first input and after every

@@ -169,7 +169,7 @@ static cr_tensor *add(cr_params *p, const char *name, int ndim, int d0, int d1)
 {
     int shape[2] = { d0, d1 };
     cr_tensor *x = cr_param_new(ndim, shape);
-    if (!x || cr_params_add_owned(p, x, name) != CR_OK) exit(1);
+    if (!x || cr_params_add_owned(p, x, name, NULL, 0) != CR_OK) exit(1);
     for (size_t i = 0; i < x->size; i++) x->data[i] = (cr_real)(0.1 * (double)i - 0.3);
     return x;
 }

@@ -1,6 +1,7 @@
 /* The parameter list: named references to heap parameters, in insertion order.
  * Names live in the list, so one tensor can appear under a prefixed name in a
  * bigger model's list without being renamed in its own. */
+#include "errf.h"
 #include "tape_internal.h"
 
 #include <string.h>
@@ -41,13 +42,28 @@ static int reserve(cr_params *p, size_t need)
     return 1;
 }
 
-static cr_status add(cr_params *p, cr_tensor *x, const char *name, int owned)
+static cr_status add(cr_params *p, cr_tensor *x, const char *name, int owned, char *err,
+                     size_t errsize)
 {
-    if (!p || !x || !name || !name[0] || !(x->flags & CR_HEAP) || !x->grad ||
-        strlen(name) >= CR_PNAME_MAX)
-        return CR_ERR_ARG;
-    if (cr_params_find(p, name)) return CR_ERR_ARG;
-    if (!reserve(p, p->n + 1)) return CR_ERR_NOMEM;
+    if (!p || !x || !name)
+        return cr__errf(CR_ERR_ARG, err, errsize, "params: %s is NULL",
+                        !p ? "the list" : !x ? "the tensor" : "the name");
+    size_t len = strlen(name);
+    if (len == 0 || len >= CR_PNAME_MAX)
+        return cr__errf(CR_ERR_ARG, err, errsize, "params: name '%.*s%s' is %zu bytes (1..%d)",
+                        20, name, len > 20 ? "..." : "", len, CR_PNAME_MAX - 1);
+    if (!(x->flags & CR_HEAP))
+        return cr__errf(CR_ERR_ARG, err, errsize,
+                        "params: '%s' is a tape tensor (parameters are made by cr_param_new)",
+                        name);
+    if (!x->grad)
+        return cr__errf(CR_ERR_ARG, err, errsize,
+                        "params: '%s' has no gradient buffer (made by cr_tensor_new? use "
+                        "cr_param_new)", name);
+    if (cr_params_find(p, name))
+        return cr__errf(CR_ERR_ARG, err, errsize, "params: '%s' is already in the list", name);
+    if (!reserve(p, p->n + 1))
+        return cr__errf(CR_ERR_NOMEM, err, errsize, "params: out of memory adding '%s'", name);
     if (!x->name) cr_tensor_set_name(x, name);
     entry *e = &p->items[p->n++];
     e->x = x;
@@ -56,27 +72,41 @@ static cr_status add(cr_params *p, cr_tensor *x, const char *name, int owned)
     return CR_OK;
 }
 
-cr_status cr_params_add(cr_params *p, cr_tensor *x, const char *name)
+cr_status cr_params_add(cr_params *p, cr_tensor *x, const char *name, char *err,
+                        size_t errsize)
 {
-    return add(p, x, name, 0);
+    return add(p, x, name, 0, err, errsize);
 }
 
-cr_status cr_params_add_owned(cr_params *p, cr_tensor *x, const char *name)
+cr_status cr_params_add_owned(cr_params *p, cr_tensor *x, const char *name, char *err,
+                              size_t errsize)
 {
-    cr_status s = add(p, x, name, 1);
+    cr_status s = add(p, x, name, 1, err, errsize);
     if (s != CR_OK) cr_tensor_free(x);
     return s;
 }
 
-cr_status cr_params_extend(cr_params *p, const cr_params *src, const char *prefix)
+cr_status cr_params_extend(cr_params *p, const cr_params *src, const char *prefix,
+                           char *err, size_t errsize)
 {
-    if (!p || !src || p == src) return CR_ERR_ARG;
+    if (!p || !src)
+        return cr__errf(CR_ERR_ARG, err, errsize, "params: %s list is NULL",
+                        !p ? "the destination" : "the source");
+    if (p == src)
+        return cr__errf(CR_ERR_ARG, err, errsize, "params: a list cannot be extended by itself");
     if (!prefix) prefix = "";
     size_t n0 = p->n;
     for (size_t i = 0; i < src->n; i++) {
         char name[2 * CR_PNAME_MAX];
+        size_t len = strlen(prefix) + strlen(src->items[i].name);
+        if (len >= CR_PNAME_MAX) {
+            p->n = n0;
+            return cr__errf(CR_ERR_ARG, err, errsize,
+                            "params: prefix + name '%.20s...' is %zu bytes (1..%d)", prefix, len,
+                            CR_PNAME_MAX - 1);
+        }
         snprintf(name, sizeof name, "%s%s", prefix, src->items[i].name);
-        cr_status s = add(p, src->items[i].x, name, 0);
+        cr_status s = add(p, src->items[i].x, name, 0, err, errsize);
         if (s != CR_OK) {
             p->n = n0;              /* all or nothing */
             return s;

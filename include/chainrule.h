@@ -11,9 +11,23 @@
  * pkg-config file of the double build does). cr_real_size() reports what the
  * library was built with, so a mismatch can be detected at run time.
  *
- * Errors: nothing in chainrule aborts, exits or prints on user input. Ops record a
- * sticky error on their tape and return NULL; file functions return a cr_status
- * and fill a caller-provided message buffer.
+ * Errors: nothing in chainrule aborts, exits or prints on user input.
+ *  - On the tape, ops record a sticky error on their tape and return NULL
+ *    (cr_tape_error, cr_tape_status).
+ *  - Off the tape (parameter lists, layers, optimizers, clipping, datasets,
+ *    batching, save/load), a function that can fail returns a cr_status, or a
+ *    pointer that is NULL on failure, and takes `char *err, size_t errsize` as its
+ *    LAST two parameters. err may be NULL; at most errsize bytes are written, always
+ *    NUL-terminated (a long message is cut); the message starts with the module or
+ *    the file ("optim: ...", "batcher: ...", "model.crm: ..."). On failure the
+ *    caller's objects are untouched. A value a function computes besides its
+ *    status goes through an out-parameter (cr_clip_grad_norm's norm).
+ *  - Exceptions, whose status and comment alone say what went wrong (the caller's
+ *    own arguments are the only suspects): small setters, parsers and lookups
+ *    (cr_tensor_set_name, cr_init_*, cr_meta_set_u64, cr_optim_set_lr,
+ *    *_from_name, ...), and constructors whose only failures are a bad size or no
+ *    memory (cr_tape_new, cr_tensor_new, cr_param_new, cr_pool_new, cr_params_new,
+ *    cr_meta_new).
  */
 #ifndef CHAINRULE_H
 #define CHAINRULE_H
@@ -557,9 +571,12 @@ typedef cr_tensor *(*cr_build_fn)(cr_tape *t, cr_tensor *const *inputs, int n, v
  * heap parameters the caller owns; their values are restored, their grads are
  * overwritten. h <= 0 picks 1e-6 (double) or 1e-2 (float). The relative error is
  * absolute below magnitude 1 so that tiny gradients do not fail on round-off.
- * Returns CR_OK, CR_ERR_ARG, or the error of building/backward. */
+ * Returns CR_OK, CR_ERR_ARG (NULL build/inputs/res, n outside 1..64, an input that
+ * is not a parameter), or the error of building/backward, with a message in err
+ * ("gradcheck: matmul: a is 2x3 but b is 4x5 ...": the build's tape error, or
+ * "gradcheck: build returned 3 values, not a scalar"). */
 cr_status cr_gradcheck(cr_build_fn build, cr_tensor *const *inputs, int n, void *user,
-                       double h, cr_gradcheck_result *res);
+                       double h, cr_gradcheck_result *res, char *err, size_t errsize);
 
 /* ============================================================ parameter list */
 
@@ -575,15 +592,19 @@ cr_params *cr_params_new(void);
 void cr_params_free(cr_params *p);
 /* Append x under name (copied, 1..63 bytes, unique in the list; also becomes the
  * tensor's own label if it has none). CR_ERR_ARG on NULL, tape tensor, tensor
- * without gradient, empty, duplicate or long name; CR_ERR_NOMEM. The list is
- * unchanged on error. */
-cr_status cr_params_add(cr_params *p, cr_tensor *x, const char *name);
+ * without gradient, empty, duplicate or long name ("params: 'fc1.W' is already in
+ * the list"); CR_ERR_NOMEM. The list is unchanged on error. */
+cr_status cr_params_add(cr_params *p, cr_tensor *x, const char *name, char *err,
+                        size_t errsize);
 /* Same, and the list takes ownership of x (freed by cr_params_free; freed at once
  * if adding fails). */
-cr_status cr_params_add_owned(cr_params *p, cr_tensor *x, const char *name);
+cr_status cr_params_add_owned(cr_params *p, cr_tensor *x, const char *name, char *err,
+                              size_t errsize);
 /* Append every tensor of src by reference under prefix + its name in src (e.g.
- * "enc." + "fc1.W"). Ownership stays with src's owner. All or nothing. */
-cr_status cr_params_extend(cr_params *p, const cr_params *src, const char *prefix);
+ * "enc." + "fc1.W"). Ownership stays with src's owner. All or nothing; errors as
+ * cr_params_add, or p == src. */
+cr_status cr_params_extend(cr_params *p, const cr_params *src, const char *prefix,
+                           char *err, size_t errsize);
 /* Number of tensors; total number of scalars in them. */
 size_t cr_params_count(const cr_params *p);
 size_t cr_params_numel(const cr_params *p);
@@ -675,9 +696,11 @@ typedef struct cr_dense {
     cr_params *params;      /* "W", "b" (references; the layer owns W and b) */
 } cr_dense;
 /* New layer. init as above (AUTO: Xavier uniform); rng may be NULL only for
- * CR_INIT_ZEROS. Caller owns it (cr_dense_free). NULL on in/out < 1, NULL rng or
- * allocation failure. */
-cr_dense *cr_dense_new(int in, int out, cr_init_kind init, cr_rng *rng);
+ * CR_INIT_ZEROS. Caller owns it (cr_dense_free). NULL, with a message in err
+ * ("dense: 0 inputs and 3 outputs (both must be >= 1)"), on in/out < 1, an unknown
+ * init, NULL rng or allocation failure; rng is then as it was. */
+cr_dense *cr_dense_new(int in, int out, cr_init_kind init, cr_rng *rng, char *err,
+                       size_t errsize);
 void cr_dense_free(cr_dense *d);   /* NULL is safe */
 /* x (N x in) -> N x out. Tape owns the result; a tape error names "dense" and the
  * shapes when x is not N x in. */
@@ -708,8 +731,10 @@ typedef struct cr_batchnorm {
                                   * eval path feeds them only to no-gradient nodes. */
 } cr_batchnorm;
 /* New layer with momentum (<= 0: 0.1) and eps (<= 0: 1e-5). Caller owns it;
- * NULL on features < 1, momentum > 1 or allocation failure. */
-cr_batchnorm *cr_batchnorm_new(int features, cr_real momentum, cr_real eps);
+ * NULL, with a message in err ("batchnorm: momentum = 1.5 is above 1"), on
+ * features < 1, momentum > 1 or allocation failure. */
+cr_batchnorm *cr_batchnorm_new(int features, cr_real momentum, cr_real eps, char *err,
+                               size_t errsize);
 void cr_batchnorm_free(cr_batchnorm *bn);   /* NULL is safe */
 /* x (N x F, or N x F x H x W) -> the same shape, in training (training != 0) or
  * evaluation mode. Tape owns the result; tape error naming "batchnorm" on a shape
@@ -737,13 +762,17 @@ cr_mlp_config cr_mlp_default_config(void);
 /* sizes[0] inputs, sizes[1..n-2] hidden widths, sizes[n-1] outputs; n_sizes >= 2.
  * Weights are drawn from rng layer by layer (same seed -> same model); the MLP
  * also seeds its own dropout generator from rng (two u32 draws after the weights).
- * Caller owns the MLP (cr_mlp_free). NULL on NULL sizes/rng/cfg, n_sizes < 2, a
- * size < 1, bad option (dropout outside [0,1), unknown activation) or no memory. */
+ * Caller owns the MLP (cr_mlp_free). NULL, with a message in err naming the
+ * cause ("mlp: sizes[1] = 0 (every size must be >= 1)", "mlp: dropout = 1 is
+ * outside [0, 1)", "dense: out of memory for a 1000000x300 layer"), on NULL
+ * sizes/rng/cfg, n_sizes < 2, a size < 1, a bad option (dropout outside [0,1),
+ * unknown activation or init, bn_momentum > 1 with batchnorm) or no memory; rng is
+ * then as it was. */
 cr_mlp *cr_mlp_new_config(int n_sizes, const int *sizes, const cr_mlp_config *cfg,
-                          cr_rng *rng);
+                          cr_rng *rng, char *err, size_t errsize);
 /* Same with the default config and the given activations. */
 cr_mlp *cr_mlp_new(int n_sizes, const int *sizes, cr_activation hidden,
-                   cr_activation output, cr_rng *rng);
+                   cr_activation output, cr_rng *rng, char *err, size_t errsize);
 void cr_mlp_free(cr_mlp *m);   /* NULL is safe */
 /* x (N x sizes[0]) -> N x sizes[n-1]. Uses the MLP's current mode (training:
  * batch statistics and dropout; evaluation: running statistics, no dropout).
@@ -837,7 +866,7 @@ cr_tensor *cr_loss_l2(cr_tape *t, const cr_params *params, cr_real lambda, int w
  *     cr_optim *o = cr_optim_new(params, &cfg, err, sizeof err);
  *     for (...) { cr_optim_zero_grad(o); ...forward, cr_backward...;
  *                 cr_optim_set_lr(o, cr_schedule_lr(&sched, cr_optim_step_count(o)));
- *                 cr_optim_step(o); }
+ *                 if (cr_optim_step(o, err, sizeof err) != CR_OK) ...; }
  */
 
 typedef enum cr_optim_kind {
@@ -902,9 +931,10 @@ cr_optim *cr_optim_new(cr_params *params, const cr_optim_config *cfg, char *err,
 void cr_optim_free(cr_optim *o);
 /* One update of every parameter from its current grad (formulas at
  * cr_optim_kind); increments the step counter first. CR_ERR_ARG on NULL,
- * CR_ERR_STATE (nothing updated) if the list no longer holds the tensors it held
- * at creation. Non-finite gradients are applied as they are. */
-cr_status cr_optim_step(cr_optim *o);
+ * CR_ERR_STATE (nothing updated, counter unchanged) if the list no longer holds the
+ * tensors it held at creation ("optim: the parameter list holds 3 tensors but held
+ * 2 when the optimizer was created"). Non-finite gradients are applied as they are. */
+cr_status cr_optim_step(cr_optim *o, char *err, size_t errsize);
 /* Zero the gradient of every parameter of the optimizer's list. NULL is safe. */
 void cr_optim_zero_grad(cr_optim *o);
 /* Run cr_optim_step's updates and cr_optim_zero_grad's zeroing of large
@@ -940,13 +970,16 @@ cr_tensor *cr_optim_state_find(const cr_optim *o, const char *name); /* NULL if 
 /* Gradient clipping, between backward and cr_optim_step.
  * By global norm: N = √(Σ over all grads of g²) (computed in double, without
  * overflow); if N > max_norm every g ← g · max_norm / N (so the new norm is
- * max_norm; PyTorch adds 1e-6 to N, we do not). Returns N before clipping. If N is
- * not finite nothing is changed (the caller sees Inf/NaN). max_norm < 0 or NaN,
- * or NULL p: nothing is changed and -1 is returned. */
-double cr_clip_grad_norm(cr_params *p, double max_norm);
-/* By value: every g ← min(max(g, −clip), clip) (NaN stays NaN). CR_ERR_ARG if
- * clip < 0 or NaN (nothing changed). */
-cr_status cr_clip_grad_value(cr_params *p, double clip);
+ * max_norm; PyTorch adds 1e-6 to N, we do not). Stores N before clipping in *norm
+ * (norm may be NULL). If N is not finite nothing is changed, CR_OK is returned and
+ * *norm is Inf/NaN for the caller to see. CR_ERR_ARG on NULL p or max_norm < 0 or
+ * NaN ("clip_grad_norm: max_norm = -1 is not >= 0"): nothing is changed, *norm
+ * untouched. */
+cr_status cr_clip_grad_norm(cr_params *p, double max_norm, double *norm, char *err,
+                            size_t errsize);
+/* By value: every g ← min(max(g, −clip), clip) (NaN stays NaN). CR_ERR_ARG on NULL
+ * p or clip < 0 or NaN ("clip_grad_value: clip = -1 is not >= 0"; nothing changed). */
+cr_status cr_clip_grad_value(cr_params *p, double clip, char *err, size_t errsize);
 
 /* Learning-rate schedules. t is the number of steps already taken (0 for the first
  * update: pass cr_optim_step_count(o) before cr_optim_step). With W warm-up steps
@@ -1071,21 +1104,21 @@ void cr_dataset_free(cr_dataset *d);
  * bytes) and its IDX label file (idx1, magic 0x00000801: count bytes), as MNIST and
  * Fashion-MNIST are distributed. Gzip-compressed files (recognised by content, not
  * name) are inflated with zlib when the library was built with it, otherwise the
- * result is CR_ERR_UNSUPPORTED and msg says to run `gunzip -k FILE` or install
+ * result is CR_ERR_UNSUPPORTED and err says to run `gunzip -k FILE` or install
  * zlib1g-dev and rebuild. Checked: magic, rank, every dimension (nonzero, at most
  * INT_MAX, products without overflow), image/label count agreement, exact data
  * length (truncation and trailing bytes are errors), labels below n_classes
  * (n_classes 0: max label + 1). On success *out is a new dataset the caller frees.
- * On failure *out is untouched, nothing is kept, and msg (msglen bytes; may be NULL)
+ * On failure *out is untouched, nothing is kept, and err (errsize bytes; may be NULL)
  * names the file and the problem. Returns CR_ERR_IO (cannot open/read),
  * CR_ERR_FORMAT, CR_ERR_NOMEM, CR_ERR_UNSUPPORTED or CR_ERR_ARG (NULL path). */
 cr_status cr_idx_load(cr_dataset **out, const char *images, const char *labels,
-                      int n_classes, char *msg, size_t msglen);
+                      int n_classes, char *err, size_t errsize);
 /* The same on memory buffers (plain or gzip); messages call them "images" and
  * "labels". For tests and fuzzing. */
 cr_status cr_idx_load_mem(cr_dataset **out, const void *images, size_t images_len,
                           const void *labels, size_t labels_len, int n_classes,
-                          char *msg, size_t msglen);
+                          char *err, size_t errsize);
 /* Load the training and/or test set from a directory holding the distributed file
  * names: train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte,
  * t10k-labels-idx1-ubyte (each also found with a .gz suffix, or with '.' instead
@@ -1093,7 +1126,7 @@ cr_status cr_idx_load_mem(cr_dataset **out, const void *images, size_t images_le
  * nothing: on failure neither output is touched. Errors as cr_idx_load, plus
  * CR_ERR_IO naming the file that is missing. */
 cr_status cr_idx_load_dir(cr_dataset **train, cr_dataset **test, const char *dir,
-                          int n_classes, char *msg, size_t msglen);
+                          int n_classes, char *err, size_t errsize);
 
 /* How to read a CSV table of numbers, one sample per line, fields separated by
  * commas (spaces and tabs around fields, CRLF endings and blank lines are fine). */
@@ -1108,34 +1141,39 @@ cr_csv_options cr_csv_defaults(void);
 /* Load a CSV classification table: every line must have the same number of fields
  * (>= 2); features must be finite numbers within float range; the label a
  * non-negative integer. opt NULL means the defaults. On failure *out is untouched
- * and msg says where ("data.csv:17: expected 5 fields, found 4", "data.csv:3:2:
+ * and err says where ("data.csv:17: expected 5 fields, found 4", "data.csv:3:2:
  * 'abc' is not a number": line, then the 1-based field). Returns CR_ERR_IO,
  * CR_ERR_FORMAT, CR_ERR_NOMEM or CR_ERR_ARG. Gzip-compressed files work as for IDX. */
 cr_status cr_csv_load(cr_dataset **out, const char *path, const cr_csv_options *opt,
-                      char *msg, size_t msglen);
+                      char *err, size_t errsize);
 /* The same on text in memory (len bytes, need not be NUL-terminated); name is used
  * in messages ("<memory>" when NULL). */
 cr_status cr_csv_load_mem(cr_dataset **out, const char *text, size_t len,
-                          const char *name, const cr_csv_options *opt, char *msg,
-                          size_t msglen);
+                          const char *name, const cr_csv_options *opt, char *err,
+                          size_t errsize);
 /* A dataset copied from arrays: values is n x n_features, labels n entries in
  * 0..n_classes-1. Caller owns the result. CR_ERR_ARG on bad sizes or labels,
  * CR_ERR_FORMAT on a non-finite value, CR_ERR_NOMEM. */
 cr_status cr_dataset_from_arrays(cr_dataset **out, const float *values, const int *labels,
                                  size_t n, size_t n_features, int n_classes,
-                                 char *msg, size_t msglen);
+                                 char *err, size_t errsize);
 
 /* Per-feature standardisation. Values reach the model as v = pixel/255 (IDX) or the
  * stored value (CSV), then, when set, (v - mean[j]) * inv_std[j].
  * cr_dataset_standardize computes mean and standard deviation over the samples
  * idx[0..n) of d (all of d when idx is NULL) — use the training part only — and
  * installs them; a feature whose std is below 1e-6 (e.g. a constant border pixel)
- * gets inv_std = 1 (only centred). CR_ERR_ARG on a bad index, CR_ERR_NOMEM. */
-cr_status cr_dataset_standardize(cr_dataset *d, const int *idx, size_t n);
+ * gets inv_std = 1 (only centred). CR_ERR_ARG on NULL d, idx with n = 0 or an
+ * index outside 0..d->n-1 ("dataset_standardize: idx[3] = 70 is outside 0..59"),
+ * CR_ERR_NOMEM; d unchanged on error. */
+cr_status cr_dataset_standardize(cr_dataset *d, const int *idx, size_t n, char *err,
+                                 size_t errsize);
 /* Install given mean and inv_std (n_features each, copied), e.g. the training set's
  * on the test set, or values saved with a model. mean NULL removes standardisation.
- * CR_ERR_ARG (NULL d, or only one of mean/inv_std), CR_ERR_NOMEM (d unchanged). */
-cr_status cr_dataset_set_norm(cr_dataset *d, const float *mean, const float *inv_std);
+ * CR_ERR_ARG (NULL d, or only one of mean/inv_std), CR_ERR_NOMEM (d unchanged), with
+ * a message ("dataset_set_norm: ..."). */
+cr_status cr_dataset_set_norm(cr_dataset *d, const float *mean, const float *inv_std,
+                              char *err, size_t errsize);
 
 /* Write samples idx[0..count) into x and their labels into y, without allocating:
  * row i of x (x->data + i*n_features) gets sample idx[i]'s values as above, and
@@ -1145,15 +1183,17 @@ cr_status cr_dataset_set_norm(cr_dataset *d, const float *mean, const float *inv
  * they are. Works on heap tensors and on tape leaves (then cr_tape_forward replays
  * on the new batch); for an epoch's smaller last batch keep a second pair of
  * tensors (and recorded tape) of that size, as examples/train does. Returns CR_OK,
- * or CR_ERR_ARG (NULL, index outside 0..n-1) / CR_ERR_SHAPE (tensor too small)
- * having written nothing. */
+ * or CR_ERR_ARG (NULL, index outside 0..n-1) / CR_ERR_SHAPE (tensor too small, last
+ * dimension not n_features) having written nothing, with a message in err
+ * ("dataset_gather: idx[5] = -1 is outside 0..199"). */
 cr_status cr_dataset_gather(const cr_dataset *d, const int *idx, size_t count,
-                            cr_tensor *x, cr_tensor *y);
+                            cr_tensor *x, cr_tensor *y, char *err, size_t errsize);
 /* cr_dataset_gather with large batches (from 32K values) split by rows over
  * pool's threads (e.g. cr_tape_pool(t); NULL: one thread); the same values for
  * any thread count. Same checks and results. */
 cr_status cr_dataset_gather_pool(const cr_dataset *d, const int *idx, size_t count,
-                                 cr_tensor *x, cr_tensor *y, cr_pool *pool);
+                                 cr_tensor *x, cr_tensor *y, cr_pool *pool, char *err,
+                                 size_t errsize);
 
 /* A seeded random partition of the sample indices 0..n-1 into a training part and a
  * validation part: two views of one permutation (no sample data is copied). */
@@ -1165,8 +1205,9 @@ typedef struct cr_split {
 } cr_split;
 /* Fill s with a permutation of 0..n-1 drawn from seed: the first n - n_val indices
  * are train, the last n_val validation. 1 <= n <= INT_MAX, n_val <= n. CR_ERR_ARG,
- * CR_ERR_NOMEM (s untouched on error). */
-cr_status cr_split_make(cr_split *s, size_t n, size_t n_val, uint64_t seed);
+ * CR_ERR_NOMEM (s untouched on error), with a message ("split: ..."). */
+cr_status cr_split_make(cr_split *s, size_t n, size_t n_val, uint64_t seed, char *err,
+                        size_t errsize);
 /* Free the indices and zero s. NULL is safe. */
 void cr_split_free(cr_split *s);
 
@@ -1180,13 +1221,16 @@ typedef struct cr_batcher cr_batcher;
  * (epoch, batch) needs no other state; without it the order is idx's. The last
  * batch of an epoch is smaller (n % batch_size samples) when n is not a multiple
  * of batch_size, unless CR_BATCH_DROP_LAST. Starts at epoch 0, batch 0. Caller
- * owns it; NULL on n or batch_size of 0 or above INT_MAX, or allocation failure. */
+ * owns it; NULL on n or batch_size of 0 or above INT_MAX ("batcher: batch_size = 0
+ * is outside 1..2147483647"), or allocation failure, with a message in err. */
 cr_batcher *cr_batcher_new(const int *idx, size_t n, size_t batch_size, unsigned flags,
-                           uint64_t seed);
+                           uint64_t seed, char *err, size_t errsize);
 void cr_batcher_free(cr_batcher *b);           /* NULL is safe */
 /* Go to batch `batch` (0-based) of epoch `epoch`, computing that epoch's order.
- * CR_ERR_ARG when batch > cr_batcher_batches(b). */
-cr_status cr_batcher_seek(cr_batcher *b, uint64_t epoch, size_t batch);
+ * CR_ERR_ARG (b unchanged) on NULL b or batch > cr_batcher_batches(b), with a
+ * message ("batcher: batch 9 is past the end of an epoch of 8 batches"). */
+cr_status cr_batcher_seek(cr_batcher *b, uint64_t epoch, size_t batch, char *err,
+                          size_t errsize);
 /* Next batch of the current epoch: sets *idx to its sample indices (owned by the
  * batcher, valid until the next seek) and returns how many (<= batch_size); returns
  * 0 when the epoch is done — seek to the next epoch to go on. */

@@ -14,6 +14,7 @@
  * over W, then H, then N: equal counts, so the mean of the means is the mean), and
  * gamma, beta and the running statistics are viewed as C x 1 x 1 to broadcast. */
 #include "chainrule.h"
+#include "../graph/errf.h"
 
 void cr_batchnorm_free(cr_batchnorm *bn)
 {
@@ -27,11 +28,22 @@ void cr_batchnorm_free(cr_batchnorm *bn)
     cr_free(bn);
 }
 
-cr_batchnorm *cr_batchnorm_new(int features, cr_real momentum, cr_real eps)
+cr_batchnorm *cr_batchnorm_new(int features, cr_real momentum, cr_real eps, char *err,
+                               size_t errsize)
 {
-    if (features < 1 || momentum > 1) return NULL;
+    if (features < 1) {
+        cr__errf(CR_ERR_ARG, err, errsize, "batchnorm: %d features (must be >= 1)", features);
+        return NULL;
+    }
+    if (momentum > 1) {
+        cr__errf(CR_ERR_ARG, err, errsize, "batchnorm: momentum = %g is above 1", (double)momentum);
+        return NULL;
+    }
     cr_batchnorm *bn = cr_calloc(1, sizeof *bn);
-    if (!bn) return NULL;
+    if (!bn) {
+        cr__errf(CR_ERR_NOMEM, err, errsize, "batchnorm: out of memory");
+        return NULL;
+    }
     bn->features = features;
     bn->momentum = momentum > 0 ? momentum : (cr_real)0.1;
     bn->eps = eps > 0 ? eps : (cr_real)1e-5;
@@ -46,17 +58,19 @@ cr_batchnorm *cr_batchnorm_new(int features, cr_real momentum, cr_real eps)
     if (!bn->gamma || !bn->beta || !bn->running_mean || !bn->running_var || !bn->params ||
         !bn->buffers) {
         cr_batchnorm_free(bn);
+        cr__errf(CR_ERR_NOMEM, err, errsize, "batchnorm: out of memory for %d features", features);
         return NULL;
     }
     bn->running_mean->flags &= ~CR_REQUIRES_GRAD;
     bn->running_var->flags &= ~CR_REQUIRES_GRAD;
     cr_tensor_fill(bn->gamma, 1);
     cr_tensor_fill(bn->running_var, 1);
-    if (cr_params_add(bn->params, bn->gamma, "gamma") != CR_OK ||
-        cr_params_add(bn->params, bn->beta, "beta") != CR_OK ||
-        cr_params_add(bn->buffers, bn->running_mean, "running_mean") != CR_OK ||
-        cr_params_add(bn->buffers, bn->running_var, "running_var") != CR_OK) {
+    if (cr_params_add(bn->params, bn->gamma, "gamma", NULL, 0) != CR_OK ||
+        cr_params_add(bn->params, bn->beta, "beta", NULL, 0) != CR_OK ||
+        cr_params_add(bn->buffers, bn->running_mean, "running_mean", NULL, 0) != CR_OK ||
+        cr_params_add(bn->buffers, bn->running_var, "running_var", NULL, 0) != CR_OK) {
         cr_batchnorm_free(bn);
+        cr__errf(CR_ERR_NOMEM, err, errsize, "batchnorm: out of memory for %d features", features);
         return NULL;
     }
     return bn;

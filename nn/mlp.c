@@ -4,6 +4,7 @@
  * batchnorm layers and the dropout op; its lists hold references with prefixed
  * names ("fc1.W", "bn1.gamma", "bn1.running_mean"). */
 #include "chainrule.h"
+#include "../graph/errf.h"
 
 #include <stdio.h>
 
@@ -67,20 +68,54 @@ static int adopt(cr_params *dst, const cr_params *src, const char *kind, int k)
         snprintf(name, sizeof name, "%s%s", prefix, cr_params_name(src, i));
         cr_tensor_set_name(cr_params_get(src, i), name);
     }
-    return cr_params_extend(dst, src, prefix) == CR_OK;
+    return cr_params_extend(dst, src, prefix, NULL, 0) == CR_OK;
 }
 
 cr_mlp *cr_mlp_new_config(int n_sizes, const int *sizes, const cr_mlp_config *cfg,
-                          cr_rng *rng)
+                          cr_rng *rng, char *err, size_t errsize)
 {
-    if (n_sizes < 2 || !sizes || !cfg || !rng || !valid_act(cfg->hidden) ||
-        !valid_act(cfg->output) || !(cfg->dropout >= 0 && cfg->dropout < 1) ||
-        (int)cfg->init < 0 || (int)cfg->init > (int)CR_INIT_HE_NORMAL)
+    if (!sizes || !cfg || !rng) {
+        cr__errf(CR_ERR_ARG, err, errsize, "mlp: %s is NULL",
+                 !sizes ? "sizes" : !cfg ? "cfg" : "rng");
         return NULL;
+    }
+    if (n_sizes < 2) {
+        cr__errf(CR_ERR_ARG, err, errsize, "mlp: %d sizes (need inputs and outputs: >= 2)",
+                 n_sizes);
+        return NULL;
+    }
     for (int i = 0; i < n_sizes; i++)
-        if (sizes[i] < 1) return NULL;
+        if (sizes[i] < 1) {
+            cr__errf(CR_ERR_ARG, err, errsize, "mlp: sizes[%d] = %d (every size must be >= 1)",
+                     i, sizes[i]);
+            return NULL;
+        }
+    if (!valid_act(cfg->hidden) || !valid_act(cfg->output)) {
+        cr__errf(CR_ERR_ARG, err, errsize, "mlp: unknown %s activation %d",
+                 valid_act(cfg->hidden) ? "output" : "hidden",
+                 (int)(valid_act(cfg->hidden) ? cfg->output : cfg->hidden));
+        return NULL;
+    }
+    if (!(cfg->dropout >= 0 && cfg->dropout < 1)) {
+        cr__errf(CR_ERR_ARG, err, errsize, "mlp: dropout = %g is outside [0, 1)",
+                 (double)cfg->dropout);
+        return NULL;
+    }
+    if ((int)cfg->init < 0 || (int)cfg->init > (int)CR_INIT_HE_NORMAL) {
+        cr__errf(CR_ERR_ARG, err, errsize, "mlp: unknown init kind %d", (int)cfg->init);
+        return NULL;
+    }
+    if (cfg->batchnorm && n_sizes > 2 && cfg->bn_momentum > 1) {
+        cr__errf(CR_ERR_ARG, err, errsize, "mlp: bn_momentum = %g is above 1",
+                 (double)cfg->bn_momentum);
+        return NULL;
+    }
+    cr_rng saved = *rng;     /* the caller's rng is untouched on failure */
     cr_mlp *m = cr_calloc(1, sizeof *m);
-    if (!m) return NULL;
+    if (!m) {
+        cr__errf(CR_ERR_NOMEM, err, errsize, "mlp: out of memory");
+        return NULL;
+    }
     m->n_layers = n_sizes - 1;
     m->cfg = *cfg;
     m->training = 1;
@@ -88,40 +123,47 @@ cr_mlp *cr_mlp_new_config(int n_sizes, const int *sizes, const cr_mlp_config *cf
     m->params = cr_params_new();
     m->buffers = cr_params_new();
     m->state = cr_params_new();
-    if (!m->fc || !m->params || !m->buffers || !m->state) goto fail;
+    if (!m->fc || !m->params || !m->buffers || !m->state) goto nomem;
     if (cfg->batchnorm && m->n_layers > 1) {
         m->bn = cr_calloc((size_t)m->n_layers - 1, sizeof *m->bn);
-        if (!m->bn) goto fail;
+        if (!m->bn) goto nomem;
     }
     for (int i = 0; i < m->n_layers; i++) {
         int hidden = i < m->n_layers - 1;
-        m->fc[i] = cr_dense_new(sizes[i], sizes[i + 1], layer_init(cfg, hidden), rng);
-        if (!m->fc[i] || !adopt(m->params, m->fc[i]->params, "fc", i + 1)) goto fail;
+        m->fc[i] = cr_dense_new(sizes[i], sizes[i + 1], layer_init(cfg, hidden), rng, err,
+                                errsize);
+        if (!m->fc[i]) goto fail;
+        if (!adopt(m->params, m->fc[i]->params, "fc", i + 1)) goto nomem;
         if (hidden && m->bn) {
-            m->bn[i] = cr_batchnorm_new(sizes[i + 1], cfg->bn_momentum, cfg->bn_eps);
-            if (!m->bn[i] || !adopt(m->params, m->bn[i]->params, "bn", i + 1) ||
+            m->bn[i] = cr_batchnorm_new(sizes[i + 1], cfg->bn_momentum, cfg->bn_eps, err,
+                                        errsize);
+            if (!m->bn[i]) goto fail;
+            if (!adopt(m->params, m->bn[i]->params, "bn", i + 1) ||
                 !adopt(m->buffers, m->bn[i]->buffers, "bn", i + 1))
-                goto fail;
+                goto nomem;
         }
     }
-    if (cr_params_extend(m->state, m->params, "") != CR_OK ||
-        cr_params_extend(m->state, m->buffers, "") != CR_OK)
-        goto fail;
+    if (cr_params_extend(m->state, m->params, "", NULL, 0) != CR_OK ||
+        cr_params_extend(m->state, m->buffers, "", NULL, 0) != CR_OK)
+        goto nomem;
     uint64_t hi = cr_rng_u32(rng), lo = cr_rng_u32(rng);
     cr_rng_seed(&m->drop_rng, hi << 32 | lo);
     return m;
+nomem:
+    cr__errf(CR_ERR_NOMEM, err, errsize, "mlp: out of memory");
 fail:
     cr_mlp_free(m);
+    *rng = saved;
     return NULL;
 }
 
 cr_mlp *cr_mlp_new(int n_sizes, const int *sizes, cr_activation hidden,
-                   cr_activation output, cr_rng *rng)
+                   cr_activation output, cr_rng *rng, char *err, size_t errsize)
 {
     cr_mlp_config c = cr_mlp_default_config();
     c.hidden = hidden;
     c.output = output;
-    return cr_mlp_new_config(n_sizes, sizes, &c, rng);
+    return cr_mlp_new_config(n_sizes, sizes, &c, rng, err, errsize);
 }
 
 static cr_tensor *act(cr_tape *t, cr_tensor *x, cr_activation a, cr_real slope)

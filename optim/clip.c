@@ -6,6 +6,7 @@
  * every element is finite (possible only in the double build) it is recomputed
  * scaled by the largest magnitude, so N is exact up to rounding for any input. */
 #include "chainrule.h"
+#include "../graph/errf.h"
 
 #include <math.h>
 
@@ -37,27 +38,34 @@ static double max_abs(const cr_params *p)
     return m;
 }
 
-double cr_clip_grad_norm(cr_params *p, double max_norm)
+cr_status cr_clip_grad_norm(cr_params *p, double max_norm, double *norm_out, char *err,
+                            size_t errsize)
 {
-    if (!p || !(max_norm >= 0)) return -1;
+    if (!p) return cr__errf(CR_ERR_ARG, err, errsize, "clip_grad_norm: params is NULL");
+    if (!(max_norm >= 0))
+        return cr__errf(CR_ERR_ARG, err, errsize, "clip_grad_norm: max_norm = %g is not >= 0",
+                        max_norm);
     double norm = sqrt(sum_squares(p, 1));
     if (isinf(norm)) {
         double m = max_abs(p);
         if (isfinite(m)) norm = m * sqrt(sum_squares(p, m));
     }
-    if (!isfinite(norm) || !(norm > max_norm)) return norm;
+    if (norm_out) *norm_out = norm;
+    if (!isfinite(norm) || !(norm > max_norm)) return CR_OK;
     double coef = max_norm / norm;
     for (size_t k = 0; k < cr_params_count(p); k++) {
         cr_tensor *x = cr_params_get(p, k);
         if (!x->grad) continue;
         for (size_t i = 0; i < x->size; i++) x->grad[i] = (cr_real)((double)x->grad[i] * coef);
     }
-    return norm;
+    return CR_OK;
 }
 
-cr_status cr_clip_grad_value(cr_params *p, double clip)
+cr_status cr_clip_grad_value(cr_params *p, double clip, char *err, size_t errsize)
 {
-    if (!p || !(clip >= 0)) return CR_ERR_ARG;
+    if (!p) return cr__errf(CR_ERR_ARG, err, errsize, "clip_grad_value: params is NULL");
+    if (!(clip >= 0))
+        return cr__errf(CR_ERR_ARG, err, errsize, "clip_grad_value: clip = %g is not >= 0", clip);
     for (size_t k = 0; k < cr_params_count(p); k++) {
         cr_tensor *x = cr_params_get(p, k);
         if (!x->grad) continue;

@@ -52,7 +52,7 @@ typedef struct reader {
 
 static cr_status malformed(reader *r, const char *what)
 {
-    return cr__optim_errf(CR_ERR_FORMAT, r->err, r->errsize, "%s: malformed file at byte %zu: %s",
+    return cr__errf(CR_ERR_FORMAT, r->err, r->errsize, "%s: malformed file at byte %zu: %s",
                           r->path, r->pos, what);
 }
 
@@ -138,7 +138,7 @@ static cr_status parse_records(reader *r, uint32_t rs, rec **out, size_t *nout)
     if (n == 0) return CR_OK;
     *out = cr_calloc(n, sizeof **out);
     if (!*out)
-        return cr__optim_errf(CR_ERR_NOMEM, r->err, r->errsize, "%s: out of memory", r->path);
+        return cr__errf(CR_ERR_NOMEM, r->err, r->errsize, "%s: out of memory", r->path);
     for (uint32_t i = 0; i < n; i++) {
         cr_status s = parse_record(r, &(*out)[i], rs);
         if (s) return s;
@@ -174,7 +174,7 @@ static cr_status parse_meta(reader *r, loaded *L)
     if (n) {
         L->meta = cr_calloc(n, sizeof *L->meta);
         if (!L->meta)
-            return cr__optim_errf(CR_ERR_NOMEM, r->err, r->errsize, "%s: out of memory",
+            return cr__errf(CR_ERR_NOMEM, r->err, r->errsize, "%s: out of memory",
                                   r->path);
     }
     for (uint32_t i = 0; i < n; i++) {
@@ -207,27 +207,27 @@ static cr_status parse_meta(reader *r, loaded *L)
 static cr_status check_header(const char *path, char *err, size_t es, const unsigned char *b,
                               size_t n, uint64_t *total)
 {
-    if (n == 0) return cr__optim_errf(CR_ERR_FORMAT, err, es, "%s: empty file", path);
+    if (n == 0) return cr__errf(CR_ERR_FORMAT, err, es, "%s: empty file", path);
     if (memcmp(b, CR__MAGIC, n < CR__MAGIC_LEN ? n : CR__MAGIC_LEN) != 0)
-        return cr__optim_errf(CR_ERR_FORMAT, err, es,
+        return cr__errf(CR_ERR_FORMAT, err, es,
                               "%s: not a chainrule model file (bad magic)", path);
     if (n >= 12) {
         uint32_t version = cr__get_u32(b + 8);
         if (version > CR_FORMAT_VERSION)
-            return cr__optim_errf(CR_ERR_FORMAT, err, es,
+            return cr__errf(CR_ERR_FORMAT, err, es,
                                   "%s: format version %u is newer than this library (%d)",
                                   path, (unsigned)version, CR_FORMAT_VERSION);
         if (version < 1)
-            return cr__optim_errf(CR_ERR_FORMAT, err, es, "%s: unsupported format version %u",
+            return cr__errf(CR_ERR_FORMAT, err, es, "%s: unsupported format version %u",
                                   path, (unsigned)version);
     }
     if (n < CR__HEADER_BYTES)
-        return cr__optim_errf(CR_ERR_FORMAT, err, es,
+        return cr__errf(CR_ERR_FORMAT, err, es,
                               "%s: truncated at byte %zu (expected %zu more byte%s)", path, n,
                               CR__HEADER_BYTES - n, CR__HEADER_BYTES - n == 1 ? "" : "s");
     *total = cr__get_u64(b + 16);
     if (*total < CR__HEADER_BYTES + CR__CRC_BYTES)
-        return cr__optim_errf(CR_ERR_FORMAT, err, es,
+        return cr__errf(CR_ERR_FORMAT, err, es,
                               "%s: header gives an impossible file size of %llu bytes", path,
                               (unsigned long long)*total);
     return CR_OK;
@@ -244,19 +244,19 @@ static cr_status parse_file(reader *r, size_t n, loaded *L)
     cr_status hs = check_header(path, err, es, b, n, &total);
     if (hs) return hs;
     if ((uint64_t)n < total)
-        return cr__optim_errf(CR_ERR_FORMAT, err, es,
+        return cr__errf(CR_ERR_FORMAT, err, es,
                               "%s: truncated at byte %zu (expected %llu more byte%s)", path, n,
                               (unsigned long long)(total - n), total - n == 1 ? "" : "s");
     if ((uint64_t)n > total)
-        return cr__optim_errf(CR_ERR_FORMAT, err, es,
+        return cr__errf(CR_ERR_FORMAT, err, es,
                               "%s: file is longer than the %llu bytes its header says "
                               "(corrupt or trailing data)", path, (unsigned long long)total);
     if (cr_crc32(0, b, n - CR__CRC_BYTES) != cr__get_u32(b + n - CR__CRC_BYTES))
-        return cr__optim_errf(CR_ERR_FORMAT, err, es, "%s: checksum mismatch (file corrupt)",
+        return cr__errf(CR_ERR_FORMAT, err, es, "%s: checksum mismatch (file corrupt)",
                               path);
     L->real_size = cr__get_u32(b + 12);
     if (L->real_size != 4 && L->real_size != 8)
-        return cr__optim_errf(CR_ERR_FORMAT, err, es, "%s: unsupported real size %u", path,
+        return cr__errf(CR_ERR_FORMAT, err, es, "%s: unsupported real size %u", path,
                               (unsigned)L->real_size);
     uint32_t nsec = cr__get_u32(b + 24);
     size_t file_end = n - CR__CRC_BYTES;
@@ -323,13 +323,13 @@ static cr_status match(reader *r, rec *recs, size_t nrec, const targets *T)
             if (strlen(tn) == t->namelen && memcmp(tn, t->name, t->namelen) == 0) break;
         }
         if (j == T->n)
-            return cr__optim_errf(CR_ERR_SHAPE, r->err, r->errsize,
+            return cr__errf(CR_ERR_SHAPE, r->err, r->errsize,
                                   "%s: %s %s is in the file but not in the %s", r->path,
                                   T->what, nm, T->where);
         cr_tensor *x = T->get(T->obj, j);
         for (size_t k = 0; k < i; k++)       /* by index: a list may hold a tensor twice */
             if (recs[k].index == j)
-                return cr__optim_errf(CR_ERR_FORMAT, r->err, r->errsize,
+                return cr__errf(CR_ERR_FORMAT, r->err, r->errsize,
                                       "%s: %s %s appears twice in the file", r->path, T->what,
                                       nm);
         int same = x->ndim == t->ndim;
@@ -337,7 +337,7 @@ static cr_status match(reader *r, rec *recs, size_t nrec, const targets *T)
         if (!same) {
             show_shape(s1, sizeof s1, t->ndim, t->shape);
             show_shape(s2, sizeof s2, x->ndim, x->shape);
-            return cr__optim_errf(CR_ERR_SHAPE, r->err, r->errsize,
+            return cr__errf(CR_ERR_SHAPE, r->err, r->errsize,
                                   "%s: %s %s has shape %s in the file but %s in the %s",
                                   r->path, T->what, nm, s1, s2, T->where);
         }
@@ -348,7 +348,7 @@ static cr_status match(reader *r, rec *recs, size_t nrec, const targets *T)
         size_t k = 0;
         while (k < nrec && recs[k].index != j) k++;
         if (k == nrec)
-            return cr__optim_errf(CR_ERR_SHAPE, r->err, r->errsize,
+            return cr__errf(CR_ERR_SHAPE, r->err, r->errsize,
                                   "%s: %s %s is missing from the file", r->path, T->what,
                                   T->name(T->obj, j));
     }
@@ -365,7 +365,7 @@ static cr_status check_range(reader *r, const rec *recs, size_t n, uint32_t rs, 
         for (size_t i = 0; i < recs[k].size; i++, p += 8) {
             double v = cr__bits_f64(cr__get_u64(p));
             if (isfinite(v) && (v > FLT_MAX || v < -FLT_MAX))
-                return cr__optim_errf(CR_ERR_FORMAT, r->err, r->errsize,
+                return cr__errf(CR_ERR_FORMAT, r->err, r->errsize,
                                       "%s: %s %.*s holds %g at element %zu, outside the float "
                                       "range of this build (load it with a REAL=double build)",
                                       r->path, what, (int)recs[k].namelen,
@@ -400,7 +400,7 @@ static cr_status read_file(const char *path, unsigned char **out, size_t *nout, 
 {
     FILE *f = fopen(path, "rb");
     if (!f)
-        return cr__optim_errf(CR_ERR_IO, err, errsize, "%s: cannot open: %s", path,
+        return cr__errf(CR_ERR_IO, err, errsize, "%s: cannot open: %s", path,
                               strerror(errno));
     unsigned char head[CR__HEADER_BYTES];
     size_t n = fread(head, 1, sizeof head, f);
@@ -408,7 +408,7 @@ static cr_status read_file(const char *path, unsigned char **out, size_t *nout, 
     unsigned char *buf = NULL;
     cr_status s = CR_OK;
     if (ferror(f))
-        s = cr__optim_errf(CR_ERR_IO, err, errsize, "%s: read error: %s", path, strerror(errno));
+        s = cr__errf(CR_ERR_IO, err, errsize, "%s: read error: %s", path, strerror(errno));
     if (!s) s = check_header(path, err, errsize, head, n, &total);
     if (s) {
         fclose(f);
@@ -424,13 +424,13 @@ static cr_status read_file(const char *path, unsigned char **out, size_t *nout, 
     if (buf) memcpy(buf, head, n);
     for (;;) {
         if (!buf) {
-            s = cr__optim_errf(CR_ERR_NOMEM, err, errsize, "%s: out of memory reading the file",
+            s = cr__errf(CR_ERR_NOMEM, err, errsize, "%s: out of memory reading the file",
                                path);
             break;
         }
         n += fread(buf + n, 1, cap - n, f);
         if (ferror(f)) {
-            s = cr__optim_errf(CR_ERR_IO, err, errsize, "%s: read error: %s", path,
+            s = cr__errf(CR_ERR_IO, err, errsize, "%s: read error: %s", path,
                                strerror(errno));
             break;
         }
@@ -467,11 +467,11 @@ static cr_status load_image(const unsigned char *buf, size_t n, const char *name
     }
     if (!s && opt) {
         if (!L.has_optim)
-            s = cr__optim_errf(CR_ERR_FORMAT, err, errsize,
+            s = cr__errf(CR_ERR_FORMAT, err, errsize,
                                "%s: file has no optimizer state (saved without an optimizer)",
                                name);
         else if (L.cfg.kind != opt->cfg.kind)
-            s = cr__optim_errf(CR_ERR_SHAPE, err, errsize,
+            s = cr__errf(CR_ERR_SHAPE, err, errsize,
                                "%s: optimizer is %s in the file but %s here", name,
                                cr_optim_kind_name(L.cfg.kind), cr_optim_kind_name(opt->cfg.kind));
         else {
@@ -505,7 +505,7 @@ cr_status cr_load(const char *path, cr_params *params, cr_optim *opt, cr_meta *m
                   char *err, size_t errsize)
 {
     if (!path || !path[0])
-        return cr__optim_errf(CR_ERR_ARG, err, errsize, "load: path is NULL or empty");
+        return cr__errf(CR_ERR_ARG, err, errsize, "load: path is NULL or empty");
     unsigned char *buf = NULL;
     size_t n = 0;
     cr_status s = read_file(path, &buf, &n, err, errsize);
@@ -519,7 +519,7 @@ cr_status cr_load_buffer(const void *data, size_t size, const char *name, cr_par
                          cr_optim *opt, cr_meta *meta, char *err, size_t errsize)
 {
     if (!data && size)
-        return cr__optim_errf(CR_ERR_ARG, err, errsize, "load: data is NULL");
+        return cr__errf(CR_ERR_ARG, err, errsize, "load: data is NULL");
     return load_image(data ? data : "", size, name ? name : "<buffer>", params, opt, meta, err,
                       errsize);
 }

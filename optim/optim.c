@@ -18,20 +18,8 @@
 
 #include <float.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-
-cr_status cr__optim_errf(cr_status s, char *err, size_t errsize, const char *fmt, ...)
-{
-    if (err && errsize > 0) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errsize, fmt, ap);
-        va_end(ap);
-    }
-    return s;
-}
 
 static const char *const kind_names[CR_OPTIM_KIND_COUNT] = {
     "sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw"
@@ -76,10 +64,10 @@ cr_optim_config cr_optim_defaults(cr_optim_kind kind)
 static cr_status check_nonneg(const char *field, double v, char *err, size_t errsize)
 {
     if (!isfinite(v))
-        return cr__optim_errf(CR_ERR_ARG, err, errsize, "optim: %s = %g is not finite",
+        return cr__errf(CR_ERR_ARG, err, errsize, "optim: %s = %g is not finite",
                               field, v);
     if (v < 0)
-        return cr__optim_errf(CR_ERR_ARG, err, errsize, "optim: %s = %g is negative",
+        return cr__errf(CR_ERR_ARG, err, errsize, "optim: %s = %g is negative",
                               field, v);
     return CR_OK;
 }
@@ -88,16 +76,16 @@ static cr_status check_nonneg(const char *field, double v, char *err, size_t err
 static cr_status check_unit(const char *field, double v, char *err, size_t errsize)
 {
     if (!(v >= 0 && v < 1))
-        return cr__optim_errf(CR_ERR_ARG, err, errsize, "optim: %s = %g is outside [0, 1)",
+        return cr__errf(CR_ERR_ARG, err, errsize, "optim: %s = %g is outside [0, 1)",
                               field, v);
     return CR_OK;
 }
 
 cr_status cr_optim_config_check(const cr_optim_config *c, char *err, size_t errsize)
 {
-    if (!c) return cr__optim_errf(CR_ERR_ARG, err, errsize, "optim: config is NULL");
+    if (!c) return cr__errf(CR_ERR_ARG, err, errsize, "optim: config is NULL");
     if ((unsigned)c->kind >= CR_OPTIM_KIND_COUNT)
-        return cr__optim_errf(CR_ERR_ARG, err, errsize, "optim: unknown kind %d",
+        return cr__errf(CR_ERR_ARG, err, errsize, "optim: unknown kind %d",
                               (int)c->kind);
     cr_status s;
     if ((s = check_nonneg("lr", c->lr, err, errsize)) ||
@@ -154,7 +142,7 @@ cr_optim *cr_optim_new(cr_params *params, const cr_optim_config *cfg, char *err,
                        size_t errsize)
 {
     if (!params) {
-        cr__optim_errf(CR_ERR_ARG, err, errsize, "optim: parameter list is NULL");
+        cr__errf(CR_ERR_ARG, err, errsize, "optim: parameter list is NULL");
         return NULL;
     }
     if (cr_optim_config_check(cfg, err, errsize) != CR_OK) return NULL;
@@ -190,7 +178,7 @@ cr_optim *cr_optim_new(cr_params *params, const cr_optim_config *cfg, char *err,
     return o;
 nomem:
     cr_optim_free(o);
-    cr__optim_errf(CR_ERR_NOMEM, err, errsize, "optim: out of memory");
+    cr__errf(CR_ERR_NOMEM, err, errsize, "optim: out of memory");
     return NULL;
 }
 
@@ -312,14 +300,20 @@ cr_status cr_optim_set_pool(cr_optim *o, cr_pool *pool)
     return CR_OK;
 }
 
-cr_status cr_optim_step(cr_optim *o)
+cr_status cr_optim_step(cr_optim *o, char *err, size_t errsize)
 {
-    if (!o) return CR_ERR_ARG;
-    if (cr_params_count(o->params) != o->n) return CR_ERR_STATE;
+    if (!o) return cr__errf(CR_ERR_ARG, err, errsize, "optim: optimizer is NULL");
+    if (cr_params_count(o->params) != o->n)
+        return cr__errf(CR_ERR_STATE, err, errsize,
+                        "optim: the parameter list holds %zu tensors but held %zu when the "
+                        "optimizer was created", cr_params_count(o->params), o->n);
     for (size_t i = 0; i < o->n; i++) {
         const cr_tensor *x = cr_params_get(o->params, i);
         if (x != o->x[i] || !x->grad)
-            return CR_ERR_STATE;
+            return cr__errf(CR_ERR_STATE, err, errsize,
+                            "optim: parameter %zu (%s) %s", i, cr_params_name(o->params, i),
+                            x != o->x[i] ? "is not the tensor it was when the optimizer was "
+                                           "created" : "has no gradient buffer");
     }
     long t = ++o->t;
     for (size_t i = 0; i < o->n; i++) {

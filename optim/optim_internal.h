@@ -4,6 +4,7 @@
 #define CR_OPTIM_INTERNAL_H
 
 #include "chainrule.h"
+#include "../graph/errf.h"   /* cr__errf: the off-tape message helper */
 
 #define CR_STATE_NAME_MAX 72   /* "m." + a parameter name of <= 63 bytes + NUL */
 #define CR_META_KEY_MAX 64     /* keys are 1..63 bytes */
@@ -40,12 +41,5 @@ void cr__meta_adopt(cr_meta *m, cr__meta_entry *items, size_t n);
  * slot s ("v", "r", "m"). */
 int cr__optim_slots(cr_optim_kind kind);
 const char *cr__optim_slot_prefix(cr_optim_kind kind, int slot);
-
-/* printf into err[0..errsize) when err is non-NULL and errsize > 0; returns s. */
-cr_status cr__optim_errf(cr_status s, char *err, size_t errsize, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 4, 5)))
-#endif
-    ;
 
 #endif

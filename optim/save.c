@@ -208,7 +208,7 @@ cr_status cr_save(const char *path, const cr_params *params, const cr_optim *opt
                   const cr_meta *meta, char *err, size_t errsize)
 {
     if (!path || !path[0] || !params)
-        return cr__optim_errf(CR_ERR_ARG, err, errsize, "save: %s is NULL or empty",
+        return cr__errf(CR_ERR_ARG, err, errsize, "save: %s is NULL or empty",
                               !path || !path[0] ? "path" : "parameter list");
     size_t tmpsize = strlen(path) + 48;
     char *tmp = cr_malloc(tmpsize);
@@ -216,12 +216,12 @@ cr_status cr_save(const char *path, const cr_params *params, const cr_optim *opt
     cr_status s = CR_OK;
     int fd = -1;
     if (!tmp || !w) {
-        s = cr__optim_errf(CR_ERR_NOMEM, err, errsize, "%s: out of memory", path);
+        s = cr__errf(CR_ERR_NOMEM, err, errsize, "%s: out of memory", path);
         goto out;
     }
     fd = open_temp(path, tmp, tmpsize);
     if (fd < 0) {
-        s = cr__optim_errf(CR_ERR_IO, err, errsize, "%s: cannot create temporary file %s: %s",
+        s = cr__errf(CR_ERR_IO, err, errsize, "%s: cannot create temporary file %s: %s",
                            path, tmp, strerror(errno));
         goto out;
     }
@@ -229,18 +229,18 @@ cr_status cr_save(const char *path, const cr_params *params, const cr_optim *opt
     w->fd = fd;
     write_file(w, params, opt, meta);
     if (w->err) {
-        s = cr__optim_errf(CR_ERR_IO, err, errsize, "%s: write failed: %s", path,
+        s = cr__errf(CR_ERR_IO, err, errsize, "%s: write failed: %s", path,
                            strerror(w->err));
     } else if (fsync(fd) != 0) {
-        s = cr__optim_errf(CR_ERR_IO, err, errsize, "%s: fsync failed: %s", path,
+        s = cr__errf(CR_ERR_IO, err, errsize, "%s: fsync failed: %s", path,
                            strerror(errno));
     }
     if (close(fd) != 0 && s == CR_OK)
-        s = cr__optim_errf(CR_ERR_IO, err, errsize, "%s: close failed: %s", path,
+        s = cr__errf(CR_ERR_IO, err, errsize, "%s: close failed: %s", path,
                            strerror(errno));
     fd = -1;
     if (s == CR_OK && rename(tmp, path) != 0)
-        s = cr__optim_errf(CR_ERR_IO, err, errsize, "%s: cannot rename %s over it: %s", path,
+        s = cr__errf(CR_ERR_IO, err, errsize, "%s: cannot rename %s over it: %s", path,
                            tmp, strerror(errno));
     if (s != CR_OK) {
         unlink(tmp);

@@ -50,39 +50,39 @@ cr_schedule cr_schedule_defaults(cr_schedule_kind kind, double lr0)
 
 cr_status cr_schedule_check(const cr_schedule *s, char *err, size_t errsize)
 {
-    if (!s) return cr__optim_errf(CR_ERR_ARG, err, errsize, "schedule: NULL");
+    if (!s) return cr__errf(CR_ERR_ARG, err, errsize, "schedule: NULL");
     if ((unsigned)s->kind >= CR_SCHED_KIND_COUNT)
-        return cr__optim_errf(CR_ERR_ARG, err, errsize, "schedule: unknown kind %d",
+        return cr__errf(CR_ERR_ARG, err, errsize, "schedule: unknown kind %d",
                               (int)s->kind);
     if (!(isfinite(s->lr0) && s->lr0 >= 0))
-        return cr__optim_errf(CR_ERR_ARG, err, errsize,
+        return cr__errf(CR_ERR_ARG, err, errsize,
                               "schedule: lr0 = %g must be finite and >= 0", s->lr0);
     if (s->warmup < 0)
-        return cr__optim_errf(CR_ERR_ARG, err, errsize, "schedule: warmup = %ld is negative",
+        return cr__errf(CR_ERR_ARG, err, errsize, "schedule: warmup = %ld is negative",
                               s->warmup);
     switch (s->kind) {
     case CR_SCHED_INV:
         if (!(isfinite(s->k) && s->k >= 0))
-            return cr__optim_errf(CR_ERR_ARG, err, errsize,
+            return cr__errf(CR_ERR_ARG, err, errsize,
                                   "schedule: k = %g must be finite and >= 0", s->k);
         break;
     case CR_SCHED_STEP:
         if (s->step_size < 1)
-            return cr__optim_errf(CR_ERR_ARG, err, errsize,
+            return cr__errf(CR_ERR_ARG, err, errsize,
                                   "schedule: step_size = %ld must be >= 1", s->step_size);
         /* γ is checked as for exp */
         /* fall through */
     case CR_SCHED_EXP:
         if (!(s->gamma > 0 && s->gamma <= 1))
-            return cr__optim_errf(CR_ERR_ARG, err, errsize,
+            return cr__errf(CR_ERR_ARG, err, errsize,
                                   "schedule: gamma = %g is outside (0, 1]", s->gamma);
         break;
     case CR_SCHED_COSINE:
         if (s->T < 1)
-            return cr__optim_errf(CR_ERR_ARG, err, errsize, "schedule: T = %ld must be >= 1",
+            return cr__errf(CR_ERR_ARG, err, errsize, "schedule: T = %ld must be >= 1",
                                   s->T);
         if (!(s->lr_min >= 0 && s->lr_min <= s->lr0))
-            return cr__optim_errf(CR_ERR_ARG, err, errsize,
+            return cr__errf(CR_ERR_ARG, err, errsize,
                                   "schedule: lr_min = %g is outside [0, lr0 = %g]",
                                   s->lr_min, s->lr0);
         break;

@@ -93,9 +93,11 @@ static inline void check_gradients_at(cr_build_fn build, cr_tensor *const *in, i
                                       void *user, const char *what, const char *file, int line)
 {
     cr_gradcheck_result res;
-    cr_status s = cr_gradcheck(build, in, n, user, 0, &res);
+    char err[256];
+    cr_status s = cr_gradcheck(build, in, n, user, 0, &res, err, sizeof err);
     if (s != CR_OK) {
-        print_error("%s:%d: %s: gradcheck returned %s\n", file, line, what, cr_strerror(s));
+        print_error("%s:%d: %s: gradcheck returned %s: %s\n", file, line, what, cr_strerror(s),
+                    err);
         _fail(file, line);
     }
     if (!(res.max_rel_err <= GRAD_TOL)) {

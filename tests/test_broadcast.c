@@ -181,7 +181,7 @@ static void test_broadcast_gradients_pass_gradcheck(void **state)
             fill_inputs(in[0], in[1], &r);
             grad_case g = { op };
             cr_gradcheck_result res;
-            cr_status st = cr_gradcheck(build_op, in, 2, &g, 0, &res);
+            cr_status st = cr_gradcheck(build_op, in, 2, &g, 0, &res, NULL, 0);
             if (st != CR_OK || !(res.max_rel_err <= GRAD_TOL))
                 print_error("%s, case %zu: status %d, max_rel_err %.3g at input %d [%zu] "
                             "(analytic %.10g, numeric %.10g)\n", op_name[op], c, (int)st,

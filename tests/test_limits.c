@@ -235,8 +235,8 @@ static void test_raw_allocation_sizes_checked(void **state)
     assert_int_equal(a.live, 0);
     /* sample counts above INT_MAX are refused by the data layer */
     cr_split s;
-    assert_int_equal(cr_split_make(&s, (size_t)INT_MAX + 1, 0, 1), CR_ERR_ARG);
-    assert_null(cr_batcher_new(NULL, (size_t)INT_MAX + 1, 32, 0, 1));
+    assert_int_equal(cr_split_make(&s, (size_t)INT_MAX + 1, 0, 1, NULL, 0), CR_ERR_ARG);
+    assert_null(cr_batcher_new(NULL, (size_t)INT_MAX + 1, 32, 0, 1, NULL, 0));
     float v = 0;
     int l = 0;
     cr_dataset *d = NULL;
@@ -277,7 +277,7 @@ static int step(run_result *r, cr_tape *t, cr_mlp *m, cr_optim *o, cr_tensor *x,
     cr_optim_zero_grad(o);
     cr_status s = cr_backward(t, loss);
     if (s != CR_OK) return failed(r, s, "backward");
-    if ((s = cr_optim_step(o)) != CR_OK) return failed(r, s, "optim step");
+    if ((s = cr_optim_step(o, NULL, 0)) != CR_OK) return failed(r, s, "optim step");
     r->loss[k] = loss->data[0];
     return 1;
 }
@@ -314,11 +314,11 @@ static void training_run(run_result *r)
         failed(r, s, "dataset");
         goto out;
     }
-    if (!(b = cr_batcher_new(NULL, N_SAMPLES, BATCH, CR_BATCH_SHUFFLE, 5))) {
+    if (!(b = cr_batcher_new(NULL, N_SAMPLES, BATCH, CR_BATCH_SHUFFLE, 5, NULL, 0))) {
         failed(r, CR_ERR_NOMEM, "batcher");
         goto out;
     }
-    if (!(m = cr_mlp_new(3, sizes, CR_ACT_RELU, CR_ACT_NONE, &rng))) {
+    if (!(m = cr_mlp_new(3, sizes, CR_ACT_RELU, CR_ACT_NONE, &rng, NULL, 0))) {
         failed(r, CR_ERR_NOMEM, "mlp");
         goto out;
     }
@@ -339,23 +339,23 @@ static void training_run(run_result *r)
     cr_tensor *x = cr_const(t, 2, xs, NULL), *y = cr_const(t, 1, &ys, NULL);
     if (!tape_ok(r, t, "leaves")) goto out;
     cr_batcher_next(b, &idx);
-    cr_dataset_gather(d, idx, BATCH, x, y);
+    cr_dataset_gather(d, idx, BATCH, x, y, NULL, 0);
     if (!step(r, t, m, o, x, y, 0, &loss)) goto out;
 
     cr_batcher_next(b, &idx);                               /* replay on batch 2 */
-    cr_dataset_gather(d, idx, BATCH, x, y);
+    cr_dataset_gather(d, idx, BATCH, x, y, NULL, 0);
     if ((s = cr_tape_forward(t)) != CR_OK) {
         failed(r, s, "replay");
         goto out;
     }
     cr_optim_zero_grad(o);
-    if ((s = cr_backward(t, loss)) != CR_OK || (s = cr_optim_step(o)) != CR_OK) {
+    if ((s = cr_backward(t, loss)) != CR_OK || (s = cr_optim_step(o, NULL, 0)) != CR_OK) {
         failed(r, s, "replayed step");
         goto out;
     }
     r->loss[1] = loss->data[0];
     cr_tape_reset(t);                                       /* re-record, new epoch */
-    if ((s = cr_batcher_seek(b, 1, 0)) != CR_OK) {
+    if ((s = cr_batcher_seek(b, 1, 0, NULL, 0)) != CR_OK) {
         failed(r, s, "seek");
         goto out;
     }
@@ -363,13 +363,13 @@ static void training_run(run_result *r)
     x = cr_const(t, 2, xs, NULL);
     y = cr_const(t, 1, &ys, NULL);
     if (!tape_ok(r, t, "leaves 2")) goto out;
-    cr_dataset_gather(d, idx, BATCH, x, y);
+    cr_dataset_gather(d, idx, BATCH, x, y, NULL, 0);
     if (!step(r, t, m, o, x, y, 2, &loss)) goto out;
     cr_tape_reset(t);
     x = cr_const(t, 2, xs, NULL);
     y = cr_const(t, 1, &ys, NULL);
     if (!tape_ok(r, t, "leaves 3")) goto out;
-    cr_dataset_gather(d, idx, BATCH, x, y);
+    cr_dataset_gather(d, idx, BATCH, x, y, NULL, 0);
     if (!step(r, t, m, o, x, y, 3, &loss)) goto out;
 
     if (!(meta = cr_meta_new())) {
@@ -464,7 +464,7 @@ static void test_arena_cap_stops_step_and_tape_recovers(void **state)
     cr_real want = 0, got = 0;
     for (int capped = 0; capped < 2; capped++) {
         cr_rng_seed(&rng, 3);
-        cr_mlp *m = cr_mlp_new(3, sizes, CR_ACT_TANH, CR_ACT_NONE, &rng);
+        cr_mlp *m = cr_mlp_new(3, sizes, CR_ACT_TANH, CR_ACT_NONE, &rng, NULL, 0);
         cr_tape *t = cr_tape_new(4096);
         if (capped) cr_tape_set_arena_limit(t, 64 * 1024);
         for (int attempt = 0; attempt < 2; attempt++) {

@@ -173,8 +173,8 @@ static void test_l2_penalty_closed_form_all_and_weights_only(void **state)
     cr_tensor_set(W, wv, 4);
     b->data[0] = 5;
     cr_params *ps = cr_params_new();
-    assert_int_equal(cr_params_add(ps, W, "W"), CR_OK);
-    assert_int_equal(cr_params_add(ps, b, "b"), CR_OK);
+    assert_int_equal(cr_params_add(ps, W, "W", NULL, 0), CR_OK);
+    assert_int_equal(cr_params_add(ps, b, "b", NULL, 0), CR_OK);
     const double expect[2] = { 2.75, 1.5 }, db[2] = { 0.5, 0 };
     const double dW[4] = { 0.1, 0.2, 0.3, 0.4 };
     cr_tape *t = cr_tape_new(0);
@@ -189,7 +189,7 @@ static void test_l2_penalty_closed_form_all_and_weights_only(void **state)
     }
     /* A selection without weights is the constant 0. */
     cr_params *only_b = cr_params_new();
-    assert_int_equal(cr_params_add(only_b, b, "b"), CR_OK);
+    assert_int_equal(cr_params_add(only_b, b, "b", NULL, 0), CR_OK);
     cr_tape_reset(t);
     cr_tensor *z = cr_loss_l2(t, only_b, 1, 1);
     assert_non_null(z);
@@ -365,8 +365,8 @@ static void test_l2_penalty_passes_gradcheck(void **state)
     int ws[2] = { 3, 2 }, bs = 2;
     cr_tensor *in[2] = { rand_param(&r, 2, ws, -1, 1), rand_param(&r, 1, &bs, -1, 1) };
     cr_params *ps = cr_params_new();
-    cr_params_add(ps, in[0], "W");
-    cr_params_add(ps, in[1], "b");
+    cr_params_add(ps, in[0], "W", NULL, 0);
+    cr_params_add(ps, in[1], "b", NULL, 0);
     check_gradients(build_l2, in, 2, ps, "l2");
     cr_params_free(ps);
     cr_tensor_free(in[0]);

@@ -66,7 +66,7 @@ static void test_activation_names_round_trip(void **state)
 static void test_dense_forward_is_x_W_plus_b(void **state)
 {
     (void)state;
-    cr_dense *d = cr_dense_new(2, 3, CR_INIT_ZEROS, NULL);
+    cr_dense *d = cr_dense_new(2, 3, CR_INIT_ZEROS, NULL, NULL, 0);
     assert_non_null(d);
     const cr_real wv[6] = { 1, 2, 3, 4, 5, 6 }, bv[3] = { 0.5, 0, -1 }, xv[2] = { 1, 2 };
     cr_tensor_set(d->W, wv, 6);
@@ -103,7 +103,7 @@ static void test_dense_passes_gradcheck(void **state)
     (void)state;
     cr_rng r;
     cr_rng_seed(&r, 21);
-    cr_dense *d = cr_dense_new(4, 3, CR_INIT_XAVIER_NORMAL, &r);
+    cr_dense *d = cr_dense_new(4, 3, CR_INIT_XAVIER_NORMAL, &r, NULL, 0);
     cr_tensor_rand_uniform(d->b, &r, -1, 1);
     int xs[2] = { 5, 4 };
     cr_tensor *in[3] = { rand_param(&r, 2, xs, -1, 1), d->W, d->b };
@@ -117,10 +117,48 @@ static void test_dense_new_rejects_bad_arguments(void **state)
     (void)state;
     cr_rng r;
     cr_rng_seed(&r, 1);
-    assert_null(cr_dense_new(0, 3, CR_INIT_AUTO, &r));
-    assert_null(cr_dense_new(3, -1, CR_INIT_AUTO, &r));
-    assert_null(cr_dense_new(3, 3, CR_INIT_HE_NORMAL, NULL));
-    assert_null(cr_dense_new(3, 3, (cr_init_kind)77, &r));
+    char err[96];
+    assert_null(cr_dense_new(0, 3, CR_INIT_AUTO, &r, err, sizeof err));
+    assert_string_equal(err, "dense: 0 inputs and 3 outputs (both must be >= 1)");
+    assert_null(cr_dense_new(3, -1, CR_INIT_AUTO, &r, err, sizeof err));
+    assert_string_equal(err, "dense: 3 inputs and -1 outputs (both must be >= 1)");
+    assert_null(cr_dense_new(3, 3, CR_INIT_HE_NORMAL, NULL, err, sizeof err));
+    assert_string_equal(err, "dense: rng is NULL (only CR_INIT_ZEROS needs none)");
+    assert_null(cr_dense_new(3, 3, (cr_init_kind)77, &r, err, sizeof err));
+    assert_string_equal(err, "dense: unknown init kind 77");
+    /* err may be NULL; a short buffer gets a truncated, terminated message */
+    assert_null(cr_dense_new(0, 3, CR_INIT_AUTO, &r, NULL, 0));
+    char tiny[8];
+    assert_null(cr_dense_new(0, 3, CR_INIT_AUTO, &r, tiny, sizeof tiny));
+    assert_string_equal(tiny, "dense: ");
+}
+
+/* Every allocation of cr_dense_new failing in turn: NULL, a message, the caller's
+ * rng as it was (no draws consumed), nothing leaked (the sanitizer build checks). */
+static void test_dense_new_out_of_memory_says_so_and_keeps_the_rng(void **state)
+{
+    (void)state;
+    cr_test_alloc ca;
+    for (long k = 1;; k++) {
+        memset(&ca, 0, sizeof ca);
+        ca.fail_at = k;
+        cr_rng r, r0;
+        cr_rng_seed(&r, 3);
+        r0 = r;
+        char err[96] = "";
+        cr_test_alloc_install(&ca);
+        cr_dense *d = cr_dense_new(4, 5, CR_INIT_XAVIER_UNIFORM, &r, err, sizeof err);
+        cr_test_alloc_remove();
+        if (d) {
+            cr_dense_free(d);
+            assert_true(k > 3);      /* it did fail for the earlier k */
+            break;
+        }
+        assert_true(strcmp(err, "dense: out of memory") == 0 ||
+                    strcmp(err, "dense: out of memory for a 4x5 layer") == 0);
+        assert_memory_equal(&r, &r0, sizeof r);
+        assert_true(k < 100);
+    }
 }
 
 /* ---------------------------------------------------------------- dropout */
@@ -246,7 +284,7 @@ static void test_dropout_rejects_bad_p_and_missing_rng(void **state)
 static void test_batchnorm_training_output_has_zero_mean_unit_variance(void **state)
 {
     (void)state;
-    cr_batchnorm *bn = cr_batchnorm_new(3, 0, 0);
+    cr_batchnorm *bn = cr_batchnorm_new(3, 0, 0, NULL, 0);
     assert_non_null(bn);
     cr_tape *t = cr_tape_new(0);
     int xs[2] = { 64, 3 };
@@ -280,7 +318,7 @@ static void test_batchnorm_training_output_has_zero_mean_unit_variance(void **st
 static void test_batchnorm_running_statistics_and_eval_path(void **state)
 {
     (void)state;
-    cr_batchnorm *bn = cr_batchnorm_new(2, 0, 0);
+    cr_batchnorm *bn = cr_batchnorm_new(2, 0, 0, NULL, 0);
     assert_close(bn->momentum, 0.1, 1e-7, 0);
     assert_close(bn->eps, 1e-5, 1e-12, 0);
     cr_tape *t = cr_tape_new(0);
@@ -321,7 +359,7 @@ static void test_batchnorm_running_statistics_and_eval_path(void **state)
 static void test_batchnorm_replay_updates_running_statistics(void **state)
 {
     (void)state;
-    cr_batchnorm *bn = cr_batchnorm_new(2, (cr_real)0.5, 0);
+    cr_batchnorm *bn = cr_batchnorm_new(2, (cr_real)0.5, 0, NULL, 0);
     cr_tape *t = cr_tape_new(0);
     int xs[2] = { 2, 2 };
     const cr_real xv[4] = { 1, 2, 3, 6 };
@@ -359,7 +397,7 @@ static void test_batchnorm_passes_gradcheck_in_both_modes(void **state)
     (void)state;
     cr_rng r;
     cr_rng_seed(&r, 23);
-    cr_batchnorm *bn = cr_batchnorm_new(3, 0, 0);
+    cr_batchnorm *bn = cr_batchnorm_new(3, 0, 0, NULL, 0);
     cr_tensor_rand_uniform(bn->gamma, &r, 0.5, 1.5);
     cr_tensor_rand_uniform(bn->beta, &r, -1, 1);
     cr_tensor_rand_uniform(bn->running_mean, &r, -1, 1);
@@ -376,7 +414,7 @@ static void test_batchnorm_passes_gradcheck_in_both_modes(void **state)
 static void test_batchnorm_errors_name_the_layer(void **state)
 {
     (void)state;
-    cr_batchnorm *bn = cr_batchnorm_new(2, 0, 0);
+    cr_batchnorm *bn = cr_batchnorm_new(2, 0, 0, NULL, 0);
     cr_tape *t = cr_tape_new(0);
     int one[2] = { 1, 2 }, wide[2] = { 4, 3 };
     assert_null(cr_batchnorm_forward(t, bn, cr_var(t, 2, one, NULL), 1));
@@ -387,8 +425,18 @@ static void test_batchnorm_errors_name_the_layer(void **state)
     assert_tape_error(t, "batchnorm: x is 4x3 but the layer has 2 features");
     cr_tape_free(t);
     cr_batchnorm_free(bn);
-    assert_null(cr_batchnorm_new(0, 0, 0));
-    assert_null(cr_batchnorm_new(2, 2, 0));
+    char err[96];
+    assert_null(cr_batchnorm_new(0, 0, 0, err, sizeof err));
+    assert_string_equal(err, "batchnorm: 0 features (must be >= 1)");
+    assert_null(cr_batchnorm_new(2, 2, 0, err, sizeof err));
+    assert_string_equal(err, "batchnorm: momentum = 2 is above 1");
+    cr_test_alloc ca = { 0 };
+    ca.fail_at = 1;
+    cr_test_alloc_install(&ca);
+    bn = cr_batchnorm_new(2, 0, 0, err, sizeof err);
+    cr_test_alloc_remove();
+    assert_null(bn);
+    assert_string_equal(err, "batchnorm: out of memory");
 }
 
 /* -------------------------------------------------------------------- MLP */
@@ -402,7 +450,7 @@ static void test_mlp_784_128_10_shape_names_and_param_count(void **state)
     cr_rng r;
     cr_rng_seed(&r, 42);
     int sizes[3] = { 784, 128, 10 };
-    cr_mlp *m = cr_mlp_new(3, sizes, CR_ACT_RELU, CR_ACT_NONE, &r);
+    cr_mlp *m = cr_mlp_new(3, sizes, CR_ACT_RELU, CR_ACT_NONE, &r, NULL, 0);
     assert_non_null(m);
     assert_int_equal(cr_mlp_param_count(m), 101770);
     assert_int_equal(cr_mlp_n_layers(m), 2);
@@ -431,7 +479,7 @@ static void test_mlp_784_128_10_shape_names_and_param_count(void **state)
     cr_mlp_config c = cr_mlp_default_config();
     c.batchnorm = 1;
     cr_rng_seed(&r, 42);
-    m = cr_mlp_new_config(3, sizes, &c, &r);
+    m = cr_mlp_new_config(3, sizes, &c, &r, NULL, 0);
     assert_int_equal(cr_mlp_param_count(m), 102026);
     const char *pn[6] = { "fc1.W", "fc1.b", "bn1.gamma", "bn1.beta", "fc2.W", "fc2.b" };
     const char *bn[2] = { "bn1.running_mean", "bn1.running_var" };
@@ -456,7 +504,7 @@ static void test_mlp_is_deterministic_for_a_seed(void **state)
     cr_rng r;
     for (int k = 0; k < 3; k++) {
         cr_rng_seed(&r, k < 2 ? 5 : 6);
-        m[k] = cr_mlp_new(4, sizes, CR_ACT_RELU, CR_ACT_SOFTMAX, &r);
+        m[k] = cr_mlp_new(4, sizes, CR_ACT_RELU, CR_ACT_SOFTMAX, &r, NULL, 0);
         assert_non_null(m[k]);
     }
     cr_params *p0 = cr_mlp_params(m[0]), *p1 = cr_mlp_params(m[1]), *p2 = cr_mlp_params(m[2]);
@@ -519,7 +567,7 @@ static void test_mlp_passes_gradcheck_for_each_activation(void **state)
         c.output = out[k % 4];
         c.leaky_slope = (cr_real)0.1;
         c.batchnorm = k >= 4;
-        cr_mlp *m = cr_mlp_new_config(4, sizes, &c, &r);
+        cr_mlp *m = cr_mlp_new_config(4, sizes, &c, &r, NULL, 0);
         assert_non_null(m);
         cr_params *p = cr_mlp_params(m);
         /* nonzero biases, so the check does not start from the symmetric zero bias */
@@ -551,7 +599,7 @@ static void test_mlp_training_and_eval_modes(void **state)
     cr_mlp_config c = cr_mlp_default_config();
     c.dropout = (cr_real)0.5;
     c.batchnorm = 1;
-    cr_mlp *m = cr_mlp_new_config(3, sizes, &c, &r);
+    cr_mlp *m = cr_mlp_new_config(3, sizes, &c, &r, NULL, 0);
     assert_non_null(m);
     cr_tape *t = cr_tape_new(0);
     cr_tensor *x = cr_const(t, 2, xs, NULL);
@@ -584,7 +632,7 @@ static void test_mlp_rng_state_restores_dropout_masks(void **state)
     int sizes[3] = { 4, 32, 3 }, xs[2] = { 6, 4 };
     cr_mlp_config c = cr_mlp_default_config();
     c.dropout = (cr_real)0.5;
-    cr_mlp *m = cr_mlp_new_config(3, sizes, &c, &r);
+    cr_mlp *m = cr_mlp_new_config(3, sizes, &c, &r, NULL, 0);
     assert_non_null(cr_mlp_rng(m));
     assert_null(cr_mlp_rng(NULL));
     cr_tape *t = cr_tape_new(0);
@@ -608,7 +656,7 @@ static void test_mlp_replay_matches_a_fresh_recording(void **state)
     cr_rng r;
     cr_rng_seed(&r, 26);
     int sizes[3] = { 3, 5, 2 }, xs[2] = { 2, 3 };
-    cr_mlp *m = cr_mlp_new(3, sizes, CR_ACT_TANH, CR_ACT_SIGMOID, &r);
+    cr_mlp *m = cr_mlp_new(3, sizes, CR_ACT_TANH, CR_ACT_SIGMOID, &r, NULL, 0);
     cr_tape *t = cr_tape_new(0), *u = cr_tape_new(0);
     cr_tensor *x = cr_const(t, 2, xs, NULL);
     cr_tensor *y = cr_mlp_forward(t, m, x);
@@ -631,7 +679,7 @@ static void test_mlp_learns_xor(void **state)
     cr_rng r;
     cr_rng_seed(&r, 3);
     int sizes[3] = { 2, 4, 1 }, xs[2] = { 4, 2 }, ys[2] = { 4, 1 };
-    cr_mlp *m = cr_mlp_new(3, sizes, CR_ACT_TANH, CR_ACT_NONE, &r);
+    cr_mlp *m = cr_mlp_new(3, sizes, CR_ACT_TANH, CR_ACT_NONE, &r, NULL, 0);
     const cr_real xv[8] = { 0, 0, 0, 1, 1, 0, 1, 1 }, yv[4] = { 0, 1, 1, 0 };
     cr_params *p = cr_mlp_params(m);
     cr_tape *t = cr_tape_new(0);
@@ -660,16 +708,36 @@ static void test_mlp_errors(void **state)
     cr_rng r;
     cr_rng_seed(&r, 1);
     int sizes[3] = { 4, 3, 2 }, zero[2] = { 4, 0 };
-    assert_null(cr_mlp_new(1, sizes, CR_ACT_RELU, CR_ACT_NONE, &r));
-    assert_null(cr_mlp_new(2, zero, CR_ACT_RELU, CR_ACT_NONE, &r));
-    assert_null(cr_mlp_new(3, sizes, CR_ACT_RELU, CR_ACT_NONE, NULL));
-    assert_null(cr_mlp_new(3, sizes, (cr_activation)9, CR_ACT_NONE, &r));
+    char err[96];
+    assert_null(cr_mlp_new(1, sizes, CR_ACT_RELU, CR_ACT_NONE, &r, err, sizeof err));
+    assert_string_equal(err, "mlp: 1 sizes (need inputs and outputs: >= 2)");
+    assert_null(cr_mlp_new(2, zero, CR_ACT_RELU, CR_ACT_NONE, &r, err, sizeof err));
+    assert_string_equal(err, "mlp: sizes[1] = 0 (every size must be >= 1)");
+    assert_null(cr_mlp_new(3, sizes, CR_ACT_RELU, CR_ACT_NONE, NULL, err, sizeof err));
+    assert_string_equal(err, "mlp: rng is NULL");
+    assert_null(cr_mlp_new(3, NULL, CR_ACT_RELU, CR_ACT_NONE, &r, err, sizeof err));
+    assert_string_equal(err, "mlp: sizes is NULL");
+    assert_null(cr_mlp_new(3, sizes, (cr_activation)9, CR_ACT_NONE, &r, err, sizeof err));
+    assert_string_equal(err, "mlp: unknown hidden activation 9");
+    assert_null(cr_mlp_new(3, sizes, CR_ACT_RELU, (cr_activation)-1, &r, err, sizeof err));
+    assert_string_equal(err, "mlp: unknown output activation -1");
     cr_mlp_config c = cr_mlp_default_config();
     c.dropout = 1;
-    assert_null(cr_mlp_new_config(3, sizes, &c, &r));
-    assert_null(cr_mlp_new_config(3, sizes, NULL, &r));
+    assert_null(cr_mlp_new_config(3, sizes, &c, &r, err, sizeof err));
+    assert_string_equal(err, "mlp: dropout = 1 is outside [0, 1)");
+    c = cr_mlp_default_config();
+    c.init = (cr_init_kind)42;
+    assert_null(cr_mlp_new_config(3, sizes, &c, &r, err, sizeof err));
+    assert_string_equal(err, "mlp: unknown init kind 42");
+    c = cr_mlp_default_config();
+    c.batchnorm = 1;
+    c.bn_momentum = 3;
+    assert_null(cr_mlp_new_config(3, sizes, &c, &r, err, sizeof err));
+    assert_string_equal(err, "mlp: bn_momentum = 3 is above 1");
+    assert_null(cr_mlp_new_config(3, sizes, NULL, &r, err, sizeof err));
+    assert_string_equal(err, "mlp: cfg is NULL");
 
-    cr_mlp *m = cr_mlp_new(3, sizes, CR_ACT_RELU, CR_ACT_NONE, &r);
+    cr_mlp *m = cr_mlp_new(3, sizes, CR_ACT_RELU, CR_ACT_NONE, &r, NULL, 0);
     cr_tape *t = cr_tape_new(0);
     int xs[2] = { 3, 5 };
     assert_null(cr_mlp_forward(t, m, cr_const(t, 2, xs, NULL)));
@@ -681,8 +749,8 @@ static void test_mlp_errors(void **state)
     cr_mlp_free(m);
 }
 
-/* Every allocation of cr_mlp_new_config (batchnorm on) failing in turn gives NULL
- * and leaks nothing (the sanitizer build checks the leaks). */
+/* Every allocation of cr_mlp_new_config (batchnorm on) failing in turn gives NULL,
+ * a message, the rng as it was, and leaks nothing (the sanitizer build checks). */
 static void test_mlp_new_survives_every_allocation_failure(void **state)
 {
     (void)state;
@@ -696,13 +764,18 @@ static void test_mlp_new_survives_every_allocation_failure(void **state)
         cr_rng r;
         cr_rng_seed(&r, 1);
         cr_test_alloc_install(&ca);
-        cr_mlp *m = cr_mlp_new_config(4, sizes, &c, &r);
+        cr_rng r0 = r;
+        char err[96] = "";
+        cr_mlp *m = cr_mlp_new_config(4, sizes, &c, &r, err, sizeof err);
         cr_mlp_free(m);
         cr_test_alloc_remove();
         if (m) {
             assert_true(k > 10);     /* it did fail for the earlier k */
             break;
         }
+        /* every failure says so, and the caller's rng is as it was */
+        assert_non_null(strstr(err, ": out of memory"));
+        assert_memory_equal(&r, &r0, sizeof r);
         assert_true(k < 1000);
     }
 }
@@ -715,6 +788,7 @@ int main(void)
         cmocka_unit_test(test_dense_forward_is_x_W_plus_b),
         cmocka_unit_test(test_dense_passes_gradcheck),
         cmocka_unit_test(test_dense_new_rejects_bad_arguments),
+        cmocka_unit_test(test_dense_new_out_of_memory_says_so_and_keeps_the_rng),
         cmocka_unit_test(test_dropout_eval_is_identity_without_a_node),
         cmocka_unit_test(test_dropout_train_keeps_one_minus_p_scaled),
         cmocka_unit_test(test_dropout_same_seed_same_mask_and_replay_redraws),

@@ -75,7 +75,7 @@ static void test_unary_ops_pass_gradcheck_on_ranks_0_to_4(void **state)
             assert_non_null(x);
             fill_case(x, &unary_cases[c], &r);
             cr_gradcheck_result res;
-            cr_status st = cr_gradcheck(build_unary, &x, 1, (void *)&unary_cases[c], 0, &res);
+            cr_status st = cr_gradcheck(build_unary, &x, 1, (void *)&unary_cases[c], 0, &res, NULL, 0);
             if (st != CR_OK || !(res.max_rel_err <= GRAD_TOL))
                 print_error("%s on rank %d: status %d, max_rel_err %.3g at %zu "
                             "(analytic %.10g, numeric %.10g)\n", unary_cases[c].name, ranks[s],
@@ -120,7 +120,7 @@ static void test_binary_ops_pass_gradcheck_on_ranks_0_to_4(void **state)
                 in[1]->data[i] = (cr_real)b;
             }
             cr_gradcheck_result res;
-            cr_status st = cr_gradcheck(build_binary, in, 2, &fns[f], 0, &res);
+            cr_status st = cr_gradcheck(build_binary, in, 2, &fns[f], 0, &res, NULL, 0);
             if (st != CR_OK || !(res.max_rel_err <= GRAD_TOL))
                 print_error("%s on rank %d: max_rel_err %.3g at input %d [%zu]\n", names[f],
                             ranks[s], res.max_rel_err, res.worst_input, res.worst_index);

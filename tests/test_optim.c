@@ -21,8 +21,8 @@ static problem problem_new(void)
     pr.w = cr_param_new(2, sw);
     pr.b = cr_param_new(1, sb);
     assert_non_null(pr.p);
-    assert_int_equal(cr_params_add_owned(pr.p, pr.w, "w"), CR_OK);
-    assert_int_equal(cr_params_add_owned(pr.p, pr.b, "b"), CR_OK);
+    assert_int_equal(cr_params_add_owned(pr.p, pr.w, "w", NULL, 0), CR_OK);
+    assert_int_equal(cr_params_add_owned(pr.p, pr.b, "b", NULL, 0), CR_OK);
     for (int i = 0; i < 6; i++) pr.w->data[i] = (cr_real)optim_fix_w0[i];
     for (int i = 0; i < 3; i++) pr.b->data[i] = (cr_real)optim_fix_b0[i];
     return pr;
@@ -71,7 +71,7 @@ static void run_case(const char *name)
     const double tol = TOL(1e-12, 1e-5);
     for (int step = 0; step < OPTIM_FIX_STEPS; step++) {
         set_grads(&pr);
-        assert_int_equal(cr_optim_step(o), CR_OK);
+        assert_int_equal(cr_optim_step(o, NULL, 0), CR_OK);
         assert_int_equal(cr_optim_step_count(o), step + 1);
         for (int i = 0; i < 6; i++) assert_close_i(pr.w->data[i], c->theta[step][i], tol, tol, i);
         for (int i = 0; i < 3; i++)
@@ -125,12 +125,12 @@ static double one_step(cr_optim_config cfg)
 {
     cr_params *p = cr_params_new();
     cr_tensor *x = cr_param_new(0, NULL);
-    assert_int_equal(cr_params_add_owned(p, x, "x"), CR_OK);
+    assert_int_equal(cr_params_add_owned(p, x, "x", NULL, 0), CR_OK);
     x->data[0] = 1;
     x->grad[0] = 2;
     cr_optim *o = cr_optim_new(p, &cfg, NULL, 0);
     assert_non_null(o);
-    assert_int_equal(cr_optim_step(o), CR_OK);
+    assert_int_equal(cr_optim_step(o, NULL, 0), CR_OK);
     double v = x->data[0];
     cr_optim_free(o);
     cr_params_free(p);
@@ -288,7 +288,7 @@ static void test_set_lr_validates_and_changes_the_step(void **state)
     c.lr = 0.5;
     cr_params *p = cr_params_new();
     cr_tensor *x = cr_param_new(0, NULL);
-    assert_int_equal(cr_params_add_owned(p, x, "x"), CR_OK);
+    assert_int_equal(cr_params_add_owned(p, x, "x", NULL, 0), CR_OK);
     cr_optim *o = cr_optim_new(p, &c, NULL, 0);
     assert_int_equal(cr_optim_set_lr(o, -1), CR_ERR_ARG);
     assert_int_equal(cr_optim_set_lr(o, INFINITY), CR_ERR_ARG);
@@ -296,7 +296,7 @@ static void test_set_lr_validates_and_changes_the_step(void **state)
     assert_int_equal(cr_optim_set_lr(o, 0.25), CR_OK);
     assert_close(cr_optim_get_config(o)->lr, 0.25, 0, 0);
     x->grad[0] = 4;
-    assert_int_equal(cr_optim_step(o), CR_OK);
+    assert_int_equal(cr_optim_step(o, NULL, 0), CR_OK);
     assert_close(x->data[0], -1, 0, 0);
     assert_ptr_equal(cr_optim_params(o), p);
     assert_int_equal(cr_optim_set_step_count(o, -1), CR_ERR_ARG);
@@ -353,7 +353,7 @@ static void test_step_does_not_allocate(void **state)
         for (int s = 0; s < 10; s++) {
             cr_optim_zero_grad(o);
             set_grads(&pr);
-            assert_int_equal(cr_optim_step(o), CR_OK);
+            assert_int_equal(cr_optim_step(o, NULL, 0), CR_OK);
         }
         cr_test_alloc_remove();
         assert_int_equal(counter.count, 0);
@@ -368,13 +368,18 @@ static void test_step_refuses_a_list_changed_after_creation(void **state)
     problem pr = problem_new();
     cr_optim_config c = cr_optim_defaults(CR_OPTIM_SGD);
     cr_optim *o = cr_optim_new(pr.p, &c, NULL, 0);
-    assert_int_equal(cr_params_add_owned(pr.p, cr_param_new(0, NULL), "late"), CR_OK);
+    assert_int_equal(cr_params_add_owned(pr.p, cr_param_new(0, NULL), "late", NULL, 0), CR_OK);
     set_grads(&pr);
     cr_real before = pr.w->data[0];
-    assert_int_equal(cr_optim_step(o), CR_ERR_STATE);
+    char err[128];
+    assert_int_equal(cr_optim_step(o, err, sizeof err), CR_ERR_STATE);
+    assert_string_equal(err, "optim: the parameter list holds 3 tensors but held 2 when the "
+                             "optimizer was created");
     assert_true(pr.w->data[0] == before);
     assert_int_equal(cr_optim_step_count(o), 0);
-    assert_int_equal(cr_optim_step(NULL), CR_ERR_ARG);
+    assert_int_equal(cr_optim_step(NULL, err, sizeof err), CR_ERR_ARG);
+    assert_string_equal(err, "optim: optimizer is NULL");
+    assert_int_equal(cr_optim_step(NULL, NULL, 0), CR_ERR_ARG);
     cr_optim_free(o);
     cr_params_free(pr.p);
 }
@@ -420,6 +425,81 @@ static void test_new_reports_allocation_failure(void **state)
     cr_params_free(pr.p);
 }
 
+/* Each refusal of cr_params_add / _owned / _extend names its cause; the list is
+ * unchanged, and _owned frees the tensor it could not add. */
+static void test_params_add_says_why_it_refuses(void **state)
+{
+    (void)state;
+    cr_params *p = cr_params_new(), *q = cr_params_new();
+    cr_tensor *w = cr_param_new(0, NULL), *c = cr_tensor_new(0, NULL);
+    cr_tape *t = cr_tape_new(0);
+    char err[128];
+    assert_int_equal(cr_params_add(p, w, "w", err, sizeof err), CR_OK);
+    assert_int_equal(cr_params_add(p, w, "w", err, sizeof err), CR_ERR_ARG);
+    assert_string_equal(err, "params: 'w' is already in the list");
+    assert_int_equal(cr_params_add(p, c, "c", err, sizeof err), CR_ERR_ARG);
+    assert_string_equal(err, "params: 'c' has no gradient buffer (made by cr_tensor_new? use "
+                             "cr_param_new)");
+    assert_int_equal(cr_params_add(p, cr_scalar(t, 1), "s", err, sizeof err), CR_ERR_ARG);
+    assert_string_equal(err, "params: 's' is a tape tensor (parameters are made by cr_param_new)");
+    assert_int_equal(cr_params_add(p, w, "", err, sizeof err), CR_ERR_ARG);
+    assert_string_equal(err, "params: name '' is 0 bytes (1..63)");
+    char long_name[80];
+    memset(long_name, 'a', 70);
+    long_name[70] = '\0';
+    assert_int_equal(cr_params_add(p, w, long_name, err, sizeof err), CR_ERR_ARG);
+    assert_string_equal(err, "params: name 'aaaaaaaaaaaaaaaaaaaa...' is 70 bytes (1..63)");
+    assert_int_equal(cr_params_add(NULL, w, "v", err, sizeof err), CR_ERR_ARG);
+    assert_string_equal(err, "params: the list is NULL");
+    assert_int_equal(cr_params_add(p, NULL, "v", err, sizeof err), CR_ERR_ARG);
+    assert_string_equal(err, "params: the tensor is NULL");
+    assert_int_equal(cr_params_add(p, w, NULL, err, sizeof err), CR_ERR_ARG);
+    assert_string_equal(err, "params: the name is NULL");
+    assert_int_equal(cr_params_add_owned(p, cr_param_new(0, NULL), "w", err, sizeof err),
+                     CR_ERR_ARG);             /* freed: the sanitizer build checks the leak */
+    assert_string_equal(err, "params: 'w' is already in the list");
+    assert_int_equal(cr_params_count(p), 1);
+    /* extend: all or nothing */
+    assert_int_equal(cr_params_add_owned(q, cr_param_new(0, NULL), "x", NULL, 0), CR_OK);
+    assert_int_equal(cr_params_add_owned(q, cr_param_new(0, NULL), "w", NULL, 0), CR_OK);
+    assert_int_equal(cr_params_extend(p, q, "", err, sizeof err), CR_ERR_ARG);
+    assert_string_equal(err, "params: 'w' is already in the list");
+    assert_int_equal(cr_params_count(p), 1);
+    assert_int_equal(cr_params_extend(p, p, "", err, sizeof err), CR_ERR_ARG);
+    assert_string_equal(err, "params: a list cannot be extended by itself");
+    assert_int_equal(cr_params_extend(p, q, long_name, err, sizeof err), CR_ERR_ARG);
+    assert_string_equal(err, "params: prefix + name 'aaaaaaaaaaaaaaaaaaaa...' is 71 bytes (1..63)");
+    assert_int_equal(cr_params_extend(p, NULL, "", err, sizeof err), CR_ERR_ARG);
+    assert_string_equal(err, "params: the source list is NULL");
+    assert_int_equal(cr_params_count(p), 1);
+    cr_params *r = cr_params_new();
+    cr_test_alloc ca = { 0 };
+    ca.fail_at = 1;
+    cr_test_alloc_install(&ca);
+    cr_status st = cr_params_add(r, w, "w", err, sizeof err);
+    cr_test_alloc_remove();
+    assert_int_equal(st, CR_ERR_NOMEM);
+    assert_string_equal(err, "params: out of memory adding 'w'");
+    assert_int_equal(cr_params_count(r), 0);
+    cr_params_free(r);
+    cr_params_free(q);
+    cr_params_free(p);
+    cr_tensor_free(w);
+    cr_tensor_free(c);
+    cr_tape_free(t);
+}
+
+/* cr_clip_grad_norm that must succeed; returns the norm it reports. */
+static double clip_norm(cr_params *p, double max_norm)
+{
+    double n = -1;
+    char err[96] = "";
+    cr_status s = cr_clip_grad_norm(p, max_norm, &n, err, sizeof err);
+    if (s != CR_OK) print_error("cr_clip_grad_norm: %s\n", err);
+    assert_int_equal(s, CR_OK);
+    return n;
+}
+
 /* Gradients (3, 4) and (12): N = 13. Clipping to 6.5 halves every gradient. */
 static void test_clip_grad_norm_scales_to_max_norm_and_returns_old_norm(void **state)
 {
@@ -427,21 +507,29 @@ static void test_clip_grad_norm_scales_to_max_norm_and_returns_old_norm(void **s
     cr_params *p = cr_params_new();
     int s2[1] = { 2 };
     cr_tensor *a = cr_param_new(1, s2), *b = cr_param_new(0, NULL);
-    cr_params_add_owned(p, a, "a");
-    cr_params_add_owned(p, b, "b");
+    cr_params_add_owned(p, a, "a", NULL, 0);
+    cr_params_add_owned(p, b, "b", NULL, 0);
     a->grad[0] = 3;
     a->grad[1] = -4;
     b->grad[0] = 12;
-    assert_close(cr_clip_grad_norm(p, 20), 13, 1e-12, 0);   /* below: unchanged */
+    assert_close(clip_norm(p, 20), 13, 1e-12, 0);   /* below: unchanged */
     assert_true(a->grad[0] == 3 && a->grad[1] == -4 && b->grad[0] == 12);
-    assert_close(cr_clip_grad_norm(p, 6.5), 13, 1e-12, 0);
+    assert_close(clip_norm(p, 6.5), 13, 1e-12, 0);
     assert_close(a->grad[0], 1.5, 1e-12, 0);
     assert_close(a->grad[1], -2, 1e-12, 0);
     assert_close(b->grad[0], 6, 1e-12, 0);
-    assert_close(cr_clip_grad_norm(p, 100), 6.5, TOL(1e-12, 1e-6), 0);
-    assert_close(cr_clip_grad_norm(p, -1), -1, 0, 0);
-    assert_close(cr_clip_grad_norm(NULL, 1), -1, 0, 0);
-    assert_close(b->grad[0], 6, 1e-12, 0);
+    assert_close(clip_norm(p, 100), 6.5, TOL(1e-12, 1e-6), 0);
+    char err[96];
+    double n = 42;
+    assert_int_equal(cr_clip_grad_norm(p, -1, &n, err, sizeof err), CR_ERR_ARG);
+    assert_string_equal(err, "clip_grad_norm: max_norm = -1 is not >= 0");
+    assert_int_equal(cr_clip_grad_norm(p, NAN, &n, err, sizeof err), CR_ERR_ARG);
+    assert_string_equal(err, "clip_grad_norm: max_norm = nan is not >= 0");
+    assert_int_equal(cr_clip_grad_norm(NULL, 1, &n, err, sizeof err), CR_ERR_ARG);
+    assert_string_equal(err, "clip_grad_norm: params is NULL");
+    assert_true(n == 42);                                  /* untouched on failure */
+    assert_int_equal(cr_clip_grad_norm(p, 1, NULL, NULL, 0), CR_OK);  /* norm may be NULL */
+    assert_close(b->grad[0], 12 / 13.0, TOL(1e-12, 1e-6), 0);
     cr_params_free(p);
 }
 
@@ -453,18 +541,18 @@ static void test_clip_grad_norm_handles_inf_and_huge_values(void **state)
     cr_params *p = cr_params_new();
     int s2[1] = { 2 };
     cr_tensor *a = cr_param_new(1, s2);
-    cr_params_add_owned(p, a, "a");
+    cr_params_add_owned(p, a, "a", NULL, 0);
     const double big = (cr_real)(CR_TEST_DOUBLE ? 1e200 : 1e30);   /* as stored */
     a->grad[0] = (cr_real)big;
     a->grad[1] = (cr_real)big;
-    assert_close(cr_clip_grad_norm(p, 1), big * sqrt(2.0), 0, 1e-12);
+    assert_close(clip_norm(p, 1), big * sqrt(2.0), 0, 1e-12);
     assert_close(a->grad[0], 1 / sqrt(2.0), 0, TOL(1e-12, 1e-6));
     a->grad[0] = INFINITY;
     a->grad[1] = 1;
-    assert_true(isinf(cr_clip_grad_norm(p, 1)));
+    assert_true(isinf(clip_norm(p, 1)));
     assert_true(isinf(a->grad[0]) && a->grad[1] == 1);
     a->grad[0] = NAN;
-    assert_true(isnan(cr_clip_grad_norm(p, 1)));
+    assert_true(isnan(clip_norm(p, 1)));
     assert_true(a->grad[1] == 1);
     cr_params_free(p);
 }
@@ -475,13 +563,17 @@ static void test_clip_grad_value_clamps_each_element(void **state)
     cr_params *p = cr_params_new();
     int s4[1] = { 4 };
     cr_tensor *a = cr_param_new(1, s4);
-    cr_params_add_owned(p, a, "a");
+    cr_params_add_owned(p, a, "a", NULL, 0);
     const cr_real g[4] = { -3, 0.5f, 7, -1 };
     memcpy(a->grad, g, sizeof g);
-    assert_int_equal(cr_clip_grad_value(p, -1), CR_ERR_ARG);
-    assert_int_equal(cr_clip_grad_value(p, NAN), CR_ERR_ARG);
+    char err[96];
+    assert_int_equal(cr_clip_grad_value(p, -1, err, sizeof err), CR_ERR_ARG);
+    assert_string_equal(err, "clip_grad_value: clip = -1 is not >= 0");
+    assert_int_equal(cr_clip_grad_value(p, NAN, NULL, 0), CR_ERR_ARG);
+    assert_int_equal(cr_clip_grad_value(NULL, 1, err, sizeof err), CR_ERR_ARG);
+    assert_string_equal(err, "clip_grad_value: params is NULL");
     assert_true(a->grad[2] == 7);
-    assert_int_equal(cr_clip_grad_value(p, 1), CR_OK);
+    assert_int_equal(cr_clip_grad_value(p, 1, NULL, 0), CR_OK);
     const double want[4] = { -1, 0.5, 1, -1 };
     assert_all_close(a->grad, want, 4, 0, 0);
     cr_params_free(p);
@@ -498,10 +590,10 @@ static void test_adam_minimises_the_fixture_problem(void **state)
     cr_optim *o = cr_optim_new(pr.p, &c, NULL, 0);
     for (int s = 0; s < 2000; s++) {
         set_grads(&pr);
-        cr_optim_step(o);
+        cr_optim_step(o, NULL, 0);
     }
     set_grads(&pr);
-    assert_true(cr_clip_grad_norm(pr.p, 1e9) < 1e-2);
+    assert_true(clip_norm(pr.p, 1e9) < 1e-2);
     assert_close(fabs(pr.w->data[3]), sqrt(2.0), 1e-2, 0);
     cr_optim_free(o);
     cr_params_free(pr.p);
@@ -530,6 +622,7 @@ int main(void)
         cmocka_unit_test(test_state_tensors_are_named_per_slot_and_parameter),
         cmocka_unit_test(test_step_does_not_allocate),
         cmocka_unit_test(test_step_refuses_a_list_changed_after_creation),
+        cmocka_unit_test(test_params_add_says_why_it_refuses),
         cmocka_unit_test(test_zero_grad_clears_every_gradient),
         cmocka_unit_test(test_new_reports_allocation_failure),
         cmocka_unit_test(test_clip_grad_norm_scales_to_max_norm_and_returns_old_norm),

@@ -201,7 +201,7 @@ static void test_schedule_drives_the_optimizer(void **state)
     (void)state;
     cr_params *p = cr_params_new();
     cr_tensor *x = cr_param_new(0, NULL);
-    cr_params_add_owned(p, x, "x");
+    cr_params_add_owned(p, x, "x", NULL, 0);
     x->data[0] = 1;
     cr_optim_config c = cr_optim_defaults(CR_OPTIM_SGD);
     cr_optim *o = cr_optim_new(p, &c, NULL, 0);
@@ -210,7 +210,7 @@ static void test_schedule_drives_the_optimizer(void **state)
     for (int i = 0; i < 3; i++) {
         x->grad[0] = x->data[0];
         assert_int_equal(cr_optim_set_lr(o, cr_schedule_lr(&s, cr_optim_step_count(o))), CR_OK);
-        assert_int_equal(cr_optim_step(o), CR_OK);
+        assert_int_equal(cr_optim_step(o, NULL, 0), CR_OK);
     }
     assert_close(x->data[0], 0.328125, 0, 0);
     cr_optim_free(o);

@@ -113,9 +113,9 @@ static model model_new(uint64_t seed, int steps, const int *wshape, const char *
     M.p = cr_params_new();
     cr_tensor *W = cr_param_new(2, wshape ? wshape : w23);
     cr_tensor *b = cr_param_new(1, b3), *s = cr_param_new(0, NULL);
-    assert_int_equal(cr_params_add_owned(M.p, W, wname ? wname : "fc1.W"), CR_OK);
-    assert_int_equal(cr_params_add_owned(M.p, b, "fc1.b"), CR_OK);
-    assert_int_equal(cr_params_add_owned(M.p, s, "scale"), CR_OK);
+    assert_int_equal(cr_params_add_owned(M.p, W, wname ? wname : "fc1.W", NULL, 0), CR_OK);
+    assert_int_equal(cr_params_add_owned(M.p, b, "fc1.b", NULL, 0), CR_OK);
+    assert_int_equal(cr_params_add_owned(M.p, s, "scale", NULL, 0), CR_OK);
     cr_tensor_rand_normal(W, &r, 0, 1);
     cr_tensor_rand_normal(b, &r, 0, 1);
     s->data[0] = (cr_real)(seed + 0.5);
@@ -128,7 +128,7 @@ static model model_new(uint64_t seed, int steps, const int *wshape, const char *
             cr_tensor *x = cr_params_get(M.p, i);
             for (size_t j = 0; j < x->size; j++) x->grad[j] = (cr_real)cr_rng_normal(&r);
         }
-        assert_int_equal(cr_optim_step(M.o), CR_OK);
+        assert_int_equal(cr_optim_step(M.o, NULL, 0), CR_OK);
     }
     M.m = cr_meta_new();
     assert_int_equal(cr_meta_set_u64(M.m, "epoch", seed * 3), CR_OK);
@@ -264,7 +264,7 @@ static void test_resume_from_a_checkpoint_continues_bit_identically(void **state
             cr_tensor *x = cr_params_get(A.p, i);
             for (size_t j = 0; j < x->size; j++) x->grad[j] = (cr_real)cr_rng_normal(&r);
         }
-        cr_optim_step(A.o);
+        cr_optim_step(A.o, NULL, 0);
     }
     assert_int_equal(cr_load(path, B.p, B.o, B.m, NULL, 0), CR_OK);
     cr_rng rb;
@@ -276,7 +276,7 @@ static void test_resume_from_a_checkpoint_continues_bit_identically(void **state
             cr_tensor *x = cr_params_get(B.p, i);
             for (size_t j = 0; j < x->size; j++) x->grad[j] = (cr_real)cr_rng_normal(&rb);
         }
-        cr_optim_step(B.o);
+        cr_optim_step(B.o, NULL, 0);
     }
     snap a = snapshot(&A), b = snapshot(&B);
     assert_same_snap(&a, &b);
@@ -365,7 +365,7 @@ static void test_a_tensor_listed_under_two_names_round_trips(void **state)
     (void)state;
     cr_tensor *w;
     cr_params *p = one_param(&w);
-    assert_int_equal(cr_params_add(p, w, "tied"), CR_OK);
+    assert_int_equal(cr_params_add(p, w, "tied", NULL, 0), CR_OK);
     w->data[0] = 3;
     w->data[1] = -4;
     const char *path = path_in("tied.crm");
@@ -534,8 +534,8 @@ static void test_name_mismatch_names_the_parameter(void **state)
     /* a model with one more parameter than the file */
     model C = model_new(3, 0, NULL, NULL);
     cr_params *bigger = cr_params_new();
-    assert_int_equal(cr_params_extend(bigger, C.p, ""), CR_OK);
-    assert_int_equal(cr_params_add_owned(bigger, cr_param_new(0, NULL), "extra"), CR_OK);
+    assert_int_equal(cr_params_extend(bigger, C.p, "", NULL, 0), CR_OK);
+    assert_int_equal(cr_params_add_owned(bigger, cr_param_new(0, NULL), "extra", NULL, 0), CR_OK);
     char err[256];
     assert_int_equal(cr_load(path, bigger, NULL, NULL, err, sizeof err), CR_ERR_SHAPE);
     assert_non_null(strstr(err, "/names.crm: parameter extra is missing from the file"));
@@ -628,7 +628,7 @@ static void test_failed_write_keeps_the_previous_file(void **state)
 
     cr_params *big = cr_params_new();
     int shape[2] = { 100, 100 };
-    assert_int_equal(cr_params_add_owned(big, cr_param_new(2, shape), "big"), CR_OK);
+    assert_int_equal(cr_params_add_owned(big, cr_param_new(2, shape), "big", NULL, 0), CR_OK);
     struct rlimit old, low;
     assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
     low = old;
@@ -828,7 +828,7 @@ static cr_params *one_param(cr_tensor **w)
     cr_params *p = cr_params_new();
     int s2[1] = { 2 };
     *w = cr_param_new(1, s2);
-    cr_params_add_owned(p, *w, "w");
+    cr_params_add_owned(p, *w, "w", NULL, 0);
     return p;
 }
 

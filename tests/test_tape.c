@@ -288,6 +288,49 @@ static void test_rng_is_deterministic_and_uniform(void **state)
     assert_int_equal(seen, 1023);
 }
 
+/* Functions for the gradcheck error test: one that fails on its tape, one that
+ * returns a vector instead of a scalar. */
+static cr_tensor *build_bad_matmul(cr_tape *t, cr_tensor *const *in, int n, void *user)
+{
+    (void)n;
+    (void)user;
+    return cr_sum(t, cr_matmul(t, in[0], in[0], 0, 0));
+}
+static cr_tensor *build_vector(cr_tape *t, cr_tensor *const *in, int n, void *user)
+{
+    (void)n;
+    (void)user;
+    return cr_scale(t, in[0], 2);
+}
+
+/* cr_gradcheck passes the build's tape error on (it used to return the bare status,
+ * the message lost with its internal tape) and says why it refuses its arguments. */
+static void test_gradcheck_errors_carry_the_message(void **state)
+{
+    (void)state;
+    int s23[2] = { 2, 3 };
+    cr_tensor *w = cr_param_new(2, s23), *c = cr_tensor_new(2, s23);
+    cr_gradcheck_result res;
+    char err[160];
+    assert_int_equal(cr_gradcheck(build_bad_matmul, &w, 1, NULL, 0, &res, err, sizeof err),
+                     CR_ERR_SHAPE);
+    assert_non_null(strstr(err, "gradcheck: matmul: "));
+    assert_int_equal(cr_gradcheck(build_vector, &w, 1, NULL, 0, &res, err, sizeof err),
+                     CR_ERR_SHAPE);
+    assert_string_equal(err, "gradcheck: build returned 6 values, not a scalar");
+    assert_int_equal(cr_gradcheck(build_vector, &c, 1, NULL, 0, &res, err, sizeof err),
+                     CR_ERR_ARG);
+    assert_string_equal(err, "gradcheck: input 0 is not a parameter (a heap tensor with a "
+                             "gradient: cr_param_new)");
+    assert_int_equal(cr_gradcheck(build_vector, &w, 0, NULL, 0, &res, err, sizeof err),
+                     CR_ERR_ARG);
+    assert_string_equal(err, "gradcheck: n = 0 inputs (1..64)");
+    assert_int_equal(cr_gradcheck(NULL, &w, 1, NULL, 0, &res, err, sizeof err), CR_ERR_ARG);
+    assert_string_equal(err, "gradcheck: build is NULL");
+    cr_tensor_free(w);
+    cr_tensor_free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -308,6 +351,7 @@ int main(void)
         cmocka_unit_test(test_bad_shapes_rejected),
         cmocka_unit_test(test_million_node_graph_backward),
         cmocka_unit_test(test_rng_is_deterministic_and_uniform),
+        cmocka_unit_test(test_gradcheck_errors_carry_the_message),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

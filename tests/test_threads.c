@@ -395,8 +395,8 @@ static void run_optim(opt_run *r, cr_optim_kind kind, cr_pool *pool)
     r->big = cr_param_new(2, (int[]){ OR, OC });
     r->small = cr_param_new(1, (int[]){ 10 });
     assert_true(r->ps && r->big && r->small);
-    assert_int_equal(cr_params_add(r->ps, r->big, "big"), CR_OK);
-    assert_int_equal(cr_params_add(r->ps, r->small, "small"), CR_OK);
+    assert_int_equal(cr_params_add(r->ps, r->big, "big", NULL, 0), CR_OK);
+    assert_int_equal(cr_params_add(r->ps, r->small, "small", NULL, 0), CR_OK);
     cr_rng rng;
     cr_rng_seed(&rng, 17);
     cr_tensor_rand_uniform(r->big, &rng, -1, 1);
@@ -412,7 +412,7 @@ static void run_optim(opt_run *r, cr_optim_kind kind, cr_pool *pool)
             r->big->grad[i] = (cr_real)(cr_rng_uniform(&rng) * 2 - 1);
         for (size_t i = 0; i < r->small->size; i++)
             r->small->grad[i] = (cr_real)(cr_rng_uniform(&rng) * 2 - 1);
-        assert_int_equal(cr_optim_step(r->o), CR_OK);
+        assert_int_equal(cr_optim_step(r->o, NULL, 0), CR_OK);
     }
 }
 
@@ -473,8 +473,8 @@ static void test_gather_over_a_pool_gives_the_same_batch_for_1_2_3_threads(void 
     cr_tensor *x2 = cr_tensor_new(2, (int[]){ B, F }), *y2 = cr_tensor_new(1, (int[]){ B });
     assert_true(x1 && y1 && x2 && y2);
     for (int standardized = 0; standardized <= 1; standardized++) {
-        if (standardized) assert_int_equal(cr_dataset_standardize(d, NULL, 0), CR_OK);
-        assert_int_equal(cr_dataset_gather(d, idx, B, x1, y1), CR_OK);
+        if (standardized) assert_int_equal(cr_dataset_standardize(d, NULL, 0, NULL, 0), CR_OK);
+        assert_int_equal(cr_dataset_gather(d, idx, B, x1, y1, NULL, 0), CR_OK);
         if (!standardized) /* pixel k of image i is (7i + 3k) % 256, scaled by 1/255 */
             assert_close(x1->data[10 * F + 100], ((7 * idx[10] + 300) % 256) / 255.0, 1e-7, 0);
         for (int threads = 2; threads <= 3; threads++) {
@@ -482,7 +482,7 @@ static void test_gather_over_a_pool_gives_the_same_batch_for_1_2_3_threads(void 
             assert_non_null(p);
             cr_tensor_fill(x2, -1);
             cr_tensor_fill(y2, -1);
-            assert_int_equal(cr_dataset_gather_pool(d, idx, B, x2, y2, p), CR_OK);
+            assert_int_equal(cr_dataset_gather_pool(d, idx, B, x2, y2, p, NULL, 0), CR_OK);
             assert_same_bits(x2->data, x1->data, (size_t)B * F, "gathered x");
             assert_same_bits(y2->data, y1->data, B, "gathered y");
             cr_pool_free(p);

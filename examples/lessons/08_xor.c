@@ -93,8 +93,8 @@ int main(int argc, char **argv)
     cr_rng rng;
     cr_rng_seed(&rng, 7);
     int one_sizes[2] = { 2, 1 }, two_sizes[3] = { 2, 4, 1 };
-    cr_mlp *one = cr_mlp_new(2, one_sizes, CR_ACT_NONE, CR_ACT_NONE, &rng);
-    cr_mlp *two = cr_mlp_new(3, two_sizes, CR_ACT_TANH, CR_ACT_NONE, &rng);
+    cr_mlp *one = cr_mlp_new(2, one_sizes, CR_ACT_NONE, CR_ACT_NONE, &rng, NULL, 0);
+    cr_mlp *two = cr_mlp_new(3, two_sizes, CR_ACT_TANH, CR_ACT_NONE, &rng, NULL, 0);
     if (!t || !one || !two) return 1;
 
     double l1 = train(t, one, 2000, 1, &L, NULL);

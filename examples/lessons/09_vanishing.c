@@ -35,7 +35,7 @@ static int grad_norms(cr_activation act, double *norm, const lesson *L, const ch
     sizes[0] = WIDTH;
     for (int i = 1; i < DEPTH; i++) sizes[i] = WIDTH;
     sizes[DEPTH] = CLASSES;
-    cr_mlp *m = cr_mlp_new(DEPTH + 1, sizes, act, CR_ACT_NONE, &rng);
+    cr_mlp *m = cr_mlp_new(DEPTH + 1, sizes, act, CR_ACT_NONE, &rng, NULL, 0);
     cr_tape *t = cr_tape_new(0);
     if (!m || !t) return 0;
     static cr_real x[BATCH * WIDTH], y[BATCH];

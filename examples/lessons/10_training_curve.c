@@ -39,7 +39,7 @@ static int demo(const char *csv)
         y[i] = (a * a + b * b < 0.5) != (cr_rng_uniform(&rng) < 0.2);
     }
     int sizes[4] = { 2, 32, 32, 2 }, xs[2] = { NTR, 2 }, vs[2] = { NVA, 2 };
-    cr_mlp *m = cr_mlp_new(4, sizes, CR_ACT_RELU, CR_ACT_NONE, &rng);
+    cr_mlp *m = cr_mlp_new(4, sizes, CR_ACT_RELU, CR_ACT_NONE, &rng, NULL, 0);
     cr_tape *t = cr_tape_new(0);
     FILE *f = fopen(csv, "w");
     if (!m || !t || !f) return 1;

@@ -9,17 +9,17 @@
 #define SPIRAL_TEST_SEED 2025
 
 static cr_status csv(const train_opts *o, const char *path, int classes, cr_dataset **out,
-                     char *err, size_t errlen)
+                     char *err, size_t errsize)
 {
     cr_csv_options c = cr_csv_defaults();
     c.header = o->header;
     c.label_column = o->label_column;
     c.n_classes = classes;
-    return cr_csv_load(out, path, &c, err, errlen);
+    return cr_csv_load(out, path, &c, err, errsize);
 }
 
 cr_status train_load_data(const train_opts *o, cr_dataset **train, cr_dataset **test,
-                          char *err, size_t errlen)
+                          char *err, size_t errsize)
 {
     cr_dataset *tr = NULL, *te = NULL;
     cr_status st = CR_OK;
@@ -27,17 +27,17 @@ cr_status train_load_data(const train_opts *o, cr_dataset **train, cr_dataset **
     if (o->data) {
         struct stat sb;
         if (stat(o->data, &sb) != 0) {
-            snprintf(err, errlen, "%s: no such file or directory", o->data);
+            snprintf(err, errsize, "%s: no such file or directory", o->data);
             return CR_ERR_IO;
         }
         if (S_ISDIR(sb.st_mode)) {
-            st = cr_idx_load_dir(need_train ? &tr : NULL, &te, o->data, o->classes, err, errlen);
+            st = cr_idx_load_dir(need_train ? &tr : NULL, &te, o->data, o->classes, err, errsize);
         } else {
             /* CSV: the test table is --test-csv; for --eval without it, the table itself */
-            if (need_train || !o->test_csv) st = csv(o, o->data, o->classes, &tr, err, errlen);
+            if (need_train || !o->test_csv) st = csv(o, o->data, o->classes, &tr, err, errsize);
             if (st == CR_OK && o->test_csv)
                 st = csv(o, o->test_csv, o->classes ? o->classes : (tr ? tr->n_classes : 0), &te,
-                         err, errlen);
+                         err, errsize);
             if (st == CR_OK && !need_train && !te) {
                 te = tr;
                 tr = NULL;
@@ -45,30 +45,30 @@ cr_status train_load_data(const train_opts *o, cr_dataset **train, cr_dataset **
         }
     } else if (o->train_images || o->test_images) {
         if (need_train && o->train_images)
-            st = cr_idx_load(&tr, o->train_images, o->train_labels, o->classes, err, errlen);
+            st = cr_idx_load(&tr, o->train_images, o->train_labels, o->classes, err, errsize);
         if (st == CR_OK && o->test_images)
             st = cr_idx_load(&te, o->test_images, o->test_labels,
-                             o->classes ? o->classes : (tr ? tr->n_classes : 0), err, errlen);
+                             o->classes ? o->classes : (tr ? tr->n_classes : 0), err, errsize);
         if (st == CR_OK && need_train && !tr) {
-            snprintf(err, errlen, "no training data: give --train-images and --train-labels");
+            snprintf(err, errsize, "no training data: give --train-images and --train-labels");
             st = CR_ERR_ARG;
         }
     } else {
         if (need_train)
             st = spirals_make(&tr, o->spiral_arms, o->spiral_points, SPIRAL_TRAIN_SEED, err,
-                              errlen);
+                              errsize);
         if (st == CR_OK)
             st = spirals_make(&te, o->spiral_arms,
                               o->spiral_points / 2 > 0 ? o->spiral_points / 2 : 1,
-                              SPIRAL_TEST_SEED, err, errlen);
+                              SPIRAL_TEST_SEED, err, errsize);
     }
     if (st == CR_OK && tr && te && te->n_features != tr->n_features) {
-        snprintf(err, errlen, "the test set has %zu features per sample but the training set %zu",
+        snprintf(err, errsize, "the test set has %zu features per sample but the training set %zu",
                  te->n_features, tr->n_features);
         st = CR_ERR_FORMAT;
     }
     if (st == CR_OK && !need_train && !te) {
-        snprintf(err, errlen, "--eval needs test data (--data, --test-images/--test-labels)");
+        snprintf(err, errsize, "--eval needs test data (--data, --test-images/--test-labels)");
         st = CR_ERR_ARG;
     }
     if (st != CR_OK) {

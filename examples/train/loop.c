@@ -83,7 +83,7 @@ static size_t count_correct(const cr_tensor *logits, const cr_real *y, size_t ro
 static int train_step(trainer *T, const int *idx, size_t m, double *loss, size_t *correct)
 {
     step_graph *g = (int)m == T->full.rows ? &T->full : &T->last;
-    cr_dataset_gather_pool(T->train, idx, m, g->x, g->y, cr_tape_pool(g->t));
+    cr_dataset_gather_pool(T->train, idx, m, g->x, g->y, cr_tape_pool(g->t), NULL, 0);
     cr_optim_zero_grad(T->opt);
     if (T->o->rerecord) {
         cr_tape_reset(g->t);
@@ -97,9 +97,9 @@ static int train_step(trainer *T, const int *idx, size_t m, double *loss, size_t
     if (!isfinite(*loss))
         return trainer_fail(T, EXIT_TRAIN_FAILED, "the loss became %s (try a smaller --lr, or "
                      "--anomaly to find the first bad op)", isnan(*loss) ? "NaN" : "infinite");
-    if (T->o->clip > 0) cr_clip_grad_norm(cr_mlp_params(T->mlp), T->o->clip);
+    if (T->o->clip > 0) cr_clip_grad_norm(cr_mlp_params(T->mlp), T->o->clip, NULL, NULL, 0);
     cr_optim_set_lr(T->opt, cr_schedule_lr(&T->sched, cr_optim_step_count(T->opt)));
-    cr_optim_step(T->opt);
+    cr_optim_step(T->opt, NULL, 0);
     *correct = count_correct(g->logits, g->y->data, m);
     return 0;
 }
@@ -115,11 +115,11 @@ static int setup(trainer *T)
     size_t n = tr->n, n_val = o->val < 1 ? (size_t)floor(o->val * (double)n + 0.5) : (size_t)o->val;
     if (n_val >= n)
         return trainer_fail(T, EXIT_USAGE, "--val leaves no training samples%s", "");
-    if (cr_split_make(&T->split, n, n_val, o->seed) != CR_OK)
+    if (cr_split_make(&T->split, n, n_val, o->seed, NULL, 0) != CR_OK)
         return trainer_fail(T, EXIT_TRAIN_FAILED, "out of memory%s", "");
     if (o->standardize) {
-        if (cr_dataset_standardize(tr, T->split.train, T->split.n_train) != CR_OK ||
-            (T->test && cr_dataset_set_norm(T->test, tr->mean, tr->inv_std) != CR_OK))
+        if (cr_dataset_standardize(tr, T->split.train, T->split.n_train, NULL, 0) != CR_OK ||
+            (T->test && cr_dataset_set_norm(T->test, tr->mean, tr->inv_std, NULL, 0) != CR_OK))
             return trainer_fail(T, EXIT_TRAIN_FAILED, "out of memory%s", "");
     }
     model_info *mi = &T->mi;
@@ -160,7 +160,7 @@ static int setup(trainer *T)
                  nt, B);
         return EXIT_USAGE;
     }
-    T->batcher = cr_batcher_new(T->split.train, nt, B, CR_BATCH_SHUFFLE, o->seed);
+    T->batcher = cr_batcher_new(T->split.train, nt, B, CR_BATCH_SHUFFLE, o->seed, NULL, 0);
     if (!T->batcher) return trainer_fail(T, EXIT_TRAIN_FAILED, "out of memory%s", "");
     T->sched = o->sched;
     if (T->sched.T == 0) {
@@ -226,7 +226,7 @@ static int epochs(trainer *T)
     int stop = 0;
     for (; T->epoch < (uint64_t)o->epochs && !stop; T->epoch++) {
         int e = (int)T->epoch + 1;
-        cr_batcher_seek(T->batcher, T->epoch, T->batch);
+        cr_batcher_seek(T->batcher, T->epoch, T->batch, NULL, 0);
         size_t per_epoch = T->split.n_train;
         progress_start(&pr, e, o->epochs, per_epoch);
         uint64_t seen0 = T->ep_seen;

@@ -14,14 +14,14 @@ cr_params *model_file_params(cr_mlp *m, int standardized, int n_features,
 {
     cr_params *p = cr_params_new();
     if (!p) return NULL;
-    if (cr_params_extend(p, cr_mlp_state(m), "") != CR_OK) goto fail;
+    if (cr_params_extend(p, cr_mlp_state(m), "", NULL, 0) != CR_OK) goto fail;
     *mean = *inv_std = NULL;
     if (standardized) {
         int shape[1] = { n_features };
         cr_tensor *a = cr_param_new(1, shape);
-        if (!a || cr_params_add_owned(p, a, "data.mean") != CR_OK) goto fail;
+        if (!a || cr_params_add_owned(p, a, "data.mean", NULL, 0) != CR_OK) goto fail;
         cr_tensor *b = cr_param_new(1, shape);
-        if (!b || cr_params_add_owned(p, b, "data.inv_std") != CR_OK) goto fail;
+        if (!b || cr_params_add_owned(p, b, "data.inv_std", NULL, 0) != CR_OK) goto fail;
         *mean = a;
         *inv_std = b;
     }
@@ -38,7 +38,7 @@ cr_mlp *model_info_build(const model_info *mi, cr_init_kind init, cr_rng *rng)
     cfg.init = init;
     cfg.dropout = (cr_real)mi->dropout;
     cfg.batchnorm = mi->batchnorm;
-    return cr_mlp_new_config(mi->n_sizes, mi->sizes, &cfg, rng);
+    return cr_mlp_new_config(mi->n_sizes, mi->sizes, &cfg, rng, NULL, 0);
 }
 
 void model_info_to_meta(const model_info *mi, cr_meta *meta)
@@ -56,7 +56,7 @@ void model_info_to_meta(const model_info *mi, cr_meta *meta)
 }
 
 cr_status model_info_from_meta(model_info *mi, const cr_meta *meta, const char *path,
-                               char *err, size_t errlen)
+                               char *err, size_t errsize)
 {
     uint64_t v;
     char key[32];
@@ -82,7 +82,7 @@ cr_status model_info_from_meta(model_info *mi, const cr_meta *meta, const char *
     mi->standardized = (int)v;
     return CR_OK;
 bad:
-    snprintf(err, errlen, "%s: not a model written by this training program (architecture "
+    snprintf(err, errsize, "%s: not a model written by this training program (architecture "
              "metadata missing or invalid)", path);
     return CR_ERR_FORMAT;
 }

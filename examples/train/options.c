@@ -145,55 +145,55 @@ typedef struct raw {
     long step_size, T, warmup;
 } raw;
 
-static int fail(char *err, size_t len, const char *fmt, ...)
+static int fail(char *err, size_t errsize, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(err, len, fmt, ap);
+    vsnprintf(err, errsize, fmt, ap);
     va_end(ap);
     /* arguments are quoted in messages: keep the message one line, no escapes */
-    for (char *p = err; len && *p; p++)
+    for (char *p = err; errsize && *p; p++)
         if ((unsigned char)*p < 0x20 || *p == 0x7f) *p = '?';
     return -1;
 }
 
 static int get_long(const char *name, const char *s, long lo, long hi, long *out, char *err,
-                    size_t len)
+                    size_t errsize)
 {
     char *end;
     errno = 0;
     long v = strtol(s, &end, 10);
     if (end == s || *end || errno)
-        return fail(err, len, "%s: '%s' is not an integer", name, s);
+        return fail(err, errsize, "%s: '%s' is not an integer", name, s);
     if (v < lo || v > hi)
-        return fail(err, len, "%s: %ld is outside %ld..%ld", name, v, lo, hi);
+        return fail(err, errsize, "%s: %ld is outside %ld..%ld", name, v, lo, hi);
     *out = v;
     return 0;
 }
 
 static int get_int(const char *name, const char *s, long lo, long hi, int *out, char *err,
-                   size_t len)
+                   size_t errsize)
 {
     long v;
-    if (get_long(name, s, lo, hi, &v, err, len)) return -1;
+    if (get_long(name, s, lo, hi, &v, err, errsize)) return -1;
     *out = (int)v;
     return 0;
 }
 
 static int get_double(const char *name, const char *s, double lo, double hi, double *out,
-                      char *err, size_t len)
+                      char *err, size_t errsize)
 {
     char *end;
     errno = 0;
     double v = strtod(s, &end);
     if (end == s || *end || errno || !isfinite(v))
-        return fail(err, len, "%s: '%s' is not a finite number", name, s);
-    if (v < lo || v > hi) return fail(err, len, "%s: %g is outside [%g, %g]", name, v, lo, hi);
+        return fail(err, errsize, "%s: '%s' is not a finite number", name, s);
+    if (v < lo || v > hi) return fail(err, errsize, "%s: %g is outside [%g, %g]", name, v, lo, hi);
     *out = v;
     return 0;
 }
 
-static int get_hidden(train_opts *o, const char *s, char *err, size_t len)
+static int get_hidden(train_opts *o, const char *s, char *err, size_t errsize)
 {
     o->n_hidden = 0;
     if (!strcmp(s, "none") || !*s) return 0;
@@ -203,9 +203,9 @@ static int get_hidden(train_opts *o, const char *s, char *err, size_t len)
         errno = 0;
         long v = strtol(p, &end, 10);
         if (end == p || errno || v < 1 || v > 1000000 || (*end && *end != ','))
-            return fail(err, len, "--hidden: '%s' is not a list of widths like 256,128", s);
+            return fail(err, errsize, "--hidden: '%s' is not a list of widths like 256,128", s);
         if (o->n_hidden == TRAIN_MAX_HIDDEN)
-            return fail(err, len, "--hidden: at most %d hidden layers", TRAIN_MAX_HIDDEN);
+            return fail(err, errsize, "--hidden: at most %d hidden layers", TRAIN_MAX_HIDDEN);
         o->hidden[o->n_hidden++] = (int)v;
         if (!*end) return 0;
         p = end + 1;
@@ -250,14 +250,14 @@ static int takes_value(const char *name)
 }
 
 /* One option with its value (NULL for flags). */
-static int option(train_opts *o, raw *r, const char *n, const char *v, char *err, size_t len)
+static int option(train_opts *o, raw *r, const char *n, const char *v, char *err, size_t errsize)
 {
     long l;
 #define IS(s) (!strcmp(n, s))
 /* numeric options that also record that they were given */
-#define INT(dst, lo, hi) get_int(n, v, lo, hi, dst, err, len)
-#define LNG(flag, dst, lo, hi) ((flag) = 1, get_long(n, v, lo, hi, dst, err, len))
-#define DBL(flag, dst, lo, hi) ((flag) = 1, get_double(n, v, lo, hi, dst, err, len))
+#define INT(dst, lo, hi) get_int(n, v, lo, hi, dst, err, errsize)
+#define LNG(flag, dst, lo, hi) ((flag) = 1, get_long(n, v, lo, hi, dst, err, errsize))
+#define DBL(flag, dst, lo, hi) ((flag) = 1, get_double(n, v, lo, hi, dst, err, errsize))
     if (IS("--data")) o->data = v;
     else if (IS("--train-images")) o->train_images = v;
     else if (IS("--train-labels")) o->train_labels = v;
@@ -269,32 +269,32 @@ static int option(train_opts *o, raw *r, const char *n, const char *v, char *err
         if (!strcmp(v, "yes")) o->header = 1;
         else if (!strcmp(v, "no")) o->header = 0;
         else if (!strcmp(v, "auto")) o->header = -1;
-        else return fail(err, len, "--header: '%s' is not yes, no or auto", v);
+        else return fail(err, errsize, "--header: '%s' is not yes, no or auto", v);
     } else if (IS("--classes")) return INT(&o->classes, 1, 1000000);
-    else if (IS("--val")) return get_double(n, v, 0, 1e9, &o->val, err, len);
+    else if (IS("--val")) return get_double(n, v, 0, 1e9, &o->val, err, errsize);
     else if (IS("--spiral-arms")) return INT(&o->spiral_arms, 2, 10);
     else if (IS("--spiral-points")) return INT(&o->spiral_points, 10, 1000000);
     else if (IS("--hidden")) {
         r->hidden_set = 1;
-        return get_hidden(o, v, err, len);
+        return get_hidden(o, v, err, errsize);
     } else if (IS("--activation")) {
         r->act_set = 1;
         if (cr_activation_from_name(v, &o->act) != CR_OK || o->act == CR_ACT_NONE ||
             o->act == CR_ACT_SOFTMAX)
-            return fail(err, len, "--activation: '%s' is not relu, tanh, sigmoid or leaky_relu",
+            return fail(err, errsize, "--activation: '%s' is not relu, tanh, sigmoid or leaky_relu",
                         v);
     } else if (IS("--init")) {
         if (cr_init_from_name(v, &o->init) != CR_OK || o->init == CR_INIT_ZEROS)
-            return fail(err, len, "--init: '%s' is not auto, he_normal, he_uniform, "
+            return fail(err, errsize, "--init: '%s' is not auto, he_normal, he_uniform, "
                         "xavier_normal or xavier_uniform", v);
     } else if (IS("--dropout")) {
-        if (get_double(n, v, -1e30, 1e30, &o->dropout, err, len)) return -1;
+        if (get_double(n, v, -1e30, 1e30, &o->dropout, err, errsize)) return -1;
         if (o->dropout < 0 || o->dropout >= 1)
-            return fail(err, len, "--dropout: %g is outside [0, 1)", o->dropout);
+            return fail(err, errsize, "--dropout: %g is outside [0, 1)", o->dropout);
     } else if (IS("--optim")) {
         r->optim_set = 1;
         if (cr_optim_kind_from_name(v, &r->kind) != CR_OK)
-            return fail(err, len, "--optim: '%s' is not sgd, momentum, nesterov, adagrad, "
+            return fail(err, errsize, "--optim: '%s' is not sgd, momentum, nesterov, adagrad, "
                         "rmsprop, adam or adamw", v);
     } else if (IS("--lr")) return DBL(r->lr_set, &r->lr, 0, 1e6);
     else if (IS("--momentum")) return DBL(r->set_momentum, &r->momentum, 0, 1);
@@ -306,7 +306,7 @@ static int option(train_opts *o, raw *r, const char *n, const char *v, char *err
     else if (IS("--schedule")) {
         r->sched_set = 1;
         if (cr_schedule_kind_from_name(v, &r->skind) != CR_OK)
-            return fail(err, len, "--schedule: '%s' is not constant, invsqrt, inv, step, exp "
+            return fail(err, errsize, "--schedule: '%s' is not constant, invsqrt, inv, step, exp "
                         "or cosine", v);
     } else if (IS("--gamma")) return DBL(r->set_gamma, &r->gamma, 0, 1);
     else if (IS("--step-size")) return LNG(r->set_step, &r->step_size, 1, LONG_MAX);
@@ -314,7 +314,7 @@ static int option(train_opts *o, raw *r, const char *n, const char *v, char *err
     else if (IS("--lr-min")) return DBL(r->set_lrmin, &r->lrmin, 0, 1e6);
     else if (IS("--cosine-steps")) return LNG(r->set_T, &r->T, 1, LONG_MAX);
     else if (IS("--warmup")) return LNG(r->set_warmup, &r->warmup, 0, LONG_MAX);
-    else if (IS("--clip")) return get_double(n, v, 0, 1e30, &o->clip, err, len);
+    else if (IS("--clip")) return get_double(n, v, 0, 1e30, &o->clip, err, errsize);
     else if (IS("--batch")) {
         r->batch_set = 1;
         return INT(&o->batch, 1, 1 << 20);
@@ -323,7 +323,7 @@ static int option(train_opts *o, raw *r, const char *n, const char *v, char *err
         return INT(&o->epochs, 1, 1000000);
     } else if (IS("--patience")) return INT(&o->patience, 0, 1000000);
     else if (IS("--seed")) {
-        if (get_long(n, v, 0, LONG_MAX, &l, err, len)) return -1;
+        if (get_long(n, v, 0, LONG_MAX, &l, err, errsize)) return -1;
         o->seed = (unsigned long long)l;
     } else if (IS("--threads")) return INT(&o->threads, 1, 256);
     else if (IS("--out")) o->out = v;
@@ -331,9 +331,9 @@ static int option(train_opts *o, raw *r, const char *n, const char *v, char *err
     else if (IS("--log")) o->log = v;
     else if (IS("--checkpoint")) o->checkpoint = v;
     else if (IS("--checkpoint-every"))
-        return get_long(n, v, 1, LONG_MAX, &o->checkpoint_every, err, len);
+        return get_long(n, v, 1, LONG_MAX, &o->checkpoint_every, err, errsize);
     else if (IS("--resume")) o->resume = v;
-    else if (IS("--max-steps")) return get_long(n, v, 1, LONG_MAX, &o->max_steps, err, len);
+    else if (IS("--max-steps")) return get_long(n, v, 1, LONG_MAX, &o->max_steps, err, errsize);
     else if (IS("--eval")) o->eval = v;
     else if (IS("--standardize")) o->standardize = 1;
     else if (IS("--progress")) o->progress = 1;
@@ -342,7 +342,7 @@ static int option(train_opts *o, raw *r, const char *n, const char *v, char *err
     else if (IS("--rerecord")) o->rerecord = 1;
     else if (IS("--anomaly")) o->anomaly = 1;
     else if (IS("--batchnorm")) o->batchnorm = 1;
-    else return fail(err, len, "unknown option '%s' (see --help)", n);
+    else return fail(err, errsize, "unknown option '%s' (see --help)", n);
 #undef IS
 #undef INT
 #undef LNG
@@ -351,7 +351,7 @@ static int option(train_opts *o, raw *r, const char *n, const char *v, char *err
 }
 
 /* Apply the collected optimizer/schedule fields; validate them with the library. */
-static int finish(train_opts *o, raw *r, char *err, size_t len)
+static int finish(train_opts *o, raw *r, char *err, size_t errsize)
 {
     int embedded = !o->data && !o->train_images && !o->train_labels && !o->test_images &&
                    !o->test_labels;
@@ -385,7 +385,7 @@ static int finish(train_opts *o, raw *r, char *err, size_t len)
     if (r->set_eps) c->eps = r->eps;
     if (r->set_wd) c->weight_decay = r->wd;
     char lib[256];
-    if (cr_optim_config_check(c, lib, sizeof lib) != CR_OK) return fail(err, len, "%s", lib);
+    if (cr_optim_config_check(c, lib, sizeof lib) != CR_OK) return fail(err, errsize, "%s", lib);
 
     cr_schedule *s = &o->sched;
     *s = cr_schedule_defaults(r->sched_set ? r->skind : CR_SCHED_CONSTANT, c->lr);
@@ -396,43 +396,43 @@ static int finish(train_opts *o, raw *r, char *err, size_t len)
     if (r->set_warmup) s->warmup = r->warmup;
     s->T = r->set_T ? r->T : 0;          /* 0: all steps of the run (set by the trainer) */
     if (r->set_T && cr_schedule_check(s, lib, sizeof lib) != CR_OK)
-        return fail(err, len, "%s", lib);
+        return fail(err, errsize, "%s", lib);
     if (!r->set_T) {
         s->T = 1;                        /* placeholder to validate the other fields */
-        if (cr_schedule_check(s, lib, sizeof lib) != CR_OK) return fail(err, len, "%s", lib);
+        if (cr_schedule_check(s, lib, sizeof lib) != CR_OK) return fail(err, errsize, "%s", lib);
         s->T = 0;
     }
 
     if ((o->train_images != NULL) != (o->train_labels != NULL) ||
         (o->test_images != NULL) != (o->test_labels != NULL))
-        return fail(err, len, "IDX files come in pairs: give both --train-images and "
+        return fail(err, errsize, "IDX files come in pairs: give both --train-images and "
                     "--train-labels (and both --test-images and --test-labels)");
     if (o->data && (o->train_images || o->test_images))
-        return fail(err, len, "use either --data or the --train-/--test- IDX files, not both");
+        return fail(err, errsize, "use either --data or the --train-/--test- IDX files, not both");
     if (o->test_csv && !o->data)
-        return fail(err, len, "--test-csv needs --data FILE.csv for the training table");
+        return fail(err, errsize, "--test-csv needs --data FILE.csv for the training table");
     if (o->val >= 1 && o->val != floor(o->val))
-        return fail(err, len, "--val: %g is neither a fraction below 1 nor a whole count", o->val);
+        return fail(err, errsize, "--val: %g is neither a fraction below 1 nor a whole count", o->val);
     if (o->patience && o->val == 0)
-        return fail(err, len, "--patience needs a validation set (--val > 0)");
+        return fail(err, errsize, "--patience needs a validation set (--val > 0)");
     if (o->batchnorm && o->batch < 2 && !o->eval)
-        return fail(err, len, "--batchnorm needs --batch 2 or more (batch statistics of one "
+        return fail(err, errsize, "--batchnorm needs --batch 2 or more (batch statistics of one "
                     "sample are undefined)");
     if (o->checkpoint_every && !o->checkpoint)
-        return fail(err, len, "--checkpoint-every needs --checkpoint FILE");
+        return fail(err, errsize, "--checkpoint-every needs --checkpoint FILE");
     if (o->eval && (o->resume || o->checkpoint))
-        return fail(err, len, "--eval does not train: no --resume or --checkpoint");
+        return fail(err, errsize, "--eval does not train: no --resume or --checkpoint");
     if (!o->eval && !o->train_images && !embedded && !o->data)
-        return fail(err, len, "no training data: give --data or --train-images/--train-labels");
+        return fail(err, errsize, "no training data: give --data or --train-images/--train-labels");
     return 0;
 }
 
-int train_parse_args(train_opts *o, int argc, char **argv, char *err, size_t errlen)
+int train_parse_args(train_opts *o, int argc, char **argv, char *err, size_t errsize)
 {
     raw r;
     memset(&r, 0, sizeof r);
     defaults(o);
-    if (errlen) err[0] = '\0';
+    if (errsize) err[0] = '\0';
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
@@ -440,22 +440,22 @@ int train_parse_args(train_opts *o, int argc, char **argv, char *err, size_t err
             return 1;
         }
         if (strncmp(a, "--", 2) != 0 || !a[2])
-            return fail(err, errlen,
+            return fail(err, errsize,
                         "unexpected argument '%s' (options start with --; see --help)", a);
         char name[64];
         const char *eq = strchr(a, '='), *val = NULL;
         size_t nl = eq ? (size_t)(eq - a) : strlen(a);
-        if (nl >= sizeof name) return fail(err, errlen, "unknown option '%.40s...'", a);
+        if (nl >= sizeof name) return fail(err, errsize, "unknown option '%.40s...'", a);
         memcpy(name, a, nl);
         name[nl] = '\0';
         if (takes_value(name)) {
             if (eq) val = eq + 1;
             else if (i + 1 < argc) val = argv[++i];
-            else return fail(err, errlen, "%s needs a value (see --help)", name);
+            else return fail(err, errsize, "%s needs a value (see --help)", name);
         } else if (eq) {
-            return fail(err, errlen, "%s takes no value", name);
+            return fail(err, errsize, "%s takes no value", name);
         }
-        if (option(o, &r, name, val, err, errlen)) return -1;
+        if (option(o, &r, name, val, err, errsize)) return -1;
     }
-    return finish(o, &r, err, errlen) ? -1 : 0;
+    return finish(o, &r, err, errsize) ? -1 : 0;
 }

@@ -22,7 +22,7 @@ int trainer_evaluate(trainer *T, const cr_dataset *d, const int *idx, size_t n, 
         cr_tape_reset(t);
         cr_tensor *x = cr_const(t, 2, (int[]){ m, F }, NULL);
         cr_tensor *y = cr_const(t, 1, (int[]){ m }, NULL);
-        if (x && y) cr_dataset_gather(d, idx + s, (size_t)m, x, y);
+        if (x && y) cr_dataset_gather(d, idx + s, (size_t)m, x, y, NULL, 0);
         cr_tensor *z = cr_mlp_forward(t, T->mlp, x);
         cr_tensor *l = cr_softmax_cross_entropy(t, z, y);
         if (!l) {
@@ -173,7 +173,7 @@ int trainer_run_eval(trainer *T)
             buf[j] = (float)T->mean_t->data[j];
             buf[F + j] = (float)T->inv_t->data[j];
         }
-        cr_status st = cr_dataset_set_norm(d, buf, buf + F);
+        cr_status st = cr_dataset_set_norm(d, buf, buf + F, NULL, 0);
         cr_free(buf);
         if (st != CR_OK) return trainer_fail(T, EXIT_TRAIN_FAILED, "out of memory%s", "");
     }

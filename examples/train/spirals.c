@@ -9,7 +9,7 @@
 #include <math.h>
 
 cr_status spirals_make(cr_dataset **out, int arms, int points, unsigned long long seed,
-                       char *err, size_t errlen)
+                       char *err, size_t errsize)
 {
     size_t n = (size_t)arms * (size_t)points;
     float *xy = cr_malloc(2 * n * sizeof *xy);
@@ -17,7 +17,7 @@ cr_status spirals_make(cr_dataset **out, int arms, int points, unsigned long lon
     if (!xy || !label) {
         cr_free(xy);
         cr_free(label);
-        snprintf(err, errlen, "spirals: out of memory");
+        snprintf(err, errsize, "spirals: out of memory");
         return CR_ERR_NOMEM;
     }
     cr_rng r;
@@ -32,7 +32,7 @@ cr_status spirals_make(cr_dataset **out, int arms, int points, unsigned long lon
             xy[2 * j + 1] = (float)(s * sin(a) + 0.03 * cr_rng_normal(&r));
             label[j] = k;
         }
-    cr_status st = cr_dataset_from_arrays(out, xy, label, n, 2, arms, err, errlen);
+    cr_status st = cr_dataset_from_arrays(out, xy, label, n, 2, arms, err, errsize);
     cr_free(xy);
     cr_free(label);
     return st;

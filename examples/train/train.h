@@ -55,19 +55,19 @@ typedef struct train_opts {
 
 /* Fill o from argv. Returns 0 (ok), 1 (help printed to stdout), -1 (err holds a
  * one-line message). Never exits. Embedded-data presets apply to unset options. */
-int train_parse_args(train_opts *o, int argc, char **argv, char *err, size_t errlen);
+int train_parse_args(train_opts *o, int argc, char **argv, char *err, size_t errsize);
 void train_usage(FILE *f);
 
 /* Three (or `arms`) interleaved spirals in the plane, `points` per arm, drawn from
  * seed. Caller frees. */
 cr_status spirals_make(cr_dataset **out, int arms, int points, unsigned long long seed,
-                       char *err, size_t errlen);
+                       char *err, size_t errsize);
 
 /* Load training and test sets as the options say (train may be NULL: only the
  * test set, for --eval). The test set may come back NULL for a CSV without
  * --test-csv. */
 cr_status train_load_data(const train_opts *o, cr_dataset **train, cr_dataset **test,
-                          char *err, size_t errlen);
+                          char *err, size_t errsize);
 
 /* Live/plain progress and the CSV log. */
 typedef struct progress {
@@ -103,7 +103,7 @@ cr_params *model_file_params(cr_mlp *m, int standardized, int n_features,
                              cr_tensor **mean, cr_tensor **inv_std);
 void model_info_to_meta(const model_info *mi, cr_meta *meta);
 cr_status model_info_from_meta(model_info *mi, const cr_meta *meta, const char *path,
-                               char *err, size_t errlen);
+                               char *err, size_t errsize);
 
 /* The training run (loop.c), shared with report.c and checkpoint.c. Everything a
  * step depends on is here, so that a checkpoint can hold all of it. */
