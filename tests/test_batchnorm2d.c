@@ -17,7 +17,7 @@ static void test_batchnorm2d_matches_pytorch(void **state)
 {
     (void)state;
     int sx[4] = { 4, 3, 5, 4 };
-    cr_batchnorm *bn = cr_batchnorm_new(3, 0.1, 1e-5);
+    cr_batchnorm *bn = cr_batchnorm_new(3, 0.1, 1e-5, NULL, 0);
     assert_non_null(bn);
     set_from(bn->gamma, bn_gamma);
     set_from(bn->beta, bn_beta);
@@ -59,7 +59,7 @@ static void test_batchnorm2d_gradcheck(void **state)
     int sx[4] = { 2, 3, 3, 2 };
     cr_rng r;
     cr_rng_seed(&r, 31);
-    cr_batchnorm *bn = cr_batchnorm_new(3, 0.1, 1e-5);
+    cr_batchnorm *bn = cr_batchnorm_new(3, 0.1, 1e-5, NULL, 0);
     assert_non_null(bn);
     cr_tensor_rand_uniform(bn->gamma, &r, 0.5, 1.5);
     cr_tensor_rand_uniform(bn->beta, &r, -0.5, 0.5);
@@ -74,7 +74,7 @@ static void test_batchnorm2d_gradcheck(void **state)
 static void test_batchnorm2d_errors(void **state)
 {
     (void)state;
-    cr_batchnorm *bn = cr_batchnorm_new(3, 0, 0);
+    cr_batchnorm *bn = cr_batchnorm_new(3, 0, 0, NULL, 0);
     cr_tape *t = cr_tape_new(0);
     int s4[4] = { 2, 4, 3, 3 }, s3[3] = { 2, 3, 3 }, one[4] = { 1, 3, 1, 1 };
     assert_null(cr_batchnorm_forward(t, bn, cr_var(t, 4, s4, NULL), 1));
