@@ -347,6 +347,66 @@ static void test_lesson10_training_curve_demo_and_train_log(void **state)
     assert_memory_equal(head, "<svg", 4);
 }
 
+/* Convolution by hand (the lesson's own numbers; no notes give a worked example):
+ * x = 1 2 0 1 / 0 1 3 1 / 2 1 0 2 / 1 0 1 3, w = 1 2 / -1 1, no padding, stride 1,
+ * y[p][q] = sum_ij w[i][j] x[p+i][q+j]; L = sum c·y with c = 1 0 2 / -1 1 0 / 0 1 1;
+ * dL/dw[i][j] = sum_pq c[p][q] x[p+i][q+j]; dL/dx[r][s] = sum_pq c[p][q] w[r-p][s-q].
+ * Integers: exact in both precisions. Part 2 (scalar nodes on the 2x3 corner),
+ * L2 = y[0][0] + 2 y[0][1]: dL2/dw[i][j] = x[i][j] + 2 x[i][j+1]. */
+static void test_lesson11_conv_gradients_are_sums_over_positions(void **state)
+{
+    (void)state;
+    run("11_convolution", "");
+    static const double y[9] = { 6, 4, 0, 1, 6, 7, 3, 2, 6 };
+    static const double dw[4] = { 3, 8, 6, 6 }, dw2[4] = { 5, 2, 2, 7 };
+    static const double dx[16] = { 1, 2, 2, 4, -2, 0, 0, 2, 1, -1, 4, 2, 0, -1, 0, 1 };
+    char key[32];
+    for (int k = 0; k < 9; k++) {
+        snprintf(key, sizeof key, "y[%d][%d]", k / 3, k % 3);
+        assert_close_i(get(key), y[k], 0, 0, k);
+    }
+    assert_close(get("L"), 19, 0, 0);                 /* 6 - 1 + 6 + 2 + 6 */
+    for (int k = 0; k < 4; k++) {
+        snprintf(key, sizeof key, "dL/dw[%d][%d]", k / 2, k % 2);
+        assert_close_i(get(key), dw[k], 0, 0, k);
+        snprintf(key, sizeof key, "dL2/dw[%d][%d]", k / 2, k % 2);
+        assert_close_i(get(key), dw2[k], 0, 0, k);
+    }
+    for (int k = 0; k < 16; k++) {
+        snprintf(key, sizeof key, "dL/dx[%d][%d]", k / 4, k % 4);
+        assert_close_i(get(key), dx[k], 0, 0, k);
+    }
+    assert_close(get("y0"), 6, 0, 0);
+    assert_close(get("y1"), 4, 0, 0);
+    assert_close(get("L2"), 14, 0, 0);
+    /* the printed sums, and the trace's two paths into w00 (x01 = 2 via y1, x00 = 1 via y0) */
+    assert_non_null(strstr(out, "  y[1][2] = 1·3 + 2·1 + -1·0 + 1·2 = 7\n"));
+    assert_non_null(strstr(out, "  dL/dw[0][1] = 1·2 + 0·0 + 2·1 + -1·1 + 1·3 + 0·1 + 0·1 + "
+                                "1·0 + 1·2 = 8   (backward: 8)\n"));
+    assert_non_null(strstr(out, "  ∂L2/∂w00 (via w00*x01) = 2·x01 = 2·2 = 4\n"));
+    assert_non_null(strstr(out, "  ∂L2/∂w00 = 5\n"));
+    renders("11_convolution");
+    renders("11_convolution_scalar");
+}
+
+/* A 3x3 kernel, stride 1, padding 1, one channel, 50x50 image (issue 14's setting of
+ * the book's exercise): conv 3·3 + 1 = 10 parameters; a dense layer with the same
+ * 2500 outputs 2500·2500 + 2500 = 6252500; of its weights only the 148² = 21904 inside
+ * a window can be non-zero (50·3 - 2 = 148 per axis). */
+static void test_lesson12_dense_layer_needs_6252490_more_parameters(void **state)
+{
+    (void)state;
+    run("12_conv_params", "-q");
+    assert_close(get("conv params"), 10, 0, 0);
+    assert_close(get("dense params"), 6252500, 0, 0);
+    assert_close(get("difference"), 6252490, 0, 0);
+    assert_close(get("ratio"), 625250, 0, 0);
+    assert_close(get("dense weights non-zero"), 21904, 0, 0);
+    assert_close(get("max |conv - dense|"), 0, 0, 0);     /* integers: exact */
+    assert_close(get("max |dw - shared dW|"), 0, 0, 0);
+    renders("12_conv_params");
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -374,6 +434,8 @@ int main(void)
         cmocka_unit_test(test_lesson8_xor_one_layer_fails_two_layers_succeed),
         cmocka_unit_test(test_lesson9_sigmoid_gradients_vanish_relu_ones_do_not),
         cmocka_unit_test(test_lesson10_training_curve_demo_and_train_log),
+        cmocka_unit_test(test_lesson11_conv_gradients_are_sums_over_positions),
+        cmocka_unit_test(test_lesson12_dense_layer_needs_6252490_more_parameters),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
