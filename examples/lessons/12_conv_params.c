@@ -45,10 +45,10 @@ int main(int argc, char **argv)
     cr_params *conv = cr_params_new(), *dense = cr_params_new();
     cr_tensor *w = cr_param_new(4, sw), *b = cr_param_new(1, sb);
     cr_tensor *W = cr_param_new(2, sW), *B = cr_param_new(1, sB);
-    if (!conv || !dense || cr_params_add_owned(conv, w, "conv.w") != CR_OK ||
-        cr_params_add_owned(conv, b, "conv.b") != CR_OK ||
-        cr_params_add_owned(dense, W, "dense.W") != CR_OK ||
-        cr_params_add_owned(dense, B, "dense.b") != CR_OK) {
+    if (!conv || !dense || cr_params_add_owned(conv, w, "conv.w", NULL, 0) != CR_OK ||
+        cr_params_add_owned(conv, b, "conv.b", NULL, 0) != CR_OK ||
+        cr_params_add_owned(dense, W, "dense.W", NULL, 0) != CR_OK ||
+        cr_params_add_owned(dense, B, "dense.b", NULL, 0) != CR_OK) {
         fprintf(stderr, "error: out of memory\n");
         return 1;
     }
