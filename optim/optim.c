@@ -17,6 +17,7 @@
 #include "optim_internal.h"
 
 #include <float.h>
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -321,6 +322,7 @@ cr_status cr_optim_step(cr_optim *o)
         if (x != o->x[i] || !x->grad)
             return CR_ERR_STATE;
     }
+    if (o->t >= CR_OPTIM_MAX_STEPS || o->t == LONG_MAX) return CR_ERR_STATE;   /* no overflow */
     long t = ++o->t;
     for (size_t i = 0; i < o->n; i++) {
         cr_tensor *x = o->x[i];
@@ -372,7 +374,7 @@ long cr_optim_step_count(const cr_optim *o) { return o ? o->t : 0; }
 
 cr_status cr_optim_set_step_count(cr_optim *o, long n)
 {
-    if (!o || n < 0) return CR_ERR_ARG;
+    if (!o || n < 0 || n > CR_OPTIM_MAX_STEPS) return CR_ERR_ARG;
     o->t = n;
     return CR_OK;
 }
