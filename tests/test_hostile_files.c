@@ -241,6 +241,26 @@ static void test_model_stream_declaring_more_than_the_limit_is_refused_at_once(v
     small_free(&s);
 }
 
+/* A CSV table larger than the memory limit: refused as it is read, saying so. */
+static void test_csv_beyond_the_memory_limit_is_refused(void **state)
+{
+    (void)state;
+    size_t n = (size_t)3 << 20, k = 0;
+    char *t = malloc(n);
+    assert_non_null(t);
+    while (k + 8 < n) k += (size_t)snprintf(t + k, n - k, "%zu,%zu,%zu\n", k % 9, k % 7, k % 2);
+    td_write(td_path("big.csv"), t, k);
+    cr_set_memory_limit((size_t)1 << 20);
+    cr_dataset *d = NULL;
+    char msg[512] = "";
+    cr_status st = cr_csv_load(&d, td_path("big.csv"), NULL, msg, sizeof msg);
+    cr_set_memory_limit(0);
+    assert_int_equal(st, CR_ERR_NOMEM);
+    assert_null(d);
+    assert_msg_has(msg, "big.csv needs 3.0 MiB, above the memory limit of 1.0 MiB");
+    free(t);
+}
+
 static void test_file_info_counts_the_parameter_values_without_a_model(void **state)
 {
     (void)state;
@@ -418,6 +438,7 @@ int main(void)
         cmocka_unit_test(test_idx_headers_beyond_the_memory_limit_are_refused_before_reading),
         cmocka_unit_test(test_gzip_inflation_stops_at_the_headers_promise),
         cmocka_unit_test(test_model_stream_declaring_more_than_the_limit_is_refused_at_once),
+        cmocka_unit_test(test_csv_beyond_the_memory_limit_is_refused),
         cmocka_unit_test(test_file_info_counts_the_parameter_values_without_a_model),
         cmocka_unit_test(test_save_removes_temporaries_of_dead_processes_and_nothing_else),
         cmocka_unit_test(test_save_writes_through_a_symlink),
