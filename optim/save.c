@@ -260,7 +260,9 @@ static void remove_stale_temps(const char *path)
         }
         if (*q) continue;
         long pid = strtol(p, NULL, 10);
-        if (pid <= 0 || pid == self || kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue;
+        if (pid <= 0 || pid == self || (long)(pid_t)pid != pid || kill((pid_t)pid, 0) == 0 ||
+            errno != ESRCH)
+            continue;
         size_t need = dlen + 1 + strlen(n) + 1;
         char *full = cr_malloc(need);
         if (!full) break;

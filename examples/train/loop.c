@@ -249,22 +249,22 @@ static int log_trim(trainer *T, const char *path)
     }
     n = fread(buf, 1, cap - 1, in);
     buf[n] = '\0';
-    /* rows after a valid header: "<epoch>,..." complete lines, epochs 1, 2, ... */
-    size_t hl = sizeof LOG_HEADER - 1;
-    if (n >= hl && memcmp(buf, LOG_HEADER, hl) == 0) {
-        keep = hl;
-        for (uint64_t e = 1; e <= T->epoch; e++) {
-            char *nl = memchr(buf + keep, '\n', n - keep);
-            if (!nl || strtoull(buf + keep, NULL, 10) != e) break;
-            keep = (size_t)(nl - buf) + 1;
-        }
+    /* the header (written anew if a kill lost it), then the complete lines
+     * "<epoch>,..." of epochs 1, 2, ... up to the checkpoint's */
+    size_t hl = sizeof LOG_HEADER - 1, start = 0;
+    if (n >= hl && memcmp(buf, LOG_HEADER, hl) == 0) start = hl;
+    keep = start;
+    for (uint64_t e = 1; e <= T->epoch; e++) {
+        char *nl = memchr(buf + keep, '\n', n - keep);
+        if (!nl || strtoull(buf + keep, NULL, 10) != e) break;
+        keep = (size_t)(nl - buf) + 1;
     }
     snprintf(tmp, strlen(path) + 32, "%s.tmp.%ld", path, (long)getpid());
     FILE *out = fopen(tmp, "wb");
     int bad = !out;
     if (out) {
-        if (keep == 0) fputs(LOG_HEADER, out);
-        else fwrite(buf, 1, keep, out);
+        fputs(LOG_HEADER, out);
+        fwrite(buf + start, 1, keep - start, out);
         bad = fflush(out) != 0 || ferror(out) || fsync(fileno(out)) != 0;
         bad |= fclose(out) != 0;
     }
