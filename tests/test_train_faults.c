@@ -45,7 +45,7 @@ static void expect_failure(int rc, int want, const char *needle)
     const char *err = slurp(td_path("stderr"));
     assert_non_null(err);
     if (rc != want || !strstr(err, needle))
-        print_error("exit %d (want %d), stderr: %s\n", rc, want, err);
+        print_error("exit %d (want %d), stderr: %s\n", rc, want, err ? err : "(none)");
     assert_int_equal(rc, want);
     assert_true(strncmp(err, "train: ", 7) == 0);
     assert_msg_has(err, needle);
