@@ -981,8 +981,10 @@ cr_status cr_save(const char *path, const cr_params *params, const cr_optim *opt
  * none). A file's optimizer section or meta is ignored when opt/meta is NULL.
  * params may be NULL to read only opt and/or meta.
  * Returns CR_OK, CR_ERR_ARG, CR_ERR_IO (cannot open/read), CR_ERR_FORMAT (not a
- * model file, corrupt, truncated, newer version, no optimizer section), CR_ERR_SHAPE
- * (names, shapes or the optimizer kind do not match) or CR_ERR_NOMEM. */
+ * model file, corrupt, truncated, newer version, no optimizer section, a step
+ * counter above CR_OPTIM_MAX_STEPS), CR_ERR_SHAPE (names, shapes or the optimizer
+ * kind do not match) or CR_ERR_NOMEM (also: the header declares more than
+ * cr_memory_limit(), refused before the rest is read). */
 cr_status cr_load(const char *path, cr_params *params, cr_optim *opt, cr_meta *meta,
                   char *err, size_t errsize);
 /* cr_load on a file image in memory (size bytes at data, not modified, not kept):
@@ -1041,7 +1043,10 @@ void cr_dataset_free(cr_dataset *d);
  * zlib1g-dev and rebuild. Checked: magic, rank, every dimension (nonzero, at most
  * INT_MAX, products without overflow), image/label count agreement, exact data
  * length (truncation and trailing bytes are errors), labels below n_classes
- * (n_classes 0: max label + 1). On success *out is a new dataset the caller frees.
+ * (n_classes 0: max label + 1). What the headers commit to is checked against
+ * cr_memory_limit() before any data is read (CR_ERR_NOMEM, saying how much), and
+ * gzip data is inflated no further than the headers promise (plus one 4 KiB chunk
+ * to see that nothing follows). On success *out is a new dataset the caller frees.
  * On failure *out is untouched, nothing is kept, and msg (msglen bytes; may be NULL)
  * names the file and the problem. Returns CR_ERR_IO (cannot open/read),
  * CR_ERR_FORMAT, CR_ERR_NOMEM, CR_ERR_UNSUPPORTED or CR_ERR_ARG (NULL path). */
@@ -1062,7 +1067,8 @@ cr_status cr_idx_load_dir(cr_dataset **train, cr_dataset **test, const char *dir
                           int n_classes, char *msg, size_t msglen);
 
 /* How to read a CSV table of numbers, one sample per line, fields separated by
- * commas (spaces and tabs around fields, CRLF endings and blank lines are fine). */
+ * commas (spaces and tabs around fields, LF, CRLF or bare-CR line endings, a UTF-8
+ * byte-order mark at the start and blank lines are fine). */
 typedef struct cr_csv_options {
     int header;        /* 1: the first line is a header; 0: none; -1: auto (a header
                           if a field of the first line is not a number) */
@@ -1075,8 +1081,10 @@ cr_csv_options cr_csv_defaults(void);
  * (>= 2); features must be finite numbers within float range; the label a
  * non-negative integer. opt NULL means the defaults. On failure *out is untouched
  * and msg says where ("data.csv:17: expected 5 fields, found 4", "data.csv:3:2:
- * 'abc' is not a number": line, then the 1-based field). Returns CR_ERR_IO,
- * CR_ERR_FORMAT, CR_ERR_NOMEM or CR_ERR_ARG. Gzip-compressed files work as for IDX. */
+ * 'abc' is not a number": line, then the 1-based field; bytes of the file that are
+ * not printable ASCII appear as \xNN). Returns CR_ERR_IO, CR_ERR_FORMAT,
+ * CR_ERR_NOMEM (also beyond cr_memory_limit(), checked as the text and table grow)
+ * or CR_ERR_ARG. Gzip-compressed files work as for IDX. */
 cr_status cr_csv_load(cr_dataset **out, const char *path, const cr_csv_options *opt,
                       char *msg, size_t msglen);
 /* The same on text in memory (len bytes, need not be NUL-terminated); name is used
