@@ -30,17 +30,23 @@ typedef struct parser {
     int *labels;
     size_t rows, cap;
     int max_label;
+    size_t text_len;           /* the text held while parsing (for the memory limit) */
 } parser;
 
 static int is_ws(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v'; }
 
-/* Quote a field for a message: printable, at most 40 characters. */
+/* Quote a field for a message: printable ASCII as it is, any other byte (control
+ * bytes, bytes >= 0x80 of whatever encoding) as \xNN, at most ~40 characters. */
 static void quote(char *dst, size_t size, const char *b, const char *e)
 {
     size_t k = 0;
-    for (const char *p = b; p < e && k + 4 < size; p++)
-        dst[k++] = (*p >= 32 && *p < 127) ? *p : '?';
-    if ((size_t)(e - b) > k && k + 4 <= size) {
+    const char *p = b;
+    for (; p < e && k + 8 < size; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (c >= 32 && c < 127) dst[k++] = (char)c;
+        else k += (size_t)snprintf(dst + k, size - k, "\\x%02x", c);
+    }
+    if (p < e && k + 4 <= size) {
         memcpy(dst + k, "...", 3);
         k += 3;
     }
@@ -107,6 +113,9 @@ static cr_status grow(parser *ps)
     size_t ncap = ps->cap ? ps->cap * 2 : 256, width = ps->nf - 1;
     if (ncap > INT_MAX) ncap = INT_MAX;
     if (ncap > SIZE_MAX / sizeof(float) / width) goto nomem;
+    if (cr_memory_check((uint64_t)ncap * (width * sizeof(float) + sizeof(int)) + ps->text_len,
+                        ps->name, ps->err, ps->errsize) != CR_OK)
+        return CR_ERR_NOMEM;
     float *v = cr_realloc(ps->values, ncap * width * sizeof *v);
     if (!v) goto nomem;
     ps->values = v;
@@ -131,10 +140,13 @@ static cr_status parse_row(parser *ps, char **b, char **e, int n_classes)
         int why = parse_number(b[k], e[k], &v);
         if (k == ps->lc) {
             if (why) return field_error(ps, k, b[k], e[k], why, "label ");
-            if (v < 0 || v != floor(v))
+            if (v < 0 || v != floor(v)) {
+                char q[48];
+                quote(q, sizeof q, b[k], e[k]);
                 return cr__errf(CR_ERR_FORMAT, ps->err, ps->errsize,
                                 "%s:%lu:%zu: label '%s' is not a non-negative integer", ps->name,
-                                ps->line, k + 1, b[k]);
+                                ps->line, k + 1, q);
+            }
             if (v > MAX_LABEL)
                 return cr__errf(CR_ERR_FORMAT, ps->err, ps->errsize,
                                 "%s:%lu:%zu: label %.0f is too large (at most %d)", ps->name,
@@ -182,10 +194,15 @@ static cr_status parse(cr_dataset **out, char *text, size_t len, const char *nam
     cr_status st = CR_OK;
     char *p = text, *end = text + len;
     int first = 1;
+    ps.text_len = len;
+    if (end - p >= 3 && memcmp(p, "\xef\xbb\xbf", 3) == 0) p += 3;   /* UTF-8 BOM */
     while (p < end && st == CR_OK) {
         ps.line++;
-        char *nl = memchr(p, '\n', (size_t)(end - p)), *le = nl ? nl : end;
-        char *next = nl ? nl + 1 : end;
+        char *le = p;                     /* a line ends at \n, \r\n or a bare \r */
+        while (le < end && *le != '\n' && *le != '\r') le++;
+        char *next = le;
+        if (next < end && *next == '\r') next++;
+        if (next < end && *next == '\n' && (next == le || next[-1] == '\r')) next++;
         if (line_is_blank(p, le)) {
             p = next;
             continue;
@@ -277,6 +294,7 @@ static cr_status read_text(cr__src *src, size_t cap, char **out, size_t *len, ch
     cr_status st = CR_OK;
     if (cap < 64) cap = 64;
     for (;;) {
+        if ((st = cr_memory_check(cap, src->name, err, errsize)) != CR_OK) break;
         char *nb = cr_realloc(buf, cap);
         if (!nb) {
             st = cr__errf(CR_ERR_NOMEM, err, errsize, "%s: out of memory", src->name);
@@ -294,6 +312,7 @@ static cr_status read_text(cr__src *src, size_t cap, char **out, size_t *len, ch
             break;
         }
         cap *= 2;
+        if ((st = cr_memory_check(cap, src->name, err, errsize)) != CR_OK) break;
         if (!(nb = cr_realloc(buf, cap))) {
             st = cr__errf(CR_ERR_NOMEM, err, errsize, "%s: out of memory", src->name);
             break;

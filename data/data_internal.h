@@ -55,6 +55,9 @@ void cr__src_close(cr__src *s);
 cr_status cr__src_read_all(cr__src *s, size_t want, unsigned char **buf, size_t *got,
                            char *err, size_t errsize);
 
+/* "512 bytes", "1.5 GiB": bytes for a message, into buf (size bytes). */
+void cr__format_bytes(char *buf, size_t size, uint64_t bytes);
+
 /* An empty dataset struct (all zero), or NULL. */
 cr_dataset *cr__dataset_alloc(void);
 

@@ -122,18 +122,22 @@ static cr_status read_data(idx_file *f, size_t want, unsigned char **out, char *
         return cr__errf(CR_ERR_FORMAT, err, errsize,
                         "%s: truncated: header says %lu labels but the file has %zu", name, n, got);
     }
-    unsigned long long extra;
-    st = cr__src_skip_rest(&f->src, ULLONG_MAX, &extra, err, errsize);
+    /* plain files: the exact count, from the size; gzip: one chunk is enough to
+     * know that the data goes on, so inflation never exceeds the header's promise
+     * by more than that (a gzip bomb behind a small header costs nothing) */
+    unsigned long long extra = 0;
+    st = cr__src_skip_rest(&f->src, 1, &extra, err, errsize);
+    const char *more = f->src.gz && extra >= 4096 ? " (or more)" : "";
     if (st == CR_OK && extra) {
         if (f->rank == 3)
             st = cr__errf(CR_ERR_FORMAT, err, errsize,
-                          "%s: %llu unexpected bytes after the %lu images of %lux%lu the header "
-                          "announces", name, extra, n, (unsigned long)f->dims[1],
+                          "%s: %llu%s unexpected bytes after the %lu images of %lux%lu the "
+                          "header announces", name, extra, more, n, (unsigned long)f->dims[1],
                           (unsigned long)f->dims[2]);
         else
             st = cr__errf(CR_ERR_FORMAT, err, errsize,
-                          "%s: %llu unexpected bytes after the %lu labels the header announces",
-                          name, extra, n);
+                          "%s: %llu%s unexpected bytes after the %lu labels the header "
+                          "announces", name, extra, more, n);
     }
     if (st != CR_OK) {
         cr_free(*out);
@@ -156,6 +160,14 @@ static cr_status load(cr_dataset **out, idx_file *img, idx_file *lbl, int n_clas
                         lbl->src.name, (unsigned long)lbl->dims[0], img->src.name,
                         (unsigned long)img->dims[0]);
     size_t n = img->dims[0], pix = (size_t)img->dims[1] * img->dims[2];
+    /* everything the headers commit us to, before any of it is allocated: the label
+     * bytes, the int labels and the pixels (check_dims keeps n * pix in size_t) */
+    uint64_t need = (uint64_t)n * (1 + sizeof(int)) + (uint64_t)n * pix;
+    char what[160];
+    snprintf(what, sizeof what, "%s: %lu images of %lux%lu", img->src.name,
+             (unsigned long)img->dims[0], (unsigned long)img->dims[1],
+             (unsigned long)img->dims[2]);
+    if ((st = cr_memory_check(need, what, err, errsize)) != CR_OK) return st;
 
     unsigned char *lb = NULL, *px = NULL;
     int *labels = NULL;

@@ -9,6 +9,9 @@
  * options, the file formats and measured results. */
 #include "train.h"
 
+#include <errno.h>
+#include <string.h>
+
 int main(int argc, char **argv)
 {
     train_opts o;
@@ -19,5 +22,11 @@ int main(int argc, char **argv)
         fprintf(stderr, "train: %s\n", err);
         return EXIT_USAGE;
     }
-    return train_run(&o);
+    r = train_run(&o);
+    /* a failed write to the standard output (a full disk, a closed pipe) is an error */
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "train: cannot write the standard output: %s\n", strerror(errno));
+        if (!r) r = EXIT_TRAIN_FAILED;
+    }
+    return r;
 }

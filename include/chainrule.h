@@ -104,6 +104,20 @@ void *cr_calloc(size_t n, size_t size);  /* zeroed; NULL on overflow */
 void *cr_realloc(void *p, size_t size);
 void cr_free(void *p);
 
+/* The memory limit: the most one reader (IDX, CSV, model file), one model or one
+ * training plan may need. Readers and builders compute what they will need from
+ * a header, a file's declared size or the options BEFORE allocating, and refuse
+ * beyond the limit with CR_ERR_NOMEM and one line saying how much was needed, so
+ * that hostile input is never answered by the OOM killer. Process-wide, like the
+ * allocator hooks: set it before starting threads. Default (and after
+ * cr_set_memory_limit(0)): half the machine's physical memory, or half the
+ * soft RLIMIT_AS / RLIMIT_DATA (ulimit -v / -d) when lower. */
+size_t cr_memory_limit(void);
+void cr_set_memory_limit(size_t bytes);
+/* CR_OK when need <= cr_memory_limit(); otherwise CR_ERR_NOMEM with "<what> needs
+ * 4.0 GiB, above the memory limit of 3.0 GiB (...)" in err (may be NULL). */
+cr_status cr_memory_check(uint64_t need, const char *what, char *err, size_t errsize);
+
 /* ======================================================================== RNG */
 
 /* PCG32 (O'Neill 2014): small, fast, statistically good, fully determined by its
@@ -931,9 +945,8 @@ cr_optim *cr_optim_new(cr_params *params, const cr_optim_config *cfg, char *err,
 void cr_optim_free(cr_optim *o);
 /* One update of every parameter from its current grad (formulas at
  * cr_optim_kind); increments the step counter first. CR_ERR_ARG on NULL,
- * CR_ERR_STATE (nothing updated, counter unchanged) if the list no longer holds the
- * tensors it held at creation ("optim: the parameter list holds 3 tensors but held
- * 2 when the optimizer was created"). Non-finite gradients are applied as they are. */
+ * CR_ERR_STATE (nothing updated) if the list no longer holds the tensors it held
+ * at creation or the counter is at CR_OPTIM_MAX_STEPS. Non-finite gradients are applied as they are. */
 cr_status cr_optim_step(cr_optim *o, char *err, size_t errsize);
 /* Zero the gradient of every parameter of the optimizer's list. NULL is safe. */
 void cr_optim_zero_grad(cr_optim *o);
@@ -951,8 +964,12 @@ double cr_optim_lr(const cr_optim *o);
 const cr_optim_config *cr_optim_get_config(const cr_optim *o);
 /* Number of steps taken (t after the last step; 0 for a new optimizer). */
 long cr_optim_step_count(const cr_optim *o);
+/* The largest step count an optimizer reaches: 2^53 (every count up to it is exact
+ * in the double that Adam's bias correction uses). cr_optim_step at this count
+ * refuses with CR_ERR_STATE instead of overflowing the counter. */
+#define CR_OPTIM_MAX_STEPS (INT64_C(1) << 53)
 /* Overwrite the step counter (manual state restore; cr_load does it for you).
- * CR_ERR_ARG if n < 0. */
+ * CR_ERR_ARG if n < 0 or n > CR_OPTIM_MAX_STEPS (counter unchanged). */
 cr_status cr_optim_set_step_count(cr_optim *o, long n);
 /* The parameter list the optimizer updates. */
 cr_params *cr_optim_params(const cr_optim *o);
@@ -1051,7 +1068,10 @@ uint32_t cr_crc32(uint32_t crc, const void *buf, size_t n);
  * kind, hyper-parameters, step counter and state tensors, and meta, to path.
  * Atomic: writes "<path>.tmp.<pid>" in the same directory, fsyncs it and renames
  * it over path; on any failure the temporary file is removed and an existing file
- * at path is untouched. opt and meta may be NULL. Returns CR_OK, CR_ERR_ARG (NULL
+ * at path is untouched. A symbolic link at path is written through, as cp does
+ * (the file it points to is replaced atomically; the link stays a link). Stale
+ * "<path>.tmp.<pid>" files of saves that were killed (their process no longer
+ * exists) are removed first. opt and meta may be NULL. Returns CR_OK, CR_ERR_ARG (NULL
  * path/params) or CR_ERR_IO, with "<path>: <reason>" in err (may be NULL). */
 cr_status cr_save(const char *path, const cr_params *params, const cr_optim *opt,
                   const cr_meta *meta, char *err, size_t errsize);
@@ -1069,8 +1089,10 @@ cr_status cr_save(const char *path, const cr_params *params, const cr_optim *opt
  * none). A file's optimizer section or meta is ignored when opt/meta is NULL.
  * params may be NULL to read only opt and/or meta.
  * Returns CR_OK, CR_ERR_ARG, CR_ERR_IO (cannot open/read), CR_ERR_FORMAT (not a
- * model file, corrupt, truncated, newer version, no optimizer section), CR_ERR_SHAPE
- * (names, shapes or the optimizer kind do not match) or CR_ERR_NOMEM. */
+ * model file, corrupt, truncated, newer version, no optimizer section, a step
+ * counter above CR_OPTIM_MAX_STEPS), CR_ERR_SHAPE (names, shapes or the optimizer
+ * kind do not match) or CR_ERR_NOMEM (also: the header declares more than
+ * cr_memory_limit(), refused before the rest is read). */
 cr_status cr_load(const char *path, cr_params *params, cr_optim *opt, cr_meta *meta,
                   char *err, size_t errsize);
 /* cr_load on a file image in memory (size bytes at data, not modified, not kept):
@@ -1078,6 +1100,27 @@ cr_status cr_load(const char *path, cr_params *params, cr_optim *opt, cr_meta *m
  * the path in messages (NULL: "<buffer>"). CR_ERR_ARG if data is NULL and size > 0. */
 cr_status cr_load_buffer(const void *data, size_t size, const char *name, cr_params *params,
                          cr_optim *opt, cr_meta *meta, char *err, size_t errsize);
+/* Read a model file whole into memory, once (so that a pipe works), for
+ * cr_file_info_buffer and cr_load_buffer: the header is checked first, and a file
+ * declaring more than cr_memory_limit() is refused before anything else is read.
+ * *data is cr_malloc'ed (the caller frees it with cr_free), *size its length.
+ * Errors as cr_load for the header, CR_ERR_NOMEM beyond the limit. */
+cr_status cr_load_file_image(const char *path, void **data, size_t *size, char *err,
+                             size_t errsize);
+/* What a model file image holds, validated as cr_load_buffer validates it (magic,
+ * version, sizes, checksum, every section), without touching any model: lets a
+ * program compare the model it is about to build with the file BEFORE building it
+ * (a tiny file that declares a huge architecture in its metadata is then refused
+ * without allocating that architecture). Errors as cr_load_buffer. */
+typedef struct cr_file_info {
+    int real_size;            /* 4 or 8: the precision the file was written in */
+    size_t n_params;          /* tensors in the parameter section */
+    uint64_t param_values;    /* values in them, all tensors together */
+    int has_optim;            /* an optimizer section is present */
+    size_t n_meta;            /* metadata entries */
+} cr_file_info;
+cr_status cr_file_info_buffer(const void *data, size_t size, const char *name,
+                              cr_file_info *info, char *err, size_t errsize);
 
 /* =========================================================== data */
 /* (section owned by data/) */
@@ -1108,7 +1151,10 @@ void cr_dataset_free(cr_dataset *d);
  * zlib1g-dev and rebuild. Checked: magic, rank, every dimension (nonzero, at most
  * INT_MAX, products without overflow), image/label count agreement, exact data
  * length (truncation and trailing bytes are errors), labels below n_classes
- * (n_classes 0: max label + 1). On success *out is a new dataset the caller frees.
+ * (n_classes 0: max label + 1). What the headers commit to is checked against
+ * cr_memory_limit() before any data is read (CR_ERR_NOMEM, saying how much), and
+ * gzip data is inflated no further than the headers promise (plus one 4 KiB chunk
+ * to see that nothing follows). On success *out is a new dataset the caller frees.
  * On failure *out is untouched, nothing is kept, and err (errsize bytes; may be NULL)
  * names the file and the problem. Returns CR_ERR_IO (cannot open/read),
  * CR_ERR_FORMAT, CR_ERR_NOMEM, CR_ERR_UNSUPPORTED or CR_ERR_ARG (NULL path). */
@@ -1129,7 +1175,8 @@ cr_status cr_idx_load_dir(cr_dataset **train, cr_dataset **test, const char *dir
                           int n_classes, char *err, size_t errsize);
 
 /* How to read a CSV table of numbers, one sample per line, fields separated by
- * commas (spaces and tabs around fields, CRLF endings and blank lines are fine). */
+ * commas (spaces and tabs around fields, LF, CRLF or bare-CR line endings, a UTF-8
+ * byte-order mark at the start and blank lines are fine). */
 typedef struct cr_csv_options {
     int header;        /* 1: the first line is a header; 0: none; -1: auto (a header
                           if a field of the first line is not a number) */
@@ -1142,8 +1189,10 @@ cr_csv_options cr_csv_defaults(void);
  * (>= 2); features must be finite numbers within float range; the label a
  * non-negative integer. opt NULL means the defaults. On failure *out is untouched
  * and err says where ("data.csv:17: expected 5 fields, found 4", "data.csv:3:2:
- * 'abc' is not a number": line, then the 1-based field). Returns CR_ERR_IO,
- * CR_ERR_FORMAT, CR_ERR_NOMEM or CR_ERR_ARG. Gzip-compressed files work as for IDX. */
+ * 'abc' is not a number": line, then the 1-based field; bytes of the file that are
+ * not printable ASCII appear as \xNN). Returns CR_ERR_IO, CR_ERR_FORMAT,
+ * CR_ERR_NOMEM (also beyond cr_memory_limit(), checked as the text and table grow)
+ * or CR_ERR_ARG. Gzip-compressed files work as for IDX. */
 cr_status cr_csv_load(cr_dataset **out, const char *path, const cr_csv_options *opt,
                       char *err, size_t errsize);
 /* The same on text in memory (len bytes, need not be NUL-terminated); name is used

@@ -73,12 +73,15 @@ static uint64_t get_u64(reader *r)
     return v;
 }
 
-/* Printable copy of a name from the file (control bytes become '?'). */
+/* Printable copy of a name from the file: ASCII as it is, control bytes and
+ * bytes >= 0x80 as \xNN (never raw file bytes in a message). */
 static void show_name(char *dst, size_t dstsize, const unsigned char *name, size_t len)
 {
     size_t k = 0;
-    for (; k < len && k + 1 < dstsize; k++)
-        dst[k] = name[k] < 0x20 || name[k] == 0x7f ? '?' : (char)name[k];
+    for (size_t i = 0; i < len && k + 5 < dstsize; i++) {
+        if (name[i] >= 0x20 && name[i] < 0x7f) dst[k++] = (char)name[i];
+        else k += (size_t)snprintf(dst + k, dstsize - k, "\\x%02x", name[i]);
+    }
     dst[k] = '\0';
 }
 
@@ -152,7 +155,8 @@ static cr_status parse_optim(reader *r, loaded *L)
     uint32_t kind = get_u32(r);
     if (kind >= CR_OPTIM_KIND_COUNT) return malformed(r, "unknown optimizer kind");
     L->step = get_u64(r);
-    if (L->step > LONG_MAX) return malformed(r, "optimizer step count too large");
+    if (L->step > CR_OPTIM_MAX_STEPS || L->step > LONG_MAX)
+        return malformed(r, "optimizer step count above 2^53 (CR_OPTIM_MAX_STEPS)");
     if (get_u32(r) != CR__NHYPER) return malformed(r, "optimizer needs 8 hyper-parameters");
     if (!need(r, 8 * CR__NHYPER)) return malformed(r, "hyper-parameters cut short");
     cr_optim_config *c = &L->cfg;
@@ -313,7 +317,7 @@ static cr_tensor *state_get(const void *o, size_t i) { return cr_optim_state_get
  * be matched exactly once. */
 static cr_status match(reader *r, rec *recs, size_t nrec, const targets *T)
 {
-    char nm[CR__NAME_MAX + 1], s1[64], s2[64];
+    char nm[4 * CR__NAME_MAX + 1], s1[64], s2[64];
     for (size_t i = 0; i < nrec; i++) {
         rec *t = &recs[i];
         show_name(nm, sizeof nm, t->name, t->namelen);
@@ -364,12 +368,14 @@ static cr_status check_range(reader *r, const rec *recs, size_t n, uint32_t rs, 
         const unsigned char *p = recs[k].data;
         for (size_t i = 0; i < recs[k].size; i++, p += 8) {
             double v = cr__bits_f64(cr__get_u64(p));
-            if (isfinite(v) && (v > FLT_MAX || v < -FLT_MAX))
+            if (isfinite(v) && (v > FLT_MAX || v < -FLT_MAX)) {
+                char nm[4 * CR__NAME_MAX + 1];
+                show_name(nm, sizeof nm, recs[k].name, recs[k].namelen);
                 return cr__errf(CR_ERR_FORMAT, r->err, r->errsize,
-                                      "%s: %s %.*s holds %g at element %zu, outside the float "
+                                      "%s: %s %s holds %g at element %zu, outside the float "
                                       "range of this build (load it with a REAL=double build)",
-                                      r->path, what, (int)recs[k].namelen,
-                                      (const char *)recs[k].name, v, i);
+                                      r->path, what, nm, v, i);
+            }
         }
     }
     return CR_OK;
@@ -417,9 +423,24 @@ static cr_status read_file(const char *path, unsigned char **out, size_t *nout, 
     size_t limit = total < SIZE_MAX ? (size_t)total + 1 : SIZE_MAX;
     size_t cap = limit < 65536 ? limit : 65536;
     struct stat st;
+    uint64_t plan = total;            /* what the buffer may grow to */
     if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) && st.st_size >= 0 &&
-        (uint64_t)st.st_size < limit)
+        (uint64_t)st.st_size < limit) {
         cap = (size_t)st.st_size + 1 > cap ? (size_t)st.st_size + 1 : cap;
+        plan = (uint64_t)st.st_size;
+    }
+    /* a pipe or device declaring more than the memory limit is refused at once,
+     * before anything beyond the header is read */
+    char what[64];
+    snprintf(what, sizeof what, "reading this model file");
+    s = cr_memory_check(plan, what, err, errsize);
+    if (s) {
+        char tail[200];
+        snprintf(tail, sizeof tail, "%s", err ? err : "");
+        cr__errf(s, err, errsize, "%s: %s", path, tail);
+        fclose(f);
+        return s;
+    }
     buf = cr_malloc(cap);
     if (buf) memcpy(buf, head, n);
     for (;;) {
@@ -493,6 +514,47 @@ static cr_status load_image(const unsigned char *buf, size_t n, const char *name
             cr__meta_adopt(meta, L.meta, L.nmeta);
             L.meta = NULL;
         }
+        if (err && errsize) err[0] = '\0';
+    }
+    cr_free(L.meta);
+    cr_free(L.params);
+    cr_free(L.state);
+    return s;
+}
+
+cr_status cr_load_file_image(const char *path, void **data, size_t *size, char *err,
+                             size_t errsize)
+{
+    if (!path || !path[0] || !data || !size)
+        return cr__errf(CR_ERR_ARG, err, errsize, "load: %s is NULL or empty",
+                              !path || !path[0] ? "path" : "output");
+    unsigned char *buf = NULL;
+    size_t n = 0;
+    cr_status s = read_file(path, &buf, &n, err, errsize);
+    if (s) return s;
+    *data = buf;
+    *size = n;
+    return CR_OK;
+}
+
+cr_status cr_file_info_buffer(const void *data, size_t size, const char *name,
+                              cr_file_info *info, char *err, size_t errsize)
+{
+    if ((!data && size) || !info)
+        return cr__errf(CR_ERR_ARG, err, errsize, "load: %s is NULL",
+                              info ? "data" : "info");
+    loaded L;
+    memset(&L, 0, sizeof L);
+    name = name ? name : "<buffer>";
+    reader r = { name, data ? data : (const void *)"", 0, size, err, errsize };
+    cr_status s = parse_file(&r, size, &L);
+    if (!s) {
+        memset(info, 0, sizeof *info);
+        info->real_size = (int)L.real_size;
+        info->n_params = L.nparams;
+        for (size_t i = 0; i < L.nparams; i++) info->param_values += L.params[i].size;
+        info->has_optim = L.has_optim;
+        info->n_meta = L.nmeta;
         if (err && errsize) err[0] = '\0';
     }
     cr_free(L.meta);

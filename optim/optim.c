@@ -17,6 +17,7 @@
 #include "optim_internal.h"
 
 #include <float.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -315,6 +316,7 @@ cr_status cr_optim_step(cr_optim *o, char *err, size_t errsize)
                             x != o->x[i] ? "is not the tensor it was when the optimizer was "
                                            "created" : "has no gradient buffer");
     }
+    if (o->t >= CR_OPTIM_MAX_STEPS || o->t == LONG_MAX) return CR_ERR_STATE;   /* no overflow */
     long t = ++o->t;
     for (size_t i = 0; i < o->n; i++) {
         cr_tensor *x = o->x[i];
@@ -366,7 +368,7 @@ long cr_optim_step_count(const cr_optim *o) { return o ? o->t : 0; }
 
 cr_status cr_optim_set_step_count(cr_optim *o, long n)
 {
-    if (!o || n < 0) return CR_ERR_ARG;
+    if (!o || n < 0 || n > CR_OPTIM_MAX_STEPS) return CR_ERR_ARG;
     o->t = n;
     return CR_OK;
 }

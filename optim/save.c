@@ -5,14 +5,20 @@
  * with O_EXCL next to the target, so rename stays within one file system), the
  * CRC-32 running over every byte written; then fsync, close, rename over path and
  * a best-effort fsync of the directory. Any failure removes the temporary file and
- * leaves an existing file at path untouched. */
+ * leaves an existing file at path untouched. A symbolic link at path is written
+ * through (its target is replaced, the link stays), and temporaries left by
+ * earlier saves to the same target that were killed are removed first. */
 #include "format.h"
 #include "optim_internal.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 typedef struct writer {
@@ -175,6 +181,100 @@ static void write_file(writer *w, const cr_params *p, const cr_optim *o, const c
     flush(w);
 }
 
+/* The file a symbolic link chain ends at (path itself if it is not a link), as a
+ * new string: cr_save writes through links, as cp does, instead of replacing the
+ * link by a regular file. A dangling link yields its missing target, which is then
+ * created. NULL (and *e = errno) when the chain cannot be read or is too long. */
+static char *resolve_links(const char *path, int *e)
+{
+    size_t len = strlen(path);
+    char *cur = cr_malloc(len + 1);
+    if (!cur) {
+        *e = ENOMEM;
+        return NULL;
+    }
+    memcpy(cur, path, len + 1);
+    for (int hops = 0; hops < 40; hops++) {
+        struct stat st;
+        if (lstat(cur, &st) != 0 || !S_ISLNK(st.st_mode)) return cur;
+        size_t cap = st.st_size > 0 ? (size_t)st.st_size + 1 : 4096;
+        char *link = cr_malloc(cap);
+        ssize_t k = link ? readlink(cur, link, cap) : -1;
+        if (k < 0 || (size_t)k >= cap) {
+            *e = k < 0 ? (link ? errno : ENOMEM) : ENAMETOOLONG;
+            cr_free(link);
+            cr_free(cur);
+            return NULL;
+        }
+        link[k] = '\0';
+        char *slash = strrchr(cur, '/');
+        size_t dirlen = link[0] != '/' && slash ? (size_t)(slash - cur) + 1 : 0;
+        char *next = cr_malloc(dirlen + (size_t)k + 1);
+        if (!next) {
+            *e = ENOMEM;
+            cr_free(link);
+            cr_free(cur);
+            return NULL;
+        }
+        memcpy(next, cur, dirlen);
+        memcpy(next + dirlen, link, (size_t)k + 1);
+        cr_free(link);
+        cr_free(cur);
+        cur = next;
+    }
+    cr_free(cur);
+    *e = ELOOP;
+    return NULL;
+}
+
+/* Temporary files of saves to path that were killed: "<base>.tmp.<pid>" or
+ * "<base>.tmp.<pid>.<k>" in path's directory whose process no longer exists
+ * (kill(pid, 0) fails with ESRCH) are removed. Nothing else is touched: not
+ * another target's temporaries, not a live (or another user's) process's, not a
+ * name that only resembles the pattern. Best effort, silent. */
+static void remove_stale_temps(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    const char *base = slash ? slash + 1 : path;
+    size_t blen = strlen(base), dlen = slash ? (size_t)(slash - path) : 0;
+    char *dir = cr_malloc(dlen + 2);
+    if (!dir) return;
+    if (!slash) strcpy(dir, ".");
+    else if (dlen == 0) strcpy(dir, "/");
+    else {
+        memcpy(dir, path, dlen);
+        dir[dlen] = '\0';
+    }
+    DIR *d = opendir(dir);
+    long self = (long)getpid();
+    for (struct dirent *de; d && (de = readdir(d)) != NULL;) {
+        const char *n = de->d_name;
+        if (strncmp(n, base, blen) != 0 || strncmp(n + blen, ".tmp.", 5) != 0) continue;
+        const char *p = n + blen + 5, *q = p;
+        while (*q >= '0' && *q <= '9') q++;
+        if (q == p || q - p > 18 || *p == '0') continue;
+        if (*q == '.') {                               /* ".<k>" after the pid */
+            const char *r = ++q;
+            while (*q >= '0' && *q <= '9') q++;
+            if (q == r) continue;
+        }
+        if (*q) continue;
+        long pid = strtol(p, NULL, 10);
+        if (pid <= 0 || pid == self || (long)(pid_t)pid != pid || kill((pid_t)pid, 0) == 0 ||
+            errno != ESRCH)
+            continue;
+        size_t need = dlen + 1 + strlen(n) + 1;
+        char *full = cr_malloc(need);
+        if (!full) break;
+        if (!slash) snprintf(full, need, "%s", n);
+        else snprintf(full, need, "%.*s/%s", (int)dlen, path, n);
+        unlink(full);
+        cr_free(full);
+    }
+    if (d) closedir(d);
+    cr_free(dir);
+}
+
 /* Create "<path>.tmp.<pid>" (or .<pid>.<k> if that exists) exclusively. */
 static int open_temp(const char *path, char *tmp, size_t tmpsize)
 {
@@ -210,37 +310,45 @@ cr_status cr_save(const char *path, const cr_params *params, const cr_optim *opt
     if (!path || !path[0] || !params)
         return cr__errf(CR_ERR_ARG, err, errsize, "save: %s is NULL or empty",
                               !path || !path[0] ? "path" : "parameter list");
+    const char *user = path;                 /* messages name the path as given */
+    int e = 0;
+    char *target = resolve_links(path, &e);
+    if (!target)
+        return cr__errf(e == ENOMEM ? CR_ERR_NOMEM : CR_ERR_IO, err, errsize,
+                              "%s: cannot follow the symbolic link: %s", user, strerror(e));
+    path = target;
+    remove_stale_temps(path);
     size_t tmpsize = strlen(path) + 48;
     char *tmp = cr_malloc(tmpsize);
     writer *w = cr_malloc(sizeof *w);
     cr_status s = CR_OK;
     int fd = -1;
     if (!tmp || !w) {
-        s = cr__errf(CR_ERR_NOMEM, err, errsize, "%s: out of memory", path);
+        s = cr__errf(CR_ERR_NOMEM, err, errsize, "%s: out of memory", user);
         goto out;
     }
     fd = open_temp(path, tmp, tmpsize);
     if (fd < 0) {
         s = cr__errf(CR_ERR_IO, err, errsize, "%s: cannot create temporary file %s: %s",
-                           path, tmp, strerror(errno));
+                           user, tmp, strerror(errno));
         goto out;
     }
     memset(w, 0, sizeof *w);
     w->fd = fd;
     write_file(w, params, opt, meta);
     if (w->err) {
-        s = cr__errf(CR_ERR_IO, err, errsize, "%s: write failed: %s", path,
+        s = cr__errf(CR_ERR_IO, err, errsize, "%s: write failed: %s", user,
                            strerror(w->err));
     } else if (fsync(fd) != 0) {
-        s = cr__errf(CR_ERR_IO, err, errsize, "%s: fsync failed: %s", path,
+        s = cr__errf(CR_ERR_IO, err, errsize, "%s: fsync failed: %s", user,
                            strerror(errno));
     }
     if (close(fd) != 0 && s == CR_OK)
-        s = cr__errf(CR_ERR_IO, err, errsize, "%s: close failed: %s", path,
+        s = cr__errf(CR_ERR_IO, err, errsize, "%s: close failed: %s", user,
                            strerror(errno));
     fd = -1;
     if (s == CR_OK && rename(tmp, path) != 0)
-        s = cr__errf(CR_ERR_IO, err, errsize, "%s: cannot rename %s over it: %s", path,
+        s = cr__errf(CR_ERR_IO, err, errsize, "%s: cannot rename %s over it: %s", user,
                            tmp, strerror(errno));
     if (s != CR_OK) {
         unlink(tmp);
@@ -251,5 +359,6 @@ cr_status cr_save(const char *path, const cr_params *params, const cr_optim *opt
 out:
     cr_free(w);
     cr_free(tmp);
+    cr_free(target);
     return s;
 }

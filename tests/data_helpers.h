@@ -170,6 +170,34 @@ static inline void td_alloc_install(td_alloc *a)
 }
 static inline void td_alloc_remove(void) { cr_set_allocator(NULL); }
 
+/* The training program's CSV log at path, each row without its timing columns
+ * (seconds, samples per second): what two runs of the same training share. */
+static inline void td_log_without_timing(const char *path, char *dst, size_t size)
+{
+    static char text[1 << 16];
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    size_t got = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[got] = '\0';
+    const char *t = text;
+    size_t k = 0;
+    while (*t && k + 2 < size) {
+        const char *nl = strchr(t, '\n');
+        size_t n = nl ? (size_t)(nl - t) : strlen(t);
+        const char *cut = t + n;
+        for (int commas = 0; commas < 2 && cut > t;)   /* drop the last two fields */
+            if (*--cut == ',') commas++;
+        size_t keep = (size_t)(cut - t);
+        if (keep + k + 2 > size) break;
+        memcpy(dst + k, t, keep);
+        k += keep;
+        dst[k++] = '\n';
+        t += n + (nl != NULL);
+    }
+    dst[k] = '\0';
+}
+
 /* Fails unless msg contains needle; prints msg. */
 #define assert_msg_has(msg, needle) do { \
         if (!strstr((msg), (needle))) { \

@@ -18,6 +18,17 @@ static cr_status csv(const train_opts *o, const char *path, int classes, cr_data
     return cr_csv_load(out, path, &c, err, errsize);
 }
 
+/* A training set needs two classes at least: said of the training file, before a
+ * test file is read with the training set's number of classes. */
+static cr_status single_class(const cr_dataset *tr, const char *path, const char *part,
+                              char *err, size_t errsize)
+{
+    if (!tr || tr->n_classes >= 2) return CR_OK;
+    snprintf(err, errsize, "%s%s%s: the training data has a single class (every label is 0); "
+             "a classifier needs at least 2", path, part ? ", " : "", part ? part : "");
+    return CR_ERR_FORMAT;
+}
+
 cr_status train_load_data(const train_opts *o, cr_dataset **train, cr_dataset **test,
                           char *err, size_t errsize)
 {
@@ -31,10 +42,18 @@ cr_status train_load_data(const train_opts *o, cr_dataset **train, cr_dataset **
             return CR_ERR_IO;
         }
         if (S_ISDIR(sb.st_mode)) {
-            st = cr_idx_load_dir(need_train ? &tr : NULL, &te, o->data, o->classes, err, errsize);
+            /* the training set first, checked before the test set is read with its
+             * number of classes (else a one-class training set is blamed on t10k) */
+            if (need_train) st = cr_idx_load_dir(&tr, NULL, o->data, o->classes, err, errsize);
+            if (st == CR_OK) st = single_class(tr, o->data, "train-labels", err, errsize);
+            if (st == CR_OK)
+                st = cr_idx_load_dir(NULL, &te, o->data,
+                                     o->classes ? o->classes : (tr ? tr->n_classes : 0), err,
+                                     errsize);
         } else {
             /* CSV: the test table is --test-csv; for --eval without it, the table itself */
             if (need_train || !o->test_csv) st = csv(o, o->data, o->classes, &tr, err, errsize);
+            if (st == CR_OK && need_train) st = single_class(tr, o->data, NULL, err, errsize);
             if (st == CR_OK && o->test_csv)
                 st = csv(o, o->test_csv, o->classes ? o->classes : (tr ? tr->n_classes : 0), &te,
                          err, errsize);
@@ -46,6 +65,7 @@ cr_status train_load_data(const train_opts *o, cr_dataset **train, cr_dataset **
     } else if (o->train_images || o->test_images) {
         if (need_train && o->train_images)
             st = cr_idx_load(&tr, o->train_images, o->train_labels, o->classes, err, errsize);
+        if (st == CR_OK) st = single_class(tr, o->train_labels, NULL, err, errsize);
         if (st == CR_OK && o->test_images)
             st = cr_idx_load(&te, o->test_images, o->test_labels,
                              o->classes ? o->classes : (tr ? tr->n_classes : 0), err, errsize);

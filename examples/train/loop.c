@@ -16,8 +16,11 @@
  * uninterrupted one with the same options and thread count. */
 #include "train.h"
 
+#include <errno.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 int trainer_fail(trainer *T, int code, const char *fmt, const char *a)
@@ -99,7 +102,9 @@ static int train_step(trainer *T, const int *idx, size_t m, double *loss, size_t
                      "--anomaly to find the first bad op)", isnan(*loss) ? "NaN" : "infinite");
     if (T->o->clip > 0) cr_clip_grad_norm(cr_mlp_params(T->mlp), T->o->clip, NULL, NULL, 0);
     cr_optim_set_lr(T->opt, cr_schedule_lr(&T->sched, cr_optim_step_count(T->opt)));
-    cr_optim_step(T->opt, NULL, 0);
+    char why[256];
+    if (cr_optim_step(T->opt, why, sizeof why) != CR_OK)
+        return trainer_fail(T, EXIT_TRAIN_FAILED, "%s", why);
     *correct = count_correct(g->logits, g->y->data, m);
     return 0;
 }
@@ -133,17 +138,25 @@ static int setup(trainer *T)
     mi->standardized = o->standardize;
     if (tr->n_classes < 2)
         return trainer_fail(T, EXIT_USAGE, "the training data has a single class%s", "");
+    /* what the model and its training will need, before any of it is allocated */
+    int slots = o->optim.kind == CR_OPTIM_SGD ? 0
+              : o->optim.kind == CR_OPTIM_ADAM || o->optim.kind == CR_OPTIM_ADAMW ? 2 : 1;
+    if (model_info_plan(mi, slots, 2 * (uint64_t)o->batch + 1000, T->err, sizeof T->err))
+        return EXIT_USAGE;
 
     cr_rng rng;
     cr_rng_seed(&rng, o->seed);
     T->mlp = model_info_build(mi, o->init, &rng);
     if (!T->mlp) return trainer_fail(T, EXIT_TRAIN_FAILED,
-                                     "cannot build the model (out of memory?)%s", "");
+                                     "cannot build the model: out of memory%s", "");
     T->file_params = model_file_params(T->mlp, mi->standardized, mi->sizes[0], &T->mean_t,
                                        &T->inv_t);
     T->meta = cr_meta_new();
+    if (!T->file_params || !T->meta)
+        return trainer_fail(T, EXIT_TRAIN_FAILED, "out of memory (the model's file "
+                            "parameters)%s", "");
     T->opt = cr_optim_new(cr_mlp_params(T->mlp), &o->optim, T->err, sizeof T->err);
-    if (!T->file_params || !T->meta || !T->opt) return EXIT_TRAIN_FAILED;
+    if (!T->opt) return EXIT_TRAIN_FAILED;
     for (int j = 0; mi->standardized && j < mi->sizes[0]; j++) {
         T->mean_t->data[j] = tr->mean[j];
         T->inv_t->data[j] = tr->inv_std[j];
@@ -202,17 +215,91 @@ static void teardown(trainer *T)
     if (T->log) fclose(T->log);
 }
 
+static const char LOG_HEADER[] = "epoch,step,train_loss,train_acc,val_loss,val_acc,lr,seconds,"
+                                 "samples_per_second\n";
+
+/* Any failed write to the log is an error (a full disk must not pass silently). */
+static int log_check(trainer *T)
+{
+    if (fflush(T->log) == 0 && !ferror(T->log)) return 0;
+    snprintf(T->err, sizeof T->err, "%s: cannot write the log: %s", T->o->log, strerror(errno));
+    return EXIT_TRAIN_FAILED;
+}
+
+/* A resumed run's log: the header and the complete rows of the epochs the
+ * checkpoint has (1..T->epoch), so that rows written after it (and a row cut by
+ * the kill) are not there twice; rewritten through a temporary file and a rename,
+ * so that a kill now loses nothing. Non-regular files (a pipe, /dev/...) are only
+ * appended to. */
+static int log_trim(trainer *T, const char *path)
+{
+    struct stat sb;
+    if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode)) return 0;
+    char what[64];
+    snprintf(what, sizeof what, "the log to resume");
+    if (cr_memory_check((uint64_t)sb.st_size, what, T->err, sizeof T->err) != CR_OK)
+        return EXIT_TRAIN_FAILED;
+    FILE *in = fopen(path, "rb");
+    size_t cap = (size_t)sb.st_size + 1, n = 0, keep = 0;
+    char *buf = malloc(cap), *tmp = malloc(strlen(path) + 32);
+    int rc = 0;
+    if (!in || !buf || !tmp) {
+        rc = trainer_fail(T, EXIT_TRAIN_FAILED, "%s: cannot read the log to resume it", path);
+        goto out;
+    }
+    n = fread(buf, 1, cap - 1, in);
+    buf[n] = '\0';
+    /* the header (written anew if a kill lost it), then the complete lines
+     * "<epoch>,..." of epochs 1, 2, ... up to the checkpoint's */
+    size_t hl = sizeof LOG_HEADER - 1, start = 0;
+    if (n >= hl && memcmp(buf, LOG_HEADER, hl) == 0) start = hl;
+    keep = start;
+    for (uint64_t e = 1; e <= T->epoch; e++) {
+        char *nl = memchr(buf + keep, '\n', n - keep);
+        if (!nl || strtoull(buf + keep, NULL, 10) != e) break;
+        keep = (size_t)(nl - buf) + 1;
+    }
+    snprintf(tmp, strlen(path) + 32, "%s.tmp.%ld", path, (long)getpid());
+    FILE *out = fopen(tmp, "wb");
+    int bad = !out;
+    if (out) {
+        fputs(LOG_HEADER, out);
+        fwrite(buf + start, 1, keep - start, out);
+        bad = fflush(out) != 0 || ferror(out) || fsync(fileno(out)) != 0;
+        bad |= fclose(out) != 0;
+    }
+    if (bad || rename(tmp, path) != 0) {
+        rc = trainer_fail(T, EXIT_TRAIN_FAILED, "%s: cannot rewrite the log to resume it", path);
+        remove(tmp);
+    }
+out:
+    if (in) fclose(in);
+    free(buf);
+    free(tmp);
+    return rc;
+}
+
 static int open_log(trainer *T)
 {
     const char *path = T->o->log;
     if (!path) return 0;
     int append = T->o->resume && access(path, F_OK) == 0;
+    if (append && log_trim(T, path)) return EXIT_TRAIN_FAILED;
     T->log = fopen(path, append ? "a" : "w");
     if (!T->log) return trainer_fail(T, EXIT_USAGE, "%s: cannot write the log", path);
-    if (!append)
-        fprintf(T->log, "epoch,step,train_loss,train_acc,val_loss,val_acc,lr,seconds,"
-                "samples_per_second\n");
-    return 0;
+    if (!append) fputs(LOG_HEADER, T->log);
+    return log_check(T);       /* the header is on disk before the first epoch */
+}
+
+/* Close the log; a failed final write or close is an error. */
+static int close_log(trainer *T)
+{
+    if (!T->log) return 0;
+    int rc = log_check(T);
+    if (fclose(T->log) != 0 && !rc)
+        rc = trainer_fail(T, EXIT_TRAIN_FAILED, "%s: cannot write the log", T->o->log);
+    T->log = NULL;
+    return rc;
 }
 
 /* ------------------------------------------------------------------- train */
@@ -282,7 +369,7 @@ static int epochs(trainer *T)
         if (T->log) {
             fprintf(T->log, "%d,%ld,%.6f,%.6f,%.6f,%.6f,%.6g,%.3f,%.0f\n", e,
                     cr_optim_step_count(T->opt), tl, ta, vl, va, lr, secs, rate);
-            fflush(T->log);
+            if (log_check(T)) return EXIT_TRAIN_FAILED;
         }
         if (T->split.n_val) {
             if (vl < T->best_val) {
@@ -308,6 +395,17 @@ static int epochs(trainer *T)
     return 0;
 }
 
+/* The step graph as DOT into path; a failed write or close is an error. */
+static int write_dot(trainer *T, const char *path)
+{
+    FILE *f = fopen(path, "w");
+    if (!f) return trainer_fail(T, EXIT_TRAIN_FAILED, "%s: cannot write the graph", path);
+    int bad = cr_tape_dot(T->full.t, f) != CR_OK;
+    bad |= fflush(f) != 0 || ferror(f);
+    bad |= fclose(f) != 0;
+    return bad ? trainer_fail(T, EXIT_TRAIN_FAILED, "%s: cannot write the graph", path) : 0;
+}
+
 static int finish(trainer *T)
 {
     const train_opts *o = T->o;
@@ -318,22 +416,24 @@ static int finish(trainer *T)
     if (cr_save(o->out, T->file_params, NULL, T->meta, T->err, sizeof T->err) != CR_OK)
         return EXIT_TRAIN_FAILED;
     printf("model saved to %s\n", o->out);
-    char dot[1024];
-    if (o->dot) snprintf(dot, sizeof dot, "%s", o->dot);
-    else {
-        snprintf(dot, sizeof dot, "%s", o->out);
+    /* the graph's path: --dot, or the model's with .dot for its extension; sized
+     * from the path itself (no fixed-size buffer, whatever the length) */
+    const char *src = o->dot ? o->dot : o->out;
+    size_t len = strlen(src);
+    char *dot = malloc(len + 5);
+    if (!dot) return trainer_fail(T, EXIT_TRAIN_FAILED, "out of memory (the .dot path of %s)",
+                                  o->out);
+    memcpy(dot, src, len + 1);
+    if (!o->dot) {
         char *slash = strrchr(dot, '/'), *ext = strrchr(dot, '.');
         if (ext && (!slash || ext > slash)) *ext = '\0';
-        strncat(dot, ".dot", sizeof dot - strlen(dot) - 1);
+        strcat(dot, ".dot");
     }
-    FILE *f = fopen(dot, "w");
-    cr_tape *t = T->full.t;
-    if (!f || cr_tape_dot(t, f) != CR_OK) {
-        if (f) fclose(f);
-        return trainer_fail(T, EXIT_TRAIN_FAILED, "%s: cannot write the graph", dot);
+    rc = write_dot(T, dot);
+    if (rc) {
+        free(dot);
+        return rc;
     }
-    if (fclose(f) != 0) return trainer_fail(T, EXIT_TRAIN_FAILED, "%s: cannot write the graph",
-                                            dot);
     printf("computation graph of one training step (Graphviz; render it with dot -Tsvg %s "
            "-o graph.svg): %s\n", dot, dot);
     double secs = now_seconds() - T->t_start;
@@ -342,6 +442,7 @@ static int finish(trainer *T)
     else
         printf("done: %.2f%% test accuracy in %.1f s; graph of the model: %s\n",
                100 * T->test_acc, secs, dot);
+    free(dot);
     return 0;
 }
 
@@ -351,6 +452,7 @@ int train_run(const train_opts *o)
     memset(&T, 0, sizeof T);
     T.o = o;
     T.t_start = now_seconds();
+    cr_set_memory_limit(o->max_memory);   /* 0: the library's default */
     int rc;
     if (train_load_data(o, o->eval ? NULL : &T.train, &T.test, T.err, sizeof T.err) != CR_OK) {
         rc = EXIT_USAGE;
@@ -364,6 +466,8 @@ int train_run(const train_opts *o)
             rc = epochs(&T);
         }
         if (!rc) rc = finish(&T);
+        int lrc = close_log(&T);
+        if (!rc) rc = lrc;
     }
     if (rc) fprintf(stderr, "train: %s\n", T.err);
     teardown(&T);

@@ -31,6 +31,37 @@ fail:
     return NULL;
 }
 
+uint64_t model_info_values(const model_info *mi)
+{
+    uint64_t v = 0;
+    for (int i = 0; i + 1 < mi->n_sizes; i++) {
+        uint64_t a = (uint64_t)mi->sizes[i], b = (uint64_t)mi->sizes[i + 1];
+        v += a * b + b;                                   /* W and b */
+        if (mi->batchnorm && i + 2 < mi->n_sizes) v += 4 * b;   /* gamma, beta, running */
+    }
+    if (mi->standardized) v += 2 * (uint64_t)mi->sizes[0];
+    return v;
+}
+
+cr_status model_info_plan(const model_info *mi, int slots, uint64_t rows, char *err,
+                          size_t errsize)
+{
+    /* every parameter holds a value and a gradient, plus the optimizer's slots;
+     * each row on a tape holds the input and, per hidden unit, about four tensors
+     * (linear, batchnorm, activation, dropout) of value and gradient, per output
+     * unit two */
+    uint64_t R = sizeof(cr_real), per_row = (uint64_t)mi->sizes[0];
+    for (int i = 1; i < mi->n_sizes; i++)
+        per_row += (uint64_t)mi->sizes[i] * (i + 1 < mi->n_sizes ? 8 : 4);
+    uint64_t values = model_info_values(mi);
+    uint64_t need = values * R * (2 + (uint64_t)slots) + rows * per_row * R;
+    char arch[256], what[400];
+    arch_str(mi, arch, sizeof arch);
+    snprintf(what, sizeof what, "the model %s (%llu parameters, with gradients, optimizer "
+             "state and activations)", arch, (unsigned long long)values);
+    return cr_memory_check(need, what, err, errsize);
+}
+
 cr_mlp *model_info_build(const model_info *mi, cr_init_kind init, cr_rng *rng)
 {
     cr_mlp_config cfg = cr_mlp_default_config();

@@ -4,6 +4,7 @@
  * are collected first and applied to the chosen kind's defaults at the end. */
 #include "train.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -103,6 +104,9 @@ void train_usage(FILE *f)
 "  --progress, --no-progress\n"
 "                         live progress bar on or off (default: on if stderr is\n"
 "                         a terminal, else one line per epoch)\n"
+"  --max-memory SIZE      refuse data, model files and models needing more memory\n"
+"                         than SIZE (bytes, or with K, M, G, T; default: half the\n"
+"                         physical memory or of ulimit -v)\n"
 "  --quiet                only the final summary\n"
 "  --rerecord             record the graph every step instead of replaying it\n"
 "  --anomaly              check every op for NaN/Inf and stop at the first\n"
@@ -212,6 +216,30 @@ static int get_hidden(train_opts *o, const char *s, char *err, size_t errsize)
     }
 }
 
+/* A size: digits with an optional K, M, G or T (powers of 1024), at least 1 MiB. */
+static int get_size(const char *name, const char *s, size_t *out, char *err, size_t errsize)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    int shift = 0;
+    static const char units[] = "KMGT";
+    if (*end && !end[1]) {
+        const char *u = strchr(units, toupper((unsigned char)*end));
+        if (u) {
+            shift = 10 * (int)(u - units + 1);
+            end++;
+        }
+    }
+    if (end == s || *end || errno || *s == '-' || (shift && v > (ULLONG_MAX >> shift)))
+        return fail(err, errsize, "%s: '%s' is not a size like 4G, 512M or 1000000000", name, s);
+    v <<= shift;
+    if (v < (1ull << 20) || v > SIZE_MAX)
+        return fail(err, errsize, "%s: %s is outside 1M..%zu bytes", name, s, (size_t)SIZE_MAX);
+    *out = (size_t)v;
+    return 0;
+}
+
 static void defaults(train_opts *o)
 {
     memset(o, 0, sizeof *o);
@@ -239,7 +267,8 @@ static const char *const with_value[] = {
     "--momentum", "--beta1", "--beta2", "--rho", "--eps", "--weight-decay", "--schedule",
     "--gamma", "--step-size", "--decay", "--lr-min", "--cosine-steps", "--warmup", "--clip",
     "--batch", "--epochs", "--patience", "--seed", "--threads", "--out", "--dot", "--log",
-    "--checkpoint", "--checkpoint-every", "--resume", "--max-steps", "--eval", NULL
+    "--checkpoint", "--checkpoint-every", "--resume", "--max-steps", "--eval", "--max-memory",
+    NULL
 };
 
 static int takes_value(const char *name)
@@ -335,6 +364,7 @@ static int option(train_opts *o, raw *r, const char *n, const char *v, char *err
     else if (IS("--resume")) o->resume = v;
     else if (IS("--max-steps")) return get_long(n, v, 1, LONG_MAX, &o->max_steps, err, errsize);
     else if (IS("--eval")) o->eval = v;
+    else if (IS("--max-memory")) return get_size(n, v, &o->max_memory, err, errsize);
     else if (IS("--standardize")) o->standardize = 1;
     else if (IS("--progress")) o->progress = 1;
     else if (IS("--no-progress")) o->progress = 0;

@@ -48,9 +48,10 @@ int trainer_evaluate(trainer *T, const cr_dataset *d, const int *idx, size_t n, 
 
 /* ----------------------------------------------------------------- output */
 
+#define CONFUSION_MAX_CLASSES 20    /* a larger matrix is neither printed nor counted */
+
 static void print_confusion(const long *conf, size_t C, size_t n)
 {
-    if (C > 20) return;
     int w = 1;
     for (size_t k = n; k >= 10; k /= 10) w++;
     if (w < 3) w = 3;
@@ -69,14 +70,15 @@ int trainer_report_test(trainer *T, const char *what)
     T->test_acc = NAN;
     if (!T->test) return 0;
     size_t C = (size_t)T->mi.sizes[T->mi.n_sizes - 1];
-    long *conf = cr_calloc(C * C, sizeof *conf);
-    if (!conf) return trainer_fail(T, EXIT_TRAIN_FAILED, "out of memory%s", "");
+    long *conf = NULL;                 /* counted only when it will be printed */
+    if (C <= CONFUSION_MAX_CLASSES && !(conf = cr_calloc(C * C, sizeof *conf)))
+        return trainer_fail(T, EXIT_TRAIN_FAILED, "out of memory (the confusion matrix)%s", "");
     double loss, acc;
     int rc = trainer_evaluate(T, T->test, T->all_idx, T->test->n, &loss, &acc, conf);
     if (!rc) {
         printf("%s: accuracy %.2f%% (%ld/%zu), loss %.4f\n", what, 100 * acc,
                (long)floor(acc * (double)T->test->n + 0.5), T->test->n, loss);
-        print_confusion(conf, C, T->test->n);
+        if (conf) print_confusion(conf, C, T->test->n);
         T->test_acc = acc;
     }
     cr_free(conf);
@@ -127,16 +129,27 @@ void trainer_describe(trainer *T)
     fflush(stdout);
 }
 
-int trainer_run_eval(trainer *T)
+static int eval_image(trainer *T, const void *image, size_t size)
 {
     const train_opts *o = T->o;
     const char *path = o->eval;
-    T->meta = cr_meta_new();
-    if (!T->meta) return trainer_fail(T, EXIT_TRAIN_FAILED, "out of memory%s", "");
-    if (cr_load(path, NULL, NULL, T->meta, T->err, sizeof T->err) != CR_OK) return EXIT_USAGE;
+    cr_file_info info;
+    if (cr_file_info_buffer(image, size, path, &info, T->err, sizeof T->err) != CR_OK ||
+        cr_load_buffer(image, size, path, NULL, NULL, T->meta, T->err, sizeof T->err) != CR_OK)
+        return EXIT_USAGE;
     if (model_info_from_meta(&T->mi, T->meta, path, T->err,
                              sizeof T->err) != CR_OK) return EXIT_USAGE;
     model_info *mi = &T->mi;
+    char arch[256];
+    arch_str(mi, arch, sizeof arch);
+    uint64_t values = model_info_values(mi);
+    if (values != info.param_values) {
+        snprintf(T->err, sizeof T->err, "%s: the metadata describes a %s model with %llu "
+                 "parameter values, but the file holds %llu", path, arch,
+                 (unsigned long long)values, (unsigned long long)info.param_values);
+        return EXIT_USAGE;
+    }
+    if (model_info_plan(mi, 0, 1000, T->err, sizeof T->err) != CR_OK) return EXIT_USAGE;
     cr_dataset *d = T->test;
     int C = mi->sizes[mi->n_sizes - 1];
     if ((size_t)mi->sizes[0] != d->n_features) {
@@ -152,7 +165,7 @@ int trainer_run_eval(trainer *T)
     cr_rng rng;
     cr_rng_seed(&rng, 0);
     T->mlp = model_info_build(mi, CR_INIT_AUTO, &rng);
-    if (!T->mlp) return trainer_fail(T, EXIT_TRAIN_FAILED, "cannot build the model%s", "");
+    if (!T->mlp) return trainer_fail(T, EXIT_TRAIN_FAILED, "cannot build the model: out of memory%s", "");
     cr_mlp_set_training(T->mlp, 0);              /* evaluation only, from here on */
     T->file_params = model_file_params(T->mlp, mi->standardized, mi->sizes[0], &T->mean_t,
                                        &T->inv_t);
@@ -160,8 +173,8 @@ int trainer_run_eval(trainer *T)
     T->all_idx = cr_malloc(d->n * sizeof *T->all_idx);
     if (!T->file_params || !T->eval_tape || !T->all_idx)
         return trainer_fail(T, EXIT_TRAIN_FAILED, "out of memory%s", "");
-    if (cr_load(path, T->file_params, NULL, NULL, T->err,
-                sizeof T->err) != CR_OK) return EXIT_USAGE;
+    if (cr_load_buffer(image, size, path, T->file_params, NULL, NULL, T->err,
+                       sizeof T->err) != CR_OK) return EXIT_USAGE;
     for (size_t i = 0; i < d->n; i++) T->all_idx[i] = (int)i;
     cr_tape_set_grad_mode(T->eval_tape, 0);
     if (trainer_tape_setup(T, T->eval_tape)) return EXIT_TRAIN_FAILED;
@@ -177,11 +190,27 @@ int trainer_run_eval(trainer *T)
         cr_free(buf);
         if (st != CR_OK) return trainer_fail(T, EXIT_TRAIN_FAILED, "out of memory%s", "");
     }
-    char arch[256];
-    arch_str(mi, arch, sizeof arch);
     char extras[64];
     model_extras(mi, extras, sizeof extras);
     if (!o->quiet) printf("model %s: %s %s%s, evaluated on %zu samples\n", path, arch,
                           cr_activation_name(mi->act), extras, d->n);
     return trainer_report_test(T, "test");
+}
+
+int trainer_run_eval(trainer *T)
+{
+    const train_opts *o = T->o;
+    const char *path = o->eval;
+    T->meta = cr_meta_new();
+    if (!T->meta) return trainer_fail(T, EXIT_TRAIN_FAILED, "out of memory%s", "");
+    /* the file is read once (a pipe cannot be read twice), its metadata first, and
+     * the architecture it describes compared with the parameters it holds before
+     * anything of that size is built */
+    void *image = NULL;
+    size_t size = 0;
+    if (cr_load_file_image(path, &image, &size, T->err, sizeof T->err) != CR_OK)
+        return EXIT_USAGE;
+    int rc = eval_image(T, image, size);
+    cr_free(image);
+    return rc;
 }

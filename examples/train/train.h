@@ -51,6 +51,7 @@ typedef struct train_opts {
     int quiet;                    /* only errors and the final summary */
     int rerecord;                 /* re-record every step instead of replaying */
     int anomaly;                  /* NaN/Inf checks on every op */
+    size_t max_memory;            /* cr_set_memory_limit; 0: the library's default */
 } train_opts;
 
 /* Fill o from argv. Returns 0 (ok), 1 (help printed to stdout), -1 (err holds a
@@ -92,6 +93,14 @@ typedef struct model_info {
     int standardized;
 } model_info;
 
+/* Values the file parameters of mi's model hold (weights, biases, batchnorm
+ * scale, shift and running statistics, standardisation statistics). */
+uint64_t model_info_values(const model_info *mi);
+/* Check BEFORE building that mi's model, with `slots` optimizer values per
+ * parameter and `rows` rows on its tapes, fits the memory limit; CR_ERR_NOMEM and
+ * a message saying how much it needs otherwise. */
+cr_status model_info_plan(const model_info *mi, int slots, uint64_t rows, char *err,
+                          size_t errsize);
 /* The MLP that mi describes (logits out), weights drawn from rng with init; NULL
  * on failure. */
 cr_mlp *model_info_build(const model_info *mi, cr_init_kind init, cr_rng *rng);
