@@ -11,8 +11,23 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The library's optimizer (schedule) names, "sgd, momentum, ..., adamw" with `last`
+ * before the final one: the one list, never repeated here. */
+static const char *kind_names(char *buf, size_t size, int schedules, const char *last)
+{
+    int n = schedules ? CR_SCHED_KIND_COUNT : CR_OPTIM_KIND_COUNT;
+    size_t k = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < n && k < size; i++)
+        k += (size_t)snprintf(buf + k, size - k, "%s%s", i == 0 ? "" : i + 1 < n ? ", " : last,
+                              schedules ? cr_schedule_kind_name((cr_schedule_kind)i)
+                                        : cr_optim_kind_name((cr_optim_kind)i));
+    return buf;
+}
+
 void train_usage(FILE *f)
 {
+    char names[256];
     fputs(
 "usage: train [options]          train an MLP classifier (no options: embedded spirals)\n"
 "       train --eval MODEL [data options]   evaluate a saved model on the test set\n"
@@ -45,15 +60,17 @@ void train_usage(FILE *f)
 "                         batch must hold >= 2 samples, a run whose last batch would\n"
 "                         hold 1 is refused)\n"
 "\n", f);
-    fputs(   /* two strings: each stays under the 4095 characters C11 guarantees */
-"optimisation (softmax cross-entropy loss)\n"
-"  --optim NAME           sgd, momentum, nesterov, adagrad, rmsprop, adam, adamw\n"
+    fprintf(f, "optimisation (softmax cross-entropy loss)\n"
+            "  --optim NAME           %s\n", kind_names(names, sizeof names, 0, ", "));
+    fputs(   /* strings stay under the 4095 characters C11 guarantees */
 "                         (default sgd; spirals adam)\n"
 "  --lr X                 learning rate (default 0.1 for sgd/momentum/nesterov,\n"
 "                         else the optimizer's default; spirals 0.01)\n"
 "  --momentum X --beta1 X --beta2 X --rho X --eps X --weight-decay X\n"
 "                         optimizer hyper-parameters (defaults: docs/TRAINING.md)\n"
-"  --schedule NAME        constant, invsqrt, inv, step, exp, cosine (default constant;\n"
+"  --schedule NAME        ", f);
+    fprintf(f, "%s (default constant;\n", kind_names(names, sizeof names, 1, ", "));
+    fputs(
 "                         spirals cosine)\n"
 "  --gamma X --step-size N --decay X --lr-min X --cosine-steps N --warmup N\n"
 "                         schedule parameters, in optimizer steps (cosine: default\n"
@@ -242,9 +259,10 @@ static int option(train_opts *o, raw *r, const char *n, const char *v, char *err
             return fail(err, len, "--dropout: %g is outside [0, 1)", o->dropout);
     } else if (IS("--optim")) {
         r->optim_set = 1;
+        char names[256];
         if (cr_optim_kind_from_name(v, &r->kind) != CR_OK)
-            return fail(err, len, "--optim: '%s' is not sgd, momentum, nesterov, adagrad, "
-                        "rmsprop, adam or adamw", v);
+            return fail(err, len, "--optim: '%s' is not %s", v,
+                        kind_names(names, sizeof names, 0, " or "));
     } else if (IS("--lr")) return DBL(r->lr_set, &r->lr, 0, 1e6);
     else if (IS("--momentum")) return DBL(r->set_momentum, &r->momentum, 0, 1);
     else if (IS("--beta1")) return DBL(r->set_beta1, &r->beta1, 0, 1);
@@ -254,9 +272,10 @@ static int option(train_opts *o, raw *r, const char *n, const char *v, char *err
     else if (IS("--weight-decay")) return DBL(r->set_wd, &r->wd, 0, 1e3);
     else if (IS("--schedule")) {
         r->sched_set = 1;
+        char names[256];
         if (cr_schedule_kind_from_name(v, &r->skind) != CR_OK)
-            return fail(err, len, "--schedule: '%s' is not constant, invsqrt, inv, step, exp "
-                        "or cosine", v);
+            return fail(err, len, "--schedule: '%s' is not %s", v,
+                        kind_names(names, sizeof names, 1, " or "));
     } else if (IS("--gamma")) return DBL(r->set_gamma, &r->gamma, 0, 1);
     else if (IS("--step-size")) return LNG(r->set_step, &r->step_size, 1, LONG_MAX);
     else if (IS("--decay")) return DBL(r->set_decay, &r->decay, 0, 1e9);
