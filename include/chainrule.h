@@ -816,6 +816,8 @@ cr_optim_config cr_optim_defaults(cr_optim_kind kind);
 /* Check every field: unknown kind, lr/eps/weight_decay/initial_accumulator < 0 or
  * not finite, momentum/rho/beta1/beta2 outside [0,1) -> CR_ERR_ARG with a message
  * naming the field and value in err ("optim: beta2 = 1 is outside [0, 1)").
+ * With def set: the definition (name, slot and hyper-parameter counts and names,
+ * update), lr, every hyper[i] finite, then def->check if any.
  * err may be NULL; errsize bytes at most, always NUL-terminated. */
 cr_status cr_optim_config_check(const cr_optim_config *cfg, char *err, size_t errsize);
 /* "sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw"
@@ -846,7 +848,7 @@ void cr_optim_free(cr_optim *o);
 /* The optimizer's name: its kind's name, or its cr_optim_def's name. "?" for NULL. */
 const char *cr_optim_name(const cr_optim *o);
 /* One update of every parameter from its current grad (formulas at
- * cr_optim_kind, or the def's update function); increments the step counter first. CR_ERR_ARG on NULL,
+ * cr_optim_kind); increments the step counter first. CR_ERR_ARG on NULL,
  * CR_ERR_STATE (nothing updated) if the list no longer holds the tensors it held
  * at creation. Non-finite gradients are applied as they are. */
 cr_status cr_optim_step(cr_optim *o);
@@ -1019,19 +1021,21 @@ cr_status cr_save(const char *path, const cr_params *params, const cr_optim *opt
 /* Load path into params (and opt, meta when non-NULL). The whole file is read and
  * validated first — magic, version, sizes, checksum, then every parameter name and
  * shape against params (the file must hold exactly params' names, in any order)
- * and, when opt is given, the optimizer kind and state names/shapes; only then
+ * and, when opt is given, the optimizer kind (user-defined: name and
+ * hyper-parameter names) and state names/shapes; only then
  * are values copied. On any error the caller's objects are exactly as before and
  * err says what is wrong ("model.crm: parameter fc1.W has shape 784x64 in the file
  * but 784x128 in the model"). A file written by the other precision is converted
  * (double -> float rounds to nearest; a finite value beyond FLT_MAX is refused
- * with CR_ERR_FORMAT). opt: restores kind-matched state, step
+ * with CR_ERR_FORMAT). opt: restores kind- or name-matched state, step
  * counter and every hyper-parameter (lr included); error if the file has no
  * optimizer section. meta: replaced by the file's entries (emptied if it has
  * none). A file's optimizer section or meta is ignored when opt/meta is NULL.
  * params may be NULL to read only opt and/or meta.
  * Returns CR_OK, CR_ERR_ARG, CR_ERR_IO (cannot open/read), CR_ERR_FORMAT (not a
  * model file, corrupt, truncated, newer version, no optimizer section), CR_ERR_SHAPE
- * (names, shapes or the optimizer kind do not match) or CR_ERR_NOMEM. */
+ * (names, shapes, the optimizer kind or name, or a user-defined optimizer's
+ * hyper-parameter names do not match) or CR_ERR_NOMEM. */
 cr_status cr_load(const char *path, cr_params *params, cr_optim *opt, cr_meta *meta,
                   char *err, size_t errsize);
 /* cr_load on a file image in memory (size bytes at data, not modified, not kept):

@@ -183,7 +183,7 @@ static cr_status parse_name(reader *r, char *dst, size_t max, const char *what)
 
 /* A user-defined optimizer (OPTN): name, u64 step, u32 count of hyper-parameters
  * (lr among them), each a name and a binary64, then the state records. The
- * hyper-parameters are checked against the caller's definition in match_named. */
+ * hyper-parameters are checked against the caller's definition in match_optimizer. */
 static cr_status parse_named_optim(reader *r, loaded *L)
 {
     cr_status s = parse_name(r, L->oname, sizeof L->oname, "bad optimizer name");
@@ -319,7 +319,7 @@ static cr_status parse_file(reader *r, size_t n, loaded *L)
                    memcmp(tag, CR__TAG_NAMED_OPTIM, 4) == 0) {
             if (L->has_optim) return malformed(r, "second optimizer section");
             L->has_optim = 1;
-            s = tag[3] == 'M' ? parse_optim(r, L) : parse_named_optim(r, L);
+            s = memcmp(tag, CR__TAG_OPTIM, 4) == 0 ? parse_optim(r, L) : parse_named_optim(r, L);
         } else if (memcmp(tag, CR__TAG_META, 4) == 0) {
             if (L->has_meta) return malformed(r, "second metadata section");
             L->has_meta = 1;
@@ -404,11 +404,13 @@ static cr_status match_optimizer(reader *r, loaded *L, const cr_optim *opt)
 {
     const char *here = cr_optim_name(opt);
     const cr_optim_def *d = opt->cfg.def;
+    char nm[CR__OPTIM_NAME_MAX];              /* names from the file, printable */
+    show_name(nm, sizeof nm, (const unsigned char *)L->oname, strlen(L->oname));
     if (L->named && (!d || strcmp(d->name, L->oname) != 0))
         return cr__optim_errf(CR_ERR_SHAPE, r->err, r->errsize,
                               "%s: optimizer is %s in the file but %s here (%s is user-defined:"
                               " load it with an optimizer made from its cr_optim_def)",
-                              r->path, L->oname, here, L->oname);
+                              r->path, nm, here, nm);
     if (!L->named && (d || L->cfg.kind != opt->cfg.kind))
         return cr__optim_errf(CR_ERR_SHAPE, r->err, r->errsize,
                               "%s: optimizer is %s in the file but %s here", r->path,
@@ -427,9 +429,10 @@ static cr_status match_optimizer(reader *r, loaded *L, const cr_optim *opt)
             c.hyper[h] = L->hval[i];
             seen |= 1u << h;
         } else {
+            show_name(nm, sizeof nm, (const unsigned char *)L->hname[i], strlen(L->hname[i]));
             return cr__optim_errf(CR_ERR_SHAPE, r->err, r->errsize,
                                   "%s: hyper-parameter %s of %s is in the file but not in the "
-                                  "optimizer", r->path, L->hname[i], d->name);
+                                  "optimizer", r->path, nm, d->name);
         }
     }
     for (int h = -1; h < d->nhyper; h++)

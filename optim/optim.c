@@ -50,40 +50,73 @@ static inline cr_real sqrt_real(cr_real x) { return sqrtf(x); }
  * costs a conversion per element and halves the vector width, and the update is
  * memory-bound work on every step (about a fifth of an SGD epoch). */
 
+/* The loops take their arrays as restrict parameters (outputs first), which lets
+ * the compiler vectorise them without run-time alias checks. */
+static void sgd_loop(size_t n, cr_real *restrict theta, const cr_real *restrict grad,
+                     cr_real lr, cr_real wd)
+{
+    for (size_t i = 0; i < n; i++) theta[i] -= lr * (grad[i] + wd * theta[i]);
+}
+
 static void sgd_update(const cr_optim_update_args *a)
 {
-    const cr_real lr = (cr_real)a->cfg->lr, wd = (cr_real)a->cfg->weight_decay;
-    cr_real *restrict theta = a->theta;
-    const cr_real *restrict grad = a->grad;
-    for (size_t i = 0; i < a->n; i++) theta[i] -= lr * (grad[i] + wd * theta[i]);
+    sgd_loop(a->n, a->theta, a->grad, (cr_real)a->cfg->lr, (cr_real)a->cfg->weight_decay);
 }
 
 /* v = mu v + g;  theta -= lr v  (Nesterov: theta -= lr (g + mu v)) */
-static void momentum_update(const cr_optim_update_args *a, int nesterov)
+static void momentum_loop(size_t n, cr_real *restrict theta, cr_real *restrict s0,
+                          const cr_real *restrict grad, cr_real lr, cr_real wd, cr_real mu)
 {
-    const cr_real lr = (cr_real)a->cfg->lr, wd = (cr_real)a->cfg->weight_decay;
-    const cr_real mu = (cr_real)a->cfg->momentum;
-    cr_real *restrict theta = a->theta, *restrict s0 = a->slot[0];
-    const cr_real *restrict grad = a->grad;
-    for (size_t i = 0; i < a->n; i++) {
+    for (size_t i = 0; i < n; i++) {
         cr_real g = grad[i] + wd * theta[i];
         cr_real v = mu * s0[i] + g;
         s0[i] = v;
-        theta[i] -= nesterov ? lr * (g + mu * v) : lr * v;
+        theta[i] -= lr * v;
     }
 }
 
-static void classical_update(const cr_optim_update_args *a) { momentum_update(a, 0); }
-static void nesterov_update(const cr_optim_update_args *a) { momentum_update(a, 1); }
-
-/* r = rho r + a g² (AdaGrad: rho = a = 1);  theta -= lr g / (sqrt(r) + eps) */
-static void root_update(const cr_optim_update_args *a, cr_real rho, cr_real w)
+static void nesterov_loop(size_t n, cr_real *restrict theta, cr_real *restrict s0,
+                          const cr_real *restrict grad, cr_real lr, cr_real wd, cr_real mu)
 {
-    const cr_real lr = (cr_real)a->cfg->lr, wd = (cr_real)a->cfg->weight_decay;
-    const cr_real eps = (cr_real)a->cfg->eps;
-    cr_real *restrict theta = a->theta, *restrict s0 = a->slot[0];
-    const cr_real *restrict grad = a->grad;
-    for (size_t i = 0; i < a->n; i++) {
+    for (size_t i = 0; i < n; i++) {
+        cr_real g = grad[i] + wd * theta[i];
+        cr_real v = mu * s0[i] + g;
+        s0[i] = v;
+        theta[i] -= lr * (g + mu * v);
+    }
+}
+
+static void momentum_update(const cr_optim_update_args *a)
+{
+    const cr_optim_config *c = a->cfg;
+    momentum_loop(a->n, a->theta, a->slot[0], a->grad, (cr_real)c->lr,
+                  (cr_real)c->weight_decay, (cr_real)c->momentum);
+}
+
+static void nesterov_update(const cr_optim_update_args *a)
+{
+    const cr_optim_config *c = a->cfg;
+    nesterov_loop(a->n, a->theta, a->slot[0], a->grad, (cr_real)c->lr,
+                  (cr_real)c->weight_decay, (cr_real)c->momentum);
+}
+
+/* AdaGrad r += g², RMSprop r = rho r + (1-rho) g²;  theta -= lr g / (sqrt(r) + eps) */
+static void adagrad_loop(size_t n, cr_real *restrict theta, cr_real *restrict s0,
+                         const cr_real *restrict grad, cr_real lr, cr_real wd, cr_real eps)
+{
+    for (size_t i = 0; i < n; i++) {
+        cr_real g = grad[i] + wd * theta[i];
+        cr_real r = s0[i] + g * g;
+        s0[i] = r;
+        theta[i] -= lr * (g / (sqrt_real(r) + eps));
+    }
+}
+
+static void rmsprop_loop(size_t n, cr_real *restrict theta, cr_real *restrict s0,
+                         const cr_real *restrict grad, cr_real lr, cr_real wd, cr_real eps,
+                         cr_real rho, cr_real w)
+{
+    for (size_t i = 0; i < n; i++) {
         cr_real g = grad[i] + wd * theta[i];
         cr_real r = rho * s0[i] + w * g * g;
         s0[i] = r;
@@ -91,32 +124,36 @@ static void root_update(const cr_optim_update_args *a, cr_real rho, cr_real w)
     }
 }
 
-static void adagrad_update(const cr_optim_update_args *a) { root_update(a, 1, 1); }
+static void adagrad_update(const cr_optim_update_args *a)
+{
+    const cr_optim_config *c = a->cfg;
+    adagrad_loop(a->n, a->theta, a->slot[0], a->grad, (cr_real)c->lr, (cr_real)c->weight_decay,
+                 (cr_real)c->eps);
+}
 
 static void rmsprop_update(const cr_optim_update_args *a)
 {
-    root_update(a, (cr_real)a->cfg->rho, (cr_real)(1 - a->cfg->rho));
+    const cr_optim_config *c = a->cfg;
+    rmsprop_loop(a->n, a->theta, a->slot[0], a->grad, (cr_real)c->lr, (cr_real)c->weight_decay,
+                 (cr_real)c->eps, (cr_real)c->rho, (cr_real)(1 - c->rho));
 }
 
 /* The hot optimizer: computed in cr_real with the bias corrections folded into two
  * constants, so the loop is plain multiply-add, one sqrt and one divide per element,
  * and vectorises. theta -= step * m / (sqrt(v) * inv_bc2 + eps) is the same as
- * step * m / (sqrt(v) / sqrt(1 - b2^t) + eps). */
-static void adam_update(const cr_optim_update_args *a, int decoupled)
+ * step * m / (sqrt(v) / sqrt(1 - b2^t) + eps). AdamW: shrink = 1 - lr wd, l2 = 0;
+ * Adam: shrink = 1, l2 = wd. */
+typedef struct adam_k {
+    cr_real b1, b2, a1, a2, step, inv_bc2, eps, shrink, l2;
+} adam_k;
+
+static void adam_loop(size_t n, cr_real *restrict theta, cr_real *restrict s0,
+                      cr_real *restrict s1, const cr_real *restrict grad, const adam_k *k)
 {
-    const cr_optim_config *c = a->cfg;
-    const double lr = c->lr, wd = c->weight_decay;
-    const cr_real b1 = (cr_real)c->beta1, b2 = (cr_real)c->beta2;
-    const cr_real a1 = (cr_real)(1 - c->beta1), a2 = (cr_real)(1 - c->beta2);
-    const cr_real step = (cr_real)(lr / (1 - pow(c->beta1, (double)a->t)));
-    const cr_real inv_bc2 = (cr_real)(1 / sqrt(1 - pow(c->beta2, (double)a->t)));
-    const cr_real e = (cr_real)c->eps;
-    const cr_real shrink = (cr_real)(decoupled ? 1 - lr * wd : 1);
-    const cr_real l2 = (cr_real)(decoupled ? 0 : wd);
+    const cr_real b1 = k->b1, b2 = k->b2, a1 = k->a1, a2 = k->a2, step = k->step;
+    const cr_real inv_bc2 = k->inv_bc2, e = k->eps, shrink = k->shrink, l2 = k->l2;
     const cr_real tiny = CR_REAL_MIN_NORMAL;
-    cr_real *restrict theta = a->theta, *restrict s0 = a->slot[0], *restrict s1 = a->slot[1];
-    const cr_real *restrict grad = a->grad;
-    for (size_t i = 0; i < a->n; i++) {
+    for (size_t i = 0; i < n; i++) {
         cr_real th = theta[i] * shrink, g = grad[i] + l2 * theta[i];
         cr_real m = b1 * s0[i] + a1 * g;
         cr_real v = b2 * s1[i] + a2 * g * g;
@@ -128,6 +165,23 @@ static void adam_update(const cr_optim_update_args *a, int decoupled)
         s1[i] = v;
         theta[i] = th - step * (m / (sqrt_real(v) * inv_bc2 + e));
     }
+}
+
+static void adam_update(const cr_optim_update_args *a, int decoupled)
+{
+    const cr_optim_config *c = a->cfg;
+    const double lr = c->lr, wd = c->weight_decay;
+    adam_k k;
+    k.b1 = (cr_real)c->beta1;
+    k.b2 = (cr_real)c->beta2;
+    k.a1 = (cr_real)(1 - c->beta1);
+    k.a2 = (cr_real)(1 - c->beta2);
+    k.step = (cr_real)(lr / (1 - pow(c->beta1, (double)a->t)));
+    k.inv_bc2 = (cr_real)(1 / sqrt(1 - pow(c->beta2, (double)a->t)));
+    k.eps = (cr_real)c->eps;
+    k.shrink = (cr_real)(decoupled ? 1 - lr * wd : 1);
+    k.l2 = (cr_real)(decoupled ? 0 : wd);
+    adam_loop(a->n, a->theta, a->slot[0], a->slot[1], a->grad, &k);
 }
 
 static void adam_l2_update(const cr_optim_update_args *a) { adam_update(a, 0); }
@@ -161,7 +215,7 @@ static const builtin builtins[] = {
                         sgd_update },
 [CR_OPTIM_MOMENTUM] = { "momentum",
                         { 0.01, 0.9, 0.99, 0.9, 0.999, 1e-8,  0,    0 }, 1, { "v" },    0,
-                        classical_update },
+                        momentum_update },
 [CR_OPTIM_NESTEROV] = { "nesterov",
                         { 0.01, 0.9, 0.99, 0.9, 0.999, 1e-8,  0,    0 }, 1, { "v" },    0,
                         nesterov_update },
