@@ -9,9 +9,10 @@
  * recomputed), which lets the mutations reach the section parsers and the
  * matching against the model.
  *
- * The model: fc1.W 3x4, fc1.b 4, fc2.W 4x2, fc2.b 2, s (scalar), an Adam and a
- * momentum optimizer over them and a metadata container. Each file is loaded as
- * (params, adam, meta), (params, momentum, -) and (-, -, meta). Checked besides
+ * The model: fc1.W 3x4, fc1.b 4, fc2.W 4x2, fc2.b 2, s (scalar), an Adam, a
+ * momentum and a user-defined optimizer ("fz": OPTN section) over them and a
+ * metadata container. Each file is loaded as (params, adam, meta), (params,
+ * momentum, -), (params, fz, -) and (-, -, meta). Checked besides
  * ASan/UBSan: a failed load leaves every object bit-identical and gives a
  * message; after a successful one the objects are restored for the next input. */
 #include "fuzz_util.h"
@@ -21,7 +22,14 @@
 #define MAGIC "CRMODEL"
 
 static cr_params *params;
-static cr_optim *adam, *momentum;
+static cr_optim *adam, *momentum, *custom;
+
+/* The user-defined optimizer of make_seeds.c's "custom" seed. */
+static void fz_update(const cr_optim_update_args *a) { (void)a; }
+static const cr_optim_def fz_def = {
+    .name = "fz", .nslots = 2, .slot = { "a", "b" }, .nhyper = 2, .hyper = { "h1", "h2" },
+    .defaults = { 0.5, 2 }, .lr = 0.1, .update = fz_update,
+};
 static cr_meta *meta;
 
 static void add(const char *name, int ndim, int d0, int d1)
@@ -39,11 +47,12 @@ static void init_values(void)
         cr_tensor *x = cr_params_get(params, i);
         for (size_t j = 0; j < x->size; j++) x->data[j] = (cr_real)((double)i - 0.25 * (double)j);
     }
-    cr_optim *os[2] = { adam, momentum };
-    cr_optim_kind kinds[2] = { CR_OPTIM_ADAM, CR_OPTIM_MOMENTUM };
-    for (int k = 0; k < 2; k++) {
+    cr_optim *os[3] = { adam, momentum, custom };
+    double lrs[3] = { cr_optim_defaults(CR_OPTIM_ADAM).lr,
+                      cr_optim_defaults(CR_OPTIM_MOMENTUM).lr, fz_def.lr };
+    for (int k = 0; k < 3; k++) {
         cr_optim_set_step_count(os[k], 5);
-        cr_optim_set_lr(os[k], cr_optim_defaults(kinds[k]).lr);
+        cr_optim_set_lr(os[k], lrs[k]);
         for (size_t i = 0; i < cr_optim_state_count(os[k]); i++)
             cr_tensor_fill(cr_optim_state_get(os[k], i), (cr_real)(0.125 * (double)(i + 1)));
     }
@@ -64,8 +73,10 @@ static void setup(void)
     cr_optim_config a = cr_optim_defaults(CR_OPTIM_ADAM), m = cr_optim_defaults(CR_OPTIM_MOMENTUM);
     adam = cr_optim_new(params, &a, NULL, 0);
     momentum = cr_optim_new(params, &m, NULL, 0);
+    cr_optim_config f = cr_optim_def_defaults(&fz_def);
+    custom = cr_optim_new(params, &f, NULL, 0);
     meta = cr_meta_new();
-    FUZZ_CHECK(adam && momentum && meta, "setup");
+    FUZZ_CHECK(adam && momentum && custom && meta, "setup");
     init_values();
 }
 
@@ -102,6 +113,7 @@ static void take(snap *s)
     }
     put_optim(s, adam);
     put_optim(s, momentum);
+    put_optim(s, custom);
     size_t n = cr_meta_count(meta);
     put(s, &n, sizeof n);
     for (size_t i = 0; i < n; i++) {
@@ -140,6 +152,7 @@ static void load_all(const uint8_t *data, size_t size)
 {
     load(NULL, data, size, params, adam, meta);
     load(NULL, data, size, params, momentum, NULL);
+    load(NULL, data, size, params, custom, NULL);
     load(NULL, data, size, NULL, NULL, meta);
 }
 

@@ -185,6 +185,13 @@ static void save_seed(const char *name, const cr_params *p, const cr_optim *o, c
     }
 }
 
+/* The user-defined optimizer of fuzz_load.c (an OPTN section). */
+static void fz_update(const cr_optim_update_args *a) { (void)a; }
+static const cr_optim_def fz_def = {
+    .name = "fz", .nslots = 2, .slot = { "a", "b" }, .nhyper = 2, .hyper = { "h1", "h2" },
+    .defaults = { 0.5, 2 }, .lr = 0.1, .update = fz_update,
+};
+
 static void load_seeds(void)
 {
     cr_params *p = cr_params_new();
@@ -199,7 +206,12 @@ static void load_seeds(void)
     cr_meta_set_f64(m, "best_val_loss", 0.125);
     cr_optim_config ca = cr_optim_defaults(CR_OPTIM_ADAM), cm = cr_optim_defaults(CR_OPTIM_MOMENTUM);
     cr_optim *adam = cr_optim_new(p, &ca, NULL, 0), *mom = cr_optim_new(p, &cm, NULL, 0);
+    cr_optim_config cf = cr_optim_def_defaults(&fz_def);
+    cr_optim *fz = cr_optim_new(p, &cf, NULL, 0);
     cr_optim_set_step_count(adam, 40);
+    cr_optim_set_step_count(fz, 9);
+    save_seed("custom", p, fz, NULL);
+    cr_optim_free(fz);
     save_seed("params", p, NULL, NULL);
     save_seed("adam-meta", p, adam, m);
     save_seed("momentum", p, mom, NULL);

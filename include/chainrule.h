@@ -846,11 +846,8 @@ cr_tensor *cr_loss_multiclass_hinge(cr_tape *t, cr_tensor *z, cr_tensor *y);
 cr_tensor *cr_loss_bce(cr_tape *t, cr_tensor *p, cr_tensor *y);
 /* The same on logits z, fused and stable: wraps cr_bce_with_logits. */
 cr_tensor *cr_loss_bce_logits(cr_tape *t, cr_tensor *z, cr_tensor *y);
-/* Softmax cross-entropy with class indices: wraps cr_softmax_cross_entropy
- * (mean over the N rows of -log softmax(z)[y]); z is N x C or C, y holds N
- * integral indices (rank 1 or N x 1); a non-integral or out-of-range index is an
- * error naming softmax_ce_loss when recorded (replay does not check again). */
-cr_tensor *cr_loss_softmax_ce(cr_tape *t, cr_tensor *z, cr_tensor *y);
+/* Softmax cross-entropy with class indices is the op cr_softmax_cross_entropy
+ * (softmax family, above); its former second name cr_loss_softmax_ce is gone. */
 /* Softmax cross-entropy with soft or one-hot targets y (same shape as z, N x C or
  * C; rows of y should sum to 1): -(1/N) sum_n sum_j y[n,j] log_softmax(z)[n,j]. */
 cr_tensor *cr_loss_softmax_ce_soft(cr_tape *t, cr_tensor *z, cr_tensor *y);
@@ -864,8 +861,9 @@ cr_tensor *cr_loss_l2(cr_tape *t, const cr_params *params, cr_real lambda, int w
 /* ========================================================== optim */
 /* Optimizers, gradient clipping and learning-rate schedules on a cr_params list,
  * and the binary save/load format (docs/FORMAT.md). Optimizers use no ops: each
- * step is a loop over every parameter's data and grad arrays, computed in double
- * per element and stored back as cr_real.
+ * step is a loop over every parameter's data and grad arrays, computed in cr_real.
+ * Every optimizer, built in or user-defined (cr_optim_def below), is a name, named
+ * state slots, named hyper-parameters and one update function.
  *
  * Notation: θ parameter, g its gradient (x->grad), η learning rate, λ weight decay,
  * t the step number counted from 1 (the optimizer's step counter after the
@@ -903,10 +901,16 @@ typedef enum cr_optim_kind {
 } cr_optim_kind;
 #define CR_OPTIM_KIND_COUNT 7
 
-/* Hyper-parameters. Get the defaults with cr_optim_defaults and change fields.
- * Fields a kind does not use are ignored (but still validated and saved). */
+#define CR_OPTIM_MAX_SLOTS 4   /* state tensors per parameter, user-defined optimizers */
+#define CR_OPTIM_MAX_HYPER 8   /* named hyper-parameters besides lr, user-defined */
+typedef struct cr_optim_def cr_optim_def;
+
+/* Hyper-parameters. Get the defaults with cr_optim_defaults (cr_optim_def_defaults
+ * for a user-defined optimizer) and change fields, or set them by name with
+ * cr_optim_config_set. Fields a kind does not use are ignored (but still validated
+ * and saved). */
 typedef struct cr_optim_config {
-    cr_optim_kind kind;
+    cr_optim_kind kind;  /* ignored when def is set */
     double lr;           /* η >= 0. Default 0.01; Adam and AdamW 0.001 */
     double momentum;     /* μ in [0,1), MOMENTUM/NESTEROV. Default 0.9 */
     double rho;          /* ρ in [0,1), RMSprop. Default 0.99 */
@@ -917,6 +921,11 @@ typedef struct cr_optim_config {
     double weight_decay; /* λ >= 0. L2 (g += λθ) except AdamW (decoupled).
                             Default 0; AdamW 0.01 */
     double initial_accumulator; /* r₀ >= 0 for AdaGrad's r. Default 0 */
+    const cr_optim_def *def;     /* NULL: the built-in kind. Else a user-defined
+                                    optimizer (referenced: must outlive every
+                                    optimizer made from it); only lr and hyper[]
+                                    are used, validated and saved */
+    double hyper[CR_OPTIM_MAX_HYPER]; /* user-defined: the values of def->hyper[i] */
 } cr_optim_config;
 
 typedef struct cr_optim cr_optim;
@@ -926,13 +935,25 @@ cr_optim_config cr_optim_defaults(cr_optim_kind kind);
 /* Check every field: unknown kind, lr/eps/weight_decay/initial_accumulator < 0 or
  * not finite, momentum/rho/beta1/beta2 outside [0,1) -> CR_ERR_ARG with a message
  * naming the field and value in err ("optim: beta2 = 1 is outside [0, 1)").
+ * With def set: the definition (name, slot and hyper-parameter counts and names,
+ * update), lr, every hyper[i] finite, then def->check if any.
  * err may be NULL; errsize bytes at most, always NUL-terminated. */
 cr_status cr_optim_config_check(const cr_optim_config *cfg, char *err, size_t errsize);
 /* "sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw"
- * (case-sensitive) -> *kind. CR_ERR_ARG (kind untouched) for anything else. */
+ * (case-insensitive) -> *kind. CR_ERR_ARG (kind untouched) for anything else.
+ * The names are those of cr_optim_kind_name for 0 .. CR_OPTIM_KIND_COUNT-1: list
+ * them from there rather than repeating them. */
 cr_status cr_optim_kind_from_name(const char *name, cr_optim_kind *kind);
 /* The name above for kind, "?" when out of range. Static string. */
 const char *cr_optim_kind_name(cr_optim_kind kind);
+/* Set (get) the hyper-parameter called name in c, case-insensitive: "lr" always;
+ * for a built-in kind the other fields of cr_optim_config by their field names
+ * ("momentum", "rho", "beta1", "beta2", "eps", "weight_decay",
+ * "initial_accumulator"); for a user-defined optimizer the names in c->def->hyper.
+ * Not validated here (cr_optim_config_check and cr_optim_new do). CR_ERR_ARG on
+ * NULL or an unknown name (c / *v unchanged). */
+cr_status cr_optim_config_set(cr_optim_config *c, const char *name, double v);
+cr_status cr_optim_config_get(const cr_optim_config *c, const char *name, double *v);
 
 /* New optimizer over params (referenced, not owned: params and its tensors must
  * outlive the optimizer and keep their entries). All state is allocated here;
@@ -943,6 +964,8 @@ cr_optim *cr_optim_new(cr_params *params, const cr_optim_config *cfg, char *err,
                        size_t errsize);
 /* Free the optimizer and its state. NULL is safe. */
 void cr_optim_free(cr_optim *o);
+/* The optimizer's name: its kind's name, or its cr_optim_def's name. "?" for NULL. */
+const char *cr_optim_name(const cr_optim *o);
 /* One update of every parameter from its current grad (formulas at
  * cr_optim_kind); increments the step counter first. CR_ERR_ARG on NULL,
  * CR_ERR_STATE (nothing updated) if the list no longer holds the tensors it held
@@ -978,11 +1001,59 @@ cr_params *cr_optim_params(const cr_optim *o);
  * parameter; read and write their data freely. Names are "<slot>.<param name>",
  * slot-major in parameter order: MOMENTUM/NESTEROV "v." (velocity); ADAGRAD and
  * RMSPROP "r." (accumulated squares); ADAM/ADAMW "m." then "v." (first and second
- * moments). SGD has none. Names are at most 65 bytes. */
+ * moments). SGD has none. A user-defined optimizer: def->slot[0] first, then
+ * def->slot[1], ... Names are at most 79 bytes. */
 size_t cr_optim_state_count(const cr_optim *o);
 cr_tensor *cr_optim_state_get(const cr_optim *o, size_t i);      /* NULL if out of range */
 const char *cr_optim_state_name(const cr_optim *o, size_t i);    /* NULL if out of range */
 cr_tensor *cr_optim_state_find(const cr_optim *o, const char *name); /* NULL if absent */
+
+/* ---- user-defined optimizers (as cr_custom is for ops)
+ * Fill a cr_optim_def (usually a static const), get a config with
+ * cr_optim_def_defaults, change its lr / hyper[] (or cr_optim_config_set by name),
+ * and give it to cr_optim_new. State slots start at 0. cr_save writes the
+ * optimizer's name, step counter, lr, hyper-parameters and state by name (a
+ * section of its own, docs/FORMAT.md); cr_load restores them into an optimizer
+ * made from a definition of the same name (hyper-parameters and slots matched by
+ * name) and refuses any other ("optimizer is lion in the file but adam here").
+ * Example: examples/lion.c. */
+typedef struct cr_optim_update_args {
+    size_t n;                 /* elements in this call */
+    cr_real *theta;           /* n parameter values: update them in place */
+    const cr_real *grad;      /* their n gradients */
+    cr_real *const *slot;     /* slot[s][0..n): state slot s of these elements */
+    const cr_optim_config *cfg; /* cfg->lr (the current η), cfg->hyper[],
+                                   cfg->def->user */
+    long t;                   /* step number, counted from 1 */
+} cr_optim_update_args;
+/* Update a->n elements of one parameter. Unless def->per_tensor is set, element i
+ * may read and write only element i of theta, grad and the slots: cr_optim_step
+ * may split a large tensor into ranges and call update on them from the pool's
+ * threads at once. Must not allocate, fail or keep the pointers. */
+typedef void (*cr_optim_update_fn)(const cr_optim_update_args *a);
+struct cr_optim_def {
+    const char *name;         /* 1..63 bytes: saved in files, compared on load */
+    int nslots;               /* state tensors per parameter, 0..CR_OPTIM_MAX_SLOTS */
+    const char *slot[CR_OPTIM_MAX_SLOTS]; /* slot names, 1..15 bytes, distinct
+                                             ("m": state "m.fc1.W") */
+    int nhyper;               /* hyper-parameters besides lr, 0..CR_OPTIM_MAX_HYPER */
+    const char *hyper[CR_OPTIM_MAX_HYPER]; /* their names, 1..31 bytes, distinct,
+                                              not "lr" */
+    double defaults[CR_OPTIM_MAX_HYPER]; /* their default values */
+    double lr;                /* default η */
+    cr_optim_update_fn update; /* required */
+    /* Optional extra validation of c->hyper[] (every value is already checked to
+     * be finite, and lr finite and >= 0): CR_OK, or CR_ERR_ARG with a message in
+     * err (may be NULL) like "lion: beta1 = 1 is outside [0, 1)". */
+    cr_status (*check)(const cr_optim_config *c, char *err, size_t errsize);
+    int per_tensor;           /* nonzero: update gets each parameter whole, on the
+                                 calling thread (for norms over a tensor) */
+    void *user;               /* for the callbacks (cfg->def->user) */
+};
+/* A config for def: lr = def->lr, hyper[] = def->defaults, def set (other fields
+ * as cr_optim_defaults(CR_OPTIM_SGD), unused). def is checked by
+ * cr_optim_config_check / cr_optim_new, not here. */
+cr_optim_config cr_optim_def_defaults(const cr_optim_def *def);
 
 /* Gradient clipping, between backward and cr_optim_step.
  * By global norm: N = √(Σ over all grads of g²) (computed in double, without
@@ -1031,7 +1102,8 @@ cr_status cr_schedule_check(const cr_schedule *s, char *err, size_t errsize);
 /* The learning rate for step t (t < 0 is taken as 0). For a schedule that fails
  * cr_schedule_check the result is unspecified but never a crash; NULL gives 0. */
 double cr_schedule_lr(const cr_schedule *s, long t);
-/* "constant", "invsqrt", "inv", "step", "exp", "cosine" -> *kind; CR_ERR_ARG else. */
+/* "constant", "invsqrt", "inv", "step", "exp", "cosine" (case-insensitive; the names
+ * of cr_schedule_kind_name) -> *kind; CR_ERR_ARG else. */
 cr_status cr_schedule_kind_from_name(const char *name, cr_schedule_kind *kind);
 const char *cr_schedule_kind_name(cr_schedule_kind kind); /* "?" if out of range */
 
@@ -1078,21 +1150,23 @@ cr_status cr_save(const char *path, const cr_params *params, const cr_optim *opt
 /* Load path into params (and opt, meta when non-NULL). The whole file is read and
  * validated first — magic, version, sizes, checksum, then every parameter name and
  * shape against params (the file must hold exactly params' names, in any order)
- * and, when opt is given, the optimizer kind and state names/shapes; only then
+ * and, when opt is given, the optimizer kind (user-defined: name and
+ * hyper-parameter names) and state names/shapes; only then
  * are values copied. On any error the caller's objects are exactly as before and
  * err says what is wrong ("model.crm: parameter fc1.W has shape 784x64 in the file
  * but 784x128 in the model"). A file written by the other precision is converted
  * (double -> float rounds to nearest; a finite value beyond FLT_MAX is refused
- * with CR_ERR_FORMAT). opt: restores kind-matched state, step
+ * with CR_ERR_FORMAT). opt: restores kind- or name-matched state, step
  * counter and every hyper-parameter (lr included); error if the file has no
  * optimizer section. meta: replaced by the file's entries (emptied if it has
  * none). A file's optimizer section or meta is ignored when opt/meta is NULL.
  * params may be NULL to read only opt and/or meta.
  * Returns CR_OK, CR_ERR_ARG, CR_ERR_IO (cannot open/read), CR_ERR_FORMAT (not a
  * model file, corrupt, truncated, newer version, no optimizer section, a step
- * counter above CR_OPTIM_MAX_STEPS), CR_ERR_SHAPE (names, shapes or the optimizer
- * kind do not match) or CR_ERR_NOMEM (also: the header declares more than
- * cr_memory_limit(), refused before the rest is read). */
+ * counter above CR_OPTIM_MAX_STEPS), CR_ERR_SHAPE (names, shapes, the optimizer
+ * kind or name, or a user-defined optimizer's hyper-parameter names do not match)
+ * or CR_ERR_NOMEM (also: the header declares more than cr_memory_limit(), refused
+ * before the rest is read). */
 cr_status cr_load(const char *path, cr_params *params, cr_optim *opt, cr_meta *meta,
                   char *err, size_t errsize);
 /* cr_load on a file image in memory (size bytes at data, not modified, not kept):

@@ -1,8 +1,8 @@
 /* Activations by name: a thin switch over the activation ops, for layers and for
  * programs that take the activation as an option. */
 #include "chainrule.h"
+#include "../graph/names.h"
 
-#include <ctype.h>
 #include <string.h>
 
 cr_tensor *cr_activate(cr_tape *t, cr_tensor *x, cr_activation act)
@@ -31,22 +31,12 @@ static const struct {
     { "leakyrelu", CR_ACT_LEAKY_RELU },  { "softmax", CR_ACT_SOFTMAX },
 };
 
-static int same_nocase(const char *a, const char *b)
-{
-    for (; *a && *b; a++, b++)
-        if (tolower((unsigned char)*a) != tolower((unsigned char)*b)) return 0;
-    return *a == *b;
-}
-
 cr_status cr_activation_from_name(const char *name, cr_activation *out)
 {
-    if (!name || !out) return CR_ERR_ARG;
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-        if (same_nocase(name, names[i].name)) {
-            *out = names[i].act;
-            return CR_OK;
-        }
-    return CR_ERR_ARG;
+    int i = CR__NAME_INDEX(names, name);
+    if (i < 0 || !out) return CR_ERR_ARG;
+    *out = names[i].act;
+    return CR_OK;
 }
 
 const char *cr_activation_name(cr_activation act)

@@ -5,8 +5,8 @@
  *   He/Kaiming:    Var = 2/fan_in            (uniform limit sqrt(6/fan_in))
  * A uniform U(-a, a) has variance a^2/3, hence the sqrt(6/...) limits. */
 #include "chainrule.h"
+#include "../graph/names.h"
 
-#include <ctype.h>
 #include <math.h>
 
 void cr_fans(const cr_tensor *x, int *fan_in, int *fan_out)
@@ -104,20 +104,10 @@ static const struct {
     { "kaiming_normal", CR_INIT_HE_NORMAL },
 };
 
-static int same_nocase(const char *a, const char *b)
-{
-    for (; *a && *b; a++, b++)
-        if (tolower((unsigned char)*a) != tolower((unsigned char)*b)) return 0;
-    return *a == *b;
-}
-
 cr_status cr_init_from_name(const char *name, cr_init_kind *out)
 {
-    if (!name || !out) return CR_ERR_ARG;
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-        if (same_nocase(name, names[i].name)) {
-            *out = names[i].kind;
-            return CR_OK;
-        }
-    return CR_ERR_ARG;
+    int i = CR__NAME_INDEX(names, name);
+    if (i < 0 || !out) return CR_ERR_ARG;
+    *out = names[i].kind;
+    return CR_OK;
 }

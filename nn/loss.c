@@ -151,13 +151,6 @@ cr_tensor *cr_loss_bce_logits(cr_tape *t, cr_tensor *z, cr_tensor *y)
     return cr_bce_with_logits(t, z, y);
 }
 
-cr_tensor *cr_loss_softmax_ce(cr_tape *t, cr_tensor *z, cr_tensor *y)
-{
-    int n, c;
-    if (!check_labels(t, "softmax_ce_loss", z, y, &n, &c)) return NULL;
-    return cr_softmax_cross_entropy(t, z, y);
-}
-
 cr_tensor *cr_loss_softmax_ce_soft(cr_tape *t, cr_tensor *z, cr_tensor *y)
 {
     if (!same_shape(t, "softmax_ce_soft_loss", z, y)) return NULL;

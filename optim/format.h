@@ -14,11 +14,11 @@
 #define CR__HEADER_BYTES 28            /* magic, version, real size, file size, sections */
 #define CR__SECTION_HEAD 12            /* tag[4], body length u64 */
 #define CR__CRC_BYTES 4
-#define CR__NHYPER 8                   /* optimizer hyper-parameters stored in v1 */
 #define CR__NAME_MAX 255               /* longest tensor name a reader accepts */
 #define CR__TAG_PARAMS "PARM"
 #define CR__TAG_OPTIM "OPTM"
 #define CR__TAG_META "META"
+#define CR__TAG_NAMED_OPTIM "OPTN"      /* a user-defined optimizer, by name */
 
 static inline void cr__put_u32(unsigned char *p, uint32_t v)
 {

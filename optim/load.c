@@ -36,8 +36,13 @@ typedef struct loaded {
     int has_params, has_optim, has_meta;
     size_t nparams, nstate, nmeta;
     rec *params, *state;        /* cr_malloc'ed */
-    cr_optim_config cfg;
+    cr_optim_config cfg;        /* OPTM; for OPTN what the caller's optimizer gets */
     uint64_t step;
+    int named;                  /* the optimizer section is OPTN (user-defined) */
+    char oname[CR__OPTIM_NAME_MAX];
+    uint32_t nhyper;            /* OPTN: lr and the others, by name */
+    char hname[1 + CR_OPTIM_MAX_HYPER][CR__HYPER_NAME_MAX];
+    double hval[1 + CR_OPTIM_MAX_HYPER];
     cr__meta_entry *meta;       /* cr_malloc'ed only when the caller wants meta */
 } loaded;
 
@@ -161,11 +166,48 @@ static cr_status parse_optim(reader *r, loaded *L)
     if (!need(r, 8 * CR__NHYPER)) return malformed(r, "hyper-parameters cut short");
     cr_optim_config *c = &L->cfg;
     c->kind = (cr_optim_kind)kind;
-    double *f[CR__NHYPER] = { &c->lr, &c->momentum, &c->rho, &c->beta1, &c->beta2,
-                              &c->eps, &c->weight_decay, &c->initial_accumulator };
-    for (int i = 0; i < CR__NHYPER; i++) *f[i] = cr__bits_f64(get_u64(r));
+    for (int i = 0; i < CR__NHYPER; i++) *cr__optim_field(c, i) = cr__bits_f64(get_u64(r));
     char msg[160];
     if (cr_optim_config_check(c, msg, sizeof msg) != CR_OK) return malformed(r, msg);
+    return parse_records(r, L->real_size, &L->state, &L->nstate);
+}
+
+/* u32 length and a name of 1..max-1 bytes without NUL into dst. */
+static cr_status parse_name(reader *r, char *dst, size_t max, const char *what)
+{
+    if (!need(r, 4)) return malformed(r, what);
+    uint32_t len = get_u32(r);
+    if (len < 1 || len >= max || !need(r, len) || memchr(r->buf + r->pos, 0, len))
+        return malformed(r, what);
+    memcpy(dst, r->buf + r->pos, len);
+    dst[len] = '\0';
+    r->pos += len;
+    return CR_OK;
+}
+
+/* A user-defined optimizer (OPTN): name, u64 step, u32 count of hyper-parameters
+ * (lr among them), each a name and a binary64, then the state records. The
+ * hyper-parameters are checked against the caller's definition in match_optimizer. */
+static cr_status parse_named_optim(reader *r, loaded *L)
+{
+    cr_status s = parse_name(r, L->oname, sizeof L->oname, "bad optimizer name");
+    if (s) return s;
+    if (!need(r, 8 + 4)) return malformed(r, "optimizer section cut short");
+    L->step = get_u64(r);
+    if (L->step > CR_OPTIM_MAX_STEPS || L->step > LONG_MAX)
+        return malformed(r, "optimizer step count above 2^53 (CR_OPTIM_MAX_STEPS)");
+    L->nhyper = get_u32(r);
+    if (L->nhyper > 1 + CR_OPTIM_MAX_HYPER) return malformed(r, "too many hyper-parameters");
+    for (uint32_t i = 0; i < L->nhyper; i++) {
+        s = parse_name(r, L->hname[i], sizeof L->hname[i], "bad hyper-parameter name");
+        if (s) return s;
+        for (uint32_t k = 0; k < i; k++)
+            if (strcmp(L->hname[k], L->hname[i]) == 0)
+                return malformed(r, "hyper-parameter named twice");
+        if (!need(r, 8)) return malformed(r, "hyper-parameters cut short");
+        L->hval[i] = cr__bits_f64(get_u64(r));
+    }
+    L->named = 1;
     return parse_records(r, L->real_size, &L->state, &L->nstate);
 }
 
@@ -278,10 +320,11 @@ static cr_status parse_file(reader *r, size_t n, loaded *L)
             if (L->has_params) return malformed(r, "second parameter section");
             L->has_params = 1;
             s = parse_records(r, L->real_size, &L->params, &L->nparams);
-        } else if (memcmp(tag, CR__TAG_OPTIM, 4) == 0) {
+        } else if (memcmp(tag, CR__TAG_OPTIM, 4) == 0 ||
+                   memcmp(tag, CR__TAG_NAMED_OPTIM, 4) == 0) {
             if (L->has_optim) return malformed(r, "second optimizer section");
             L->has_optim = 1;
-            s = parse_optim(r, L);
+            s = memcmp(tag, CR__TAG_OPTIM, 4) == 0 ? parse_optim(r, L) : parse_named_optim(r, L);
         } else if (memcmp(tag, CR__TAG_META, 4) == 0) {
             if (L->has_meta) return malformed(r, "second metadata section");
             L->has_meta = 1;
@@ -356,6 +399,55 @@ static cr_status match(reader *r, rec *recs, size_t nrec, const targets *T)
                                   "%s: %s %s is missing from the file", r->path, T->what,
                                   T->name(T->obj, j));
     }
+    return CR_OK;
+}
+
+/* The file's optimizer against the caller's: the same built-in kind, or a
+ * user-defined optimizer of the same name whose hyper-parameters are exactly the
+ * file's, by name (into L->cfg, validated by the definition). */
+static cr_status match_optimizer(reader *r, loaded *L, const cr_optim *opt)
+{
+    const char *here = cr_optim_name(opt);
+    const cr_optim_def *d = opt->cfg.def;
+    char nm[CR__OPTIM_NAME_MAX];              /* names from the file, printable */
+    show_name(nm, sizeof nm, (const unsigned char *)L->oname, strlen(L->oname));
+    if (L->named && (!d || strcmp(d->name, L->oname) != 0))
+        return cr__errf(CR_ERR_SHAPE, r->err, r->errsize,
+                              "%s: optimizer is %s in the file but %s here (%s is user-defined:"
+                              " load it with an optimizer made from its cr_optim_def)",
+                              r->path, nm, here, nm);
+    if (!L->named && (d || L->cfg.kind != opt->cfg.kind))
+        return cr__errf(CR_ERR_SHAPE, r->err, r->errsize,
+                              "%s: optimizer is %s in the file but %s here", r->path,
+                              cr_optim_kind_name(L->cfg.kind), here);
+    if (!L->named) return CR_OK;
+    cr_optim_config c = opt->cfg;
+    uint32_t seen = 0;                    /* bit h: def->hyper[h] found; bit 31: lr */
+    for (uint32_t i = 0; i < L->nhyper; i++) {
+        int h = -1;
+        for (int k = 0; k < d->nhyper && h < 0; k++)
+            if (strcmp(d->hyper[k], L->hname[i]) == 0) h = k;
+        if (strcmp(L->hname[i], "lr") == 0) {
+            c.lr = L->hval[i];
+            seen |= 1u << 31;
+        } else if (h >= 0) {
+            c.hyper[h] = L->hval[i];
+            seen |= 1u << h;
+        } else {
+            show_name(nm, sizeof nm, (const unsigned char *)L->hname[i], strlen(L->hname[i]));
+            return cr__errf(CR_ERR_SHAPE, r->err, r->errsize,
+                                  "%s: hyper-parameter %s of %s is in the file but not in the "
+                                  "optimizer", r->path, nm, d->name);
+        }
+    }
+    for (int h = -1; h < d->nhyper; h++)
+        if (!(seen & (h < 0 ? 1u << 31 : 1u << h)))
+            return cr__errf(CR_ERR_SHAPE, r->err, r->errsize,
+                                  "%s: hyper-parameter %s of %s is missing from the file",
+                                  r->path, h < 0 ? "lr" : d->hyper[h], d->name);
+    char msg[160];
+    if (cr_optim_config_check(&c, msg, sizeof msg) != CR_OK) return malformed(r, msg);
+    L->cfg = c;
     return CR_OK;
 }
 
@@ -491,11 +583,7 @@ static cr_status load_image(const unsigned char *buf, size_t n, const char *name
             s = cr__errf(CR_ERR_FORMAT, err, errsize,
                                "%s: file has no optimizer state (saved without an optimizer)",
                                name);
-        else if (L.cfg.kind != opt->cfg.kind)
-            s = cr__errf(CR_ERR_SHAPE, err, errsize,
-                               "%s: optimizer is %s in the file but %s here", name,
-                               cr_optim_kind_name(L.cfg.kind), cr_optim_kind_name(opt->cfg.kind));
-        else {
+        else if ((s = match_optimizer(&r, &L, opt)) == CR_OK) {
             targets T = { "optimizer state", "optimizer", cr_optim_state_count(opt),
                           state_name, state_get, opt };
             s = match(&r, L.state, L.nstate, &T);

@@ -107,9 +107,17 @@ static uint64_t params_body(const cr_params *p)
     return n;
 }
 
+/* A built-in optimizer (OPTM): kind, step, the 8 hyper-parameters of
+ * cr__optim_hypers. A user-defined one (OPTN): name, step, then lr and its
+ * hyper-parameters by name. Then the state records. */
 static uint64_t optim_body(const cr_optim *o)
 {
+    const cr_optim_def *d = o->cfg.def;
     uint64_t n = 4 + 8 + 4 + 8 * CR__NHYPER + 4;
+    if (d) {
+        n = 4 + strlen(d->name) + 8 + 4 + 4 + 2 + 8 + 4;
+        for (int h = 0; h < d->nhyper; h++) n += 4 + strlen(d->hyper[h]) + 8;
+    }
     for (size_t i = 0; i < o->nstate; i++) n += record_bytes(o->names[i], o->state[i]);
     return n;
 }
@@ -125,6 +133,37 @@ static void put_section(writer *w, const char *tag, uint64_t body)
 {
     put_bytes(w, tag, 4);
     put_u64(w, body);
+}
+
+static void put_name(writer *w, const char *s)
+{
+    put_u32(w, (uint32_t)strlen(s));
+    put_bytes(w, s, strlen(s));
+}
+
+static void put_optim(writer *w, const cr_optim *o, uint64_t body)
+{
+    const cr_optim_config *c = &o->cfg;
+    if (c->def) {
+        put_section(w, CR__TAG_NAMED_OPTIM, body);
+        put_name(w, c->def->name);
+        put_u64(w, (uint64_t)o->t);
+        put_u32(w, 1 + (uint32_t)c->def->nhyper);
+        put_name(w, "lr");
+        put_f64(w, c->lr);
+        for (int h = 0; h < c->def->nhyper; h++) {
+            put_name(w, c->def->hyper[h]);
+            put_f64(w, c->hyper[h]);
+        }
+    } else {
+        put_section(w, CR__TAG_OPTIM, body);
+        put_u32(w, (uint32_t)c->kind);
+        put_u64(w, (uint64_t)o->t);
+        put_u32(w, CR__NHYPER);
+        for (int i = 0; i < CR__NHYPER; i++) put_f64(w, cr__optim_field_get(c, i));
+    }
+    put_u32(w, (uint32_t)o->nstate);
+    for (size_t i = 0; i < o->nstate; i++) put_record(w, o->names[i], o->state[i]);
 }
 
 static void write_file(writer *w, const cr_params *p, const cr_optim *o, const cr_meta *m)
@@ -146,23 +185,7 @@ static void write_file(writer *w, const cr_params *p, const cr_optim *o, const c
     for (size_t i = 0; i < cr_params_count(p); i++)
         put_record(w, cr_params_name(p, i), cr_params_get(p, i));
 
-    if (o) {
-        const cr_optim_config *c = &o->cfg;
-        put_section(w, CR__TAG_OPTIM, bo);
-        put_u32(w, (uint32_t)c->kind);
-        put_u64(w, (uint64_t)o->t);
-        put_u32(w, CR__NHYPER);
-        put_f64(w, c->lr);
-        put_f64(w, c->momentum);
-        put_f64(w, c->rho);
-        put_f64(w, c->beta1);
-        put_f64(w, c->beta2);
-        put_f64(w, c->eps);
-        put_f64(w, c->weight_decay);
-        put_f64(w, c->initial_accumulator);
-        put_u32(w, (uint32_t)o->nstate);
-        for (size_t i = 0; i < o->nstate; i++) put_record(w, o->names[i], o->state[i]);
-    }
+    if (o) put_optim(w, o, bo);
 
     if (m) {
         put_section(w, CR__TAG_META, bm);

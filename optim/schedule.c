@@ -24,13 +24,10 @@ const char *cr_schedule_kind_name(cr_schedule_kind kind)
 
 cr_status cr_schedule_kind_from_name(const char *name, cr_schedule_kind *kind)
 {
-    if (!name || !kind) return CR_ERR_ARG;
-    for (int k = 0; k < CR_SCHED_KIND_COUNT; k++)
-        if (strcmp(name, sched_names[k]) == 0) {
-            *kind = (cr_schedule_kind)k;
-            return CR_OK;
-        }
-    return CR_ERR_ARG;
+    int k = CR__NAME_INDEX(sched_names, name);
+    if (k < 0 || !kind) return CR_ERR_ARG;
+    *kind = (cr_schedule_kind)k;
+    return CR_OK;
 }
 
 cr_schedule cr_schedule_defaults(cr_schedule_kind kind, double lr0)

@@ -74,7 +74,7 @@ static outcome train(uint64_t seed, int threads, int rerecord)
                 x = cr_const(t, 2, xs, NULL);
                 y = cr_const(t, 1, &ys, NULL);
                 assert_int_equal(cr_dataset_gather(d, idx, n, x, y, NULL, 0), CR_OK);
-                loss = cr_loss_softmax_ce(t, cr_mlp_forward(t, m, x), y);
+                loss = cr_softmax_cross_entropy(t, cr_mlp_forward(t, m, x), y);
                 assert_non_null(loss);
             } else {
                 assert_int_equal(cr_dataset_gather(d, idx, n, x, y, NULL, 0), CR_OK);

@@ -271,7 +271,7 @@ static int tape_ok(run_result *r, cr_tape *t, const char *where)
 static int step(run_result *r, cr_tape *t, cr_mlp *m, cr_optim *o, cr_tensor *x, cr_tensor *y,
                 int k, cr_tensor **lossp)
 {
-    cr_tensor *loss = cr_loss_softmax_ce(t, cr_mlp_forward(t, m, x), y);
+    cr_tensor *loss = cr_softmax_cross_entropy(t, cr_mlp_forward(t, m, x), y);
     if (!loss) return failed(r, cr_tape_status(t), "forward");
     *lossp = loss;
     cr_optim_zero_grad(o);
@@ -475,7 +475,7 @@ static void test_arena_cap_stops_step_and_tape_recovers(void **state)
                 cr_tensor_rand_uniform(x, &r2, -1, 1);
                 for (int i = 0; i < ys; i++) y->data[i] = (cr_real)(i % 10);
             }
-            cr_tensor *loss = cr_loss_softmax_ce(t, cr_mlp_forward(t, m, x), y);
+            cr_tensor *loss = cr_softmax_cross_entropy(t, cr_mlp_forward(t, m, x), y);
             cr_status s = loss ? cr_backward(t, loss) : cr_tape_status(t);
             if (capped && attempt == 0) {
                 assert_int_equal(s, CR_ERR_NOMEM);

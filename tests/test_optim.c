@@ -281,6 +281,43 @@ static void test_kind_names_round_trip_and_unknown_is_an_error(void **state)
     assert_string_equal(cr_optim_kind_name((cr_optim_kind)99), "?");
 }
 
+/* One rule for every name table of the library (activations and initializers
+ * already ignored case): "Adam" is adam. */
+static void test_kind_names_ignore_case(void **state)
+{
+    (void)state;
+    cr_optim_kind kind = CR_OPTIM_SGD;
+    assert_int_equal(cr_optim_kind_from_name("Adam", &kind), CR_OK);
+    assert_int_equal(kind, CR_OPTIM_ADAM);
+    assert_int_equal(cr_optim_kind_from_name("RMSprop", &kind), CR_OK);
+    assert_int_equal(kind, CR_OPTIM_RMSPROP);
+    assert_int_equal(cr_optim_kind_from_name("ADAMW", &kind), CR_OK);
+    assert_int_equal(kind, CR_OPTIM_ADAMW);
+    assert_int_equal(cr_optim_kind_from_name("adam ", &kind), CR_ERR_ARG);
+    assert_int_equal(kind, CR_OPTIM_ADAMW);
+}
+
+/* Hyper-parameters by name: the config fields for a built-in kind. */
+static void test_hyper_parameters_by_name(void **state)
+{
+    (void)state;
+    cr_optim_config c = cr_optim_defaults(CR_OPTIM_ADAM);
+    double v = 0;
+    assert_int_equal(cr_optim_config_set(&c, "beta2", 0.95), CR_OK);
+    assert_true(c.beta2 == 0.95);
+    assert_int_equal(cr_optim_config_set(&c, "Weight_Decay", 0.125), CR_OK);
+    assert_true(c.weight_decay == 0.125);
+    assert_int_equal(cr_optim_config_get(&c, "lr", &v), CR_OK);
+    assert_true(v == 0.001);
+    assert_int_equal(cr_optim_config_get(&c, "initial_accumulator", &v), CR_OK);
+    assert_true(v == 0);
+    v = 7;
+    assert_int_equal(cr_optim_config_get(&c, "beta3", &v), CR_ERR_ARG);
+    assert_int_equal(cr_optim_config_set(&c, "kind", 1), CR_ERR_ARG);
+    assert_int_equal(cr_optim_config_set(NULL, "lr", 1), CR_ERR_ARG);
+    assert_true(v == 7);
+}
+
 static void test_set_lr_validates_and_changes_the_step(void **state)
 {
     (void)state;
@@ -618,6 +655,8 @@ int main(void)
         cmocka_unit_test(test_bad_hyper_parameters_are_rejected_with_a_message),
         cmocka_unit_test(test_defaults_are_documented_values),
         cmocka_unit_test(test_kind_names_round_trip_and_unknown_is_an_error),
+        cmocka_unit_test(test_kind_names_ignore_case),
+        cmocka_unit_test(test_hyper_parameters_by_name),
         cmocka_unit_test(test_set_lr_validates_and_changes_the_step),
         cmocka_unit_test(test_state_tensors_are_named_per_slot_and_parameter),
         cmocka_unit_test(test_step_does_not_allocate),

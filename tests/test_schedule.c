@@ -193,6 +193,20 @@ static void test_schedule_names_round_trip(void **state)
     assert_string_equal(cr_schedule_kind_name((cr_schedule_kind)-1), "?");
 }
 
+/* One rule for every name table of the library: case is ignored. */
+static void test_schedule_names_ignore_case(void **state)
+{
+    (void)state;
+    cr_schedule_kind kind = CR_SCHED_CONSTANT;
+    assert_int_equal(cr_schedule_kind_from_name("Cosine", &kind), CR_OK);
+    assert_int_equal(kind, CR_SCHED_COSINE);
+    assert_int_equal(cr_schedule_kind_from_name("INVSQRT", &kind), CR_OK);
+    assert_int_equal(kind, CR_SCHED_INV_SQRT);
+    assert_int_equal(cr_schedule_kind_from_name("cosines", &kind), CR_ERR_ARG);
+    assert_int_equal(cr_schedule_kind_from_name("cosin", &kind), CR_ERR_ARG);
+    assert_int_equal(kind, CR_SCHED_INV_SQRT);
+}
+
 /* The intended loop: set the optimizer's lr from the schedule before each step.
  * SGD on f = θ²/2 (g = θ) with η_t = 0.5·0.5^t from θ = 1:
  * θ ← θ(1 − η_t): 1 · 0.5 · 0.75 · 0.875 = 0.328125. */
@@ -233,6 +247,7 @@ int main(void)
         cmocka_unit_test(test_bad_schedules_are_rejected_with_a_message),
         cmocka_unit_test(test_defaults_pass_the_check),
         cmocka_unit_test(test_schedule_names_round_trip),
+        cmocka_unit_test(test_schedule_names_ignore_case),
         cmocka_unit_test(test_schedule_drives_the_optimizer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

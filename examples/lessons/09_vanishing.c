@@ -44,7 +44,7 @@ static int grad_norms(cr_activation act, double *norm, const lesson *L, const ch
     int xs[2] = { BATCH, WIDTH };
     cr_tensor *xt = cr_tensor_label(cr_const(t, 2, xs, x), "x");
     cr_tensor *yt = cr_tensor_label(cr_const(t, 1, xs, y), "labels");
-    cr_tensor *loss = cr_tensor_label(cr_loss_softmax_ce(t, cr_mlp_forward(t, m, xt), yt), "loss");
+    cr_tensor *loss = cr_tensor_label(cr_softmax_cross_entropy(t, cr_mlp_forward(t, m, xt), yt), "loss");
     int ok = cr_backward(t, loss) == CR_OK;
     for (int l = 0; ok && l < DEPTH; l++) {
         const cr_tensor *W = cr_mlp_layer(m, l)->W;

@@ -51,7 +51,7 @@ static int demo(const char *csv)
             int old = cr_tape_set_grad_mode(t, part == 0);
             cr_tensor *xt = cr_const(t, 2, part ? vs : xs, x + (part ? 2 * NTR : 0));
             cr_tensor *yt = cr_const(t, 1, part ? vs : xs, y + (part ? NTR : 0));
-            cr_tensor *z = cr_mlp_forward(t, m, xt), *l = cr_loss_softmax_ce(t, z, yt);
+            cr_tensor *z = cr_mlp_forward(t, m, xt), *l = cr_softmax_cross_entropy(t, z, yt);
             if (!tape_ok(t)) return 1;
             int n = part ? NVA : NTR, right = 0;
             for (int i = 0; i < n; i++) right += (z->data[2 * i + 1] > z->data[2 * i]) == (yt->data[i] > 0);

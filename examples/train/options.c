@@ -12,12 +12,27 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The library's optimizer (schedule) names, "sgd, momentum, ..., adamw" with `last`
+ * before the final one: the one list, never repeated here. */
+static const char *kind_names(char *buf, size_t size, int schedules, const char *last)
+{
+    int n = schedules ? CR_SCHED_KIND_COUNT : CR_OPTIM_KIND_COUNT;
+    size_t k = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < n && k < size; i++)
+        k += (size_t)snprintf(buf + k, size - k, "%s%s", i == 0 ? "" : i + 1 < n ? ", " : last,
+                              schedules ? cr_schedule_kind_name((cr_schedule_kind)i)
+                                        : cr_optim_kind_name((cr_optim_kind)i));
+    return buf;
+}
+
 /* The --help text, laid out as a manual page: `make install` turns it into
  * chainrule-train(1) with tools/help-to-man.sh (section titles in capitals at the
  * start of a line). Each fputs string stays under the 4095 characters C11
  * guarantees. */
 void train_usage(FILE *f)
 {
+    char names[256];
     fputs(
 "NAME\n"
 "    chainrule-train - train a multilayer perceptron classifier with chainrule\n"
@@ -68,14 +83,17 @@ void train_usage(FILE *f)
 "                         a training batch must hold >= 2 samples, a run whose\n"
 "                         last batch would hold 1 is refused)\n"
 "\n"
-"  Optimisation (softmax cross-entropy loss)\n"
-"  --optim NAME           sgd, momentum, nesterov, adagrad, rmsprop, adam, adamw\n"
+"  Optimisation (softmax cross-entropy loss)\n", f);
+    fprintf(f, "  --optim NAME           %s\n", kind_names(names, sizeof names, 0, ", "));
+    fputs(
 "                         (default sgd; spirals adam)\n"
 "  --lr X                 learning rate (default 0.1 for sgd/momentum/nesterov,\n"
 "                         else the optimizer's default; spirals 0.01)\n"
 "  --momentum X --beta1 X --beta2 X --rho X --eps X --weight-decay X\n"
 "                         optimizer hyper-parameters (docs/TRAINING.md)\n"
-"  --schedule NAME        constant, invsqrt, inv, step, exp, cosine\n"
+"  --schedule NAME        ", f);
+    fprintf(f, "%s\n", kind_names(names, sizeof names, 1, ", "));
+    fputs(
 "                         (default constant; spirals cosine)\n"
 "  --gamma X --step-size N --decay X --lr-min X --cosine-steps N --warmup N\n"
 "                         schedule parameters, in optimizer steps (cosine:\n"
@@ -322,9 +340,10 @@ static int option(train_opts *o, raw *r, const char *n, const char *v, char *err
             return fail(err, errsize, "--dropout: %g is outside [0, 1)", o->dropout);
     } else if (IS("--optim")) {
         r->optim_set = 1;
+        char names[256];
         if (cr_optim_kind_from_name(v, &r->kind) != CR_OK)
-            return fail(err, errsize, "--optim: '%s' is not sgd, momentum, nesterov, adagrad, "
-                        "rmsprop, adam or adamw", v);
+            return fail(err, errsize, "--optim: '%s' is not %s", v,
+                        kind_names(names, sizeof names, 0, " or "));
     } else if (IS("--lr")) return DBL(r->lr_set, &r->lr, 0, 1e6);
     else if (IS("--momentum")) return DBL(r->set_momentum, &r->momentum, 0, 1);
     else if (IS("--beta1")) return DBL(r->set_beta1, &r->beta1, 0, 1);
@@ -334,9 +353,10 @@ static int option(train_opts *o, raw *r, const char *n, const char *v, char *err
     else if (IS("--weight-decay")) return DBL(r->set_wd, &r->wd, 0, 1e3);
     else if (IS("--schedule")) {
         r->sched_set = 1;
+        char names[256];
         if (cr_schedule_kind_from_name(v, &r->skind) != CR_OK)
-            return fail(err, errsize, "--schedule: '%s' is not constant, invsqrt, inv, step, exp "
-                        "or cosine", v);
+            return fail(err, errsize, "--schedule: '%s' is not %s", v,
+                        kind_names(names, sizeof names, 1, " or "));
     } else if (IS("--gamma")) return DBL(r->set_gamma, &r->gamma, 0, 1);
     else if (IS("--step-size")) return LNG(r->set_step, &r->step_size, 1, LONG_MAX);
     else if (IS("--decay")) return DBL(r->set_decay, &r->decay, 0, 1e9);
