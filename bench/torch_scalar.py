@@ -15,6 +15,8 @@ import time
 
 import torch
 
+from torch_train import blas_report
+
 
 def main():
     steps = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
@@ -35,6 +37,7 @@ def main():
             ns.append(dt * 1e9 / (3 * steps))
     print("pytorch %s scalar nodes (%d steps x 3 nodes): %.0f ns/node median (min %.0f, max %.0f)"
           % (torch.__version__, steps, statistics.median(ns), min(ns), max(ns)))
+    print("BLAS: " + blas_report())
     print("RESULT ns_per_node=%.1f" % statistics.median(ns))
 
 
