@@ -271,15 +271,16 @@ static cr__gemm_blocks compute_blocks(const cr__gemm_arch *arch)
 {
     /* A kc x nr sliver of B fills half of L1, an mc x kc block of A half of L2, a
      * kc x nc block of B a quarter of L3. A and B go unpacked ("direct") when
-     * together they fit in three quarters of L2 and, when B is read in place (not
-     * transposed, C not narrow), B fits in two L1s and A has at most 16 panels:
-     * the direct path reads each K x nr sliver of B again for every panel of A,
-     * from rows of B a row apart, which a power-of-two row length maps to a few
-     * L1 sets, so beyond a few panels or a small B, packing B once pays. Measured
-     * on a Xeon (48K L1, 2 MB L2), our/OpenBLAS, direct -> packed: square 256
-     * 0.89 -> 1.05, 128x256x256 0.91 -> 1.08, 784x64^T.64x128 0.98 -> 1.07,
-     * 64x784.784x128 1.01 -> 1.03; square 96, 8x128x128, 64x128x10 stay direct
-     * (packed would cost 20-50% there). */
+     * together they fit in three quarters of L2, except when B is read in place
+     * (not transposed, C not narrow) and both A has more than 16 panels and B more
+     * than 4 slivers: the direct path reads each K x nr sliver of B again, from
+     * rows of B a row apart, for every panel of A, and there packing B once pays.
+     * Measured on a Xeon (48K L1, 2 MB L2), our/OpenBLAS, direct -> packed:
+     * square 256 0.85-0.89 -> 1.00-1.06, square 128 equal. Not narrower: the
+     * 784-128-10 training epoch (64x784.784x128, 784x64^T.64x128: one of M, N is
+     * small) is 5-15% slower with those two packed, operands fresh from the
+     * previous op favouring the direct path, although in isolation they measure
+     * equal or slightly faster packed. */
     const cr__caches *cc = cr__cpu_caches();
     const idx es = (idx)sizeof(cr_real);
     cr__gemm_blocks b;
@@ -295,11 +296,11 @@ static cr__gemm_blocks compute_blocks(const cr__gemm_arch *arch)
     if (b.nc > 4096) b.nc = 4096 / b.nr * b.nr;
     b.direct_max = (idx)(cc->l2 / 4 * 3) / es;
     b.direct_rows = 16 * b.mr;
-    b.direct_b = (idx)cc->l1 * 2 / es;
+    b.direct_cols = 4 * b.nr;
 #ifdef CR_GEMM_TUNE /* tuning builds only: override from the environment */
     if (getenv("CR_GEMM_DIRECT_MAX")) b.direct_max = atol(getenv("CR_GEMM_DIRECT_MAX"));
     if (getenv("CR_GEMM_DIRECT_ROWS")) b.direct_rows = atol(getenv("CR_GEMM_DIRECT_ROWS"));
-    if (getenv("CR_GEMM_DIRECT_B")) b.direct_b = atol(getenv("CR_GEMM_DIRECT_B"));
+    if (getenv("CR_GEMM_DIRECT_COLS")) b.direct_cols = atol(getenv("CR_GEMM_DIRECT_COLS"));
     if (getenv("CR_GEMM_KC")) b.kc = atol(getenv("CR_GEMM_KC"));
     if (getenv("CR_GEMM_MC")) b.mc = atol(getenv("CR_GEMM_MC"));
     if (getenv("CR_GEMM_NC")) b.nc = atol(getenv("CR_GEMM_NC"));
@@ -367,7 +368,7 @@ void cr__gemm_with(const cr__gemm_arch *arch, cr_pool *pool, int ta, int tb, int
     g.ukrc = ARCH_UKRC(arch);
     int narrow = g.ukrc && g.ta && g.N <= ARCH_NRC(arch);
     g.direct = g.M * g.K + g.K * g.N <= bl.direct_max &&
-        (g.tb || narrow || (g.M <= bl.direct_rows && g.K * g.N <= bl.direct_b));
+        (g.tb || narrow || g.M <= bl.direct_rows || g.N <= bl.direct_cols);
     g.narrow = g.direct && narrow;
     if (g.narrow) { /* tiles are mrc rows by all N columns */
         g.mr = ARCH_MRC(arch);
