@@ -72,7 +72,7 @@ EX_SRC := $(sort $(wildcard examples/*.c examples/lessons/*.c))
 EX_BIN := $(EX_SRC:examples/%.c=$(B)/examples/%)
 
 .PHONY: all lib test check examples run clean install deps bench fuzz graphs fashion fashion-adam
-.PHONY: fuzz-corpus
+.PHONY: fuzz-corpus bench-run graphs-deps
 all: lib examples
 
 lib: $(LIB_A) $(LIB_SO) $(B)/$(SONAME)
@@ -156,10 +156,14 @@ fashion-adam: $(B)/examples/train
 # into build/graphs/, and render each with Graphviz to SVG and PNG, with the
 # training step graphs that `make run` / `make fashion` leave in build/<real>/*.dot;
 # a training log from `make fashion` / `make fashion-adam` is plotted to
-# build/graphs/<name>/10_training_curve.svg.
+# build/graphs/<name>/10_training_curve.svg. Graphviz is installed first when it
+# is missing (tools/need-bench.sh: as root or with sudo -n, else it prints how).
 GRAPH_DIR  := build/graphs
 LESSON_BIN := $(filter $(B)/examples/lessons/%,$(EX_BIN))
-graphs: $(LESSON_BIN)
+graphs-deps:
+	@sh tools/need-bench.sh graphs
+
+graphs: graphs-deps $(LESSON_BIN)
 	@mkdir -p $(GRAPH_DIR)
 	@for l in $(LESSON_BIN); do $$l -q -o $(GRAPH_DIR) >/dev/null || exit 1; done
 	@for d in $(wildcard $(B)/*.dot); do cp $$d $(GRAPH_DIR)/; done
@@ -224,20 +228,34 @@ fuzz-corpus: $(FUZZ_LIST:%=$(FUZZ_B)/fuzz_%)
 
 # Benchmarks (bench/, never part of test or CI): every bench/*.c becomes a program,
 # linked with OpenBLAS when it is installed (-DCR_HAVE_OPENBLAS; without it the
-# program prints how to install it). bench/run.sh runs each part in turn; add new
-# parts there. It unsets OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE for the peers only.
+# program prints how to install it). `make bench` first installs what the peers need
+# (tools/need-bench.sh: OpenBLAS, PyTorch, Fashion-MNIST; as root or with sudo -n,
+# else it prints the command and goes on), then re-reads this Makefile (bench-run)
+# so that a freshly installed OpenBLAS is linked. bench/run.sh runs each part in
+# turn; add new parts there. It sets OPENBLAS_CORETYPE (bench/openblas_core.sh) and
+# unsets OPENBLAS_L2_SIZE for the peers only.
 OPENBLAS_PROBE := printf '\#include <cblas.h>\nint main(void){return 0;}\n'
 HAVE_OPENBLAS  := $(shell $(OPENBLAS_PROBE) | $(CC) -x c - -o /dev/null -lopenblas 2>/dev/null && echo 1)
 BENCH_SRC := $(sort $(wildcard bench/*.c))
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(B)/bench/%)
 
-$(B)/bench/%: bench/%.c $(LIB_A)
+# Rebuilt when OpenBLAS appears or goes: the stamp's name says which.
+BENCH_STAMP := $(B)/bench/.openblas-$(if $(HAVE_OPENBLAS),yes,no)
+$(BENCH_STAMP):
+	@mkdir -p $(@D)
+	@rm -f $(B)/bench/.openblas-* && touch $@
+
+$(B)/bench/%: bench/%.c $(LIB_A) $(BENCH_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(if $(HAVE_OPENBLAS),-DCR_HAVE_OPENBLAS) $(CFLAGS) -o $@ $< $(LIB_A) \
 	    $(LDFLAGS) $(if $(HAVE_OPENBLAS),-lopenblas) $(LDLIBS)
 
-bench: lib $(BENCH_BIN)
-	@sh bench/run.sh $(B)
+bench:
+	@CC="$(CC)" FASHION_DIR="$(FASHION_DIR)" sh tools/need-bench.sh bench
+	@$(MAKE) --no-print-directory bench-run
+
+bench-run: lib $(BENCH_BIN)
+	@FASHION_DIR="$(FASHION_DIR)" sh bench/run.sh $(B)
 
 clean:
 	rm -rf build

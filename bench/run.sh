@@ -1,14 +1,16 @@
 #!/bin/sh
 # make bench: run every benchmark part in turn; each prints its own rows.
 #   sh bench/run.sh BUILD_DIR      (BUILD_DIR holds bench/<program>)
-# Peers run with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset, and only here: this
-# machine sets them by default (to an older kernel), tests and CI never change them.
+# Peers at their best: bench/openblas_core.sh first picks the fastest OpenBLAS core
+# that this CPU runs and that computes correctly, and every peer (the GEMM bench, the
+# C+OpenBLAS trainer, PyTorch) runs with OPENBLAS_CORETYPE set to it and
+# OPENBLAS_L2_SIZE unset, in its own command only: tests and CI never change them.
 # To add a part, append a `part "<title>" <command...>` line at the end. A part
 # whose peer is missing prints how to install it and still succeeds; a part that
 # crashes makes `make bench` fail.
 b=${1:?usage: sh bench/run.sh BUILD_DIR}
-peer="env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE"
 status=0
+. bench/openblas_core.sh
 
 part() {
     title=$1
@@ -18,8 +20,10 @@ part() {
     "$@" || { echo "== $title: FAILED (exit $?)"; status=1; }
 }
 
-echo "machine: $(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | sed 's/.*: //'), $(nproc) cores"
-part "GEMM GFLOP/s, chainrule vs OpenBLAS" $peer "$b/bench/gemm_bench"
+echo "machine: $(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | sed 's/.*: //'), $(nproc) cores;" \
+     "load average $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null)"
+openblas_pick_core "$b"   # sets PEER_ENV, exports the choice to bench/train.sh
+part "GEMM GFLOP/s, chainrule vs OpenBLAS" $PEER_ENV "$b/bench/gemm_bench"
 part "Fashion-MNIST training, scalar graph, memory: chainrule vs PyTorch and C+OpenBLAS" \
     sh bench/train.sh "$b"
 

@@ -270,8 +270,17 @@ static void gemm_slow(const gemm *g)
 static cr__gemm_blocks compute_blocks(const cr__gemm_arch *arch)
 {
     /* A kc x nr sliver of B fills half of L1, an mc x kc block of A half of L2, a
-     * kc x nc block of B a quarter of L3; A and B go unpacked ("direct") when
-     * together they fit in three quarters of L2. */
+     * kc x nc block of B a quarter of L3. A and B go unpacked ("direct") when
+     * together they fit in three quarters of L2, except when B is read in place
+     * (not transposed, C not narrow) and both A has more than 16 panels and B more
+     * than 4 slivers: the direct path reads each K x nr sliver of B again, from
+     * rows of B a row apart, for every panel of A, and there packing B once pays.
+     * Measured on a Xeon (48K L1, 2 MB L2), our/OpenBLAS, direct -> packed:
+     * square 256 0.85-0.89 -> 1.00-1.06, square 128 equal. Not narrower: the
+     * 784-128-10 training epoch (64x784.784x128, 784x64^T.64x128: one of M, N is
+     * small) is 5-15% slower with those two packed, operands fresh from the
+     * previous op favouring the direct path, although in isolation they measure
+     * equal or slightly faster packed. */
     const cr__caches *cc = cr__cpu_caches();
     const idx es = (idx)sizeof(cr_real);
     cr__gemm_blocks b;
@@ -286,8 +295,12 @@ static cr__gemm_blocks compute_blocks(const cr__gemm_arch *arch)
     if (b.nc < b.nr) b.nc = b.nr;
     if (b.nc > 4096) b.nc = 4096 / b.nr * b.nr;
     b.direct_max = (idx)(cc->l2 / 4 * 3) / es;
+    b.direct_rows = 16 * b.mr;
+    b.direct_cols = 4 * b.nr;
 #ifdef CR_GEMM_TUNE /* tuning builds only: override from the environment */
     if (getenv("CR_GEMM_DIRECT_MAX")) b.direct_max = atol(getenv("CR_GEMM_DIRECT_MAX"));
+    if (getenv("CR_GEMM_DIRECT_ROWS")) b.direct_rows = atol(getenv("CR_GEMM_DIRECT_ROWS"));
+    if (getenv("CR_GEMM_DIRECT_COLS")) b.direct_cols = atol(getenv("CR_GEMM_DIRECT_COLS"));
     if (getenv("CR_GEMM_KC")) b.kc = atol(getenv("CR_GEMM_KC"));
     if (getenv("CR_GEMM_MC")) b.mc = atol(getenv("CR_GEMM_MC"));
     if (getenv("CR_GEMM_NC")) b.nc = atol(getenv("CR_GEMM_NC"));
@@ -352,9 +365,11 @@ void cr__gemm_with(const cr__gemm_arch *arch, cr_pool *pool, int ta, int tb, int
     g.mc = bl.mc;
     g.nc = bl.nc;
     /* A function of the shape only, never of the thread count. */
-    g.direct = g.M * g.K + g.K * g.N <= bl.direct_max;
     g.ukrc = ARCH_UKRC(arch);
-    g.narrow = g.direct && g.ukrc && g.ta && g.N <= ARCH_NRC(arch);
+    int narrow = g.ukrc && g.ta && g.N <= ARCH_NRC(arch);
+    g.direct = g.M * g.K + g.K * g.N <= bl.direct_max &&
+        (g.tb || narrow || g.M <= bl.direct_rows || g.N <= bl.direct_cols);
+    g.narrow = g.direct && narrow;
     if (g.narrow) { /* tiles are mrc rows by all N columns */
         g.mr = ARCH_MRC(arch);
         g.nr = g.N;

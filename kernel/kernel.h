@@ -117,11 +117,12 @@ extern const cr__gemm_arch cr__gemm_avx2_kernels;
 const cr__gemm_arch *cr__gemm_arch_best(void);
 
 /* The tile and block sizes cr_gemm uses with `arch` for cr_real on this CPU, and the
- * size below which it skips packing A (direct path: when (M*K + K*N) elements fit
- * in direct_max). Tests build shapes around them. */
+ * sizes below which it skips packing A (direct path: when (M*K + K*N) elements fit
+ * in direct_max and, unless B is transposed or C is narrow, M <= direct_rows or
+ * N <= direct_cols). Tests build shapes around them. */
 typedef struct cr__gemm_blocks {
     ptrdiff_t mr, nr, kc, mc, nc;
-    ptrdiff_t direct_max;
+    ptrdiff_t direct_max, direct_rows, direct_cols;
 } cr__gemm_blocks;
 cr__gemm_blocks cr__gemm_blocking(const cr__gemm_arch *arch);
 
