@@ -110,6 +110,15 @@ cr_mlp *cr_mlp_new_config(int n_sizes, const int *sizes, const cr_mlp_config *cf
                  (double)cfg->bn_momentum);
         return NULL;
     }
+    /* Parameters and their gradients (weights, biases, batch-norm scale, shift and
+     * running statistics), counted before anything is allocated. */
+    uint64_t need = 0;
+    for (int i = 0; i + 1 < n_sizes && need < UINT64_MAX / 4; i++) {
+        uint64_t in = (uint64_t)sizes[i], out = (uint64_t)sizes[i + 1];
+        need += 2 * (in * out + out) * sizeof(cr_real);
+        if (cfg->batchnorm && i + 2 < n_sizes) need += 6 * out * sizeof(cr_real);
+    }
+    if (cr_memory_check(need, "mlp: the parameters", err, errsize) != CR_OK) return NULL;
     cr_rng saved = *rng;     /* the caller's rng is untouched on failure */
     cr_mlp *m = cr_calloc(1, sizeof *m);
     if (!m) {

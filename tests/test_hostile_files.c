@@ -429,6 +429,26 @@ static void test_bytes_from_files_are_escaped_in_messages(void **state)
     cr_params_free(p);
 }
 
+/* A library user calling cr_mlp_new directly gets the same up-front refusal as the
+ * trainer: 2-100000000-3 needs (2*1e8 + 1e8 + 1e8*3 + 3) values, twice (gradients),
+ * about 4.5 GB in float, checked against a 1 GiB limit before anything is allocated. */
+static void test_mlp_beyond_the_memory_limit_is_refused_before_allocating(void **state)
+{
+    (void)state;
+    cr_set_memory_limit((size_t)1 << 30);
+    int sizes[] = { 2, 100000000, 3 };
+    cr_rng rng, before;
+    cr_rng_seed(&rng, 1);
+    before = rng;
+    char err[256] = "";
+    cr_mlp *m = cr_mlp_new(3, sizes, CR_ACT_RELU, CR_ACT_NONE, &rng, err, sizeof err);
+    cr_set_memory_limit(0);
+    assert_null(m);
+    assert_non_null(strstr(err, "mlp: the parameters needs"));
+    assert_non_null(strstr(err, "above the memory limit of 1.0 GiB"));
+    assert_memory_equal(&rng, &before, sizeof rng);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -445,6 +465,7 @@ int main(void)
         cmocka_unit_test(test_csv_utf8_bom_is_not_a_header),
         cmocka_unit_test(test_csv_bare_cr_line_endings_are_lines),
         cmocka_unit_test(test_bytes_from_files_are_escaped_in_messages),
+        cmocka_unit_test(test_mlp_beyond_the_memory_limit_is_refused_before_allocating),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
