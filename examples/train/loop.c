@@ -1,4 +1,4 @@
-/* Training and evaluation.
+/* Training: setup, the step, the epochs and their log, the end of a run.
  *
  * Speed: the step graph (MLP forward + softmax cross-entropy) is recorded ONCE per
  * batch shape — one tape for full batches, one for the smaller last batch of an
@@ -6,7 +6,8 @@
  * gathers the batch straight into x and y (no copy, no allocation), replays the
  * tape (cr_tape_forward), runs backward and the optimizer. --rerecord instead
  * resets the tape and records again each step (the arena is reused, so that
- * allocates nothing either). Evaluation runs in no-grad mode on its own tape.
+ * allocates nothing either). Evaluation (trainer_evaluate, in report.c) runs in
+ * no-grad mode on its own tape.
  *
  * Resumability: everything a step depends on is in `trainer`: parameters and
  * optimizer state (saved by cr_save), the schedule (a function of the optimizer's
@@ -109,8 +110,6 @@ static int train_step(trainer *T, const int *idx, size_t m, double *loss, size_t
     return 0;
 }
 
-/* Loss and accuracy of the MLP on d's samples idx[0..n), no-grad; confusion
- * (C x C, rows true class) is filled when non-NULL. */
 /* ------------------------------------------------------------------- setup */
 
 static int setup(trainer *T)
