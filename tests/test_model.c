@@ -269,6 +269,52 @@ static void test_model_save_load_rebuilds_identical_model(void **state)
     cr_meta_free(back);
 }
 
+/* Resuming: the file of cr_model_save with an optimizer rebuilds the model, and
+ * cr_load into its state restores a fresh optimizer's step count and moments. */
+static void test_model_resume_restores_optimizer(void **state)
+{
+    (void)state;
+    char err[256] = "";
+    cr_rng r;
+    cr_rng_seed(&r, 12);
+    int in[3] = { 1, 6, 6 };
+    cr_model *m = cr_model_from_spec("conv 2 3x3, relu, flatten, dense 3", 3, in, &r, err,
+                                     sizeof err);
+    cr_optim_config cfg = cr_optim_defaults(CR_OPTIM_ADAM);
+    cr_optim *o = cr_optim_new(cr_model_params(m), &cfg, NULL, 0);
+    int xs[4] = { 2, 1, 6, 6 }, ys = 2;
+    cr_tensor *x = cr_tensor_new(4, xs), *y = cr_tensor_new(1, &ys);
+    cr_tensor_rand_uniform(x, &r, -1, 1);
+    y->data[1] = 2;
+    cr_tape *t = cr_tape_new(0);
+    for (int s = 0; s < 3; s++) {
+        cr_tape_reset(t);
+        cr_optim_zero_grad(o);
+        assert_int_equal(cr_backward(t, cr_softmax_cross_entropy(t, cr_model_forward(t, m, x), y)),
+                         CR_OK);
+        cr_optim_step(o);
+    }
+    const char *path = path_in("resume.crm");
+    assert_int_equal(cr_model_save(m, path, o, NULL, err, sizeof err), CR_OK);
+    cr_model *l = cr_model_load(path, NULL, err, sizeof err);
+    assert_non_null(l);
+    cr_optim *o2 = cr_optim_new(cr_model_params(l), &cfg, NULL, 0);
+    assert_int_equal(cr_load(path, cr_model_state(l), o2, NULL, err, sizeof err), CR_OK);
+    assert_int_equal(cr_optim_step_count(o2), 3);
+    assert_int_equal(cr_optim_state_count(o2), cr_optim_state_count(o));
+    for (size_t i = 0; i < cr_optim_state_count(o); i++) {
+        cr_tensor *a = cr_optim_state_get(o, i), *b = cr_optim_state_get(o2, i);
+        assert_int_equal(memcmp(a->data, b->data, a->size * sizeof(cr_real)), 0);
+    }
+    cr_tape_free(t);
+    cr_tensor_free(x);
+    cr_tensor_free(y);
+    cr_optim_free(o);
+    cr_optim_free(o2);
+    cr_model_free(m);
+    cr_model_free(l);
+}
+
 /* Load expecting failure with status st and err containing needle; meta must come
  * back unchanged and no allocation may remain. */
 static void expect_refused(const void *bytes, size_t n, cr_status st, const char *needle)
@@ -427,6 +473,7 @@ int main(void)
         cmocka_unit_test(test_model_forward_matches_ops_bit_for_bit),
         cmocka_unit_test(test_model_equals_mlp_from_same_seed),
         cmocka_unit_test(test_model_save_load_rebuilds_identical_model),
+        cmocka_unit_test(test_model_resume_restores_optimizer),
         cmocka_unit_test(test_model_load_refuses_damaged_files_changing_nothing),
         cmocka_unit_test(test_model_load_refuses_inconsistent_description),
         cmocka_unit_test(test_model_cnn_training_step_allocates_nothing_after_first),
