@@ -1176,7 +1176,8 @@ cr_rng *cr_model_rng(cr_model *m);
  * that describe it: "model.version", "model.input.ndim", "model.input.<d>",
  * "model.spec.bytes", "model.spec.<k>" (the canonical spec, 8 bytes per u64, little
  * end first) and "model.dropout_rng.state"/".inc". Keys of meta starting with
- * "model." are replaced by these. Atomic as cr_save; same errors. */
+ * "model." are replaced by these. Atomic as cr_save; same errors, and CR_ERR_ARG
+ * for a model without layers or whose canonical spec exceeds CR_MODEL_SPEC_MAX. */
 cr_status cr_model_save(const cr_model *m, const char *path, const cr_optim *opt,
                         const cr_meta *meta, char *err, size_t errsize);
 /* Rebuild a model from a file written by cr_model_save, without the code that made

@@ -389,6 +389,8 @@ cr_status cr_model_save(const cr_model *m, const char *path, const cr_optim *opt
                         const cr_meta *meta, char *err, size_t errsize)
 {
     if (!m || !path) return cr__model_errf(CR_ERR_ARG, err, errsize, "model or path is NULL");
+    if (m->n == 0)
+        return cr__model_errf(CR_ERR_ARG, err, errsize, "%s: the model has no layers", path);
     char spec[CR_MODEL_SPEC_MAX + 1];
     size_t len = cr_model_spec(m, spec, sizeof spec);
     if (len > CR_MODEL_SPEC_MAX)

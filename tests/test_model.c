@@ -366,6 +366,14 @@ static void test_model_load_refuses_damaged_files_changing_nothing(void **state)
     char err[256];
     assert_null(cr_model_load(path_in("missing.crm"), NULL, err, sizeof err));
     assert_non_null(strstr(err, "cannot open"));
+    /* a model without layers is not saved (it could not be rebuilt) */
+    int in[1] = { 3 };
+    cr_model *empty = cr_model_new(1, in, NULL, 0);
+    assert_int_equal(cr_model_save(empty, path_in("empty.crm"), NULL, NULL, err, sizeof err),
+                     CR_ERR_ARG);
+    assert_non_null(strstr(err, "empty.crm: the model has no layers"));
+    assert_int_equal(access(path_in("empty.crm"), F_OK), -1);
+    cr_model_free(empty);
     cr_model_free(m);
 }
 
