@@ -20,7 +20,8 @@ static const int mnist[3] = { 1, 28, 28 };
  *   8 dense 128         128        params 784*128 + 128                       = 100,480
  *   9 relu              128
  *  10 dense 10          10         params 128*10 + 10                         =  1,290
- * total 80 + 1,168 + 100,480 + 1,290 = 103,018 trainable scalars. */
+ * total 80 + 1,168 + 100,480 + 1,290 = 103,018 trainable scalars. PyTorch 1.13's
+ * nn.Sequential of the same layers gives the same shapes and 103,018 parameters. */
 static void test_spec_lenet_shapes_and_parameter_count_by_hand(void **state)
 {
     (void)state;
@@ -79,7 +80,9 @@ static void test_spec_options_shapes_by_hand(void **state)
      * maxpool 3 stride 2 pad 1 on 8x8: (8 + 2 - 3)/2 + 1 = 4
      * avgpool 2x1: (4-2)/2+1 = 2, (4-1)/1+1 = 4 -> 4x2x4
      * globalavgpool -> 4; dropout 0.25; dense 3: 4*3+3 = 15; leaky_relu 0.2; softmax
-     * total 184 + 8 + 15 = 207 */
+     * total 184 + 8 + 15 = 207 (PyTorch 1.13: Conv2d(3, 4, (5, 3), stride=(2, 1),
+     * padding=(1, 0), dilation=(1, 2)), BatchNorm2d, MaxPool2d(3, 2, 1), AvgPool2d((2, 1))
+     * give 4x8x8, 4x4x4, 4x2x4 and 184 + 8 = 192 parameters) */
     assert_int_equal(cr_model_add_spec(m, "CONV 4 5x3 stride 2x1 pad 1x0 dilation 1x2, "
                                           "bn, maxpool 3 stride 2 pad 1, avgpool 2x1, gap,"
                                           "dropout 0.25,dense 3, leaky_relu 0.2, softmax",
