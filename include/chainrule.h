@@ -1196,6 +1196,155 @@ typedef struct cr_file_info {
 cr_status cr_file_info_buffer(const void *data, size_t size, const char *name,
                               cr_file_info *info, char *err, size_t errsize);
 
+/* ============================================================ models (layer stacks) */
+/* (nn/model.c, nn/spec.c) A model is a sequence of layers over samples of a fixed
+ * shape: a vector of F features, or an image C x H x W. A batch adds a leading N
+ * (N x F, N x C x H x W). Shapes are inferred layer by layer as layers are added,
+ * so a wrong stack fails when it is built, naming the layer by its 1-based position
+ * and its text: "layer 4 (conv 16 3x3): input is 8x13x13 but ...".
+ *
+ * Text form ("spec"): layers separated by commas; words separated by blanks; words
+ * are case-insensitive. A size K is "K" or "KHxKW" (height x width).
+ *   dense N                         fully connected, N outputs; input must be features
+ *   conv O K [stride S] [pad P] [dilation D]
+ *                                   2-D convolution (cr_conv2d) to O channels, kernel K;
+ *                                   S, D default 1, P 0; S, P, D are sizes as K ("pad 1x0")
+ *   maxpool K [stride S] [pad P]    max pooling (cr_max_pool2d); S defaults to K, P <= K/2
+ *   avgpool K [stride S] [pad P]    average pooling (cr_avg_pool2d), padding counted
+ *   globalavgpool                   (also "gap") C x H x W -> C (cr_global_avg_pool2d)
+ *   flatten                         C x H x W -> C*H*W (cr_flatten, a view)
+ *   batchnorm                       (also "bn") over features or channels (cr_batchnorm,
+ *                                   momentum 0.1, eps 1e-5)
+ *   dropout P                       inverted dropout, 0 <= P < 1, training mode only
+ *   relu | tanh | sigmoid | softmax | leaky_relu [SLOPE]
+ *                                   activations (softmax: features only; SLOPE default
+ *                                   CR_LEAKY_SLOPE, 0 <= SLOPE <= 1)
+ * Example, on 1 x 28 x 28: "conv 8 3x3 pad 1, relu, maxpool 2, conv 16 3x3 pad 1, relu,
+ * maxpool 2, flatten, dense 128, relu, dense 10" (8x28x28, 8x14x14, 16x14x14, 16x7x7,
+ * 784, 128, 10; 103,018 parameters).
+ * Limits (each refused with a message, before anything is allocated): a spec of at
+ * most CR_MODEL_SPEC_MAX bytes and CR_MODEL_MAX_LAYERS layers; widths and channels
+ * 1..2^24; kernel, stride, dilation 1..65536; padding 0..65536; at most
+ * CR_MODEL_MAX_PARAMS scalars of parameters; every per-sample shape < 2^31 values.
+ *
+ * Parameters are named "l<i>.<kind>.<name>" with i the 0-based layer index:
+ * "l0.conv.W" (O x C x KH x KW), "l0.conv.b" (O), "l5.dense.W" (in x out, as
+ * cr_linear), "l5.dense.b", "l1.bn.gamma", "l1.bn.beta", and the buffers
+ * "l1.bn.running_mean", "l1.bn.running_var".
+ *
+ * cr_mlp stays as it is: cr_mlp_new({F, h1, .., out}, hidden, NONE) is the model
+ * "dense h1, <hidden>, .., dense out" on F features — same initial weights from the
+ * same rng, same outputs — but with cr_mlp's parameter names ("fc1.W"), so files
+ * written by cr_mlp users (and the train program) load as before with cr_load. */
+#define CR_MODEL_SPEC_MAX 4096                 /* bytes of spec text */
+#define CR_MODEL_MAX_LAYERS 256
+#define CR_MODEL_MAX_PARAMS ((size_t)1 << 28)  /* trainable scalars (1 GiB in float) */
+
+typedef enum cr_layer_kind {
+    CR_LAYER_DENSE = 1,
+    CR_LAYER_CONV2D,
+    CR_LAYER_MAXPOOL2D,
+    CR_LAYER_AVGPOOL2D,
+    CR_LAYER_GLOBAL_AVGPOOL2D,
+    CR_LAYER_FLATTEN,
+    CR_LAYER_BATCHNORM,
+    CR_LAYER_DROPOUT,
+    CR_LAYER_ACTIVATION
+} cr_layer_kind;
+/* One layer, for cr_model_add; zero what a kind does not use. Sizes index 0 is the
+ * height axis, 1 the width axis; stride/dilation 0 mean the default. */
+typedef struct cr_layer {
+    cr_layer_kind kind;
+    int units;          /* DENSE: outputs; CONV2D: output channels */
+    int kernel[2];      /* CONV2D, MAXPOOL2D, AVGPOOL2D */
+    int stride[2];      /* 0: 1 (conv), the kernel (pools) */
+    int padding[2];
+    int dilation[2];    /* CONV2D; 0: 1 */
+    cr_activation act;  /* ACTIVATION: SIGMOID, TANH, RELU, LEAKY_RELU or SOFTMAX */
+    double value;       /* DROPOUT: p; LEAKY_RELU: slope (0: CR_LEAKY_SLOPE) */
+} cr_layer;
+
+typedef struct cr_model cr_model;
+
+/* An empty model over samples of shape in_shape: ndim 1 (features) or 3 (C, H, W).
+ * Caller owns it (cr_model_free). Weights of added layers are zero until
+ * cr_model_init. NULL with a message on a bad shape or no memory. */
+cr_model *cr_model_new(int ndim, const int *in_shape, char *err, size_t errsize);
+void cr_model_free(cr_model *m);   /* NULL is safe */
+/* Append one layer after checking its fields and inferring its output shape; the
+ * layer's parameters are allocated (zero; gamma 1, running_var 1) only once the
+ * model's parameter count is known to stay within CR_MODEL_MAX_PARAMS. CR_ERR_ARG
+ * (bad field, NULL), CR_ERR_SHAPE (does not fit its input) or CR_ERR_NOMEM, with
+ * "layer <k> (<text>): ..." in err; the model is unchanged on error. */
+cr_status cr_model_add(cr_model *m, const cr_layer *l, char *err, size_t errsize);
+/* Append the layers of a spec (grammar above): all of them or, on any error, none
+ * (errors as cr_model_add, plus CR_ERR_ARG for syntax, naming the layer). */
+cr_status cr_model_add_spec(cr_model *m, const char *spec, char *err, size_t errsize);
+/* cr_model_new + cr_model_add_spec + cr_model_init(rng): the usual way to make one.
+ * NULL with the message on any error (nothing stays allocated). */
+cr_model *cr_model_from_spec(const char *spec, int ndim, const int *in_shape, cr_rng *rng,
+                             char *err, size_t errsize);
+/* (Re)initialise every parameter from rng in layer order with the library's
+ * initializers (not PyTorch's defaults): a dense or conv weight is He normal,
+ * N(0, 2/fan_in), when the next layer other than batchnorm/dropout is relu or
+ * leaky_relu, else Xavier uniform (cr_mlp's CR_INIT_AUTO rule); conv fans are
+ * C KH KW (in) and O KH KW (out); biases and beta 0, gamma 1, running statistics 0
+ * and 1. Then seeds the model's dropout generator from two u32 draws (as cr_mlp).
+ * CR_ERR_ARG on NULL m or rng. */
+cr_status cr_model_init(cr_model *m, cr_rng *rng, char *err, size_t errsize);
+/* x (N x F, or N x C x H x W; an image model also takes N x (C H W), reshaped by a
+ * copy) -> N x (output shape), through every layer in the model's mode (training:
+ * batch statistics, dropout; evaluation: running statistics, no dropout). Tape owns
+ * the result; a tape error naming "model" on a shape mismatch, or the failing op's.
+ * The model must outlive the tape's recording (nodes reference its tensors and its
+ * dropout generator). */
+cr_tensor *cr_model_forward(cr_tape *t, cr_model *m, cr_tensor *x);
+/* Mode: 1 training (the initial mode), 0 evaluation. Returns the previous mode (-1
+ * for NULL m). */
+int cr_model_set_training(cr_model *m, int on);
+/* Trainable parameters in layer order (what an optimizer updates); the batchnorm
+ * running statistics; everything save/load persists (layer order). All owned by the
+ * model; NULL for NULL m. */
+cr_params *cr_model_params(cr_model *m);
+cr_params *cr_model_buffers(cr_model *m);
+cr_params *cr_model_state(cr_model *m);
+/* Number of trainable scalars; of layers. 0 for NULL m. */
+size_t cr_model_param_count(const cr_model *m);
+int cr_model_n_layers(const cr_model *m);
+/* Output shape per sample of layer i (0-based), i = -1 for the input: writes up to
+ * 3 dims into shape and returns ndim (1 or 3), or 0 when i is out of range. */
+int cr_model_shape(const cr_model *m, int i, int *shape);
+/* Canonical text of layer i ("conv 16 3x3 pad 1"); NULL out of range. Owned by the
+ * model. */
+const char *cr_model_layer_text(const cr_model *m, int i);
+/* The whole canonical spec ("l1, l2, ...") into buf as snprintf does; returns its
+ * length (write nothing with size 0). It rebuilds the same layers. */
+size_t cr_model_spec(const cr_model *m, char *buf, size_t size);
+/* The model's dropout generator (owned by it; NULL for NULL m). */
+cr_rng *cr_model_rng(cr_model *m);
+/* cr_save of the model's state with opt and meta (both may be NULL) plus the keys
+ * that describe it: "model.version", "model.input.ndim", "model.input.<d>",
+ * "model.spec.bytes", "model.spec.<k>" (the canonical spec, 8 bytes per u64, little
+ * end first) and "model.dropout_rng.state"/".inc". Keys of meta starting with
+ * "model." are replaced by these. Atomic as cr_save; same errors, and CR_ERR_ARG
+ * for a model without layers or whose canonical spec exceeds CR_MODEL_SPEC_MAX. */
+cr_status cr_model_save(const cr_model *m, const char *path, const cr_optim *opt,
+                        const cr_meta *meta, char *err, size_t errsize);
+/* Rebuild a model from a file written by cr_model_save, without the code that made
+ * it: reads the whole file, validates it (as cr_load), rebuilds the layers from the
+ * stored spec and input shape, loads every tensor and the dropout generator, and
+ * puts the file's metadata into meta when it is not NULL (the optimizer section is
+ * ignored: make the optimizer on cr_model_params, then cr_load(path,
+ * cr_model_state(m), opt, NULL, ...) to resume). Caller owns the model; the model
+ * is in training mode. NULL on any error with "<path>: ..." in err (CR_ERR_* as
+ * cr_load: unreadable, corrupt, truncated, not a model file, a stored spec that
+ * does not build); then nothing is allocated and meta is unchanged. */
+cr_model *cr_model_load(const char *path, cr_meta *meta, char *err, size_t errsize);
+/* The same from a file image in memory (not modified, not kept); name stands for
+ * the path in messages (NULL: "<buffer>"). */
+cr_model *cr_model_load_buffer(const void *data, size_t size, const char *name, cr_meta *meta,
+                               char *err, size_t errsize);
+
 /* =========================================================== data */
 /* (section owned by data/) */
 
