@@ -91,8 +91,8 @@ static int add_named(cr_params *list, cr_params *state, cr_tensor *x, int i, con
 {
     char full[64];
     snprintf(full, sizeof full, "l%d.%s.%s", i, kind, name);
-    return cr_tensor_set_name(x, full) == CR_OK && cr_params_add(list, x, full) == CR_OK &&
-           cr_params_add(state, x, full) == CR_OK;
+    return cr_tensor_set_name(x, full) == CR_OK && cr_params_add(list, x, full, NULL, 0) == CR_OK &&
+           cr_params_add(state, x, full, NULL, 0) == CR_OK;
 }
 
 /* Make the three lists for layers 0..n-1 afresh; swap them in only on success, so a
@@ -185,7 +185,7 @@ static cr_status add_one(cr_model *m, const cr_layer *l, const char *text, char 
             L.popts.padding[i] = l->padding[i];
         }
     } else if (l->kind == CR_LAYER_BATCHNORM) {
-        L.bn = cr_batchnorm_new(L.in[0], 0, 0);
+        L.bn = cr_batchnorm_new(L.in[0], 0, 0, NULL, 0);
         if (!L.bn) goto nomem;
     }
     if ((l->kind == CR_LAYER_DENSE || l->kind == CR_LAYER_CONV2D) && (!L.W || !L.b)) goto nomem;

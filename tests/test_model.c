@@ -93,7 +93,7 @@ static void test_model_forward_matches_ops_bit_for_bit(void **state)
     cr_rng_seed(&r, 11);
     cr_model *m = cr_model_from_spec(NET, 3, img, &r, err, sizeof err);
     assert_non_null(m);
-    cr_batchnorm *bn = cr_batchnorm_new(4, 0, 0);
+    cr_batchnorm *bn = cr_batchnorm_new(4, 0, 0, NULL, 0);
     cr_tensor *x = input(4, 5);
     cr_tape *t = cr_tape_new(0);
     for (int training = 1; training >= 0; training--) {
@@ -152,7 +152,7 @@ static void test_model_equals_mlp_from_same_seed(void **state)
     cr_rng_seed(&r1, 21);
     cr_rng_seed(&r2, 21);
     int sizes[3] = { 6, 5, 3 }, in[1] = { 6 };
-    cr_mlp *mlp = cr_mlp_new(3, sizes, CR_ACT_RELU, CR_ACT_NONE, &r1);
+    cr_mlp *mlp = cr_mlp_new(3, sizes, CR_ACT_RELU, CR_ACT_NONE, &r1, NULL, 0);
     cr_model *m = cr_model_from_spec("dense 5, relu, dense 3", 1, in, &r2, NULL, 0);
     assert_non_null(mlp);
     assert_non_null(m);
@@ -189,7 +189,7 @@ static void train_steps(cr_model *m, int steps)
         cr_optim_zero_grad(o);
         cr_tensor *loss = cr_softmax_cross_entropy(t, cr_model_forward(t, m, x), y);
         assert_int_equal(cr_backward(t, loss), CR_OK);
-        assert_int_equal(cr_optim_step(o), CR_OK);
+        assert_int_equal(cr_optim_step(o, NULL, 0), CR_OK);
     }
     cr_tape_free(t);
     cr_tensor_free(x);
@@ -292,7 +292,7 @@ static void test_model_resume_restores_optimizer(void **state)
         cr_optim_zero_grad(o);
         assert_int_equal(cr_backward(t, cr_softmax_cross_entropy(t, cr_model_forward(t, m, x), y)),
                          CR_OK);
-        cr_optim_step(o);
+        cr_optim_step(o, NULL, 0);
     }
     const char *path = path_in("resume.crm");
     assert_int_equal(cr_model_save(m, path, o, NULL, err, sizeof err), CR_OK);
@@ -357,7 +357,7 @@ static void test_model_load_refuses_damaged_files_changing_nothing(void **state)
     free(b);
     /* an MLP file (cr_save of cr_mlp's state) is not a model file */
     int sizes[2] = { 4, 2 };
-    cr_mlp *mlp = cr_mlp_new(2, sizes, CR_ACT_RELU, CR_ACT_NONE, &r);
+    cr_mlp *mlp = cr_mlp_new(2, sizes, CR_ACT_RELU, CR_ACT_NONE, &r, NULL, 0);
     assert_int_equal(cr_save(path, cr_mlp_state(mlp), NULL, NULL, NULL, 0), CR_OK);
     b = read_bytes(path, &n);
     expect_refused(b, n, CR_ERR_FORMAT, "not a model file");
@@ -452,7 +452,7 @@ static void test_model_cnn_training_step_allocates_nothing_after_first(void **st
         cr_optim_zero_grad(o);
         cr_tensor *loss = cr_loss_mse(t, cr_model_forward(t, m, x), y);
         assert_int_equal(cr_backward(t, loss), CR_OK);
-        assert_int_equal(cr_optim_step(o), CR_OK);
+        assert_int_equal(cr_optim_step(o, NULL, 0), CR_OK);
         if (step == 0) after_first = counter.mallocs + counter.reallocs;
     }
     assert_int_equal(counter.mallocs + counter.reallocs, after_first);
