@@ -7,6 +7,7 @@
 
 static cr_block *block_new(size_t cap)
 {
+    if (cap > SIZE_MAX - sizeof(cr_block) - CR_BLOCK_ALIGN) return NULL;
     cr_block *b = cr_malloc(sizeof *b + cap + CR_BLOCK_ALIGN);
     if (!b) return NULL;
     uintptr_t p = (uintptr_t)(b + 1);
@@ -28,7 +29,10 @@ static size_t fit(const cr_block *b, size_t bytes, size_t align)
 
 static cr_block *grow(cr_tape *t, size_t bytes)
 {
-    size_t cap = t->cur ? t->cur->cap * 2 : t->first_block;
+    /* bytes <= SIZE_MAX / 2 (checked by the caller), so bytes + 2 * 64 cannot wrap;
+     * a doubling that would wrap stops at the request */
+    size_t cap = !t->cur ? t->first_block
+                 : t->cur->cap <= SIZE_MAX / 2 ? t->cur->cap * 2 : bytes + CR_BLOCK_ALIGN;
     if (cap < bytes + CR_BLOCK_ALIGN) cap = bytes + CR_BLOCK_ALIGN;
     if (t->arena_limit) {
         if (t->arena_reserved >= t->arena_limit ||
@@ -70,17 +74,25 @@ void *cr__arena_alloc_slow(cr_tape *t, size_t bytes, size_t align)
     while (t->cur && (off = fit(t->cur, bytes, align)) == SIZE_MAX) {
         if (!t->cur->next || t->cur->next->cap < bytes + CR_BLOCK_ALIGN) break;
         t->cur = t->cur->next;
-        t->cur->used = 0;
+        t->cur->used = t->shift;
     }
     if (!t->cur || (off = fit(t->cur, bytes, align)) == SIZE_MAX) {
         cr_block *b = grow(t, bytes);
         if (!b) return NULL;
         t->cur = b;
-        off = 0;
+        b->used = off = t->shift;          /* cap >= bytes + 64 >= shift + bytes */
     }
     t->arena_used += off - t->cur->used + bytes;
     t->cur->used = off + bytes;
     return t->cur->mem + off;
+}
+
+int cr__arena_owns(const cr_tape *t, const void *p)
+{
+    uintptr_t a = (uintptr_t)p;
+    for (const cr_block *b = t->first; b; b = b->next)
+        if (a >= (uintptr_t)b->mem && a - (uintptr_t)b->mem < b->cap) return 1;
+    return 0;
 }
 
 void cr__arena_free(cr_tape *t)

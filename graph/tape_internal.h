@@ -24,6 +24,19 @@ struct cr_tape {
 
     cr_status err;
     char msg[512];
+    char refusal[256];              /* message of the last refused call ("" if none) */
+
+    /* The op being recorded, for error messages ("node #37 matmul: ... (inputs: x,
+     * W1)"): set by cr_check_inputs, cleared when the op's node is run. The input
+     * pointers are copied (the first 4). */
+    const char *ctx_op;
+    int ctx_n;
+    const cr_tensor *ctx_in[4];
+
+    unsigned gen;                   /* bumped by every reset; stamped on tape tensors */
+    size_t shift;                   /* where allocation starts in a block: 0 or 64 by
+                                     * generation, so that a stale tensor does not sit
+                                     * exactly on a new one */
 
     int grad_mode;                  /* 1: record nodes */
     int keep_graph;                 /* allow several backward passes */
@@ -61,6 +74,19 @@ cr_tensor *cr__tape_tensor(cr_tape *t, int ndim, const int *shape, size_t extra,
                            void **extra_out);
 /* Element count of a shape, 0 on a bad shape or size_t overflow. */
 size_t cr__shape_size(int ndim, const int *shape);
+/* 0 when x (non-NULL) may be used on t: a heap tensor or a tensor of t's current
+ * generation; 1 when it belongs to another tape; 2 when it is stale (made on t
+ * before its last reset). */
+int cr__tensor_check(cr_tape *t, const cr_tensor *x);
+/* Set the message of a refused call (cr_tape_refusal) and return s; the tape's
+ * error is untouched. */
+cr_status cr__tape_refuse(cr_tape *t, cr_status s, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+/* 1 when p points into one of t's arena blocks. */
+int cr__arena_owns(const cr_tape *t, const void *p);
 /* Anomaly checks (graph/anomaly.c). Return 0 and record an error on NaN/Inf. */
 int cr__check_forward(cr_tape *t, const cr_node *n);
 int cr__check_backward(cr_tape *t, const cr_node *n);

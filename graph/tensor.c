@@ -51,6 +51,7 @@ static cr_tensor *heap_tensor(int ndim, const int *shape, int with_grad)
     if (x->grad) memset(x->grad, 0, bytes);
     x->flags = CR_HEAP | CR_LEAF | (with_grad ? CR_REQUIRES_GRAD : 0u);
     x->tape = NULL;
+    x->gen = 0;
     ((char *)(x + 1))[0] = '\0';
     return x;
 }
@@ -102,6 +103,7 @@ cr_tensor *cr__tape_tensor(cr_tape *t, int ndim, const int *shape, size_t extra,
     x->grad = NULL;
     x->flags = 0;
     x->tape = t;
+    x->gen = t->gen;
     return x;
 }
 
