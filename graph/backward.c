@@ -1,8 +1,20 @@
-/* Reverse pass and replay over the node list. Creation order is a topological
- * order, so both are plain loops: no recursion, no sorting, no depth limit. */
-#include "tape_internal.h"
+/* Running nodes: an op's first forward (cr_run), the reverse pass and replay over
+ * the node list. Creation order is a topological order, so both passes are plain
+ * loops: no recursion, no sorting, no depth limit. */
+#include "run_internal.h"
 
 #include <string.h>
+
+cr_tensor *cr_run(cr_tape *t, cr_node *n)
+{
+    if (!t || !n || t->err != CR_OK) return NULL;
+    n->op->forward(t, n);
+    if (t->err != CR_OK) return NULL;
+    t->ctx_op = NULL;
+    cr__commit(t, n);
+    if (t->anomaly && !cr__check_forward(t, n)) return NULL;
+    return n->out;
+}
 
 /* Give x a gradient buffer zeroed for this pass (tape tensors only; a heap
  * parameter keeps accumulating into its own buffer). Marks x as reached. */
@@ -15,7 +27,7 @@ static int touch_grad(cr_tape *t, cr_tensor *x)
     }
     if (x->grad_epoch == t->epoch) return 1;
     if (!x->grad) {
-        x->grad = cr__arena_alloc(t, x->size * sizeof(cr_real),
+        x->grad = cr__tape_bump(t, x->size * sizeof(cr_real),
                                   x->size >= 16 ? 64 : sizeof(cr_real));
         if (!x->grad) return 0;
     }

@@ -124,7 +124,7 @@ cr_tensor *cr_tensor_label(cr_tensor *x, const char *label)
                      label, len, CR_LABEL_MAX);
         return NULL;
     }
-    char *copy = cr__arena_alloc(t, len + 1, 1);
+    char *copy = cr__tape_bump(t, len + 1, 1);
     if (!copy) return NULL;
     memcpy(copy, label, len + 1);
     x->name = copy;

@@ -15,7 +15,7 @@ cr_tape *cr_tape_new(size_t arena_bytes)
 {
     cr_tape *t = cr_calloc(1, sizeof *t);
     if (!t) return NULL;
-    t->first_block = arena_bytes ? arena_bytes : CR_DEFAULT_ARENA;
+    t->arena.first_block = arena_bytes ? arena_bytes : CR_DEFAULT_ARENA;
     t->grad_mode = 1;
     t->pool = cr_pool_new(0);
     if (!t->pool) {
@@ -28,7 +28,7 @@ cr_tape *cr_tape_new(size_t arena_bytes)
 void cr_tape_free(cr_tape *t)
 {
     if (!t) return;
-    cr__arena_free(t);
+    cr__arena_free(&t->arena);
     cr_free(t->nodes);
     cr_pool_free(t->pool);
     cr_free(t);
@@ -43,10 +43,7 @@ void cr_tape_reset(cr_tape *t)
      * repeats the previous one, no new tensor sits exactly where an old one did
      * (a stale pointer would otherwise read as the new tensor). */
     t->gen++;
-    t->shift = (t->gen & 1u) ? 64 : 0;
-    t->cur = t->first;
-    if (t->cur) t->cur->used = t->shift;
-    t->arena_used = 0;
+    cr__arena_rewind(&t->arena, (t->gen & 1u) ? 64 : 0);
     t->err = CR_OK;
     t->msg[0] = '\0';
     t->refusal[0] = '\0';
@@ -171,7 +168,7 @@ int cr__tensor_check(cr_tape *t, const cr_tensor *x)
     if (x->tape == t) return x->gen == t->gen ? 0 : 2;
     /* memory of t's arena that is not a current tensor: left over from before a
      * reset, whatever it now reads as (its fields are not trusted) */
-    if (cr__arena_owns(t, x)) return 2;
+    if (cr__arena_owns(&t->arena, x)) return 2;
     if (x->tape && x->tape != t) return 1;
     return 0;
 }
@@ -209,6 +206,60 @@ int cr_check_inputs(cr_tape *t, const char *opname, int n, cr_tensor *const *in)
 
 /* The slot of the next node, reserved but not yet part of the tape: the node joins
  * the tape (cr__commit) only once its op has everything it needs and has run. */
+void *cr__tape_nomem(cr_tape *t)
+{
+    cr_tape_fail(t, CR_ERR_NOMEM, "%s", t->arena.why);
+    return NULL;
+}
+
+void *cr_tape_alloc(cr_tape *t, size_t bytes)
+{
+    if (!t) return NULL;
+    void *p = cr__tape_bump(t, bytes, 64);
+    if (p) memset(p, 0, bytes);
+    return p;
+}
+
+void cr_tape_set_arena_limit(cr_tape *t, size_t max_bytes)
+{
+    if (t) t->arena.limit = max_bytes;
+}
+
+size_t cr_tape_arena_used(const cr_tape *t) { return t ? t->arena.used : 0; }
+size_t cr_tape_arena_reserved(const cr_tape *t) { return t ? t->arena.reserved : 0; }
+
+#define CR_ROUND(n, a) (((n) + (a) - 1) & ~(size_t)((a) - 1))
+
+cr_tensor *cr__tape_tensor(cr_tape *t, int ndim, const int *shape, size_t extra,
+                           void **extra_out)
+{
+    size_t size = cr__shape_size(ndim, shape);
+    if (!size) {
+        cr_tape_fail(t, CR_ERR_SHAPE, "tensor: bad shape (rank %d; dimensions must be >= 1, "
+                     "rank 0..%d, size must fit in memory)", ndim, CR_MAX_DIMS);
+        return NULL;
+    }
+    /* [cr_tensor | extra | data]: one bump allocation per node. Data of 16 values
+     * or more starts on a 64-byte boundary for the vector kernels. */
+    size_t align = size >= 16 ? 64 : 16;
+    size_t data_off = CR_ROUND(CR_ROUND(sizeof(cr_tensor), 16) + CR_ROUND(extra, 16), align);
+    if (size > (SIZE_MAX - data_off) / sizeof(cr_real)) {
+        cr_tape_fail(t, CR_ERR_NOMEM, "tensor: %zu values do not fit in memory", size);
+        return NULL;
+    }
+    unsigned char *mem = cr__tape_bump(t, data_off + size * sizeof(cr_real), align);
+    if (!mem) return NULL;
+    cr_tensor *x = (cr_tensor *)mem;
+    if (extra_out) *extra_out = extra ? mem + CR_ROUND(sizeof(cr_tensor), 16) : NULL;
+    x->data = (cr_real *)(mem + data_off);
+    cr__set_shape(x, ndim, shape, size);
+    x->grad = NULL;
+    x->flags = 0;
+    x->tape = t;
+    x->gen = t->gen;
+    return x;
+}
+
 static cr_node *reserve_node(cr_tape *t)
 {
     if (t->n_nodes == t->cap_nodes) {
@@ -224,8 +275,7 @@ static cr_node *reserve_node(cr_tape *t)
     return &t->nodes[t->n_nodes];
 }
 
-/* Make the reserved node n part of the tape. */
-static void commit(cr_tape *t, cr_node *n)
+void cr__commit(cr_tape *t, cr_node *n)
 {
     if (t->nodes && n == t->nodes + t->n_nodes && n->out->id == (int)t->n_nodes) {
         t->n_nodes++;
@@ -259,7 +309,7 @@ cr_node *cr_record(cr_tape *t, const cr_op *op, int n, cr_tensor *const *in,
         out->id = (int)t->n_nodes;
         if (needs_grad) out->flags |= CR_REQUIRES_GRAD;
     } else {
-        node = cr__arena_alloc(t, sizeof *node, 16);
+        node = cr__tape_bump(t, sizeof *node, 16);
         if (!node) return NULL;
     }
     node->op = op;
@@ -272,24 +322,13 @@ cr_node *cr_record(cr_tape *t, const cr_op *op, int n, cr_tensor *const *in,
     return node;
 }
 
-cr_tensor *cr_run(cr_tape *t, cr_node *n)
-{
-    if (!t || !n || t->err != CR_OK) return NULL;
-    n->op->forward(t, n);
-    if (t->err != CR_OK) return NULL;
-    t->ctx_op = NULL;
-    commit(t, n);
-    if (t->anomaly && !cr__check_forward(t, n)) return NULL;
-    return n->out;
-}
-
 static cr_tensor *leaf(cr_tape *t, int ndim, const int *shape, const cr_real *data, int grad)
 {
     if (!t || t->err != CR_OK) return NULL;
     t->ctx_op = NULL;
     cr_node *n = cr_record(t, &cr__leaf_op, 0, NULL, ndim, shape);
     if (!n) return NULL;
-    commit(t, n);
+    cr__commit(t, n);
     cr_tensor *x = n->out;
     x->flags = CR_LEAF | (grad && t->grad_mode ? CR_REQUIRES_GRAD : 0u);
     if (data) memcpy(x->data, data, x->size * sizeof *data);
