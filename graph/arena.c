@@ -3,6 +3,7 @@
 #include "arena.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -10,7 +11,9 @@
 
 static cr_block *block_new(size_t cap)
 {
-    if (cap > SIZE_MAX - sizeof(cr_block) - CR_BLOCK_ALIGN) return NULL;
+    /* no object may be larger than PTRDIFF_MAX (malloc refuses it too); checked
+     * before the header is added, which could wrap */
+    if (cap > (size_t)PTRDIFF_MAX - sizeof(cr_block) - CR_BLOCK_ALIGN) return NULL;
     cr_block *b = cr_malloc(sizeof *b + cap + CR_BLOCK_ALIGN);
     if (!b) return NULL;
     uintptr_t p = (uintptr_t)(b + 1);

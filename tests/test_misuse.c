@@ -6,6 +6,7 @@
 
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* ------------------------------------------------ half-made nodes (case 1) */
@@ -272,6 +273,26 @@ static void test_op_error_names_node_index_and_input_labels(void **state)
     cr_tensor_free(W1);
 }
 
+/* The index the messages use is visible in the table and in DOT next to labels. */
+static void test_print_and_dot_show_node_index_beside_label(void **state)
+{
+    (void)state;
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    assert_non_null(f);
+    cr_tape *t = cr_tape_new(0);
+    cr_tensor *x = cr_tensor_label(cr_scalar(t, 2), "x");
+    cr_tensor_label(cr_relu(t, x), "h1");
+    assert_int_equal(cr_tape_dot(t, f), CR_OK);
+    fflush(f);
+    assert_non_null(strstr(buf, "<B>h1</B> relu #1"));
+    assert_non_null(strstr(buf, "<B>x</B> var #0"));
+    cr_tape_free(t);
+    fclose(f);
+    free(buf);
+}
+
 /* An arena failure inside an op says which op it was. */
 static void test_arena_failure_inside_op_names_the_op(void **state)
 {
@@ -359,6 +380,7 @@ int main(void)
         cmocka_unit_test(test_backward_on_loss_from_before_reset_fails),
         cmocka_unit_test(test_label_on_tensor_from_before_reset_is_refused),
         cmocka_unit_test(test_op_error_names_node_index_and_input_labels),
+        cmocka_unit_test(test_print_and_dot_show_node_index_beside_label),
         cmocka_unit_test(test_arena_failure_inside_op_names_the_op),
         cmocka_unit_test(test_second_backward_is_refused_without_poisoning_replay),
         cmocka_unit_test(test_rng_functions_accept_null),
