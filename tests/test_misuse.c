@@ -226,6 +226,20 @@ static void test_stale_input_is_caught_in_a_loop_of_identical_steps(void **state
     cr_tape_free(t);
 }
 
+/* An optional input is checked like the others: linear's bias. */
+static void test_linear_with_bias_from_before_reset_is_refused(void **state)
+{
+    (void)state;
+    cr_tape *t = cr_tape_new(0);
+    int s23[2] = { 2, 3 }, s32[2] = { 3, 2 }, two = 2;
+    cr_tensor *b = cr_var(t, 1, &two, NULL);
+    cr_tape_reset(t);
+    cr_tensor *x = cr_var(t, 2, s23, NULL), *W = cr_var(t, 2, s32, NULL);
+    assert_null(cr_linear(t, x, W, b));
+    assert_tape_error(t, "linear: input 3 predates the last cr_tape_reset");
+    cr_tape_free(t);
+}
+
 /* Reproducer: cr_backward on a loss recorded before the reset returned CR_OK. */
 static void test_backward_on_loss_from_before_reset_fails(void **state)
 {
@@ -377,6 +391,7 @@ int main(void)
         cmocka_unit_test(test_tape_of_size_max_refuses_its_first_block),
         cmocka_unit_test(test_op_on_tensor_from_before_reset_is_refused),
         cmocka_unit_test(test_stale_input_is_caught_in_a_loop_of_identical_steps),
+        cmocka_unit_test(test_linear_with_bias_from_before_reset_is_refused),
         cmocka_unit_test(test_backward_on_loss_from_before_reset_fails),
         cmocka_unit_test(test_label_on_tensor_from_before_reset_is_refused),
         cmocka_unit_test(test_op_error_names_node_index_and_input_labels),
