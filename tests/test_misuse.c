@@ -169,6 +169,21 @@ static void test_every_op_under_every_arena_cap_leaves_only_whole_nodes(void **s
     fclose(devnull);
 }
 
+/* fuzz_ops finding 1 (in the node-commit code before it was committed): a no-grad
+ * op on a tape that never recorded a node offset a NULL node array (UBSan, SAN=1). */
+static void test_no_grad_ops_on_fresh_tape_record_nothing(void **state)
+{
+    (void)state;
+    cr_tape *t = cr_tape_new(0);
+    cr_tape_set_grad_mode(t, 0);
+    cr_tensor *x = cr_scalar(t, 3);
+    cr_tensor *y = cr_mul(t, x, x);
+    assert_non_null(y);
+    assert_close(cr_item(y), 9, 0, 0);
+    assert_int_equal(cr_tape_size(t), 0);
+    cr_tape_free(t);
+}
+
 /* ----------------------------------------------------- sizes (case 2) */
 
 /* Reproducer: cr_tape_new(SIZE_MAX) then cr_scalar: the first block's size plus its
@@ -388,6 +403,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_dropout_failing_on_arena_cap_leaves_no_node),
         cmocka_unit_test(test_every_op_under_every_arena_cap_leaves_only_whole_nodes),
+        cmocka_unit_test(test_no_grad_ops_on_fresh_tape_record_nothing),
         cmocka_unit_test(test_tape_of_size_max_refuses_its_first_block),
         cmocka_unit_test(test_op_on_tensor_from_before_reset_is_refused),
         cmocka_unit_test(test_stale_input_is_caught_in_a_loop_of_identical_steps),
