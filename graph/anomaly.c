@@ -18,7 +18,7 @@
  * Cost: one pass over each output (forward) and over each input gradient after
  * each node (backward); a tensor used by k nodes is scanned k times. Meant for
  * debugging runs, not for every step of a long training. */
-#include "tape_internal.h"
+#include "run_internal.h"
 
 #include <math.h>
 #include <stdarg.h>

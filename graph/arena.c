@@ -1,12 +1,19 @@
-/* The tape's bump arena: O(1) allocation, O(1) reset, blocks reused across steps. */
-#include "tape_internal.h"
+/* The tape's bump arena: O(1) allocation, O(1) reset, blocks reused across steps.
+ * Failures are described in a->why; the tape (graph/tape.c) makes them errors. */
+#include "arena.h"
 
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #define CR_BLOCK_ALIGN 64
 
 static cr_block *block_new(size_t cap)
 {
+    /* no object may be larger than PTRDIFF_MAX (malloc refuses it too); checked
+     * before the header is added, which could wrap */
+    if (cap > (size_t)PTRDIFF_MAX - sizeof(cr_block) - CR_BLOCK_ALIGN) return NULL;
     cr_block *b = cr_malloc(sizeof *b + cap + CR_BLOCK_ALIGN);
     if (!b) return NULL;
     uintptr_t p = (uintptr_t)(b + 1);
@@ -26,87 +33,92 @@ static size_t fit(const cr_block *b, size_t bytes, size_t align)
     return off;
 }
 
-static cr_block *grow(cr_tape *t, size_t bytes)
+#if defined(__GNUC__)
+__attribute__((format(printf, 2, 3)))
+#endif
+static void *fail(cr_arena *a, const char *fmt, ...)
 {
-    size_t cap = t->cur ? t->cur->cap * 2 : t->first_block;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(a->why, sizeof a->why, fmt, ap);
+    va_end(ap);
+    return NULL;
+}
+
+static cr_block *grow(cr_arena *a, size_t bytes)
+{
+    /* bytes <= SIZE_MAX / 2 (checked by the caller), so bytes + 2 * 64 cannot wrap;
+     * a doubling that would wrap stops at the request */
+    size_t cap = !a->cur ? a->first_block
+                 : a->cur->cap <= SIZE_MAX / 2 ? a->cur->cap * 2 : bytes + CR_BLOCK_ALIGN;
     if (cap < bytes + CR_BLOCK_ALIGN) cap = bytes + CR_BLOCK_ALIGN;
-    if (t->arena_limit) {
-        if (t->arena_reserved >= t->arena_limit ||
-            t->arena_limit - t->arena_reserved < bytes + CR_BLOCK_ALIGN) {
-            cr_tape_fail(t, CR_ERR_NOMEM,
-                         "arena: %zu more bytes needed but the arena cap is %zu bytes "
-                         "(%zu reserved); raise it with cr_tape_set_arena_limit",
-                         bytes, t->arena_limit, t->arena_reserved);
-            return NULL;
-        }
-        if (cap > t->arena_limit - t->arena_reserved) cap = t->arena_limit - t->arena_reserved;
+    if (a->limit) {
+        if (a->reserved >= a->limit || a->limit - a->reserved < bytes + CR_BLOCK_ALIGN)
+            return fail(a, "arena: %zu more bytes needed but the arena cap is %zu bytes "
+                        "(%zu reserved); raise it with cr_tape_set_arena_limit",
+                        bytes, a->limit, a->reserved);
+        if (cap > a->limit - a->reserved) cap = a->limit - a->reserved;
     }
     cr_block *b = block_new(cap);
-    if (!b) {
-        cr_tape_fail(t, CR_ERR_NOMEM, "arena: cannot allocate a block of %zu bytes", cap);
-        return NULL;
-    }
-    t->arena_reserved += cap;
+    if (!b) return fail(a, "arena: cannot allocate a block of %zu bytes", cap);
+    a->reserved += cap;
     /* insert after cur so that the blocks after it keep their order for reuse */
-    if (!t->cur) {
-        b->next = t->first;
-        t->first = b;
+    if (!a->cur) {
+        b->next = a->first;
+        a->first = b;
     } else {
-        b->next = t->cur->next;
-        t->cur->next = b;
+        b->next = a->cur->next;
+        a->cur->next = b;
     }
     return b;
 }
 
-void *cr__arena_alloc_slow(cr_tape *t, size_t bytes, size_t align)
+void *cr__arena_alloc_slow(cr_arena *a, size_t bytes, size_t align)
 {
     if (bytes == 0) bytes = 1;
-    if (bytes > SIZE_MAX / 2) {
-        cr_tape_fail(t, CR_ERR_NOMEM, "arena: request of %zu bytes is too large", bytes);
-        return NULL;
-    }
-    if (!t->cur) t->cur = t->first;
+    if (bytes > SIZE_MAX / 2) return fail(a, "arena: request of %zu bytes is too large", bytes);
+    if (!a->cur) a->cur = a->first;
     size_t off;
-    while (t->cur && (off = fit(t->cur, bytes, align)) == SIZE_MAX) {
-        if (!t->cur->next || t->cur->next->cap < bytes + CR_BLOCK_ALIGN) break;
-        t->cur = t->cur->next;
-        t->cur->used = 0;
+    while (a->cur && (off = fit(a->cur, bytes, align)) == SIZE_MAX) {
+        if (!a->cur->next || a->cur->next->cap < bytes + CR_BLOCK_ALIGN) break;
+        a->cur = a->cur->next;
+        a->cur->used = a->shift;
     }
-    if (!t->cur || (off = fit(t->cur, bytes, align)) == SIZE_MAX) {
-        cr_block *b = grow(t, bytes);
+    if (!a->cur || (off = fit(a->cur, bytes, align)) == SIZE_MAX) {
+        cr_block *b = grow(a, bytes);
         if (!b) return NULL;
-        t->cur = b;
-        off = 0;
+        a->cur = b;
+        b->used = off = a->shift;          /* cap >= bytes + 64 >= shift + bytes */
     }
-    t->arena_used += off - t->cur->used + bytes;
-    t->cur->used = off + bytes;
-    return t->cur->mem + off;
+    a->used += off - a->cur->used + bytes;
+    a->cur->used = off + bytes;
+    return a->cur->mem + off;
 }
 
-void cr__arena_free(cr_tape *t)
+void cr__arena_rewind(cr_arena *a, size_t shift)
 {
-    cr_block *b = t->first;
+    a->shift = shift;
+    a->cur = a->first;
+    if (a->cur) a->cur->used = shift;
+    a->used = 0;
+}
+
+int cr__arena_owns(const cr_arena *a, const void *p)
+{
+    uintptr_t x = (uintptr_t)p;
+    for (const cr_block *b = a->first; b; b = b->next)
+        if (x >= (uintptr_t)b->mem && x - (uintptr_t)b->mem < b->cap) return 1;
+    return 0;
+}
+
+void cr__arena_free(cr_arena *a)
+{
+    cr_block *b = a->first;
     while (b) {
         cr_block *next = b->next;
         cr_free(b);
         b = next;
     }
-    t->first = t->cur = NULL;
-    t->arena_reserved = t->arena_used = 0;
+    a->first = a->cur = NULL;
+    a->reserved = a->used = 0;
 }
-
-void *cr_tape_alloc(cr_tape *t, size_t bytes)
-{
-    if (!t) return NULL;
-    void *p = cr__arena_alloc(t, bytes, CR_BLOCK_ALIGN);
-    if (p) memset(p, 0, bytes);
-    return p;
-}
-
-void cr_tape_set_arena_limit(cr_tape *t, size_t max_bytes)
-{
-    if (t) t->arena_limit = max_bytes;
-}
-
-size_t cr_tape_arena_used(const cr_tape *t) { return t ? t->arena_used : 0; }
-size_t cr_tape_arena_reserved(const cr_tape *t) { return t ? t->arena_reserved : 0; }

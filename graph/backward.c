@@ -1,8 +1,20 @@
-/* Reverse pass and replay over the node list. Creation order is a topological
- * order, so both are plain loops: no recursion, no sorting, no depth limit. */
-#include "tape_internal.h"
+/* Running nodes: an op's first forward (cr_run), the reverse pass and replay over
+ * the node list. Creation order is a topological order, so both passes are plain
+ * loops: no recursion, no sorting, no depth limit. */
+#include "run_internal.h"
 
 #include <string.h>
+
+cr_tensor *cr_run(cr_tape *t, cr_node *n)
+{
+    if (!t || !n || t->err != CR_OK) return NULL;
+    n->op->forward(t, n);
+    if (t->err != CR_OK) return NULL;
+    t->ctx_op = NULL;
+    cr__commit(t, n);
+    if (t->anomaly && !cr__check_forward(t, n)) return NULL;
+    return n->out;
+}
 
 /* Give x a gradient buffer zeroed for this pass (tape tensors only; a heap
  * parameter keeps accumulating into its own buffer). Marks x as reached. */
@@ -15,7 +27,7 @@ static int touch_grad(cr_tape *t, cr_tensor *x)
     }
     if (x->grad_epoch == t->epoch) return 1;
     if (!x->grad) {
-        x->grad = cr__arena_alloc(t, x->size * sizeof(cr_real),
+        x->grad = cr__tape_bump(t, x->size * sizeof(cr_real),
                                   x->size >= 16 ? 64 : sizeof(cr_real));
         if (!x->grad) return 0;
     }
@@ -30,6 +42,9 @@ static cr_status check_loss(cr_tape *t, cr_tensor *loss)
     if (t->err != CR_OK) return t->err;
     if (!loss)
         return cr_tape_fail(t, CR_ERR_ARG, "backward: loss is NULL");
+    if (cr__tensor_check(t, loss) == 2)
+        return cr_tape_fail(t, CR_ERR_STATE, "backward: loss predates the last cr_tape_reset "
+                            "(a tape tensor is valid only until its tape is reset)");
     if (loss->tape != t)
         return cr_tape_fail(t, CR_ERR_ARG, "backward: loss is not a tensor of this tape");
     if (loss->size != 1) {
@@ -40,8 +55,9 @@ static cr_status check_loss(cr_tape *t, cr_tensor *loss)
     }
     if (loss->id < 0)
         return cr_tape_fail(t, CR_ERR_STATE, "backward: loss was computed in no-grad mode");
+    /* refused, not an error: the tape stays usable (replay, print, DOT) */
     if (t->backward_done && !t->keep_graph)
-        return cr_tape_fail(t, CR_ERR_STATE, "backward: this recording was already used by a "
+        return cr__tape_refuse(t, CR_ERR_STATE, "backward: this recording was already used by a "
                             "backward pass; call cr_tape_set_keep_graph(t, 1) before the first "
                             "backward to run it again, or replay with cr_tape_forward");
     return CR_OK;
@@ -50,6 +66,7 @@ static cr_status check_loss(cr_tape *t, cr_tensor *loss)
 cr_status cr_backward(cr_tape *t, cr_tensor *loss)
 {
     if (!t) return CR_ERR_ARG;
+    t->ctx_op = NULL;
     cr_status s = check_loss(t, loss);
     if (s != CR_OK) return s;
     t->epoch++;
@@ -79,6 +96,7 @@ cr_status cr_backward(cr_tape *t, cr_tensor *loss)
 cr_status cr_tape_forward(cr_tape *t)
 {
     if (!t) return CR_ERR_ARG;
+    t->ctx_op = NULL;
     if (t->err != CR_OK) return t->err;
     for (size_t i = 0; i < t->n_nodes; i++) {
         cr_node *n = &t->nodes[i];

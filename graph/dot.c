@@ -185,8 +185,11 @@ static void put_tape_node(FILE *f, const cr_tape *t, size_t i, long loss)
     const char *kind = leaf ? (grad ? "var" : x->size == 1 ? "const" : "input") : n->op->name;
     const char *color = (long)i == loss ? COLOR_LOSS
                         : leaf ? (grad ? COLOR_VAR : COLOR_INPUT) : COLOR_OP;
-    if ((long)i == loss) {
-        snprintf(kind_buf, sizeof kind_buf, "%s (loss)", kind);
+    /* a labelled node also shows its index, which error messages use */
+    if ((long)i == loss || (x->name && x->name[0])) {
+        int w = snprintf(kind_buf, sizeof kind_buf, "%s%s", kind, (long)i == loss ? " (loss)" : "");
+        if (x->name && x->name[0] && w > 0 && (size_t)w < sizeof kind_buf)
+            snprintf(kind_buf + w, sizeof kind_buf - (size_t)w, " #%zu", i);
         kind = kind_buf;
     }
     put_node(f, t, id, x, kind, color, own_scope(x).len, (long)i == loss);

@@ -113,12 +113,18 @@ cr_tensor *cr_tensor_label(cr_tensor *x, const char *label)
     if (x->flags & CR_HEAP) return cr_tensor_set_name(x, label) == CR_OK ? x : NULL;
     cr_tape *t = x->tape;
     if (!t || t->err != CR_OK) return NULL;
+    t->ctx_op = NULL;
+    if (x->gen != t->gen) {
+        cr_tape_fail(t, CR_ERR_STATE, "label: the tensor predates the last cr_tape_reset (a "
+                     "tape tensor is valid only until its tape is reset)");
+        return NULL;
+    }
     if (len > CR_LABEL_MAX) {
         cr_tape_fail(t, CR_ERR_ARG, "label: \"%.20s...\" is %zu bytes; at most %d allowed",
                      label, len, CR_LABEL_MAX);
         return NULL;
     }
-    char *copy = cr__arena_alloc(t, len + 1, 1);
+    char *copy = cr__tape_bump(t, len + 1, 1);
     if (!copy) return NULL;
     memcpy(copy, label, len + 1);
     x->name = copy;

@@ -18,6 +18,7 @@ void cr_rng_seed(cr_rng *r, uint64_t seed)
 
 uint32_t cr_rng_u32(cr_rng *r)
 {
+    if (!r) return 0;
     uint64_t old = r->state;
     r->state = old * PCG_MULT + r->inc;
     uint32_t xorshifted = (uint32_t)(((old >> 18) ^ old) >> 27);
@@ -27,7 +28,7 @@ uint32_t cr_rng_u32(cr_rng *r)
 
 uint32_t cr_rng_below(cr_rng *r, uint32_t n)
 {
-    if (n == 0) return 0;
+    if (!r || n == 0) return 0;
     uint32_t threshold = (uint32_t)(-n) % n;   /* reject the short last bucket */
     for (;;) {
         uint32_t x = cr_rng_u32(r);
@@ -37,12 +38,14 @@ uint32_t cr_rng_below(cr_rng *r, uint32_t n)
 
 double cr_rng_uniform(cr_rng *r)
 {
+    if (!r) return 0;
     uint64_t hi = cr_rng_u32(r) >> 5, lo = cr_rng_u32(r) >> 6;   /* 27 + 26 bits */
     return (double)(hi * 67108864u + lo) / 9007199254740992.0;
 }
 
 double cr_rng_normal(cr_rng *r)
 {
+    if (!r) return 0;
     double u1 = cr_rng_uniform(r), u2 = cr_rng_uniform(r);
     if (u1 < 1e-300) u1 = 1e-300;            /* log(0) guard */
     return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);

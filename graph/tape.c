@@ -1,6 +1,7 @@
 /* The tape: an arena plus an append-only node list (a Wengert list). */
 #include "tape_internal.h"
 
+#include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,7 +15,7 @@ cr_tape *cr_tape_new(size_t arena_bytes)
 {
     cr_tape *t = cr_calloc(1, sizeof *t);
     if (!t) return NULL;
-    t->first_block = arena_bytes ? arena_bytes : CR_DEFAULT_ARENA;
+    t->arena.first_block = arena_bytes ? arena_bytes : CR_DEFAULT_ARENA;
     t->grad_mode = 1;
     t->pool = cr_pool_new(0);
     if (!t->pool) {
@@ -27,7 +28,7 @@ cr_tape *cr_tape_new(size_t arena_bytes)
 void cr_tape_free(cr_tape *t)
 {
     if (!t) return;
-    cr__arena_free(t);
+    cr__arena_free(&t->arena);
     cr_free(t->nodes);
     cr_pool_free(t->pool);
     cr_free(t);
@@ -37,11 +38,16 @@ void cr_tape_reset(cr_tape *t)
 {
     if (!t) return;
     t->n_nodes = 0;
-    t->cur = t->first;
-    if (t->cur) t->cur->used = 0;
-    t->arena_used = 0;
+    /* A new generation: tensors stamped with an older one are refused by every op.
+     * Allocation starts 64 bytes further in (or back) so that, for a step that
+     * repeats the previous one, no new tensor sits exactly where an old one did
+     * (a stale pointer would otherwise read as the new tensor). */
+    t->gen++;
+    cr__arena_rewind(&t->arena, (t->gen & 1u) ? 64 : 0);
     t->err = CR_OK;
     t->msg[0] = '\0';
+    t->refusal[0] = '\0';
+    t->ctx_op = NULL;
     t->backward_done = 0;
 }
 
@@ -54,14 +60,63 @@ const char *cr_tape_error(const cr_tape *t)
 
 cr_status cr_tape_status(const cr_tape *t) { return t ? t->err : CR_ERR_ARG; }
 
+const char *cr_tape_refusal(const cr_tape *t)
+{
+    return t && t->refusal[0] ? t->refusal : NULL;
+}
+
+cr_status cr__tape_refuse(cr_tape *t, cr_status s, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(t->refusal, sizeof t->refusal, fmt, ap);
+    va_end(ap);
+    return s;
+}
+
+/* How an input is called in a message: its label, "#id" for a recorded tape
+ * tensor, else what kind of tensor it is. */
+static void input_name(const cr_tensor *x, char *buf, size_t size)
+{
+    if (!x) snprintf(buf, size, "NULL");
+    else if (x->name && x->name[0]) snprintf(buf, size, "%s", x->name);
+    else if (x->tape && x->id >= 0) snprintf(buf, size, "#%d", x->id);
+    else if (x->tape) snprintf(buf, size, "no-grad value");
+    else snprintf(buf, size, "%s", x->flags & CR_REQUIRES_GRAD ? "parameter" : "constant");
+}
+
 cr_status cr_tape_fail(cr_tape *t, cr_status s, const char *fmt, ...)
 {
     if (!t || t->err != CR_OK) return s;
     t->err = s;
+    char text[sizeof t->msg];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(t->msg, sizeof t->msg, fmt, ap);
+    vsnprintf(text, sizeof text, fmt, ap);
     va_end(ap);
+    if (!t->ctx_op) {
+        memcpy(t->msg, text, sizeof t->msg);
+        return s;
+    }
+    /* inside an op: say which node it would have been and what fed it */
+    size_t oplen = strlen(t->ctx_op);
+    int named = strncmp(text, t->ctx_op, oplen) == 0 && text[oplen] == ':';
+    size_t len = 0;
+    int w;
+    if (t->grad_mode) w = snprintf(t->msg, sizeof t->msg, "node #%zu ", t->n_nodes);
+    else w = snprintf(t->msg, sizeof t->msg, "no-grad ");
+    len = w > 0 ? (size_t)w : 0;
+    w = snprintf(t->msg + len, sizeof t->msg - len, "%s%s%s", named ? "" : t->ctx_op,
+                 named ? "" : ": ", text);
+    len += w > 0 ? (size_t)w : 0;
+    for (int k = 0; k < t->ctx_n && len < sizeof t->msg; k++) {
+        char name[80];
+        input_name(t->ctx_in[k], name, sizeof name);
+        w = snprintf(t->msg + len, sizeof t->msg - len, "%s%s", k ? ", " : " (inputs: ", name);
+        len += w > 0 ? (size_t)w : 0;
+    }
+    if (t->ctx_n > 0 && len < sizeof t->msg) snprintf(t->msg + len, sizeof t->msg - len, ")");
+    t->ctx_op = NULL;
     return s;
 }
 
@@ -107,10 +162,24 @@ cr_status cr_tape_set_threads(cr_tape *t, int n)
 
 cr_pool *cr_tape_pool(cr_tape *t) { return t ? t->pool : NULL; }
 
+int cr__tensor_check(cr_tape *t, const cr_tensor *x)
+{
+    /* the usual case first: a tensor of this tape's current generation */
+    if (x->tape == t) return x->gen == t->gen ? 0 : 2;
+    /* memory of t's arena that is not a current tensor: left over from before a
+     * reset, whatever it now reads as (its fields are not trusted) */
+    if (cr__arena_owns(&t->arena, x)) return 2;
+    if (x->tape && x->tape != t) return 1;
+    return 0;
+}
+
 int cr_check_inputs(cr_tape *t, const char *opname, int n, cr_tensor *const *in)
 {
     if (!t) return 0;
     if (t->err != CR_OK) return 0;
+    if (!opname) opname = "op";
+    t->ctx_op = opname;
+    t->ctx_n = 0;
     if (n > 0 && !in) {
         cr_tape_fail(t, CR_ERR_ARG, "%s: input array is NULL", opname);
         return 0;
@@ -120,15 +189,78 @@ int cr_check_inputs(cr_tape *t, const char *opname, int n, cr_tensor *const *in)
             cr_tape_fail(t, CR_ERR_ARG, "%s: input %d is NULL", opname, k + 1);
             return 0;
         }
-        if (in[k]->tape && in[k]->tape != t) {
+        int bad = cr__tensor_check(t, in[k]);
+        if (bad == 2) {
+            cr_tape_fail(t, CR_ERR_STATE, "%s: input %d predates the last cr_tape_reset (a tape "
+                         "tensor is valid only until its tape is reset)", opname, k + 1);
+            return 0;
+        }
+        if (bad) {
             cr_tape_fail(t, CR_ERR_ARG, "%s: input %d belongs to another tape", opname, k + 1);
             return 0;
         }
+        if (k < 4) t->ctx_in[t->ctx_n++] = in[k];
     }
     return 1;
 }
 
-static cr_node *push_node(cr_tape *t)
+/* The slot of the next node, reserved but not yet part of the tape: the node joins
+ * the tape (cr__commit) only once its op has everything it needs and has run. */
+void *cr__tape_nomem(cr_tape *t)
+{
+    cr_tape_fail(t, CR_ERR_NOMEM, "%s", t->arena.why);
+    return NULL;
+}
+
+void *cr_tape_alloc(cr_tape *t, size_t bytes)
+{
+    if (!t) return NULL;
+    void *p = cr__tape_bump(t, bytes, 64);
+    if (p) memset(p, 0, bytes);
+    return p;
+}
+
+void cr_tape_set_arena_limit(cr_tape *t, size_t max_bytes)
+{
+    if (t) t->arena.limit = max_bytes;
+}
+
+size_t cr_tape_arena_used(const cr_tape *t) { return t ? t->arena.used : 0; }
+size_t cr_tape_arena_reserved(const cr_tape *t) { return t ? t->arena.reserved : 0; }
+
+#define CR_ROUND(n, a) (((n) + (a) - 1) & ~(size_t)((a) - 1))
+
+cr_tensor *cr__tape_tensor(cr_tape *t, int ndim, const int *shape, size_t extra,
+                           void **extra_out)
+{
+    size_t size = cr__shape_size(ndim, shape);
+    if (!size) {
+        cr_tape_fail(t, CR_ERR_SHAPE, "tensor: bad shape (rank %d; dimensions must be >= 1, "
+                     "rank 0..%d, size must fit in memory)", ndim, CR_MAX_DIMS);
+        return NULL;
+    }
+    /* [cr_tensor | extra | data]: one bump allocation per node. Data of 16 values
+     * or more starts on a 64-byte boundary for the vector kernels. */
+    size_t align = size >= 16 ? 64 : 16;
+    size_t data_off = CR_ROUND(CR_ROUND(sizeof(cr_tensor), 16) + CR_ROUND(extra, 16), align);
+    if (size > (SIZE_MAX - data_off) / sizeof(cr_real)) {
+        cr_tape_fail(t, CR_ERR_NOMEM, "tensor: %zu values do not fit in memory", size);
+        return NULL;
+    }
+    unsigned char *mem = cr__tape_bump(t, data_off + size * sizeof(cr_real), align);
+    if (!mem) return NULL;
+    cr_tensor *x = (cr_tensor *)mem;
+    if (extra_out) *extra_out = extra ? mem + CR_ROUND(sizeof(cr_tensor), 16) : NULL;
+    x->data = (cr_real *)(mem + data_off);
+    cr__set_shape(x, ndim, shape, size);
+    x->grad = NULL;
+    x->flags = 0;
+    x->tape = t;
+    x->gen = t->gen;
+    return x;
+}
+
+static cr_node *reserve_node(cr_tape *t)
 {
     if (t->n_nodes == t->cap_nodes) {
         size_t cap = t->cap_nodes ? t->cap_nodes * 2 : 256;
@@ -140,7 +272,15 @@ static cr_node *push_node(cr_tape *t)
         t->nodes = nodes;
         t->cap_nodes = cap;
     }
-    return &t->nodes[t->n_nodes++];
+    return &t->nodes[t->n_nodes];
+}
+
+void cr__commit(cr_tape *t, cr_node *n)
+{
+    if (t->nodes && n == t->nodes + t->n_nodes && n->out->id == (int)t->n_nodes) {
+        t->n_nodes++;
+        t->backward_done = 0;
+    }
 }
 
 cr_node *cr_record(cr_tape *t, const cr_op *op, int n, cr_tensor *const *in,
@@ -159,13 +299,17 @@ cr_node *cr_record(cr_tape *t, const cr_op *op, int n, cr_tensor *const *in,
     }
     cr_node *node;
     if (t->grad_mode) {
-        node = push_node(t);
+        if (t->n_nodes >= INT_MAX) {
+            cr_tape_fail(t, CR_ERR_NOMEM, "tape: %zu nodes is the most a tape can hold",
+                         t->n_nodes);
+            return NULL;
+        }
+        node = reserve_node(t);
         if (!node) return NULL;
-        out->id = (int)(t->n_nodes - 1);
+        out->id = (int)t->n_nodes;
         if (needs_grad) out->flags |= CR_REQUIRES_GRAD;
-        t->backward_done = 0;
     } else {
-        node = cr__arena_alloc(t, sizeof *node, 16);
+        node = cr__tape_bump(t, sizeof *node, 16);
         if (!node) return NULL;
     }
     node->op = op;
@@ -178,20 +322,13 @@ cr_node *cr_record(cr_tape *t, const cr_op *op, int n, cr_tensor *const *in,
     return node;
 }
 
-cr_tensor *cr_run(cr_tape *t, cr_node *n)
-{
-    if (!t || !n || t->err != CR_OK) return NULL;
-    n->op->forward(t, n);
-    if (t->err != CR_OK) return NULL;
-    if (t->anomaly && !cr__check_forward(t, n)) return NULL;
-    return n->out;
-}
-
 static cr_tensor *leaf(cr_tape *t, int ndim, const int *shape, const cr_real *data, int grad)
 {
     if (!t || t->err != CR_OK) return NULL;
+    t->ctx_op = NULL;
     cr_node *n = cr_record(t, &cr__leaf_op, 0, NULL, ndim, shape);
     if (!n) return NULL;
+    cr__commit(t, n);
     cr_tensor *x = n->out;
     x->flags = CR_LEAF | (grad && t->grad_mode ? CR_REQUIRES_GRAD : 0u);
     if (data) memcpy(x->data, data, x->size * sizeof *data);

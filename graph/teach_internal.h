@@ -23,6 +23,8 @@ char *cr__fmt_real(double v, char *buf, size_t size);
 /* How x is called in printed text: its label, else "#id" for a tape tensor and
  * "param" / "const" for an unnamed heap tensor. Returns buf. */
 char *cr__name(const cr_tensor *x, char *buf, size_t size);
+/* Format a value summary of x (its data or grad) into buf. */
+void cr__summary(const cr_tensor *x, const cr_real *v, char *buf, size_t size);
 /* A scalar's exact value, or "[..summary..] (shape 2x3)" for a tensor. NULL v: "-". */
 char *cr__describe(const cr_tensor *x, const cr_real *v, char *buf, size_t size);
 /* x's gradient from the last backward pass of t, NULL if it has none (a tape

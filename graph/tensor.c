@@ -1,8 +1,9 @@
 /* Tensors: heap-owned parameters and constants, and the helpers shared with the
  * tape's intermediates. */
-#include "tape_internal.h"
+#include "tensor_internal.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #define CR_NAME_MAX 64
@@ -21,7 +22,7 @@ size_t cr__shape_size(int ndim, const int *shape)
     return n <= SIZE_MAX / sizeof(cr_real) ? n : 0;
 }
 
-static void set_shape(cr_tensor *x, int ndim, const int *shape, size_t size)
+void cr__set_shape(cr_tensor *x, int ndim, const int *shape, size_t size)
 {
     x->ndim = ndim;
     for (int i = 0; i < CR_MAX_DIMS; i++) x->shape[i] = i < ndim ? shape[i] : 1;
@@ -43,7 +44,7 @@ static cr_tensor *heap_tensor(int ndim, const int *shape, int with_grad)
     unsigned char *mem = cr_malloc(total);
     if (!mem) return NULL;
     cr_tensor *x = (cr_tensor *)mem;
-    set_shape(x, ndim, shape, size);
+    cr__set_shape(x, ndim, shape, size);
     uintptr_t d = ((uintptr_t)(mem + head) + 63) & ~(uintptr_t)63;
     x->data = (cr_real *)d;
     memset(x->data, 0, bytes);
@@ -51,6 +52,7 @@ static cr_tensor *heap_tensor(int ndim, const int *shape, int with_grad)
     if (x->grad) memset(x->grad, 0, bytes);
     x->flags = CR_HEAP | CR_LEAF | (with_grad ? CR_REQUIRES_GRAD : 0u);
     x->tape = NULL;
+    x->gen = 0;
     ((char *)(x + 1))[0] = '\0';
     return x;
 }
@@ -72,37 +74,6 @@ cr_status cr_tensor_set_name(cr_tensor *x, const char *name)
     memcpy(buf, name, len + 1);
     x->name = buf;
     return CR_OK;
-}
-
-#define CR_ROUND(n, a) (((n) + (a) - 1) & ~(size_t)((a) - 1))
-
-cr_tensor *cr__tape_tensor(cr_tape *t, int ndim, const int *shape, size_t extra,
-                           void **extra_out)
-{
-    size_t size = cr__shape_size(ndim, shape);
-    if (!size) {
-        cr_tape_fail(t, CR_ERR_SHAPE, "tensor: bad shape (rank %d; dimensions must be >= 1, "
-                     "rank 0..%d, size must fit in memory)", ndim, CR_MAX_DIMS);
-        return NULL;
-    }
-    /* [cr_tensor | extra | data]: one bump allocation per node. Data of 16 values
-     * or more starts on a 64-byte boundary for the vector kernels. */
-    size_t align = size >= 16 ? 64 : 16;
-    size_t data_off = CR_ROUND(CR_ROUND(sizeof(cr_tensor), 16) + CR_ROUND(extra, 16), align);
-    if (size > (SIZE_MAX - data_off) / sizeof(cr_real)) {
-        cr_tape_fail(t, CR_ERR_NOMEM, "tensor: %zu values do not fit in memory", size);
-        return NULL;
-    }
-    unsigned char *mem = cr__arena_alloc(t, data_off + size * sizeof(cr_real), align);
-    if (!mem) return NULL;
-    cr_tensor *x = (cr_tensor *)mem;
-    if (extra_out) *extra_out = extra ? mem + CR_ROUND(sizeof(cr_tensor), 16) : NULL;
-    x->data = (cr_real *)(mem + data_off);
-    set_shape(x, ndim, shape, size);
-    x->grad = NULL;
-    x->flags = 0;
-    x->tape = t;
-    return x;
 }
 
 void cr_tensor_fill(cr_tensor *x, cr_real v)

@@ -25,6 +25,7 @@
  * The trace keeps no state of its own: the loss is the highest node reached in
  * this pass, and the pass ends when no lower op node has been reached.
  */
+#include "run_internal.h"
 #include "teach_internal.h"
 
 #include <ctype.h>

@@ -28,6 +28,37 @@
  *    *_from_name, ...), and constructors whose only failures are a bad size or no
  *    memory (cr_tape_new, cr_tensor_new, cr_param_new, cr_pool_new, cr_params_new,
  *    cr_meta_new).
+ *  - Errors and refusals on a tape: see the tape section.
+ *
+ * Threads. Objects are not locked; what may be shared:
+ *   - a cr_tape, and every tensor on it, belongs to one thread at a time: one tape
+ *     per thread. Two tapes in two threads are independent (each has its own pool);
+ *   - a heap parameter may be READ by ops on several tapes in several threads, but
+ *     backward WRITES its gradient (and an optimizer step its data): two tapes that
+ *     share a parameter must not run backward (or an optimizer) concurrently with
+ *     each other or with a forward that reads it — a data race, reported by TSan;
+ *     give each thread its own parameters, or serialise those calls;
+ *   - a cr_pool serves one calling thread at a time (its own workers are internal);
+ *   - a cr_rng is a plain value: one per thread, or lock it (cr_dropout reads the
+ *     generator it was given on every forward and replay);
+ *   - cr_params, cr_optim, cr_meta, cr_dataset (read-only after loading: shareable
+ *     for reading, e.g. cr_dataset_gather from several threads), cr_batcher: one
+ *     thread at a time unless stated;
+ *   - cr_set_allocator is process-wide: set it before any thread creates objects.
+ * None of this is detected at run time; build a program with ThreadSanitizer
+ * (-fsanitize=thread) to find such races.
+ *
+ * NULL rules. A NULL object where an object is expected is never a crash:
+ *   - functions returning a status return CR_ERR_ARG;
+ *   - functions returning a pointer return NULL (ops also record "op: input k is
+ *     NULL" on the tape, when the tape itself is not NULL);
+ *   - _free functions, setters and fill functions do nothing;
+ *   - getters return 0, NULL or "the empty value" stated with each (cr_item(NULL)
+ *     is 0, cr_tape_size(NULL) is 0, cr_rng_u32(NULL) is 0);
+ *   - cr_gemm does nothing when a matrix it would read or write is NULL.
+ * A pointer to memory too small for the sizes given (a data array shorter than the
+ * shape, a buffer shorter than its length argument) cannot be detected: that is
+ * the caller's contract.
  */
 #ifndef CHAINRULE_H
 #define CHAINRULE_H
@@ -128,7 +159,8 @@ typedef struct cr_rng {
     uint64_t inc;
 } cr_rng;
 
-/* Seed the generator; the same seed gives the same sequence on every platform. */
+/* Seed the generator; the same seed gives the same sequence on every platform.
+ * NULL r: every function below does nothing and returns 0. */
 void cr_rng_seed(cr_rng *r, uint64_t seed);
 /* Next uniformly distributed 32-bit value. */
 uint32_t cr_rng_u32(cr_rng *r);
@@ -178,7 +210,8 @@ void cr_pool_for(cr_pool *p, size_t n, size_t grain,
  * after the first call at the largest size, no allocation. pool NULL: one thread,
  * and big products allocate (and free) a packing buffer per call. Out of memory for
  * packing: still correct, on one thread (a slow plain loop if not even one buffer
- * can be had). BLAS=openblas builds call OpenBLAS instead (its own threads, set by
+ * can be had). NULL C (with M, N > 0), or NULL A or B when they would be read
+ * (K > 0 and alpha != 0): nothing is done, C is unchanged. BLAS=openblas builds call OpenBLAS instead (its own threads, set by
  * OPENBLAS_NUM_THREADS; the pool is unused). */
 void cr_gemm(cr_pool *pool, int ta, int tb, int M, int N, int K, cr_real alpha,
              const cr_real *A, int lda, const cr_real *B, int ldb, cr_real beta,
@@ -210,6 +243,7 @@ typedef struct cr_tensor {
     unsigned grad_epoch;    /* internal: backward pass that last zeroed grad */
     cr_tape *tape;          /* owning tape, NULL for heap tensors */
     const char *name;       /* optional label (copied), NULL if none */
+    unsigned gen;           /* internal: the tape's generation (resets) it was made in */
 } cr_tensor;
 
 /* A parameter: heap tensor of the given shape, zero-filled, with a zeroed gradient
@@ -248,18 +282,47 @@ char *cr_shape_str(const cr_tensor *x, char *buf, size_t bufsize);
  * change stops allocating after its first step. Caller owns it; NULL on failure.
  * The tape creates its own thread pool of CR_NUM_THREADS threads (default 1). */
 cr_tape *cr_tape_new(size_t arena_bytes);
-/* Free the tape and every intermediate on it. NULL is safe. */
+/* Free the tape and every intermediate on it. NULL is safe. Its tensors are gone
+ * with it: using one afterwards is use-after-free, which the library cannot see
+ * (an ASan build, `make test SAN=1`, reports it at the first access). */
 void cr_tape_free(cr_tape *t);
 /* Forget every node and intermediate in O(1) (arena rewound, blocks kept) and clear
- * the error. Tensors created on the tape become invalid. */
+ * the error and the last refusal. Tensors created on the tape become stale: every
+ * op, cr_backward and cr_tensor_label given one fails with CR_ERR_STATE and "<op>:
+ * input k predates the last cr_tape_reset" (tape tensors carry the generation they
+ * were made in, and a step after a reset places its tensors 64 bytes away from
+ * where the previous step's were, so a stale pointer never reads as a new
+ * tensor of the same layout). Detection is certain for tensors of the generation
+ * just before; one kept over two resets of identical steps can coincide with a
+ * current tensor exactly and then reads as that tensor. Reading a stale tensor's
+ * fields yourself (x->data, cr_item) is not checked. */
 void cr_tape_reset(cr_tape *t);
 /* Number of recorded nodes (leaves included). */
 size_t cr_tape_size(const cr_tape *t);
+
+/* Errors and refusals. A call that returns a tensor (every op, leaf, label) and
+ * fails records a sticky error: the tape keeps the first message, every later op
+ * returns NULL and backward/replay return that status until cr_tape_reset. An op
+ * error names the node it would have made, its op, and its inputs (their labels,
+ * "#id" for unlabelled tape tensors, "parameter"/"constant" for unnamed heap
+ * tensors): "node #37 matmul: a is 2x3 but b is 4x5 (...) (inputs: h1, W1)". In
+ * no-grad mode "node #37" reads "no-grad". A failed op leaves no node behind: the
+ * tape holds only nodes whose op succeeded, so printing, DOT, replay and backward
+ * work on an errored tape's nodes.
+ * A call that returns a status and is refused only because of the tape's state —
+ * today one: cr_backward on a recording already used by a backward pass without
+ * keep_graph — returns CR_ERR_STATE and leaves the tape as it was (no error;
+ * replay and a backward after it still work); the reason is in cr_tape_refusal.
+ * Other status-returning calls (cr_backward's argument checks, replay on an
+ * errored tape) record or return the sticky error as stated with each. */
 
 /* First error message recorded on the tape, or NULL if none. Owned by the tape. */
 const char *cr_tape_error(const cr_tape *t);
 /* Status of the first error (CR_OK if none). */
 cr_status cr_tape_status(const cr_tape *t);
+/* Message of the last refused call on the tape (see "Errors and refusals" above),
+ * or NULL if none since the last reset. Owned by the tape. */
+const char *cr_tape_refusal(const cr_tape *t);
 /* Record an error (printf-style message) unless one is already recorded; every
  * later op on the tape then returns NULL. For op writers; returns s. */
 cr_status cr_tape_fail(cr_tape *t, cr_status s, const char *fmt, ...)
@@ -310,7 +373,9 @@ cr_tensor *cr_scalar_const(cr_tape *t, cr_real v);  /* no gradient */
  * that needs one. Intermediates' grads are zeroed first; heap parameters' grads
  * accumulate. Nodes loss does not reach are skipped. Returns CR_OK or the error
  * (also recorded on the tape): NULL loss, errored tape, non-scalar loss, loss from
- * another tape, or a second backward without keep_graph. */
+ * another tape or from before the last reset, loss computed in no-grad mode. A
+ * second backward without keep_graph (and no replay in between) is refused:
+ * CR_ERR_STATE, message in cr_tape_refusal, tape unchanged. */
 cr_status cr_backward(cr_tape *t, cr_tensor *loss);
 /* Replay: run every recorded op's forward again, in order, on the current contents
  * of the leaves (write new input into leaf->data first). Shapes are fixed by the
@@ -340,18 +405,31 @@ struct cr_node {
     const void *attr;   /* the op's typed attribute struct (arena), see the op's file */
 };
 
+/* Writing an op, in this order (ops/README.md has the whole recipe):
+ *   1. cr_check_inputs(t, "name", n, in) — and any check of shapes and arguments,
+ *      failing with cr_tape_fail(t, status, "name: ...") and returning NULL;
+ *   2. n = cr_record(...) — the output and a node reserved for it;
+ *   3. scratch for the node (cr_tape_alloc into n->aux), attributes (iarg, farg);
+ *      on failure return NULL: the reserved node is dropped;
+ *   4. return cr_run(t, n) — runs forward; only now does the node join the tape.
+ * Nothing else may be recorded between 2 and 4. */
+
 /* Check that the tape has no error and each of the n inputs is non-NULL and usable
- * on this tape; otherwise record "<opname>: input k is NULL" (or keep the existing
- * error) and return 0. */
+ * on this tape (not from another tape, not from before the last reset); otherwise
+ * record "<opname>: input k is NULL" (or keep the existing error) and return 0.
+ * Also marks the start of op opname: a later failure of this op names the node and
+ * these inputs. */
 int cr_check_inputs(cr_tape *t, const char *opname, int n, cr_tensor *const *in);
-/* Allocate the output (shape given) and the node for op with inputs in[0..n).
- * The output needs a gradient when grad mode is on and any input needs one. In
- * no-grad mode the node is not kept. Returns NULL (error recorded) on failure.
- * Call cr_check_inputs first. The returned node pointer is valid until the next
- * record on the tape. */
+/* Allocate the output (shape given) and reserve the node for op with inputs
+ * in[0..n). The output needs a gradient when grad mode is on and any input needs
+ * one. The node joins the tape when cr_run succeeds on it; if the op fails before,
+ * nothing is left behind. In no-grad mode the node is never kept. Returns NULL
+ * (error recorded) on failure. Call cr_check_inputs first. The returned node
+ * pointer is valid until the next record on the tape. */
 cr_node *cr_record(cr_tape *t, const cr_op *op, int n, cr_tensor *const *in,
                    int ndim, const int *shape);
-/* Run n's forward (and the anomaly check) and return n->out, or NULL on error. */
+/* Run n's forward, add n to the tape (grad mode), run the anomaly check, and return
+ * n->out; NULL on error (a node whose forward failed is not added). */
 cr_tensor *cr_run(cr_tape *t, cr_node *n);
 /* Scratch memory in the tape's arena, 64-byte aligned, zeroed; lives until reset.
  * NULL (error recorded) on failure. */

@@ -410,13 +410,22 @@ void cr__gemm_with(const cr__gemm_arch *arch, cr_pool *pool, int ta, int tb, int
     cr_free(raw);
 }
 
+/* The NULL rule of cr_gemm: C NULL (with M, N > 0), or A or B NULL when they
+ * would be read (K > 0, alpha != 0), is a no-op that leaves C as it was. */
+static int gemm_null_args(int M, int N, int K, cr_real alpha, const cr_real *A,
+                          const cr_real *B, const cr_real *C)
+{
+    if (M <= 0 || N <= 0) return 0;
+    return !C || (K > 0 && alpha != 0 && (!A || !B));
+}
+
 #ifdef CR_USE_OPENBLAS
 void cr_gemm(cr_pool *pool, int ta, int tb, int M, int N, int K, cr_real alpha,
              const cr_real *A, int lda, const cr_real *B, int ldb, cr_real beta, cr_real *C,
              int ldc)
 {
     (void)pool; /* OpenBLAS runs its own threads (OPENBLAS_NUM_THREADS) */
-    if (M <= 0 || N <= 0) return;
+    if (M <= 0 || N <= 0 || gemm_null_args(M, N, K, alpha, A, B, C)) return;
     if (K <= 0 || alpha == 0) {
         scale_c(M, N, beta, C, ldc);
         return;
@@ -436,6 +445,7 @@ void cr_gemm(cr_pool *pool, int ta, int tb, int M, int N, int K, cr_real alpha,
              const cr_real *A, int lda, const cr_real *B, int ldb, cr_real beta, cr_real *C,
              int ldc)
 {
+    if (gemm_null_args(M, N, K, alpha, A, B, C)) return;
     cr__gemm_with(cr__gemm_arch_best(), pool, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C,
                   ldc);
 }

@@ -72,7 +72,8 @@ static const cr_op linear_op = { "linear", linear_forward, linear_backward };
 cr_tensor *cr_linear(cr_tape *t, cr_tensor *x, cr_tensor *W, cr_tensor *b)
 {
     cr_tensor *in[3] = { x, W, b };
-    if (!cr_check_inputs(t, "linear", 2, in)) return NULL;
+    /* b is optional: checked with the others when given */
+    if (!cr_check_inputs(t, "linear", b ? 3 : 2, in)) return NULL;
     char sx[CR_DIMS_TEXT], sw[CR_DIMS_TEXT], sb[CR_DIMS_TEXT];
     cr__tensor_dims(x, sx, sizeof sx);
     cr__tensor_dims(W, sw, sizeof sw);
@@ -90,10 +91,6 @@ cr_tensor *cr_linear(cr_tape *t, cr_tensor *x, cr_tensor *W, cr_tensor *b)
         return NULL;
     }
     if (b) {
-        if (b->tape && b->tape != t) {
-            cr_tape_fail(t, CR_ERR_ARG, "linear: input 3 belongs to another tape");
-            return NULL;
-        }
         int ok = (b->ndim == 1 && b->shape[0] == O) ||
                  (b->ndim == 2 && b->shape[0] == 1 && b->shape[1] == O);
         if (!ok) {

@@ -99,6 +99,38 @@ static inline void cr__par_items(cr_tape *t, size_t count, size_t per_item,
     cr_pool_for(cr_tape_pool(t), count, grain ? grain : 1, fn, ctx);
 }
 
+/* The forward and backward of a one-input elementwise op (output shaped like its
+ * input) from its two range kernels name##_fwd and name##_bwd (cr__node_range):
+ * both run through cr__par_node; backward does nothing when the input needs no
+ * gradient. Defines `static const cr_op name##_op` with the given op name. */
+#define CR__ELEMENTWISE_OP(name, opname)                                          \
+    static void name##_forward(cr_tape *t, cr_node *n)                            \
+    {                                                                             \
+        cr__par_node(t, n, n->out->size, name##_fwd);                             \
+    }                                                                             \
+    static void name##_backward(cr_tape *t, cr_node *n)                           \
+    {                                                                             \
+        if (n->in[0]->grad) cr__par_node(t, n, n->out->size, name##_bwd);         \
+    }                                                                             \
+    static const cr_op name##_op = { opname, name##_forward, name##_backward }
+
+/* f(n, r0, r1) over rows [0, rows) of cols elements each: on the calling thread
+ * below CR__PAR_MIN elements, else split by rows over t's pool (about
+ * CR__PAR_GRAIN elements per range). For ops whose output row depends on a whole
+ * input row (softmax family): rows are independent, so any split gives the same
+ * bits. */
+static inline void cr__par_rows(cr_tape *t, const cr_node *n, size_t rows, size_t cols,
+                                cr__node_range f)
+{
+    if (rows * cols < CR__PAR_MIN) {
+        f(n, 0, rows);
+        return;
+    }
+    cr__node_job j = { n, f };
+    size_t grain = cols < CR__PAR_GRAIN ? CR__PAR_GRAIN / cols : 1;
+    cr_pool_for(cr_tape_pool(t), rows, grain, cr__node_job_run, &j);
+}
+
 /* ------------------------------------------------------------ recording */
 
 /* Record and run a one-input op whose output has x's shape; farg[0] = arg (the

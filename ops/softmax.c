@@ -4,7 +4,8 @@
  *   log_softmax:  y_i = x_i - m - log S
  *                 dx_i += g_i - e^(y_i) sum_j g_j
  * Subtracting the row maximum keeps every exponent <= 0: no overflow for any
- * finite input, and log S is in [0, log C]. */
+ * finite input, and log S is in [0, log C]. Rows are independent: large tensors
+ * run their rows on the tape's pool (cr__par_rows), same bits for any thread count. */
 #include "ops_internal.h"
 #include "shape_util.h"
 
@@ -37,41 +38,32 @@ cr_real cr__softmax_row(const cr_real *x, cr_real *p, size_t c, double *sum)
     return m;
 }
 
-static void softmax_forward(cr_tape *t, cr_node *n)
+/* Rows [r0, r1) of each pass; rows are independent (cr__par_rows). */
+static void softmax_fwd(const cr_node *n, size_t r0, size_t r1)
 {
-    (void)t;
-    size_t rows, cols;
-    rows_cols(n->in[0], &rows, &cols);
-    for (size_t r = 0; r < rows; r++) {
-        const cr_real *x = n->in[0]->data + r * cols;
-        cr_real *y = n->out->data + r * cols;
+    size_t cols = (size_t)n->iarg[0];
+    for (size_t r = r0; r < r1; r++) {
         double s;
-        cr__softmax_row(x, y, cols, &s);
+        cr__softmax_row(n->in[0]->data + r * cols, n->out->data + r * cols, cols, &s);
     }
 }
 
-static void softmax_backward(cr_tape *t, cr_node *n)
+static void softmax_bwd(const cr_node *n, size_t r0, size_t r1)
 {
-    (void)t;
-    cr_tensor *x = n->in[0];
-    if (!x->grad) return;
-    size_t rows, cols;
-    rows_cols(x, &rows, &cols);
-    for (size_t r = 0; r < rows; r++) {
+    size_t cols = (size_t)n->iarg[0];
+    for (size_t r = r0; r < r1; r++) {
         const cr_real *y = n->out->data + r * cols, *g = n->out->grad + r * cols;
-        cr_real *dx = x->grad + r * cols;
+        cr_real *dx = n->in[0]->grad + r * cols;
         double gy = 0;
         for (size_t j = 0; j < cols; j++) gy += (double)g[j] * y[j];
         for (size_t j = 0; j < cols; j++) dx[j] += y[j] * (g[j] - (cr_real)gy);
     }
 }
 
-static void log_softmax_forward(cr_tape *t, cr_node *n)
+static void log_softmax_fwd(const cr_node *n, size_t r0, size_t r1)
 {
-    (void)t;
-    size_t rows, cols;
-    rows_cols(n->in[0], &rows, &cols);
-    for (size_t r = 0; r < rows; r++) {
+    size_t cols = (size_t)n->iarg[0];
+    for (size_t r = r0; r < r1; r++) {
         const cr_real *x = n->in[0]->data + r * cols;
         cr_real *y = n->out->data + r * cols;
         cr_real m = row_max(x, cols);
@@ -82,19 +74,45 @@ static void log_softmax_forward(cr_tape *t, cr_node *n)
     }
 }
 
-static void log_softmax_backward(cr_tape *t, cr_node *n)
+static void log_softmax_bwd(const cr_node *n, size_t r0, size_t r1)
 {
-    (void)t;
-    cr_tensor *x = n->in[0];
-    if (!x->grad) return;
-    size_t rows, cols;
-    rows_cols(x, &rows, &cols);
-    for (size_t r = 0; r < rows; r++) {
+    size_t cols = (size_t)n->iarg[0];
+    for (size_t r = r0; r < r1; r++) {
         const cr_real *y = n->out->data + r * cols, *g = n->out->grad + r * cols;
-        cr_real *dx = x->grad + r * cols;
+        cr_real *dx = n->in[0]->grad + r * cols;
         cr_real gs = (cr_real)cr__sum_real(g, cols);
         for (size_t j = 0; j < cols; j++) dx[j] += g[j] - cr__exp(y[j]) * gs;
     }
+}
+
+static void softmax_forward(cr_tape *t, cr_node *n)
+{
+    size_t rows, cols;
+    rows_cols(n->in[0], &rows, &cols);
+    cr__par_rows(t, n, rows, cols, softmax_fwd);
+}
+
+static void softmax_backward(cr_tape *t, cr_node *n)
+{
+    if (!n->in[0]->grad) return;
+    size_t rows, cols;
+    rows_cols(n->in[0], &rows, &cols);
+    cr__par_rows(t, n, rows, cols, softmax_bwd);
+}
+
+static void log_softmax_forward(cr_tape *t, cr_node *n)
+{
+    size_t rows, cols;
+    rows_cols(n->in[0], &rows, &cols);
+    cr__par_rows(t, n, rows, cols, log_softmax_fwd);
+}
+
+static void log_softmax_backward(cr_tape *t, cr_node *n)
+{
+    if (!n->in[0]->grad) return;
+    size_t rows, cols;
+    rows_cols(n->in[0], &rows, &cols);
+    cr__par_rows(t, n, rows, cols, log_softmax_bwd);
 }
 
 static const cr_op softmax_op = { "softmax", softmax_forward, softmax_backward };
@@ -110,7 +128,9 @@ static cr_tensor *record(cr_tape *t, cr_tensor *x, const cr_op *op)
         return NULL;
     }
     cr_node *n = cr_record(t, op, 1, &x, x->ndim, x->shape);
-    return n ? cr_run(t, n) : NULL;
+    if (!n) return NULL;
+    n->iarg[0] = x->shape[x->ndim - 1];        /* row length */
+    return cr_run(t, n);
 }
 
 cr_tensor *cr_softmax(cr_tape *t, cr_tensor *x) { return record(t, x, &softmax_op); }

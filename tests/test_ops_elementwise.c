@@ -6,6 +6,7 @@
 
 #include <float.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* --------------------------------------------------------- unary table */
@@ -461,6 +462,75 @@ static void test_no_grad_mode_and_replay_recompute_values(void **state)
     cr_tape_free(t);
 }
 
+/* ------------------------------------------------------------ threads */
+
+/* y = op(x) for a 300 x 200 x (60000 values: above CR__PAR_MIN, so split over the
+ * pool), loss = sum(y * w); the values and x's gradient for 1, 2 and 3 threads. */
+typedef cr_tensor *(*pool_op_fn)(cr_tape *t, cr_tensor *x);
+
+static void run_pooled(pool_op_fn op, int threads, cr_real *val, cr_real *grad)
+{
+    enum { R = 300, C = 200 };
+    int shape[2] = { R, C };
+    cr_tape *t = cr_tape_new(0);
+    assert_int_equal(cr_tape_set_threads(t, threads), CR_OK);
+    cr_tensor *x = cr_var(t, 2, shape, NULL), *w = cr_const(t, 2, shape, NULL);
+    cr_rng r;
+    cr_rng_seed(&r, 5);
+    cr_tensor_rand_uniform(x, &r, 0.25f, 3);
+    cr_tensor_rand_uniform(w, &r, -1, 1);
+    cr_tensor *y = op(t, x);
+    cr_tensor *loss = cr_sum(t, cr_mul(t, y, w));
+    assert_int_equal(cr_backward(t, loss), CR_OK);
+    memcpy(val, y->data, (size_t)R * C * sizeof *val);
+    memcpy(grad, x->grad, (size_t)R * C * sizeof *grad);
+    cr_tape_free(t);
+}
+
+static void assert_pooled_same_bits(pool_op_fn op, const char *name)
+{
+    size_t n = 300 * 200;
+    cr_real *v1 = malloc(n * sizeof *v1), *g1 = malloc(n * sizeof *g1);
+    cr_real *vk = malloc(n * sizeof *vk), *gk = malloc(n * sizeof *gk);
+    run_pooled(op, 1, v1, g1);
+    for (int threads = 2; threads <= 3; threads++) {
+        run_pooled(op, threads, vk, gk);
+        if (memcmp(v1, vk, n * sizeof *v1) || memcmp(g1, gk, n * sizeof *g1))
+            fail_msg("%s: %d threads give other bits than 1", name, threads);
+    }
+    free(v1);
+    free(g1);
+    free(vk);
+    free(gk);
+}
+
+static cr_tensor *op_pow(cr_tape *t, cr_tensor *x) { return cr_pow(t, x, 1.5f); }
+static cr_tensor *op_square(cr_tape *t, cr_tensor *x) { return cr_square(t, x); }
+static cr_tensor *op_sqrt(cr_tape *t, cr_tensor *x) { return cr_sqrt(t, x); }
+static cr_tensor *op_neg(cr_tape *t, cr_tensor *x) { return cr_neg(t, x); }
+static cr_tensor *op_scale(cr_tape *t, cr_tensor *x) { return cr_scale(t, x, -2.5f); }
+static cr_tensor *op_add_scalar(cr_tape *t, cr_tensor *x) { return cr_add_scalar(t, x, 0.5f); }
+
+/* The ops whose loops became range kernels over the pool (ops/README.md): the same
+ * bits for 1, 2 and 3 threads, and values that are still the function. */
+static void test_range_kernel_ops_give_the_same_bits_for_1_2_3_threads(void **state)
+{
+    (void)state;
+    pool_op_fn ops[] = { op_pow, op_square, op_sqrt, op_neg, op_scale, op_add_scalar };
+    const char *names[] = { "pow", "square", "sqrt", "neg", "scale", "add_scalar" };
+    for (int k = 0; k < 6; k++) assert_pooled_same_bits(ops[k], names[k]);
+    cr_real *v = malloc(60000 * sizeof *v), *g = malloc(60000 * sizeof *g);
+    run_pooled(op_pow, 2, v, g);
+    cr_rng r;
+    cr_rng_seed(&r, 5);
+    for (int i = 0; i < 60000; i++) {
+        double x = 0.25 + (3 - 0.25) * cr_rng_uniform(&r);   /* as cr_tensor_rand_uniform */
+        if (i % 997 == 0) assert_close_i(v[i], pow((double)(cr_real)x, 1.5), 0, TOL(1e-12, 1e-6), i);
+    }
+    free(v);
+    free(g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -479,6 +549,7 @@ int main(void)
         cmocka_unit_test(test_null_input_is_an_error_naming_the_op),
         cmocka_unit_test(test_constant_operand_gets_no_gradient),
         cmocka_unit_test(test_no_grad_mode_and_replay_recompute_values),
+        cmocka_unit_test(test_range_kernel_ops_give_the_same_bits_for_1_2_3_threads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -72,7 +72,9 @@ static void test_second_backward_refused_without_keep_graph(void **state)
     cr_tensor *f = cr_mul(t, x, x);
     assert_int_equal(cr_backward(t, f), CR_OK);
     assert_int_equal(cr_backward(t, f), CR_ERR_STATE);
-    assert_tape_error(t, "already used by a backward pass");
+    /* refused, not an error: the message is the refusal's, the tape stays usable */
+    assert_null(cr_tape_error(t));
+    assert_non_null(strstr(cr_tape_refusal(t), "already used by a backward pass"));
     cr_tape_free(t);
 }
 
@@ -314,7 +316,8 @@ static void test_gradcheck_errors_carry_the_message(void **state)
     char err[160];
     assert_int_equal(cr_gradcheck(build_bad_matmul, &w, 1, NULL, 0, &res, err, sizeof err),
                      CR_ERR_SHAPE);
-    assert_non_null(strstr(err, "gradcheck: matmul: "));
+    assert_non_null(strstr(err, "gradcheck: node #"));
+    assert_non_null(strstr(err, " matmul: "));
     assert_int_equal(cr_gradcheck(build_vector, &w, 1, NULL, 0, &res, err, sizeof err),
                      CR_ERR_SHAPE);
     assert_string_equal(err, "gradcheck: build returned 6 values, not a scalar");

@@ -1,0 +1,13 @@
+/* Tensor helpers shared inside graph/ (graph/tensor.c). Depends on nothing else of
+ * graph/: the tape (graph/tape.c) uses these to lay out its own tensors. */
+#ifndef CR_GRAPH_TENSOR_INTERNAL_H
+#define CR_GRAPH_TENSOR_INTERNAL_H
+
+#include "chainrule.h"
+
+/* Element count of a shape, 0 on a bad shape or size_t overflow. */
+size_t cr__shape_size(int ndim, const int *shape);
+/* Set x's rank, shape (unused entries 1) and size; id -1, no name, grad epoch 0. */
+void cr__set_shape(cr_tensor *x, int ndim, const int *shape, size_t size);
+
+#endif
