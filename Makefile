@@ -1,9 +1,13 @@
 # chainrule — plain Makefile. See README.md.
 #   make               float library (build/float/)
 #   make REAL=double   double library side by side (build/double/)
-#   make test          both precisions, every test (installs cmocka if it can)
+#   make test          both precisions, every test and the machine matrix
+#                      (tests/matrix.sh; installs cmocka if it can); last line
+#                      "N passed, M failed"
 #   make run           the main job on an embedded default
 #   make SAN=1 ...     ASan+UBSan build (build/<real>-san/)
+#   make SAN=thread    ThreadSanitizer build (build/<real>-tsan/), e.g.
+#                      make check SAN=thread MATRIX=0 TESTS="test_threads test_pool"
 #   make BLAS=openblas route GEMM to OpenBLAS (off by default)
 
 REAL   ?= float
@@ -18,7 +22,9 @@ $(error REAL must be float or double, not '$(REAL)')
 endif
 
 CR_VERSION := $(shell sed -n 's/^\#define CR_VERSION "\(.*\)"/\1/p' include/chainrule.h)
-B := build/$(REAL)$(if $(filter 1,$(SAN)),-san)$(if $(BLAS),-$(BLAS))
+# build/<real>[-san|-tsan][-<blas>]: the build directory of a configuration.
+bdir = build/$(1)$(if $(filter 1,$(SAN)),-san)$(if $(filter thread,$(SAN)),-tsan)$(if $(BLAS),-$(BLAS))
+B := $(call bdir,$(REAL))
 
 CPPFLAGS += -Iinclude -D_POSIX_C_SOURCE=200809L
 CFLAGS   ?= -O2 -g
@@ -35,6 +41,10 @@ endif
 ifeq ($(SAN),1)
 CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS += -fsanitize=address,undefined
+endif
+ifeq ($(SAN),thread)
+CFLAGS  += -fsanitize=thread -fno-omit-frame-pointer
+LDFLAGS += -fsanitize=thread
 endif
 ifeq ($(BLAS),openblas)
 CPPFLAGS += -DCR_USE_OPENBLAS
@@ -55,7 +65,10 @@ LIB_A    := $(B)/libchainrule.a
 LIB_SO   := $(B)/libchainrule.so
 
 TEST_SRC := $(sort $(wildcard tests/test_*.c))
-TEST_BIN := $(TEST_SRC:tests/%.c=$(B)/tests/%)
+# TESTS="test_gemm test_pool" limits `make check` to those programs.
+TESTS    ?= $(TEST_SRC:tests/%.c=%)
+TEST_BIN := $(TESTS:%=$(B)/tests/%)
+MATRIX   ?= 1
 TEST_HELP := $(B)/obj/tests/helpers.o
 
 EX_SRC := $(sort $(wildcard examples/*.c examples/lessons/*.c))
@@ -108,13 +121,20 @@ examples: $(EX_BIN)
 deps:
 	@sh tools/need-cmocka.sh
 
-# Build and run every test in this precision (used by `make test`).
+# Build and run every test in this precision, then the machine matrix (MATRIX=0:
+# not); used by `make test`, which runs both precisions whatever the first gives
+# and ends with one line "N passed, M failed" over both (tests/summary.sh).
 check: lib examples $(TEST_BIN)
-	@sh tests/run.sh $(B) $(TEST_BIN)
+	@rm -f $(B)/test-counts
+	@rc=0; sh tests/run.sh $(B) $(TEST_BIN) || rc=1; \
+	if [ "$(MATRIX)" = 1 ]; then sh tests/matrix.sh $(B) || rc=1; fi; exit $$rc
 
 test: deps
-	@$(MAKE) --no-print-directory REAL=float SAN=$(SAN) check
-	@$(MAKE) --no-print-directory REAL=double SAN=$(SAN) check
+	@rm -f $(call bdir,float)/test-counts $(call bdir,double)/test-counts
+	@rc=0; \
+	$(MAKE) --no-print-directory REAL=float SAN=$(SAN) check || rc=1; \
+	$(MAKE) --no-print-directory REAL=double SAN=$(SAN) check || rc=1; \
+	sh tests/summary.sh $$rc $(call bdir,float) $(call bdir,double)
 
 # The worked example f = x*(x+y) with its tape table, then the main job.
 run: $(B)/examples/quickstart $(B)/examples/train

@@ -23,29 +23,24 @@ static void test_pool_thread_count(void **state)
     cr_pool_free(NULL);
 }
 
+/* cr_pool_new(0) takes CR_NUM_THREADS as read once at start-up (its parsing is
+ * tested in test_config); changing the variable later changes nothing. */
 static void test_pool_size_from_cr_num_threads(void **state)
 {
     (void)state;
-    const char *old = getenv("CR_NUM_THREADS");
-    char *saved = old ? strdup(old) : NULL;
-    const struct {
-        const char *env;
-        int want;
-    } cases[] = {
-        { "3", 3 }, { "1", 1 }, { "0", 1 }, { "-2", 1 }, { "abc", 1 }, { NULL, 1 },
-    };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        if (cases[i].env)
-            setenv("CR_NUM_THREADS", cases[i].env, 1);
-        else
-            unsetenv("CR_NUM_THREADS");
-        cr_pool *p = cr_pool_new(0);
-        assert_non_null(p);
-        assert_int_equal(cr_pool_threads(p), cases[i].want);
-        cr_pool_free(p);
-    }
-    setenv("CR_NUM_THREADS", "2", 1);
-    cr_pool *p = cr_pool_new(4); /* an explicit count wins */
+    int want = cr__config_get()->num_threads;
+    const char *env = getenv("CR_NUM_THREADS");
+    if (env && !cr_config_error()) assert_int_equal(want, atoi(env));
+    cr_pool *p = cr_pool_new(0);
+    assert_non_null(p);
+    assert_int_equal(cr_pool_threads(p), want);
+    cr_pool_free(p);
+    char *saved = env ? strdup(env) : NULL;
+    setenv("CR_NUM_THREADS", want == 3 ? "2" : "3", 1);
+    p = cr_pool_new(0);
+    assert_int_equal(cr_pool_threads(p), want);
+    cr_pool_free(p);
+    p = cr_pool_new(4); /* an explicit count wins */
     assert_int_equal(cr_pool_threads(p), 4);
     cr_pool_free(p);
     if (saved)
@@ -208,9 +203,10 @@ static void test_pool_new_fails_cleanly_when_out_of_memory(void **state)
     cr_pool_free(p);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
-    const struct CMUnitTest tests[] = {
+    struct CMUnitTest tests[] = {
+        cmocka_unit_test(cr_test_config_accepted),
         cmocka_unit_test(test_pool_thread_count),
         cmocka_unit_test(test_pool_size_from_cr_num_threads),
         cmocka_unit_test(test_pool_runs_every_task_exactly_once),
@@ -219,5 +215,5 @@ int main(void)
         cmocka_unit_test(test_pool_scratch_grows_once_then_is_reused),
         cmocka_unit_test(test_pool_new_fails_cleanly_when_out_of_memory),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return CR_TEST_RUN(tests, NULL, NULL, argc, argv);
 }
