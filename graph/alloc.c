@@ -1,5 +1,6 @@
-/* Allocation hooks and status names: the only process-wide state in chainrule,
- * set explicitly by the caller (like sqlite3_config), never implicitly. */
+/* Allocation hooks and status names. The hooks are process-wide state set only by
+ * the caller (like sqlite3_config); the library's other process-wide state is the
+ * configuration read once from the environment (kernel/config.c). */
 #include "chainrule.h"
 
 #include <stdlib.h>

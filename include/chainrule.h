@@ -877,10 +877,9 @@ cr_status cr_optim_step(cr_optim *o);
 /* Zero the gradient of every parameter of the optimizer's list. NULL is safe. */
 void cr_optim_zero_grad(cr_optim *o);
 /* Run cr_optim_step's updates and cr_optim_zero_grad's zeroing of large
- * parameters on pool's threads (e.g. cr_tape_pool(t)); results are bit-identical
- * for any thread count (split by element). Referenced, not owned: it must outlive
- * its use by the optimizer (a tape's pool is replaced by cr_tape_set_threads).
- * NULL (the default): one thread. CR_ERR_ARG on NULL o. */
+ * parameters on pool's threads (the program's pool); results are bit-identical
+ * for any thread count (split by element). Borrowed ("Pools and ownership", above
+ * cr_tape_set_pool). NULL (the default): one thread. CR_ERR_ARG on NULL o. */
 cr_status cr_optim_set_pool(cr_optim *o, cr_pool *pool);
 /* Change η (e.g. from a schedule before each step). CR_ERR_ARG if lr < 0 or not
  * finite (η unchanged). */
@@ -1119,8 +1118,8 @@ cr_status cr_dataset_set_norm(cr_dataset *d, const float *mean, const float *inv
 cr_status cr_dataset_gather(const cr_dataset *d, const int *idx, size_t count,
                             cr_tensor *x, cr_tensor *y);
 /* cr_dataset_gather with large batches (from 32K values) split by rows over
- * pool's threads (e.g. cr_tape_pool(t); NULL: one thread); the same values for
- * any thread count. Same checks and results. */
+ * pool's threads (the program's pool, borrowed for the call; NULL: one thread); the
+ * same values for any thread count. Same checks and results. */
 cr_status cr_dataset_gather_pool(const cr_dataset *d, const int *idx, size_t count,
                                  cr_tensor *x, cr_tensor *y, cr_pool *pool);
 

@@ -203,6 +203,52 @@ static void test_pool_new_fails_cleanly_when_out_of_memory(void **state)
     cr_pool_free(p);
 }
 
+/* cr_tape_set_pool: tapes borrow the program's pool (freeing a tape leaves it
+ * working), a tape's own pool is freed when replaced, cr_tape_set_threads gives the
+ * tape its own pool again, NULL means one thread. ASan (make test SAN=1) would
+ * report a borrowed pool freed by a tape, or an own pool leaked. */
+static void test_tapes_borrow_a_lent_pool_and_free_only_their_own(void **state)
+{
+    (void)state;
+    cr_pool *pool = cr_pool_new(3);
+    assert_non_null(pool);
+    cr_tape *a = cr_tape_new(0), *b = cr_tape_new(0);
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_int_equal(cr_tape_set_pool(a, pool), CR_OK); /* a's own pool is freed */
+    assert_int_equal(cr_tape_set_pool(b, pool), CR_OK);
+    assert_ptr_equal(cr_tape_pool(a), pool);
+    assert_ptr_equal(cr_tape_pool(b), pool);
+    assert_int_equal(cr_tape_set_pool(NULL, pool), CR_ERR_ARG);
+
+    cr_tensor *x = cr_var(a, 1, (int[]){ 3 }, (cr_real[]){ 1, 2, 3 });
+    cr_tensor *f = cr_sum(a, cr_mul(a, x, x));
+    assert_int_equal(cr_backward(a, f), CR_OK);
+    assert_close(cr_item(f), 14, 0, 0);
+    cr_tape_free(a); /* borrowed: the pool stays */
+
+    tally *t = calloc(1, sizeof *t);
+    assert_non_null(t);
+    cr__pool_run(pool, count_task, t, 10);
+    for (int i = 0; i < 10; i++) assert_int_equal(t->runs[i], 1);
+    free(t);
+
+    assert_int_equal(cr_tape_set_threads(b, 2), CR_OK); /* b's own pool now */
+    cr_pool *own = cr_tape_pool(b);
+    assert_ptr_not_equal(own, pool);
+    assert_int_equal(cr_pool_threads(own), 2);
+    assert_int_equal(cr_tape_set_pool(b, own), CR_OK); /* lending it its own: no change */
+    assert_ptr_equal(cr_tape_pool(b), own);
+    assert_int_equal(cr_tape_set_pool(b, NULL), CR_OK); /* own pool freed; one thread */
+    assert_null(cr_tape_pool(b));
+    x = cr_var(b, 1, (int[]){ 2 }, (cr_real[]){ 3, 4 });
+    f = cr_sum(b, cr_mul(b, x, x));
+    assert_int_equal(cr_backward(b, f), CR_OK);
+    assert_close(cr_grad_item(x), 6, 0, 0);
+    cr_tape_free(b);
+    cr_pool_free(pool);
+}
+
 int main(int argc, char **argv)
 {
     struct CMUnitTest tests[] = {
@@ -214,6 +260,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_pool_many_back_to_back_jobs),
         cmocka_unit_test(test_pool_scratch_grows_once_then_is_reused),
         cmocka_unit_test(test_pool_new_fails_cleanly_when_out_of_memory),
+        cmocka_unit_test(test_tapes_borrow_a_lent_pool_and_free_only_their_own),
     };
     return CR_TEST_RUN(tests, NULL, NULL, argc, argv);
 }
