@@ -6,6 +6,8 @@
 #                      "N passed, M failed"
 #   make run           the main job on an embedded default
 #   make SAN=1 ...     ASan+UBSan build (build/<real>-san/)
+#   make CC=clang OPT=-O3 WERROR=1 BUILD_TAG=clang-O3   another compiler / flags,
+#                      warnings as errors, in build/<real>-clang-O3/
 #   make SAN=thread    ThreadSanitizer build (build/<real>-tsan/), e.g.
 #                      make check SAN=thread MATRIX=0 TESTS="test_threads test_pool"
 #   make BLAS=openblas route GEMM to OpenBLAS (off by default)
@@ -23,12 +25,19 @@ endif
 
 CR_VERSION := $(shell sed -n 's/^\#define CR_VERSION "\(.*\)"/\1/p' include/chainrule.h)
 # build/<real>[-san|-tsan][-<blas>]: the build directory of a configuration.
-bdir = build/$(1)$(if $(filter 1,$(SAN)),-san)$(if $(filter thread,$(SAN)),-tsan)$(if $(BLAS),-$(BLAS))
+# BUILD_TAG=x adds -x, for builds with another CC or OPT side by side (.ci/run).
+bdir = build/$(1)$(if $(filter 1,$(SAN)),-san)$(if $(filter thread,$(SAN)),-tsan)$(if $(BLAS),-$(BLAS))$(if $(BUILD_TAG),-$(BUILD_TAG))
 B := $(call bdir,$(REAL))
 
 CPPFLAGS += -Iinclude -D_POSIX_C_SOURCE=200809L
-CFLAGS   ?= -O2 -g
+# OPT: optimisation and debug flags (make OPT="-O0 -g"); WERROR=1 turns warnings
+# into errors (CI).
+OPT      ?= -O2 -g
+CFLAGS   ?= $(OPT)
 CFLAGS   += -std=c11 -Wall -Wextra -pedantic -fPIC -MMD -MP -pthread
+ifeq ($(WERROR),1)
+CFLAGS   += -Werror
+endif
 # Let GCC's -O2 vectoriser use its normal cost model (its default "very cheap" one
 # leaves most elementwise and optimizer loops scalar), and let sqrt vectorise by not
 # setting errno. Neither changes a result: this is not -ffast-math.
@@ -75,7 +84,7 @@ EX_SRC := $(sort $(wildcard examples/*.c examples/lessons/*.c))
 EX_BIN := $(EX_SRC:examples/%.c=$(B)/examples/%)
 
 .PHONY: all lib test check examples run clean install deps bench fuzz graphs fashion fashion-adam
-.PHONY: fuzz-corpus
+.PHONY: fuzz-corpus build-all
 all: lib examples
 
 lib: $(LIB_A) $(LIB_SO)
@@ -116,6 +125,9 @@ $(B)/examples/train: examples/train.c $(TRAIN_PARTS) $(wildcard examples/train/*
 	    $(TRAIN_PARTS) $(LIB_A) $(LDFLAGS) $(LDLIBS)
 
 examples: $(EX_BIN)
+
+# Everything compiled, nothing run (CI's builds with other flags).
+build-all: lib examples $(TEST_BIN) $(BENCH_BIN)
 
 # cmocka is the one test dependency: install it when we can, else say how.
 deps:
