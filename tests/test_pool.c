@@ -87,8 +87,9 @@ static void test_pool_runs_every_task_exactly_once(void **state)
     for (int i = 0; i < 5; i++) assert_int_equal(t.runs[i], 1);
 }
 
-/* Two tasks that each wait (up to 5 s) until both have started: they can only both
- * see 2 if a worker really runs one while the caller runs the other. */
+/* Two tasks that each wait (up to 60 s: a loaded machine may be slow to run the
+ * worker) until both have started: they can only both see 2 if a worker really
+ * runs one while the caller runs the other. */
 typedef struct meet {
     atomic_int started;
     int met[2];
@@ -107,7 +108,7 @@ static void meet_task(void *ctx, int task, int thread)
             return;
         }
         clock_gettime(CLOCK_MONOTONIC, &t);
-    } while ((double)(t.tv_sec - t0.tv_sec) + 1e-9 * (double)(t.tv_nsec - t0.tv_nsec) < 5);
+    } while ((double)(t.tv_sec - t0.tv_sec) + 1e-9 * (double)(t.tv_nsec - t0.tv_nsec) < 60);
 }
 
 static void test_pool_runs_tasks_concurrently(void **state)

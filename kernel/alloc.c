@@ -1,6 +1,8 @@
-/* Allocation hooks and status names. The hooks are process-wide state set only by
- * the caller (like sqlite3_config); the library's other process-wide state is the
- * configuration read once from the environment (kernel/config.c). */
+/* Allocation hooks and status names, in kernel/ (the bottom layer) so that every
+ * layer allocates through them and kernel/ imports nothing from above. The hooks
+ * are process-wide state set only by the caller (like sqlite3_config); the
+ * library's other process-wide state is the configuration read once from the
+ * environment (kernel/config.c). */
 #include "chainrule.h"
 
 #include <stdlib.h>
