@@ -478,7 +478,8 @@ cr_tensor *cr_bce_with_logits(cr_tape *t, cr_tensor *z, cr_tensor *y);
 /* ================================================================ teaching */
 
 /* Printed text uses UTF-8 (the partial sign and the middle dot); set the environment
- * variable CR_ASCII=1 to get "d" and "*" instead, for consoles that are not UTF-8. */
+ * variable CR_ASCII=1 to get "d" and "*" instead, for consoles that are not UTF-8
+ * (read once per process, see "configuration"). */
 
 /* Name a tensor for the table, the trace and DOT ("x", "z", "fc1/h"); returns x so
  * that it chains: cr_tensor_label(cr_add(t, x, y), "z"). Tape tensors: the label

@@ -152,10 +152,10 @@ void cr__config_parse(cr__config *c, const char *(*get)(const char *name, void *
 
     /* Kernels this build and CPU run, best first, and the best of them. */
     static const char *const names[] = { "avx512", "avx2", "generic" };
+    c->gemm = cr__gemm_arch_best();
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         const cr__gemm_arch *a = arch_named(names[i]);
         if (!a) continue;
-        if (!c->gemm) c->gemm = a;
         size_t len = strlen(c->gemm_supported);
         snprintf(c->gemm_supported + len, sizeof c->gemm_supported - len, "%s%s",
                  len ? "," : "", a->name);
