@@ -1,9 +1,15 @@
 # chainrule — plain Makefile. See README.md.
 #   make               float library (build/float/)
 #   make REAL=double   double library side by side (build/double/)
-#   make test          both precisions, every test (installs cmocka if it can)
+#   make test          both precisions, every test and the machine matrix
+#                      (tests/matrix.sh; installs cmocka if it can); last line
+#                      "N passed, M failed"
 #   make run           the main job on an embedded default
 #   make SAN=1 ...     ASan+UBSan build (build/<real>-san/)
+#   make CC=clang OPT=-O3 WERROR=1 BUILD_TAG=clang-O3   another compiler / flags,
+#                      warnings as errors, in build/<real>-clang-O3/
+#   make SAN=thread    ThreadSanitizer build (build/<real>-tsan/), e.g.
+#                      make check SAN=thread MATRIX=0 TESTS="test_threads test_pool"
 #   make BLAS=openblas route GEMM to OpenBLAS (off by default)
 #   make install       libraries, header, .pc files, chainrule-train under PREFIX (README
 #                      "Install"); make uninstall removes them
@@ -21,11 +27,20 @@ endif
 
 CR_VERSION := $(shell sed -n 's/^\#define CR_VERSION "\(.*\)"/\1/p' include/chainrule.h)
 CR_MAJOR   := $(shell sed -n 's/^\#define CR_VERSION_MAJOR \([0-9]*\)$$/\1/p' include/chainrule.h)
-B := build/$(REAL)$(if $(filter 1,$(SAN)),-san)$(if $(BLAS),-$(BLAS))
+# build/<real>[-san|-tsan][-<blas>]: the build directory of a configuration.
+# BUILD_TAG=x adds -x, for builds with another CC or OPT side by side (.ci/run).
+bdir = build/$(1)$(if $(filter 1,$(SAN)),-san)$(if $(filter thread,$(SAN)),-tsan)$(if $(BLAS),-$(BLAS))$(if $(BUILD_TAG),-$(BUILD_TAG))
+B := $(call bdir,$(REAL))
 
 CPPFLAGS += -Iinclude -D_POSIX_C_SOURCE=200809L
-CFLAGS   ?= -O2 -g
+# OPT: optimisation and debug flags (make OPT="-O0 -g"); WERROR=1 turns warnings
+# into errors (CI).
+OPT      ?= -O2 -g
+CFLAGS   ?= $(OPT)
 CFLAGS   += -std=c11 -Wall -Wextra -pedantic -fPIC -MMD -MP -pthread
+ifeq ($(WERROR),1)
+CFLAGS   += -Werror
+endif
 # Let GCC's -O2 vectoriser use its normal cost model (its default "very cheap" one
 # leaves most elementwise and optimizer loops scalar), and let sqrt vectorise by not
 # setting errno. Neither changes a result: this is not -ffast-math.
@@ -38,6 +53,10 @@ endif
 ifeq ($(SAN),1)
 CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS += -fsanitize=address,undefined
+endif
+ifeq ($(SAN),thread)
+CFLAGS  += -fsanitize=thread -fno-omit-frame-pointer
+LDFLAGS += -fsanitize=thread
 endif
 ifeq ($(BLAS),openblas)
 CPPFLAGS += -DCR_USE_OPENBLAS
@@ -65,14 +84,17 @@ LIB_SO_REAL := $(B)/lib$(INST_NAME).so.$(CR_VERSION)
 LIB_SO   := $(B)/lib$(INST_NAME).so
 
 TEST_SRC := $(sort $(wildcard tests/test_*.c))
-TEST_BIN := $(TEST_SRC:tests/%.c=$(B)/tests/%)
+# TESTS="test_gemm test_pool" limits `make check` to those programs.
+TESTS    ?= $(TEST_SRC:tests/%.c=%)
+TEST_BIN := $(TESTS:%=$(B)/tests/%)
+MATRIX   ?= 1
 TEST_HELP := $(B)/obj/tests/helpers.o
 
 EX_SRC := $(sort $(wildcard examples/*.c examples/lessons/*.c))
 EX_BIN := $(EX_SRC:examples/%.c=$(B)/examples/%)
 
 .PHONY: all lib test check examples run clean install deps bench fuzz graphs fashion fashion-adam
-.PHONY: fuzz-corpus bench-run graphs-deps
+.PHONY: fuzz-corpus bench-run graphs-deps build-all
 all: lib examples
 
 lib: $(LIB_A) $(LIB_SO) $(B)/$(SONAME)
@@ -119,18 +141,28 @@ $(B)/examples/train: examples/train.c $(TRAIN_PARTS) $(wildcard examples/train/*
 
 examples: $(EX_BIN)
 
+# Everything compiled, nothing run (CI's builds with other flags).
+build-all: lib examples $(TEST_BIN) $(BENCH_BIN)
+
 # cmocka is the one test dependency: install it when we can, else say how.
 deps:
 	@sh tools/need-cmocka.sh
 
-# Build and run every test in this precision (used by `make test`).
+# Build and run every test in this precision, then the machine matrix (MATRIX=0:
+# not); used by `make test`, which runs both precisions whatever the first gives
+# and ends with one line "N passed, M failed" over both (tests/summary.sh).
 check: lib examples $(TEST_BIN)
-	@sh tests/run.sh $(B) $(TEST_BIN)
+	@rm -f $(B)/test-counts
+	@rc=0; sh tests/run.sh $(B) $(TEST_BIN) || rc=1; \
+	if [ "$(MATRIX)" = 1 ]; then sh tests/matrix.sh $(B) || rc=1; fi; exit $$rc
 
 test: deps
-	@$(MAKE) --no-print-directory REAL=float SAN=$(SAN) check
-	@$(MAKE) --no-print-directory REAL=double SAN=$(SAN) check
-	@$(MAKE) --no-print-directory SAN=$(SAN) test-install
+	@rm -f $(call bdir,float)/test-counts $(call bdir,double)/test-counts build/install/test-counts
+	@rc=0; \
+	$(MAKE) --no-print-directory REAL=float SAN=$(SAN) check || rc=1; \
+	$(MAKE) --no-print-directory REAL=double SAN=$(SAN) check || rc=1; \
+	$(MAKE) --no-print-directory SAN=$(SAN) test-install || rc=1; \
+	sh tests/summary.sh $$rc $(call bdir,float) $(call bdir,double) build/install
 
 # The worked example f = x*(x+y) with its tape table, then the main job.
 run: $(B)/examples/quickstart $(B)/examples/train
@@ -308,11 +340,15 @@ uninstall:
 
 # Install into a temporary prefix and use it as the README says (tests/install.sh);
 # part of `make test`. Not under SAN=1: a sanitized .so needs sanitized programs.
+# The install test (tests/install.sh); its counts go to build/install/test-counts
+# for the summary line of `make test`. Skipped in sanitizer builds (a sanitized
+# .so needs sanitized programs).
 test-install:
-ifeq ($(SAN),1)
-	@echo "install: 0 passed, 0 failed (skipped under SAN=1)"
+	@mkdir -p build/install
+ifneq ($(SAN),0)
+	@echo "install: 0 passed, 0 failed (skipped under SAN=$(SAN))"; echo "0 0" > build/install/test-counts
 else
-	@MAKE='$(MAKE)' sh tests/install.sh
+	@MAKE='$(MAKE)' CR_TEST_COUNTS=$(CURDIR)/build/install/test-counts sh tests/install.sh
 endif
 
 -include $(shell find build -name '*.d' 2>/dev/null)

@@ -190,7 +190,12 @@ int main(int argc, char **argv)
            sizeof(cr_real) == 8 ? "double" : "float", samples);
     printf("1-thread columns: CPU time of the calling thread; 2-thread columns and the "
            "speedup: wall time\n");
-    printf("chainrule: kernel %s\n", cr_gemm_kernel_name());
+    cr_cpu_info ci;
+    cr_cpu_info_get(&ci);
+    printf("chainrule: kernel %s, blocking for caches L1 %zuK L2 %zuK L3 %zuK%s\n",
+           ci.gemm_kernel, ci.l1 >> 10, ci.l2 >> 10, ci.l3 >> 10,
+           ci.caches_from_env ? " (CR_CPU_CACHES)" : "");
+    if (cr_config_error()) printf("chainrule: warning: %s\n", cr_config_error());
 #ifdef CR_HAVE_OPENBLAS
     printf("OpenBLAS: core %s (%s)\n", openblas_get_corename(), openblas_get_config());
 #else

@@ -62,13 +62,13 @@ static int usage(void)
     return 2;
 }
 
-static int graph_new(step_graph *g, cr_mlp *mlp, int rows, int features, int threads)
+static int graph_new(step_graph *g, cr_mlp *mlp, int rows, int features, cr_pool *pool)
 {
     g->rows = rows;
     g->t = cr_tape_new(0);
     g->x = cr_tensor_new(2, (int[]){ rows, features });
     g->y = cr_tensor_new(1, (int[]){ rows });
-    if (!g->t || !g->x || !g->y || cr_tape_set_threads(g->t, threads) != CR_OK) return -1;
+    if (!g->t || !g->x || !g->y || cr_tape_set_pool(g->t, pool) != CR_OK) return -1;
     g->loss = cr_softmax_cross_entropy(g->t, cr_mlp_forward(g->t, mlp, g->x), g->y);
     if (!g->loss) fprintf(stderr, "train_bench: recording: %s\n", cr_tape_error(g->t));
     return g->loss ? 0 : -1;
@@ -82,13 +82,13 @@ static void graph_free(step_graph *g)
 }
 
 /* Test-set accuracy in percent, no-grad, 1000 samples at a time. */
-static double test_accuracy(cr_mlp *mlp, const cr_dataset *d, int threads)
+static double test_accuracy(cr_mlp *mlp, const cr_dataset *d, cr_pool *pool)
 {
     enum { CHUNK = 1000 };
     int idx[CHUNK], F = (int)d->n_features;
     size_t ok = 0;
     cr_tape *t = cr_tape_new(0);
-    if (!t || cr_tape_set_threads(t, threads) != CR_OK) return -1;
+    if (!t || cr_tape_set_pool(t, pool) != CR_OK) return -1;
     cr_tape_set_grad_mode(t, 0);
     for (size_t s = 0; s < d->n; s += CHUNK) {
         int m = (int)(d->n - s < CHUNK ? d->n - s : CHUNK);
@@ -169,12 +169,13 @@ int main(int argc, char **argv)
     cr_batcher *bat = cr_batcher_new(split.train, n, B, CR_BATCH_SHUFFLE, seed, NULL, 0);
     step_graph full = { 0 }, last = { 0 };
     int F = (int)train->n_features;
-    if (!bat || graph_new(&full, mlp, (int)(n < B ? n : B), F, threads) ||
-        (n > B && n % B && graph_new(&last, mlp, (int)(n % B), F, threads))) {
+    cr_pool *pool = cr_pool_new(threads); /* one pool, lent to the tapes and optimizer */
+    if (!bat || !pool || graph_new(&full, mlp, (int)(n < B ? n : B), F, pool) ||
+        (n > B && n % B && graph_new(&last, mlp, (int)(n % B), F, pool))) {
         fprintf(stderr, "train_bench: cannot build the step graph\n");
         return 1;
     }
-    cr_optim_set_pool(opt, cr_tape_pool(full.t));   /* the update on the step's threads */
+    cr_optim_set_pool(opt, pool);   /* the update on the step's threads */
 
     printf("chainrule %s-%s, %s lr %g, batch %d, %d thread%s (pool: %d), GEMM kernel %s\n",
            cr_real_size() == 8 ? "double" : "float", hidden_arg, optim, ocfg.lr, batch, threads,
@@ -217,7 +218,7 @@ int main(int argc, char **argv)
                e + 1, ep_wall[e], ep_cpu[e], loss_sum / (double)n, ph[0], ph[1], ph[2], ph[3]);
         fflush(stdout);
     }
-    double acc = test ? test_accuracy(mlp, testset, threads) : -1;
+    double acc = test ? test_accuracy(mlp, testset, pool) : -1;
     if (test) printf("test accuracy after %d epochs: %.2f%%\n", epochs, acc);
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
@@ -226,6 +227,7 @@ int main(int argc, char **argv)
 
     graph_free(&full);
     graph_free(&last);
+    cr_pool_free(pool);
     cr_batcher_free(bat);
     cr_split_free(&split);
     cr_optim_free(opt);

@@ -1,6 +1,7 @@
 /* cr_tape_print: the tape as a table, one row per node, for reading by eye; and
  * the naming and number formatting shared by the table, the trace and DOT. */
 #include "teach_internal.h"
+#include "../kernel/kernel.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -10,8 +11,7 @@
 
 cr__glyphs cr__glyphs_get(void)
 {
-    const char *e = getenv("CR_ASCII");
-    if (e && e[0] && strcmp(e, "0") != 0) return (cr__glyphs){ "d", "*" };
+    if (cr__config_get()->ascii) return (cr__glyphs){ "d", "*" }; /* CR_ASCII */
     return (cr__glyphs){ "\xe2\x88\x82", "\xc2\xb7" };   /* U+2202, U+00B7 */
 }
 

@@ -22,6 +22,7 @@ cr_tape *cr_tape_new(size_t arena_bytes)
         cr_free(t);
         return NULL;
     }
+    t->own_pool = 1;
     return t;
 }
 
@@ -30,7 +31,7 @@ void cr_tape_free(cr_tape *t)
     if (!t) return;
     cr__arena_free(&t->arena);
     cr_free(t->nodes);
-    cr_pool_free(t->pool);
+    if (t->own_pool) cr_pool_free(t->pool);
     cr_free(t);
 }
 
@@ -152,11 +153,22 @@ void cr_tape_set_trace(cr_tape *t, FILE *f)
 cr_status cr_tape_set_threads(cr_tape *t, int n)
 {
     if (!t || n < 1 || n > 256) return CR_ERR_ARG;
-    if (cr_pool_threads(t->pool) == n) return CR_OK;
+    if (t->own_pool && cr_pool_threads(t->pool) == n) return CR_OK;
     cr_pool *p = cr_pool_new(n);
     if (!p) return CR_ERR_NOMEM;
-    cr_pool_free(t->pool);
+    if (t->own_pool) cr_pool_free(t->pool);
     t->pool = p;
+    t->own_pool = 1;
+    return CR_OK;
+}
+
+cr_status cr_tape_set_pool(cr_tape *t, cr_pool *pool)
+{
+    if (!t) return CR_ERR_ARG;
+    if (pool == t->pool) return CR_OK; /* its own pool stays its own */
+    if (t->own_pool) cr_pool_free(t->pool);
+    t->pool = pool;
+    t->own_pool = 0;
     return CR_OK;
 }
 

@@ -37,7 +37,8 @@ struct cr_tape {
     int backward_done;              /* a backward ran since the last record/replay */
     unsigned epoch;                 /* backward pass counter for lazy grad zeroing */
 
-    cr_pool *pool;
+    cr_pool *pool;                  /* NULL: one thread */
+    int own_pool;                   /* pool was made by the tape: freed with it */
     FILE *trace;                    /* chain-rule trace output, not owned */
 };
 

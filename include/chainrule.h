@@ -182,7 +182,7 @@ void cr_rng_shuffle(cr_rng *r, int *idx, size_t n);
 typedef struct cr_pool cr_pool;
 
 /* New pool running n threads in total (the caller counts as one), 1 <= n <= 256;
- * n <= 0 means: CR_NUM_THREADS from the environment (clamped to 1..256), else 1.
+ * n <= 0 means: CR_NUM_THREADS from the environment (1..256), else 1.
  * Caller owns it; NULL for n > 256 or on allocation or thread-creation failure. */
 cr_pool *cr_pool_new(int n);
 /* Stop the threads and free the pool. NULL is safe. */
@@ -216,9 +216,38 @@ void cr_pool_for(cr_pool *p, size_t n, size_t grain,
 void cr_gemm(cr_pool *pool, int ta, int tb, int M, int N, int K, cr_real alpha,
              const cr_real *A, int lda, const cr_real *B, int ldb, cr_real beta,
              cr_real *C, int ldc);
-/* Name of the GEMM micro-kernel chosen for this CPU at run time ("avx512", "avx2",
- * "generic"; "openblas" in a BLAS=openblas build). Static string. */
+/* Name of the GEMM micro-kernel cr_gemm runs: the best this CPU supports ("avx512",
+ * "avx2", "generic"), or the one CR_GEMM_KERNEL names; "openblas" in a BLAS=openblas
+ * build. Static string. */
 const char *cr_gemm_kernel_name(void);
+
+/* ============================================================ configuration */
+
+/* chainrule reads its environment variables (CR_NUM_THREADS, CR_CPU_CACHES,
+ * CR_GEMM_KERNEL, CR_ASCII; README, "Environment variables") once per process, the
+ * first time any of them is needed: setting them later has no effect. A value it
+ * cannot use is refused, never fatal: the library keeps its default (for
+ * CR_GEMM_KERNEL: the best kernel the CPU runs) and records why, for the program to
+ * show; it prints nothing. */
+
+/* Why a variable was refused ("CR_GEMM_KERNEL=avx512: this CPU (or this build)
+ * cannot run the avx512 kernel (it runs: avx2,generic); using avx2"; several are
+ * joined by "; "), or NULL when every one was used. Static string. */
+const char *cr_config_error(void);
+
+/* The facts the library runs with, after the overrides. */
+typedef struct cr_cpu_info {
+    size_t l1, l2, l3;          /* data cache bytes GEMM's blocking uses (l3 0: none) */
+    int caches_from_env;        /* 1: from CR_CPU_CACHES, 0: from the system (sysfs;
+                                   32K/512K/8M where it says nothing) */
+    const char *gemm_kernel;    /* as cr_gemm_kernel_name() */
+    int gemm_from_env;          /* 1: CR_GEMM_KERNEL chose it */
+    const char *gemm_supported; /* kernels this build and CPU run, best first:
+                                   "avx512,avx2,generic" */
+    int num_threads;            /* threads of cr_pool_new(0) and of a new tape's pool */
+} cr_cpu_info;
+/* Fill *out (NULL: nothing). Strings are static. */
+void cr_cpu_info_get(cr_cpu_info *out);
 
 /* ==================================================================== tensors */
 
@@ -280,7 +309,8 @@ char *cr_shape_str(const cr_tensor *x, char *buf, size_t bufsize);
 /* New tape. arena_bytes is the first arena block (0: 1 MiB); the arena grows by
  * further blocks, all reused after cr_tape_reset, so a loop whose graph does not
  * change stops allocating after its first step. Caller owns it; NULL on failure.
- * The tape creates its own thread pool of CR_NUM_THREADS threads (default 1). */
+ * The tape creates its own thread pool of CR_NUM_THREADS threads (default 1);
+ * cr_tape_set_pool lends it one instead. */
 cr_tape *cr_tape_new(size_t arena_bytes);
 /* Free the tape and every intermediate on it. NULL is safe. Its tensors are gone
  * with it: using one afterwards is use-after-free, which the library cannot see
@@ -345,10 +375,25 @@ void cr_tape_set_arena_limit(cr_tape *t, size_t max_bytes);
 /* Bytes of arena in use / reserved in blocks. */
 size_t cr_tape_arena_used(const cr_tape *t);
 size_t cr_tape_arena_reserved(const cr_tape *t);
-/* Use n threads for this tape's kernels (replaces its pool). CR_ERR_ARG if n is
- * outside 1..256, CR_ERR_NOMEM if the threads cannot be created (old pool kept). */
+/* Pools and ownership: a pool belongs to whoever created it (cr_pool_new) and must
+ * outlive every tape, optimizer (cr_optim_set_pool) and gather that borrows it. A
+ * program wants one pool: create it, lend it to each tape with cr_tape_set_pool, to
+ * the optimizer and to the gathers, free it last. Only a tape's own pool (the one
+ * cr_tape_new or cr_tape_set_threads made) is freed with the tape. One pool serves
+ * one calling thread at a time. */
+
+/* Run this tape's kernels on `pool`, which the tape borrows (the caller still owns
+ * it and frees it after the tape). The tape's own pool, if it had one, is freed.
+ * pool NULL: no pool, everything on the calling thread (and large products allocate
+ * GEMM packing buffers per call, see cr_gemm). Lending the tape its own pool changes
+ * nothing. CR_ERR_ARG for t NULL. */
+cr_status cr_tape_set_pool(cr_tape *t, cr_pool *pool);
+/* Use n threads for this tape's kernels: a new pool of the tape's own, replacing its
+ * own or borrowed one. CR_ERR_ARG if n is outside 1..256, CR_ERR_NOMEM if the
+ * threads cannot be created (old pool kept). */
 cr_status cr_tape_set_threads(cr_tape *t, int n);
-/* The tape's thread pool (owned by the tape). */
+/* The tape's thread pool: its own (freed with the tape) or the one lent to it by
+ * cr_tape_set_pool; NULL when it has none (one thread). */
 cr_pool *cr_tape_pool(cr_tape *t);
 /* Anomaly mode: check every op's output in forward (recording, no-grad and replay)
  * and every input gradient after each node's backward for NaN/Inf; the first
@@ -611,7 +656,8 @@ cr_tensor *cr_bce_with_logits(cr_tape *t, cr_tensor *z, cr_tensor *y);
 /* ================================================================ teaching */
 
 /* Printed text uses UTF-8 (the partial sign and the middle dot); set the environment
- * variable CR_ASCII=1 to get "d" and "*" instead, for consoles that are not UTF-8. */
+ * variable CR_ASCII=1 to get "d" and "*" instead, for consoles that are not UTF-8
+ * (read once per process, see "configuration"). */
 
 /* Name a tensor for the table, the trace and DOT ("x", "z", "fc1/h"); returns x so
  * that it chains: cr_tensor_label(cr_add(t, x, y), "z"). Tape tensors: the label
@@ -1052,10 +1098,9 @@ cr_status cr_optim_step(cr_optim *o, char *err, size_t errsize);
 /* Zero the gradient of every parameter of the optimizer's list. NULL is safe. */
 void cr_optim_zero_grad(cr_optim *o);
 /* Run cr_optim_step's updates and cr_optim_zero_grad's zeroing of large
- * parameters on pool's threads (e.g. cr_tape_pool(t)); results are bit-identical
- * for any thread count (split by element). Referenced, not owned: it must outlive
- * its use by the optimizer (a tape's pool is replaced by cr_tape_set_threads).
- * NULL (the default): one thread. CR_ERR_ARG on NULL o. */
+ * parameters on pool's threads (the program's pool); results are bit-identical
+ * for any thread count (split by element). Borrowed ("Pools and ownership", above
+ * cr_tape_set_pool). NULL (the default): one thread. CR_ERR_ARG on NULL o. */
 cr_status cr_optim_set_pool(cr_optim *o, cr_pool *pool);
 /* Change η (e.g. from a schedule before each step). CR_ERR_ARG if lr < 0 or not
  * finite (η unchanged). */
@@ -1539,8 +1584,8 @@ cr_status cr_dataset_set_norm(cr_dataset *d, const float *mean, const float *inv
 cr_status cr_dataset_gather(const cr_dataset *d, const int *idx, size_t count,
                             cr_tensor *x, cr_tensor *y, char *err, size_t errsize);
 /* cr_dataset_gather with large batches (from 32K values) split by rows over
- * pool's threads (e.g. cr_tape_pool(t); NULL: one thread); the same values for
- * any thread count. Same checks and results. */
+ * pool's threads (the program's pool, borrowed for the call; NULL: one thread); the
+ * same values for any thread count. Same checks and results. */
 cr_status cr_dataset_gather_pool(const cr_dataset *d, const int *idx, size_t count,
                                  cr_tensor *x, cr_tensor *y, cr_pool *pool, char *err,
                                  size_t errsize);

@@ -5,9 +5,6 @@
 #include <pthread.h>
 #include <stdio.h>
 
-static cr__caches caches = { 32u << 10, 512u << 10, 8u << 20 };
-static pthread_once_t caches_once = PTHREAD_ONCE_INIT;
-
 /* "48K", "1024K", "32M" -> bytes; 0 when unreadable. */
 static size_t read_cache_size(int index, int *level, int *data)
 {
@@ -43,23 +40,20 @@ static size_t read_cache_size(int index, int *level, int *data)
     return v;
 }
 
-static void load_caches(void)
+void cr__cpu_detect_caches(cr__caches *caches)
 {
+    caches->l1 = 32u << 10;
+    caches->l2 = 512u << 10;
+    caches->l3 = 8u << 20;
     for (int i = 0; i < 8; i++) {
         int level, data;
         size_t v = read_cache_size(i, &level, &data);
         if (!v || !data) continue;
         /* Ignore absurd values rather than derive absurd block sizes from them. */
-        if (level == 1 && v >= (4u << 10) && v <= (4u << 20)) caches.l1 = v;
-        if (level == 2 && v >= (64u << 10) && v <= (64u << 20)) caches.l2 = v;
-        if (level == 3 && v >= (256u << 10)) caches.l3 = v;
+        if (level == 1 && v >= (4u << 10) && v <= (4u << 20)) caches->l1 = v;
+        if (level == 2 && v >= (64u << 10) && v <= (64u << 20)) caches->l2 = v;
+        if (level == 3 && v >= (256u << 10)) caches->l3 = v;
     }
-}
-
-const cr__caches *cr__cpu_caches(void)
-{
-    pthread_once(&caches_once, load_caches);
-    return &caches;
 }
 
 /* ---------------------------------------------------------------- GEMM arch */

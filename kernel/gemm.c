@@ -291,19 +291,21 @@ static cr__gemm_blocks compute_blocks(const cr__gemm_arch *arch)
     if (b.kc > 1024) b.kc = 1024;
     b.mc = (idx)cc->l2 / 2 / (b.kc * es) / b.mr * b.mr;
     if (b.mc < b.mr) b.mc = b.mr;
-    b.nc = (idx)cc->l3 / 4 / (b.kc * es) / b.nr * b.nr;
+    const size_t l3 = cc->l3 ? cc->l3 : cc->l2; /* no L3: B's block shares L2 */
+    b.nc = (idx)l3 / 4 / (b.kc * es) / b.nr * b.nr;
     if (b.nc < b.nr) b.nc = b.nr;
     if (b.nc > 4096) b.nc = 4096 / b.nr * b.nr;
     b.direct_max = (idx)(cc->l2 / 4 * 3) / es;
     b.direct_rows = 16 * b.mr;
     b.direct_cols = 4 * b.nr;
-#ifdef CR_GEMM_TUNE /* tuning builds only: override from the environment */
-    if (getenv("CR_GEMM_DIRECT_MAX")) b.direct_max = atol(getenv("CR_GEMM_DIRECT_MAX"));
-    if (getenv("CR_GEMM_DIRECT_ROWS")) b.direct_rows = atol(getenv("CR_GEMM_DIRECT_ROWS"));
-    if (getenv("CR_GEMM_DIRECT_COLS")) b.direct_cols = atol(getenv("CR_GEMM_DIRECT_COLS"));
-    if (getenv("CR_GEMM_KC")) b.kc = atol(getenv("CR_GEMM_KC"));
-    if (getenv("CR_GEMM_MC")) b.mc = atol(getenv("CR_GEMM_MC"));
-    if (getenv("CR_GEMM_NC")) b.nc = atol(getenv("CR_GEMM_NC"));
+#ifdef CR_GEMM_TUNE /* tuning builds only: block sizes from the environment */
+    const cr__config *cf = cr__config_get();
+    if (cf->tune_direct_max) b.direct_max = cf->tune_direct_max;
+    if (cf->tune_kc) b.kc = cf->tune_kc;
+    if (cf->tune_mc) b.mc = cf->tune_mc;
+    if (cf->tune_nc) b.nc = cf->tune_nc;
+    if (cf->tune_direct_rows) b.direct_rows = cf->tune_direct_rows;
+    if (cf->tune_direct_cols) b.direct_cols = cf->tune_direct_cols;
 #endif
     return b;
 }
@@ -446,9 +448,9 @@ void cr_gemm(cr_pool *pool, int ta, int tb, int M, int N, int K, cr_real alpha,
              int ldc)
 {
     if (gemm_null_args(M, N, K, alpha, A, B, C)) return;
-    cr__gemm_with(cr__gemm_arch_best(), pool, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C,
-                  ldc);
+    cr__gemm_with(cr__config_get()->gemm, pool, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta,
+                  C, ldc);
 }
 
-const char *cr_gemm_kernel_name(void) { return cr__gemm_arch_best()->name; }
+const char *cr_gemm_kernel_name(void) { return cr__config_get()->gemm->name; }
 #endif

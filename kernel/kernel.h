@@ -30,12 +30,15 @@ void *cr__pool_scratch(cr_pool *pool, int thread);
 
 /* ================================================================= CPU facts */
 
-/* Data cache sizes in bytes of the first CPU, from sysfs
- * (/sys/devices/system/cpu/cpu0/cache), with defaults 32 KiB / 512 KiB / 8 MiB when
- * unreadable. Read once per process. */
+/* Data cache sizes in bytes of the first CPU (l3 0: no L3). */
 typedef struct cr__caches {
     size_t l1, l2, l3;
 } cr__caches;
+/* Read them from sysfs (/sys/devices/system/cpu/cpu0/cache), with defaults 32 KiB /
+ * 512 KiB / 8 MiB for what is unreadable. No caching: cr__cpu_caches is the one to
+ * use. */
+void cr__cpu_detect_caches(cr__caches *out);
+/* The caches GEMM blocks for: the system's, or CR_CPU_CACHES (kernel/config.c). */
 const cr__caches *cr__cpu_caches(void);
 
 /* ============================================================ GEMM kernels */
@@ -113,8 +116,32 @@ const cr__gemm_arch *cr__gemm_arch_generic(void);
  * (kernel/cpu.c, compiled without ISA flags). */
 extern const cr__gemm_arch cr__gemm_avx512_kernels;
 extern const cr__gemm_arch cr__gemm_avx2_kernels;
-/* The best arch this CPU runs (never NULL). */
+/* The best arch this CPU runs (never NULL). cr_gemm runs cr__config_get()->gemm,
+ * which is this one unless CR_GEMM_KERNEL picked another. */
 const cr__gemm_arch *cr__gemm_arch_best(void);
+
+/* ============================================================ configuration */
+
+/* Everything chainrule takes from the environment (kernel/config.c, README's
+ * "Environment variables"), with the CPU facts it overrides. */
+typedef struct cr__config {
+    int num_threads;            /* CR_NUM_THREADS (1..256), else 1 */
+    int ascii;                  /* CR_ASCII set, and not "" or "0" */
+    cr__caches caches;          /* the system's, or CR_CPU_CACHES */
+    int caches_from_env;        /* CR_CPU_CACHES was used */
+    const cr__gemm_arch *gemm;  /* CR_GEMM_KERNEL, else the best the CPU runs */
+    int gemm_from_env;          /* CR_GEMM_KERNEL was used */
+    char gemm_supported[32];    /* "avx512,avx2,generic": what this build and CPU run */
+    long tune_direct_max, tune_kc, tune_mc, tune_nc; /* CR_GEMM_TUNE builds; 0: unset */
+    long tune_direct_rows, tune_direct_cols;        /* likewise */
+    char error[512];            /* refused variables, "" when none */
+} cr__config;
+/* The process's configuration, read once (pthread_once) on first use. */
+const cr__config *cr__config_get(void);
+/* Fill *c from the variables that get(name, ctx) returns (NULL: unset) and the CPU:
+ * the reader itself, without the process-wide copy (tests feed it values). */
+void cr__config_parse(cr__config *c, const char *(*get)(const char *name, void *ctx),
+                      void *ctx);
 
 /* The tile and block sizes cr_gemm uses with `arch` for cr_real on this CPU, and the
  * sizes below which it skips packing A (direct path: when (M*K + K*N) elements fit

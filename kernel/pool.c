@@ -157,12 +157,7 @@ static void stop_workers(cr_pool *p)
 
 cr_pool *cr_pool_new(int n)
 {
-    if (n <= 0) {
-        const char *env = getenv("CR_NUM_THREADS");
-        n = env ? atoi(env) : 1;
-        if (n < 1) n = 1;
-        if (n > MAX_THREADS) n = MAX_THREADS;
-    }
+    if (n <= 0) n = cr__config_get()->num_threads; /* CR_NUM_THREADS, else 1 */
     if (n > MAX_THREADS) return NULL;
     cr_pool *p = cr_calloc(1, sizeof *p);
     if (!p) return NULL;

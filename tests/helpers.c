@@ -90,3 +90,42 @@ int cr_test_train_bin(char *out, size_t size, const char *argv0)
     fprintf(stderr, "%s: %s not built (make examples)\n", argv0, out);
     return 0;
 }
+
+void cr_test_config_accepted(void **state)
+{
+    (void)state;
+    const char *e = cr_config_error();
+    if (e) {
+        print_error("the environment was refused: %s\n", e);
+        fail();
+    }
+    cr_cpu_info info;
+    cr_cpu_info_get(&info);
+    print_message("    caches %zuK/%zuK/%zuK%s, kernel %s%s, %d thread%s\n", info.l1 >> 10,
+                  info.l2 >> 10, info.l3 >> 10, info.caches_from_env ? " (CR_CPU_CACHES)" : "",
+                  info.gemm_kernel, info.gemm_from_env ? " (CR_GEMM_KERNEL)" : "",
+                  info.num_threads, info.num_threads > 1 ? "s" : "");
+}
+
+int cr_test_run(const char *name, struct CMUnitTest *tests, size_t n,
+                CMFixtureFunction setup, CMFixtureFunction teardown, int argc, char **argv)
+{
+    const char *want = argc > 1 ? argv[1] : NULL;
+    size_t kept = 0;
+    for (size_t i = 0; i < n; i++) {
+        int keep = !want || tests[i].test_func == cr_test_config_accepted;
+        for (const char *p = want; p && !keep;) { /* comma-separated substrings */
+            size_t len = strcspn(p, ",");
+            char part[128];
+            snprintf(part, sizeof part, "%.*s", (int)(len < sizeof part ? len : sizeof part - 1), p);
+            keep = part[0] && strstr(tests[i].name, part) != NULL;
+            p = p[len] ? p + len + 1 : NULL;
+        }
+        if (keep) tests[kept++] = tests[i];
+    }
+    if (want && kept <= 1) {
+        fprintf(stderr, "%s: no test matches \"%s\"\n", name, want);
+        return 1;
+    }
+    return _cmocka_run_group_tests(name, tests, kept, setup, teardown);
+}

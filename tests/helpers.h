@@ -47,4 +47,17 @@ typedef struct cr_test_alloc {
 void cr_test_alloc_install(cr_test_alloc *c);
 void cr_test_alloc_remove(void);
 
+/* A test (for the programs tests/matrix.sh runs under CR_CPU_CACHES, CR_GEMM_KERNEL
+ * and CR_NUM_THREADS): fails when chainrule refused a variable (cr_config_error),
+ * else prints the caches, kernel and thread count in use. */
+void cr_test_config_accepted(void **state);
+/* Run the group: every test, or with an argument (`test_x steady,threads`) only those
+ * whose names contain one of its comma-separated parts (and cr_test_config_accepted,
+ * when listed). Reorders tests. Returns the number of failures (1 when the argument
+ * matches nothing). */
+int cr_test_run(const char *name, struct CMUnitTest *tests, size_t n,
+                CMFixtureFunction setup, CMFixtureFunction teardown, int argc, char **argv);
+#define CR_TEST_RUN(tests, setup, teardown, argc, argv) \
+    cr_test_run(argv[0], tests, sizeof(tests) / sizeof((tests)[0]), setup, teardown, argc, argv)
+
 #endif

@@ -9,7 +9,7 @@
 /* Run an example from this build and capture its standard output. */
 static int run_capture(const char *prog, char *out, size_t size)
 {
-    char cmd[512];
+    char cmd[1024];
     snprintf(cmd, sizeof cmd, "%s/examples/%s 2>&1", CR_BUILD_DIR, prog);
     FILE *p = popen(cmd, "r");
     if (!p) return -1;

@@ -35,14 +35,33 @@ static int setup(void **state)
     return 0;
 }
 
-/* Archs this CPU runs, best first. */
+/* Archs this CPU runs, best first; only the one CR_GEMM_KERNEL names when it is set
+ * (tests/matrix.sh runs each kernel in turn that way). */
 static int archs(const cr__gemm_arch **out)
 {
     int n = 0;
+    if (cr__config_get()->gemm_from_env) {
+        out[n++] = cr__config_get()->gemm;
+        return n;
+    }
     if (cr__gemm_arch_avx512()) out[n++] = cr__gemm_arch_avx512();
     if (cr__gemm_arch_avx2()) out[n++] = cr__gemm_arch_avx2();
     out[n++] = cr__gemm_arch_generic();
     return n;
+}
+
+/* The smallest K that puts an M x N product on arch's packed path (M*K + K*N above
+ * the direct-path limit, which comes from the L2 size), at least k. */
+static int packed_k(const cr__gemm_arch *arch, int M, int N, int k)
+{
+    cr__gemm_blocks b = cr__gemm_blocking(arch);
+    int least = (int)(b.direct_max / (M + N)) + 1;
+    return k > least ? k : least;
+}
+
+static int takes_direct_path(const cr__gemm_arch *arch, int M, int N, int K)
+{
+    return (ptrdiff_t)M * K + (ptrdiff_t)K * N <= cr__gemm_blocking(arch).direct_max;
 }
 
 static double uniform(void) { return 2 * cr_rng_uniform(&rng) - 1; }
@@ -243,9 +262,12 @@ static void test_beta_zero_ignores_nan_in_c(void **state)
         free(run_check(&p, NULL, NULL));
         drop(&p);
     }
-    problem p = make(0, 0, 300, 300, 300, 1, 0, 0, 1); /* packed path */
-    for (int ai = 0; ai < na; ai++) free(run_check(&p, a[ai], NULL));
-    drop(&p);
+    for (int ai = 0; ai < na; ai++) { /* packed path */
+        problem p = make(0, 0, 70, 60, packed_k(a[ai], 70, 60, 300), 1, 0, 0, 1);
+        assert_false(takes_direct_path(a[ai], p.M, p.N, p.K));
+        free(run_check(&p, a[ai], NULL));
+        drop(&p);
+    }
 }
 
 /* alpha == 0 or K == 0: C = beta * C and A, B are not read (they hold NaN here). */
@@ -266,6 +288,23 @@ static void test_alpha_zero_or_empty_k_only_scales_c(void **state)
     assert_true(D[0] == 7 && D[1] == 8);
 }
 
+/* 1, 2 and 3 threads give the same bits for p on arch. */
+static void check_thread_counts(const problem *p, const cr__gemm_arch *arch, cr_pool **pools)
+{
+    size_t bytes = (size_t)p->M * (size_t)p->ldc * sizeof(cr_real);
+    cr_real *one = run_check(p, arch, pools[0]);
+    for (int ti = 1; ti < 3; ti++) {
+        cr_real *many = run_check(p, arch, pools[ti]);
+        if (memcmp(one, many, bytes) != 0) {
+            print_error("%s %dx%dx%d: %d threads differ from 1\n", arch->name, p->M, p->N,
+                        p->K, ti + 1);
+            fail();
+        }
+        free(many);
+    }
+    free(one);
+}
+
 /* Splitting C among threads never changes a result bit, on direct and packed paths
  * and for row and column splits. */
 static void test_one_two_three_threads_bit_identical(void **state)
@@ -282,33 +321,36 @@ static void test_one_two_three_threads_bit_identical(void **state)
     int na = archs(a);
     for (size_t si = 0; si < sizeof s / sizeof s[0]; si++) {
         problem p = make(s[si][0], s[si][1], s[si][2], s[si][3], s[si][4], 0.75, 0.5, 1, 0);
-        size_t bytes = (size_t)p.M * (size_t)p.ldc * sizeof(cr_real);
-        for (int ai = 0; ai < na; ai++) {
-            cr_real *one = run_check(&p, a[ai], pools[0]);
-            for (int ti = 1; ti < 3; ti++) {
-                cr_real *many = run_check(&p, a[ai], pools[ti]);
-                if (memcmp(one, many, bytes) != 0) {
-                    print_error("%s %dx%dx%d: %d threads differ from 1\n", a[ai]->name, p.M,
-                                p.N, p.K, ti + 1);
-                    fail();
-                }
-                free(many);
-            }
-            free(one);
-        }
+        for (int ai = 0; ai < na; ai++) check_thread_counts(&p, a[ai], pools);
         drop(&p);
     }
+    /* a row split and a column split on each arch's packed path, whatever the caches */
+    for (int ai = 0; ai < na; ai++)
+        for (int rows = 0; rows < 2; rows++) {
+            int M = rows ? 300 : 40, N = rows ? 40 : 300;
+            problem p = make(rows, 0, M, N, packed_k(a[ai], M, N, 64), 0.75, 0.5, 1, 0);
+            assert_false(takes_direct_path(a[ai], M, N, p.K));
+            check_thread_counts(&p, a[ai], pools);
+            drop(&p);
+        }
     for (int i = 0; i < 3; i++) cr_pool_free(pools[i]);
 }
 
-static void test_public_gemm_runs_the_best_kernel(void **state)
+/* cr_gemm runs the best kernel this CPU has, or the one CR_GEMM_KERNEL names. */
+static void test_public_gemm_runs_the_configured_kernel(void **state)
 {
     (void)state;
+    cr_cpu_info info;
+    cr_cpu_info_get(&info);
 #ifdef CR_USE_OPENBLAS
     assert_string_equal(cr_gemm_kernel_name(), "openblas");
 #else
-    assert_string_equal(cr_gemm_kernel_name(), cr__gemm_arch_best()->name);
+    const char *env = getenv("CR_GEMM_KERNEL");
+    assert_string_equal(cr_gemm_kernel_name(), env ? env : cr__gemm_arch_best()->name);
+    assert_int_equal(info.gemm_from_env, env != NULL);
 #endif
+    assert_string_equal(info.gemm_kernel, cr_gemm_kernel_name());
+    assert_non_null(strstr(info.gemm_supported, "generic"));
     const char *name = cr_gemm_kernel_name();
     assert_true(!strcmp(name, "avx512") || !strcmp(name, "avx2") || !strcmp(name, "generic") ||
                 !strcmp(name, "openblas"));
@@ -323,29 +365,39 @@ static void test_public_gemm_runs_the_best_kernel(void **state)
     cr_pool_free(pool);
 }
 
-/* After the first call at a size, the pool's packing buffers are reused. */
+/* A pool's packing buffers, once sized by a round of calls, are reused: the same
+ * calls again allocate nothing. The products are built on both sides of the
+ * direct-path limit of the kernel cr_gemm runs, so that the packed path (A and B
+ * blocks) and the direct one (a packed sliver of a transposed B) are both covered
+ * whatever the caches; the pool has CR_NUM_THREADS threads. */
 static void test_gemm_with_pool_allocates_nothing_in_steady_state(void **state)
 {
     (void)state;
-    cr_pool *pool = cr_pool_new(2);
+#ifndef CR_USE_OPENBLAS
+    const cr__gemm_arch *arch = cr__config_get()->gemm;
+    cr_pool *pool = cr_pool_new(0);
     assert_non_null(pool);
-    problem big = make(1, 0, 500, 400, 300, 1, 0, 0, 0);   /* packed: the largest need */
-    problem small = make(0, 1, 40, 50, 60, 1, 1, 0, 0);
+    problem ps[3] = {
+        make(1, 0, 200, 150, packed_k(arch, 200, 150, 64), 1, 0, 0, 0),
+        make(0, 1, 40, 50, packed_k(arch, 40, 50, 60), 1, 1, 0, 0),
+        make(0, 1, 40, 50, 60, 1, 1, 0, 0),
+    };
+    assert_false(takes_direct_path(arch, ps[0].M, ps[0].N, ps[0].K));
+    assert_false(takes_direct_path(arch, ps[1].M, ps[1].N, ps[1].K));
+    assert_true(takes_direct_path(arch, ps[2].M, ps[2].N, ps[2].K));
     cr_test_alloc counter = { 0 };
     cr_test_alloc_install(&counter);
-    cr_real *C = run_check(&big, NULL, pool);
-    free(C);
-    size_t after_first = counter.mallocs + counter.reallocs;
-    for (int r = 0; r < 3; r++) {
-        free(run_check(&big, NULL, pool));
-        free(run_check(&small, NULL, pool));
-    }
+    for (int i = 0; i < 3; i++) free(run_check(&ps[i], NULL, pool));
+    size_t warm = counter.mallocs + counter.reallocs;
+    for (int r = 0; r < 3; r++)
+        for (int i = 2; i >= 0; i--) free(run_check(&ps[i], NULL, pool));
     size_t steady = counter.mallocs + counter.reallocs;
     cr_test_alloc_remove();
-    assert_int_equal(steady, after_first);
-    drop(&big);
-    drop(&small);
+    assert_true(warm > 0); /* the first round did size the buffers */
+    assert_int_equal(steady, warm);
+    for (int i = 0; i < 3; i++) drop(&ps[i]);
     cr_pool_free(pool);
+#endif
 }
 
 /* Out of memory for packing buffers: still the right answer (own buffer, or the
@@ -373,18 +425,19 @@ static void test_gemm_out_of_memory_still_correct(void **state)
     drop(&p);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
-    const struct CMUnitTest tests[] = {
+    struct CMUnitTest tests[] = {
+        cmocka_unit_test(cr_test_config_accepted),
         cmocka_unit_test(test_every_remainder_shape_and_transpose_matches_reference),
         cmocka_unit_test(test_narrow_shapes_match_reference),
         cmocka_unit_test(test_alpha_beta_variants),
         cmocka_unit_test(test_beta_zero_ignores_nan_in_c),
         cmocka_unit_test(test_alpha_zero_or_empty_k_only_scales_c),
         cmocka_unit_test(test_one_two_three_threads_bit_identical),
-        cmocka_unit_test(test_public_gemm_runs_the_best_kernel),
+        cmocka_unit_test(test_public_gemm_runs_the_configured_kernel),
         cmocka_unit_test(test_gemm_with_pool_allocates_nothing_in_steady_state),
         cmocka_unit_test(test_gemm_out_of_memory_still_correct),
     };
-    return cmocka_run_group_tests(tests, setup, NULL);
+    return CR_TEST_RUN(tests, setup, NULL, argc, argv);
 }

@@ -23,29 +23,24 @@ static void test_pool_thread_count(void **state)
     cr_pool_free(NULL);
 }
 
+/* cr_pool_new(0) takes CR_NUM_THREADS as read once at start-up (its parsing is
+ * tested in test_config); changing the variable later changes nothing. */
 static void test_pool_size_from_cr_num_threads(void **state)
 {
     (void)state;
-    const char *old = getenv("CR_NUM_THREADS");
-    char *saved = old ? strdup(old) : NULL;
-    const struct {
-        const char *env;
-        int want;
-    } cases[] = {
-        { "3", 3 }, { "1", 1 }, { "0", 1 }, { "-2", 1 }, { "abc", 1 }, { NULL, 1 },
-    };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        if (cases[i].env)
-            setenv("CR_NUM_THREADS", cases[i].env, 1);
-        else
-            unsetenv("CR_NUM_THREADS");
-        cr_pool *p = cr_pool_new(0);
-        assert_non_null(p);
-        assert_int_equal(cr_pool_threads(p), cases[i].want);
-        cr_pool_free(p);
-    }
-    setenv("CR_NUM_THREADS", "2", 1);
-    cr_pool *p = cr_pool_new(4); /* an explicit count wins */
+    int want = cr__config_get()->num_threads;
+    const char *env = getenv("CR_NUM_THREADS");
+    if (env && !cr_config_error()) assert_int_equal(want, atoi(env));
+    cr_pool *p = cr_pool_new(0);
+    assert_non_null(p);
+    assert_int_equal(cr_pool_threads(p), want);
+    cr_pool_free(p);
+    char *saved = env ? strdup(env) : NULL;
+    setenv("CR_NUM_THREADS", want == 3 ? "2" : "3", 1);
+    p = cr_pool_new(0);
+    assert_int_equal(cr_pool_threads(p), want);
+    cr_pool_free(p);
+    p = cr_pool_new(4); /* an explicit count wins */
     assert_int_equal(cr_pool_threads(p), 4);
     cr_pool_free(p);
     if (saved)
@@ -92,8 +87,9 @@ static void test_pool_runs_every_task_exactly_once(void **state)
     for (int i = 0; i < 5; i++) assert_int_equal(t.runs[i], 1);
 }
 
-/* Two tasks that each wait (up to 5 s) until both have started: they can only both
- * see 2 if a worker really runs one while the caller runs the other. */
+/* Two tasks that each wait (up to 60 s: a loaded machine may be slow to run the
+ * worker) until both have started: they can only both see 2 if a worker really
+ * runs one while the caller runs the other. */
 typedef struct meet {
     atomic_int started;
     int met[2];
@@ -112,7 +108,7 @@ static void meet_task(void *ctx, int task, int thread)
             return;
         }
         clock_gettime(CLOCK_MONOTONIC, &t);
-    } while ((double)(t.tv_sec - t0.tv_sec) + 1e-9 * (double)(t.tv_nsec - t0.tv_nsec) < 5);
+    } while ((double)(t.tv_sec - t0.tv_sec) + 1e-9 * (double)(t.tv_nsec - t0.tv_nsec) < 60);
 }
 
 static void test_pool_runs_tasks_concurrently(void **state)
@@ -208,9 +204,56 @@ static void test_pool_new_fails_cleanly_when_out_of_memory(void **state)
     cr_pool_free(p);
 }
 
-int main(void)
+/* cr_tape_set_pool: tapes borrow the program's pool (freeing a tape leaves it
+ * working), a tape's own pool is freed when replaced, cr_tape_set_threads gives the
+ * tape its own pool again, NULL means one thread. ASan (make test SAN=1) would
+ * report a borrowed pool freed by a tape, or an own pool leaked. */
+static void test_tapes_borrow_a_lent_pool_and_free_only_their_own(void **state)
 {
-    const struct CMUnitTest tests[] = {
+    (void)state;
+    cr_pool *pool = cr_pool_new(3);
+    assert_non_null(pool);
+    cr_tape *a = cr_tape_new(0), *b = cr_tape_new(0);
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_int_equal(cr_tape_set_pool(a, pool), CR_OK); /* a's own pool is freed */
+    assert_int_equal(cr_tape_set_pool(b, pool), CR_OK);
+    assert_ptr_equal(cr_tape_pool(a), pool);
+    assert_ptr_equal(cr_tape_pool(b), pool);
+    assert_int_equal(cr_tape_set_pool(NULL, pool), CR_ERR_ARG);
+
+    cr_tensor *x = cr_var(a, 1, (int[]){ 3 }, (cr_real[]){ 1, 2, 3 });
+    cr_tensor *f = cr_sum(a, cr_mul(a, x, x));
+    assert_int_equal(cr_backward(a, f), CR_OK);
+    assert_close(cr_item(f), 14, 0, 0);
+    cr_tape_free(a); /* borrowed: the pool stays */
+
+    tally *t = calloc(1, sizeof *t);
+    assert_non_null(t);
+    cr__pool_run(pool, count_task, t, 10);
+    for (int i = 0; i < 10; i++) assert_int_equal(t->runs[i], 1);
+    free(t);
+
+    assert_int_equal(cr_tape_set_threads(b, 2), CR_OK); /* b's own pool now */
+    cr_pool *own = cr_tape_pool(b);
+    assert_ptr_not_equal(own, pool);
+    assert_int_equal(cr_pool_threads(own), 2);
+    assert_int_equal(cr_tape_set_pool(b, own), CR_OK); /* lending it its own: no change */
+    assert_ptr_equal(cr_tape_pool(b), own);
+    assert_int_equal(cr_tape_set_pool(b, NULL), CR_OK); /* own pool freed; one thread */
+    assert_null(cr_tape_pool(b));
+    x = cr_var(b, 1, (int[]){ 2 }, (cr_real[]){ 3, 4 });
+    f = cr_sum(b, cr_mul(b, x, x));
+    assert_int_equal(cr_backward(b, f), CR_OK);
+    assert_close(cr_grad_item(x), 6, 0, 0);
+    cr_tape_free(b);
+    cr_pool_free(pool);
+}
+
+int main(int argc, char **argv)
+{
+    struct CMUnitTest tests[] = {
+        cmocka_unit_test(cr_test_config_accepted),
         cmocka_unit_test(test_pool_thread_count),
         cmocka_unit_test(test_pool_size_from_cr_num_threads),
         cmocka_unit_test(test_pool_runs_every_task_exactly_once),
@@ -218,6 +261,7 @@ int main(void)
         cmocka_unit_test(test_pool_many_back_to_back_jobs),
         cmocka_unit_test(test_pool_scratch_grows_once_then_is_reused),
         cmocka_unit_test(test_pool_new_fails_cleanly_when_out_of_memory),
+        cmocka_unit_test(test_tapes_borrow_a_lent_pool_and_free_only_their_own),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return CR_TEST_RUN(tests, NULL, NULL, argc, argv);
 }

@@ -136,7 +136,6 @@ static void test_resume_after_kill_9_is_bit_identical(void **state)
      * fractions of the uninterrupted run's time, so that the kills land inside the
      * run on a fast machine as well as on a slow one */
     const long delays[] = { 0, total_ms / 10, total_ms * 3 / 10, total_ms / 2 };
-    int killed = 0;
     for (int round = 0; round < 4; round++) {
         char ck[512], out[512], dot[512], log[512], rlog[512];
         snprintf(ck, sizeof ck, "%s", td_path("ck.crm"));
@@ -151,8 +150,17 @@ static void test_resume_after_kill_9_is_bit_identical(void **state)
         remove(csv);
         const char *cut[] = { COMMON, "--out", out, "--dot", dot, "--checkpoint", ck,
                               "--log", csv, NULL };
-        if (!run_and_kill(cut, ck, delays[round], log)) continue;   /* finished first */
-        killed++;
+        /* a run that finishes before its kill (the machine got faster than during
+         * the reference run) is tried again with half the delay, down to none */
+        long delay = delays[round];
+        int cut_ok;
+        while (!(cut_ok = run_and_kill(cut, ck, delay, log)) && delay > 0) {
+            delay /= 2;
+            remove(ck);
+            remove(out);
+            remove(csv);
+        }
+        assert_true(cut_ok);
         assert_false(exists(out));                /* it really stopped before the end */
         const char *res[] = { COMMON, "--out", out, "--dot", dot, "--checkpoint", ck,
                               "--log", csv, "--resume", ck, NULL };
@@ -163,7 +171,7 @@ static void test_resume_after_kill_9_is_bit_identical(void **state)
         if (!exists(out)) assert_int_equal(run(res, rlog), 0);
         long step = resumed_step(rlog);
         print_message("    round %d: killed %ld ms after the first checkpoint, resumed at step "
-                      "%ld of 2550\n", round, delays[round], step);
+                      "%ld of 2550\n", round, delay, step);
         assert_true(step >= 10 && step < 2550);
         if (!cr_test_files_equal(ref, out)) print_log(rlog);
         assert_true(cr_test_files_equal(ref, out));
@@ -173,8 +181,6 @@ static void test_resume_after_kill_9_is_bit_identical(void **state)
         if (strcmp(want, got)) print_error("uninterrupted log:\n%s\nresumed log:\n%s\n", want, got);
         assert_string_equal(want, got);
     }
-    /* a slow machine may finish a round before the kill; most rounds must count */
-    assert_true(killed >= 3);
 }
 
 int main(int argc, char **argv)

@@ -45,13 +45,40 @@ static char *trace_x_times_x_plus_y(void)
     return capture_close(&c);
 }
 
+/* chainrule reads CR_ASCII once per process: the trace is printed by this program
+ * run again (`test_teaching --print-trace`) with CR_ASCII set to `ascii` (NULL:
+ * unset); returns what it printed (free it). */
+static const char *self_path;
+
+static char *trace_in_child(const char *ascii)
+{
+    char *old = getenv("CR_ASCII") ? strdup(getenv("CR_ASCII")) : NULL;
+    if (ascii)
+        setenv("CR_ASCII", ascii, 1);
+    else
+        unsetenv("CR_ASCII");
+    char cmd[1100];
+    snprintf(cmd, sizeof cmd, "'%s' --print-trace", self_path);
+    FILE *f = popen(cmd, "r");
+    if (old) setenv("CR_ASCII", old, 1);
+    else unsetenv("CR_ASCII");
+    free(old);
+    assert_non_null(f);
+    capture c;
+    FILE *out = capture_open(&c);
+    char buf[512];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0) fwrite(buf, 1, n, out);
+    assert_int_equal(pclose(f), 0);
+    return capture_close(&c);
+}
+
 /* The issue's example, line for line (course notes: ∂f/∂z = x = 2, ∂f/∂x = z = 3 at
  * the f node; 2·1 through z; totals 5 and 2). */
 static void test_trace_of_x_times_x_plus_y_matches_exactly(void **state)
 {
     (void)state;
-    unsetenv("CR_ASCII");
-    char *out = trace_x_times_x_plus_y();
+    char *out = trace_in_child(NULL);
     assert_string_equal(out,
                         "backward from f = 6\n"
                         "f = mul(x, z) = 6, incoming ∂f/∂f = 1\n"
@@ -69,9 +96,7 @@ static void test_trace_of_x_times_x_plus_y_matches_exactly(void **state)
 static void test_trace_ascii_fallback_uses_d_and_star(void **state)
 {
     (void)state;
-    setenv("CR_ASCII", "1", 1);
-    char *out = trace_x_times_x_plus_y();
-    unsetenv("CR_ASCII");
+    char *out = trace_in_child("1");
     assert_non_null(strstr(out, "  df/dz = x = 2\n"));
     assert_non_null(strstr(out, "  df/dx (via z) = 2*1 = 2\n"));
     assert_null(strstr(out, "\xe2\x88\x82"));
@@ -384,8 +409,15 @@ static void test_dot_of_empty_and_errored_tapes_renders(void **state)
     cr_tape_free(t);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    self_path = argv[0];
+    if (argc > 1 && !strcmp(argv[1], "--print-trace")) { /* see trace_in_child */
+        char *out = trace_x_times_x_plus_y();
+        fputs(out, stdout);
+        free(out);
+        return 0;
+    }
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_trace_of_x_times_x_plus_y_matches_exactly),
         cmocka_unit_test(test_trace_ascii_fallback_uses_d_and_star),

@@ -495,9 +495,10 @@ static void test_gather_over_a_pool_gives_the_same_batch_for_1_2_3_threads(void 
     cr_dataset_free(d);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
-    const struct CMUnitTest tests[] = {
+    struct CMUnitTest tests[] = {
+        cmocka_unit_test(cr_test_config_accepted),
         cmocka_unit_test(test_pool_for_covers_each_item_once_in_aligned_ranges),
         cmocka_unit_test(test_pool_for_runs_small_or_one_thread_work_in_one_call),
         cmocka_unit_test(test_elementwise_ops_give_the_same_bits_for_1_2_3_threads),
@@ -507,5 +508,5 @@ int main(void)
         cmocka_unit_test(test_every_optimizer_gives_the_same_bits_with_a_pool_of_2_or_3_threads_and_zeroes),
         cmocka_unit_test(test_gather_over_a_pool_gives_the_same_batch_for_1_2_3_threads),
     };
-    return cmocka_run_group_tests(tests, 0, NULL);
+    return CR_TEST_RUN(tests, NULL, NULL, argc, argv);
 }

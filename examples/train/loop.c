@@ -43,8 +43,11 @@ static int graph_build(trainer *T, step_graph *g)
 
 int trainer_tape_setup(trainer *T, cr_tape *t)
 {
-    if (T->o->threads && cr_tape_set_threads(t, T->o->threads) != CR_OK)
+    /* one pool for the program (--threads, else CR_NUM_THREADS), lent to every tape,
+     * the optimizer and the gathers; freed last, in teardown */
+    if (!T->pool && !(T->pool = cr_pool_new(T->o->threads)))
         return trainer_fail(T, EXIT_TRAIN_FAILED, "cannot start %s threads", "the requested");
+    cr_tape_set_pool(t, T->pool);
     if (T->o->anomaly) cr_tape_set_anomaly(t, 1);
     return 0;
 }
@@ -183,7 +186,7 @@ static int setup(trainer *T)
      * first step's masks are the same whether it replays or re-records */
     cr_rng dropout_rng = *cr_mlp_rng(T->mlp);
     if (graph_new(T, &T->full, (int)(nt < B ? nt : B))) return EXIT_TRAIN_FAILED;
-    cr_optim_set_pool(T->opt, cr_tape_pool(T->full.t));   /* updates on its threads too */
+    cr_optim_set_pool(T->opt, T->pool);   /* updates on its threads too */
     if (nt > B && nt % B && graph_new(T, &T->last, (int)(nt % B))) return EXIT_TRAIN_FAILED;
     *cr_mlp_rng(T->mlp) = dropout_rng;
     size_t most = tr->n > (T->test ? T->test->n : 0) ? tr->n : T->test->n;
@@ -212,6 +215,7 @@ static void teardown(trainer *T)
     cr_split_free(&T->split);
     cr_free(T->all_idx);
     if (T->log) fclose(T->log);
+    cr_pool_free(T->pool); /* after everything that borrowed it */
 }
 
 static const char LOG_HEADER[] = "epoch,step,train_loss,train_acc,val_loss,val_acc,lr,seconds,"
@@ -449,6 +453,7 @@ int train_run(const train_opts *o)
 {
     trainer T;
     memset(&T, 0, sizeof T);
+    if (cr_config_error()) fprintf(stderr, "train: warning: %s\n", cr_config_error());
     T.o = o;
     T.t_start = now_seconds();
     cr_set_memory_limit(o->max_memory);   /* 0: the library's default */

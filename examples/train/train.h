@@ -134,6 +134,7 @@ typedef struct trainer {
     cr_batcher *batcher;
     step_graph full, last;
     cr_tape *eval_tape;
+    cr_pool *pool;             /* the program's one pool, lent to tapes and optimizer */
     int *all_idx;              /* 0..n-1 for evaluating whole sets */
     cr_params *file_params;    /* what model files and checkpoints hold */
     cr_tensor *mean_t, *inv_t;
@@ -151,7 +152,8 @@ typedef struct trainer {
 int train_run(const train_opts *o);
 /* Put a message (fmt with one %s) in T->err and return code. */
 int trainer_fail(trainer *T, int code, const char *fmt, const char *a);
-/* Threads and anomaly mode of a new tape, as the options say. */
+/* A new tape: lent the program's pool (made on first use), anomaly mode as the
+ * options say. */
 int trainer_tape_setup(trainer *T, cr_tape *t);
 /* Loss and accuracy on d's samples idx[0..n) (no-grad); confusion (C x C, rows
  * the true class) when non-NULL. 0 or an exit status. */

@@ -1,5 +1,8 @@
-/* Allocation hooks and status names: the only process-wide state in chainrule,
- * set explicitly by the caller (like sqlite3_config), never implicitly. */
+/* Allocation hooks and status names, in kernel/ (the bottom layer) so that every
+ * layer allocates through them and kernel/ imports nothing from above. The hooks
+ * are process-wide state set only by the caller (like sqlite3_config); the
+ * library's other process-wide state is the configuration read once from the
+ * environment (kernel/config.c). */
 #include "chainrule.h"
 
 #include <stdlib.h>
