@@ -33,20 +33,7 @@ static void pass_grad(cr_real *restrict dx, const cr_real *restrict g, const cr_
     for (size_t i = 0; i < n; i++) dx[i] += g[i];
 }
 
-static void add_forward(cr_tape *t, cr_node *n)
-{
-    (void)t;
-    cr__bcast_forward(n, add_rows);
-}
-
-static void add_backward(cr_tape *t, cr_node *n)
-{
-    (void)t;
-    cr__bcast_grad(n, 0, pass_grad);
-    cr__bcast_grad(n, 1, pass_grad);
-}
-
-static const cr_op add_op = { "add", add_forward, add_backward };
+CR__BINARY_OP(add, "add", pass_grad, pass_grad);
 
 cr_tensor *cr_add(cr_tape *t, cr_tensor *a, cr_tensor *b) { return cr__binary(t, &add_op, a, b); }
 
@@ -75,20 +62,7 @@ static void sub_grad_b(cr_real *restrict dx, const cr_real *restrict g, const cr
     for (size_t i = 0; i < n; i++) dx[i] -= g[i];
 }
 
-static void sub_forward(cr_tape *t, cr_node *n)
-{
-    (void)t;
-    cr__bcast_forward(n, sub_rows);
-}
-
-static void sub_backward(cr_tape *t, cr_node *n)
-{
-    (void)t;
-    cr__bcast_grad(n, 0, pass_grad);
-    cr__bcast_grad(n, 1, sub_grad_b);
-}
-
-static const cr_op sub_op = { "sub", sub_forward, sub_backward };
+CR__BINARY_OP(sub, "sub", pass_grad, sub_grad_b);
 
 cr_tensor *cr_sub(cr_tape *t, cr_tensor *a, cr_tensor *b) { return cr__binary(t, &sub_op, a, b); }
 
@@ -136,20 +110,7 @@ static void mul_grad_b(cr_real *restrict dx, const cr_real *restrict g, const cr
     }
 }
 
-static void mul_forward(cr_tape *t, cr_node *n)
-{
-    (void)t;
-    cr__bcast_forward(n, mul_rows);
-}
-
-static void mul_backward(cr_tape *t, cr_node *n)
-{
-    (void)t;
-    cr__bcast_grad(n, 0, mul_grad_a);
-    cr__bcast_grad(n, 1, mul_grad_b);
-}
-
-static const cr_op mul_op = { "mul", mul_forward, mul_backward };
+CR__BINARY_OP(mul, "mul", mul_grad_a, mul_grad_b);
 
 cr_tensor *cr_mul(cr_tape *t, cr_tensor *a, cr_tensor *b) { return cr__binary(t, &mul_op, a, b); }
 
@@ -197,19 +158,6 @@ static void div_grad_b(cr_real *restrict dx, const cr_real *restrict g, const cr
     }
 }
 
-static void div_forward(cr_tape *t, cr_node *n)
-{
-    (void)t;
-    cr__bcast_forward(n, div_rows);
-}
-
-static void div_backward(cr_tape *t, cr_node *n)
-{
-    (void)t;
-    cr__bcast_grad(n, 0, div_grad_a);
-    cr__bcast_grad(n, 1, div_grad_b);
-}
-
-static const cr_op div_op = { "div", div_forward, div_backward };
+CR__BINARY_OP(div, "div", div_grad_a, div_grad_b);
 
 cr_tensor *cr_div(cr_tape *t, cr_tensor *a, cr_tensor *b) { return cr__binary(t, &div_op, a, b); }
