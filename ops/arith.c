@@ -82,18 +82,25 @@ static void mul_rows(cr_real *restrict y, const cr_real *restrict a, size_t sa,
     }
 }
 
+/* dx += g v, v[i * sv] the other operand (sv in {0, 1}) */
+static void acc_times(cr_real *restrict dx, const cr_real *restrict g, const cr_real *restrict v,
+                      size_t sv, size_t n)
+{
+    if (sv) {
+        for (size_t i = 0; i < n; i++) dx[i] += g[i] * v[i];
+    } else {
+        const cr_real s = v[0];
+        for (size_t i = 0; i < n; i++) dx[i] += g[i] * s;
+    }
+}
+
 /* da += g b */
 static void mul_grad_a(cr_real *restrict dx, const cr_real *restrict g, const cr_real *restrict a,
                        size_t sa, const cr_real *restrict b, size_t sb,
                        const cr_real *restrict y, size_t n)
 {
     (void)a, (void)sa, (void)y;
-    if (sb) {
-        for (size_t i = 0; i < n; i++) dx[i] += g[i] * b[i];
-    } else {
-        const cr_real s = b[0];
-        for (size_t i = 0; i < n; i++) dx[i] += g[i] * s;
-    }
+    acc_times(dx, g, b, sb, n);
 }
 
 /* db += g a */
@@ -102,12 +109,7 @@ static void mul_grad_b(cr_real *restrict dx, const cr_real *restrict g, const cr
                        const cr_real *restrict y, size_t n)
 {
     (void)b, (void)sb, (void)y;
-    if (sa) {
-        for (size_t i = 0; i < n; i++) dx[i] += g[i] * a[i];
-    } else {
-        const cr_real s = a[0];
-        for (size_t i = 0; i < n; i++) dx[i] += g[i] * s;
-    }
+    acc_times(dx, g, a, sa, n);
 }
 
 CR__BINARY_OP(mul, "mul", mul_grad_a, mul_grad_b);
