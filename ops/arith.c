@@ -33,20 +33,7 @@ static void pass_grad(cr_real *restrict dx, const cr_real *restrict g, const cr_
     for (size_t i = 0; i < n; i++) dx[i] += g[i];
 }
 
-static void add_forward(cr_tape *t, cr_node *n)
-{
-    (void)t;
-    cr__bcast_forward(n, add_rows);
-}
-
-static void add_backward(cr_tape *t, cr_node *n)
-{
-    (void)t;
-    cr__bcast_grad(n, 0, pass_grad);
-    cr__bcast_grad(n, 1, pass_grad);
-}
-
-static const cr_op add_op = { "add", add_forward, add_backward };
+CR__BINARY_OP(add, "add", pass_grad, pass_grad);
 
 cr_tensor *cr_add(cr_tape *t, cr_tensor *a, cr_tensor *b) { return cr__binary(t, &add_op, a, b); }
 
@@ -75,20 +62,7 @@ static void sub_grad_b(cr_real *restrict dx, const cr_real *restrict g, const cr
     for (size_t i = 0; i < n; i++) dx[i] -= g[i];
 }
 
-static void sub_forward(cr_tape *t, cr_node *n)
-{
-    (void)t;
-    cr__bcast_forward(n, sub_rows);
-}
-
-static void sub_backward(cr_tape *t, cr_node *n)
-{
-    (void)t;
-    cr__bcast_grad(n, 0, pass_grad);
-    cr__bcast_grad(n, 1, sub_grad_b);
-}
-
-static const cr_op sub_op = { "sub", sub_forward, sub_backward };
+CR__BINARY_OP(sub, "sub", pass_grad, sub_grad_b);
 
 cr_tensor *cr_sub(cr_tape *t, cr_tensor *a, cr_tensor *b) { return cr__binary(t, &sub_op, a, b); }
 
@@ -108,18 +82,25 @@ static void mul_rows(cr_real *restrict y, const cr_real *restrict a, size_t sa,
     }
 }
 
+/* dx += g v, v[i * sv] the other operand (sv in {0, 1}) */
+static void acc_times(cr_real *restrict dx, const cr_real *restrict g, const cr_real *restrict v,
+                      size_t sv, size_t n)
+{
+    if (sv) {
+        for (size_t i = 0; i < n; i++) dx[i] += g[i] * v[i];
+    } else {
+        const cr_real s = v[0];
+        for (size_t i = 0; i < n; i++) dx[i] += g[i] * s;
+    }
+}
+
 /* da += g b */
 static void mul_grad_a(cr_real *restrict dx, const cr_real *restrict g, const cr_real *restrict a,
                        size_t sa, const cr_real *restrict b, size_t sb,
                        const cr_real *restrict y, size_t n)
 {
     (void)a, (void)sa, (void)y;
-    if (sb) {
-        for (size_t i = 0; i < n; i++) dx[i] += g[i] * b[i];
-    } else {
-        const cr_real s = b[0];
-        for (size_t i = 0; i < n; i++) dx[i] += g[i] * s;
-    }
+    acc_times(dx, g, b, sb, n);
 }
 
 /* db += g a */
@@ -128,28 +109,10 @@ static void mul_grad_b(cr_real *restrict dx, const cr_real *restrict g, const cr
                        const cr_real *restrict y, size_t n)
 {
     (void)b, (void)sb, (void)y;
-    if (sa) {
-        for (size_t i = 0; i < n; i++) dx[i] += g[i] * a[i];
-    } else {
-        const cr_real s = a[0];
-        for (size_t i = 0; i < n; i++) dx[i] += g[i] * s;
-    }
+    acc_times(dx, g, a, sa, n);
 }
 
-static void mul_forward(cr_tape *t, cr_node *n)
-{
-    (void)t;
-    cr__bcast_forward(n, mul_rows);
-}
-
-static void mul_backward(cr_tape *t, cr_node *n)
-{
-    (void)t;
-    cr__bcast_grad(n, 0, mul_grad_a);
-    cr__bcast_grad(n, 1, mul_grad_b);
-}
-
-static const cr_op mul_op = { "mul", mul_forward, mul_backward };
+CR__BINARY_OP(mul, "mul", mul_grad_a, mul_grad_b);
 
 cr_tensor *cr_mul(cr_tape *t, cr_tensor *a, cr_tensor *b) { return cr__binary(t, &mul_op, a, b); }
 
@@ -197,19 +160,6 @@ static void div_grad_b(cr_real *restrict dx, const cr_real *restrict g, const cr
     }
 }
 
-static void div_forward(cr_tape *t, cr_node *n)
-{
-    (void)t;
-    cr__bcast_forward(n, div_rows);
-}
-
-static void div_backward(cr_tape *t, cr_node *n)
-{
-    (void)t;
-    cr__bcast_grad(n, 0, div_grad_a);
-    cr__bcast_grad(n, 1, div_grad_b);
-}
-
-static const cr_op div_op = { "div", div_forward, div_backward };
+CR__BINARY_OP(div, "div", div_grad_a, div_grad_b);
 
 cr_tensor *cr_div(cr_tape *t, cr_tensor *a, cr_tensor *b) { return cr__binary(t, &div_op, a, b); }

@@ -110,8 +110,10 @@ static void outer_offsets(const cr__bcast *p, size_t r, size_t *oa, size_t *ob)
     *ob = i0 * p->sb[0] + i1 * p->sb[1] + i2 * p->sb[2];
 }
 
-/* Forward of outer rows [r0, r1). */
-static void fwd_rows(void *ctx, size_t r0, size_t r1)
+/* Outer rows [r0, r1), each writing its own elements: the forward when j->f is
+ * set, else the gradient of input k (not broadcast at all, so each row has its
+ * own dx elements). */
+static void each_row(void *ctx, size_t r0, size_t r1)
 {
     const gen_job *j = ctx;
     const cr__bcast *p = j->p;
@@ -120,7 +122,11 @@ static void fwd_rows(void *ctx, size_t r0, size_t r1)
     for (size_t r = r0; r < r1; r++) {
         size_t oa, ob;
         outer_offsets(p, r, &oa, &ob);
-        j->f(y->data + r * row, a->data + oa, p->sa[3], b->data + ob, p->sb[3], row);
+        if (j->f)
+            j->f(y->data + r * row, a->data + oa, p->sa[3], b->data + ob, p->sb[3], row);
+        else
+            j->g(j->nd->in[j->k]->grad + (j->k == 0 ? oa : ob), y->grad + r * row,
+                 a->data + oa, p->sa[3], b->data + ob, p->sb[3], y->data + r * row, row);
     }
 }
 
@@ -151,7 +157,7 @@ void cr__bcast_forward_general(const cr_node *nd, cr__fwd_rows f)
     const size_t row = p.n[3];
     if (par) {
         j.p = &p;
-        cr_pool_for(pool, y->size / row, row_grain(row), fwd_rows, &j);
+        cr_pool_for(pool, y->size / row, row_grain(row), each_row, &j);
         return;
     }
     cr_real *out = y->data;
@@ -189,22 +195,6 @@ static void grad_elems(void *ctx, size_t e0, size_t e1)
     const size_t sa = j->k == 0, sb = j->k == 1;
     j->g(j->nd->in[j->k]->grad + e0, y->grad + e0, a->data + e0 * sa, sa, b->data + e0 * sb,
          sb, y->data + e0, e1 - e0);
-}
-
-/* Gradient of input k (not broadcast along the row) for outer rows [r0, r1):
- * input k is not broadcast at all, so each row has its own dx elements. */
-static void grad_rows(void *ctx, size_t r0, size_t r1)
-{
-    const gen_job *j = ctx;
-    const cr__bcast *p = j->p;
-    const cr_tensor *a = j->nd->in[0], *b = j->nd->in[1], *y = j->nd->out;
-    const size_t row = p->n[3];
-    for (size_t r = r0; r < r1; r++) {
-        size_t oa, ob;
-        outer_offsets(p, r, &oa, &ob);
-        j->g(j->nd->in[j->k]->grad + (j->k == 0 ? oa : ob), y->grad + r * row, a->data + oa,
-             p->sa[3], b->data + ob, p->sb[3], y->data + r * row, row);
-    }
 }
 
 /* Gradient of input k (not broadcast along the row) on columns [c0, c1) of every
@@ -257,7 +247,7 @@ void cr__bcast_grad_general(const cr_node *nd, int k, cr__grad_rows f)
     if (par && sx[3]) {
         size_t rows = y->size / row;
         if (nd->in[k]->size == y->size)
-            cr_pool_for(pool, rows, row_grain(row), grad_rows, &j);
+            cr_pool_for(pool, rows, row_grain(row), each_row, &j);
         else    /* columns per range: about CR__PAR_GRAIN elements over all rows */
             cr_pool_for(pool, row, rows < CR__PAR_GRAIN ? CR__PAR_GRAIN / rows : 1, grad_cols, &j);
         return;

@@ -9,9 +9,10 @@
 
 /* iarg[0]: axis (resolved). */
 
-static void concat_forward(cr_tape *t, cr_node *n)
+/* Forward (y's blocks = the inputs) or backward (dx_k += its block of dy): the
+ * one walk over the inputs' runs of every outer index. */
+static void concat_pass(const cr_node *n, int backward)
 {
-    (void)t;
     int ax = n->iarg[0];
     size_t outer, total, inner;
     cr__axis_split(n->out, ax, &outer, &total, &inner);
@@ -19,31 +20,27 @@ static void concat_forward(cr_tape *t, cr_node *n)
     for (int k = 0; k < n->n_in; k++) {
         const cr_tensor *x = n->in[k];
         size_t run = (size_t)x->shape[ax] * inner;
-        for (size_t o = 0; o < outer; o++)
-            memcpy(n->out->data + o * total * inner + off, x->data + o * run,
-                   run * sizeof(cr_real));
+        if (!backward)
+            for (size_t o = 0; o < outer; o++)
+                memcpy(n->out->data + o * total * inner + off, x->data + o * run,
+                       run * sizeof(cr_real));
+        else if (x->grad)
+            for (size_t o = 0; o < outer; o++)
+                cr__add_into(x->grad + o * run, n->out->grad + o * total * inner + off, run);
         off += run;
     }
+}
+
+static void concat_forward(cr_tape *t, cr_node *n)
+{
+    (void)t;
+    concat_pass(n, 0);
 }
 
 static void concat_backward(cr_tape *t, cr_node *n)
 {
     (void)t;
-    int ax = n->iarg[0];
-    size_t outer, total, inner;
-    cr__axis_split(n->out, ax, &outer, &total, &inner);
-    size_t off = 0;
-    for (int k = 0; k < n->n_in; k++) {
-        cr_tensor *x = n->in[k];
-        size_t run = (size_t)x->shape[ax] * inner;
-        if (x->grad)
-            for (size_t o = 0; o < outer; o++) {
-                cr_real *restrict dx = x->grad + o * run;
-                const cr_real *restrict g = n->out->grad + o * total * inner + off;
-                for (size_t i = 0; i < run; i++) dx[i] += g[i];
-            }
-        off += run;
-    }
+    concat_pass(n, 1);
 }
 
 static const cr_op concat_op = { "concat", concat_forward, concat_backward };

@@ -123,18 +123,23 @@ static void col2im_items(void *ctx, size_t b, size_t e)
     }
 }
 
+/* Where item n * O + o (the output plane y[n, o, :]) starts in the O x (N OH OW)
+ * matrix Yt (or Gt): at Yt[o, n OH OW]. */
+static size_t yt_offset(const conv2d_attr *a, size_t it)
+{
+    const size_t O = (size_t)a->O, OHW = (size_t)a->OH * (size_t)a->OW;
+    return it % O * ((size_t)a->N * OHW) + it / O * OHW;
+}
+
 /* Items n * O + o: y[n, o, :] = Yt[o, n OH OW + :] + b[o]. */
 static void yt_to_y_items(void *ctx, size_t b, size_t e)
 {
     const conv_job *j = ctx;
-    const conv2d_attr *a = j->a;
-    const size_t O = (size_t)a->O, OHW = (size_t)a->OH * (size_t)a->OW;
-    const size_t P = (size_t)a->N * OHW;
+    const size_t OHW = (size_t)j->a->OH * (size_t)j->a->OW;
     for (size_t it = b; it < e; it++) {
-        size_t n = it / O, o = it % O;
-        const cr_real *restrict s = j->src + o * P + n * OHW;
+        const cr_real *restrict s = j->src + yt_offset(j->a, it);
         cr_real *restrict d = j->dst + it * OHW;
-        cr_real bo = j->bias ? j->bias[o] : 0;
+        cr_real bo = j->bias ? j->bias[it % (size_t)j->a->O] : 0;
         for (size_t k = 0; k < OHW; k++) d[k] = s[k] + bo;
     }
 }
@@ -143,13 +148,9 @@ static void yt_to_y_items(void *ctx, size_t b, size_t e)
 static void g_to_gt_items(void *ctx, size_t b, size_t e)
 {
     const conv_job *j = ctx;
-    const conv2d_attr *a = j->a;
-    const size_t O = (size_t)a->O, OHW = (size_t)a->OH * (size_t)a->OW;
-    const size_t P = (size_t)a->N * OHW;
-    for (size_t it = b; it < e; it++) {
-        size_t n = it / O, o = it % O;
-        memcpy(j->dst + o * P + n * OHW, j->src + it * OHW, OHW * sizeof(cr_real));
-    }
+    const size_t OHW = (size_t)j->a->OH * (size_t)j->a->OW;
+    for (size_t it = b; it < e; it++)
+        memcpy(j->dst + yt_offset(j->a, it), j->src + it * OHW, OHW * sizeof(cr_real));
 }
 
 /* Items o: db[o] += sum of row o of Gt (samples in order, each in double). */

@@ -14,17 +14,7 @@ static void flatten_forward(cr_tape *t, cr_node *n)
     (void)n;   /* n->out->data aliases n->in[0]->data */
 }
 
-static void flatten_backward(cr_tape *t, cr_node *n)
-{
-    (void)t;
-    cr_tensor *x = n->in[0];
-    if (!x->grad) return;
-    cr_real *restrict dx = x->grad;
-    const cr_real *restrict g = n->out->grad;
-    for (size_t i = 0; i < x->size; i++) dx[i] += g[i];
-}
-
-static const cr_op flatten_op = { "flatten", flatten_forward, flatten_backward };
+static const cr_op flatten_op = { "flatten", flatten_forward, cr__same_order_backward };
 
 cr_tensor *cr_flatten(cr_tape *t, cr_tensor *x)
 {

@@ -21,30 +21,39 @@ static void max_rows(cr_real *restrict y, const cr_real *restrict a, size_t sa,
     }
 }
 
+/* dx += g where b exceeds a (to_b 1: the gradient of b) or where it does not
+ * (to_b 0: of a); inlined with a constant to_b, one plain loop per stride case. */
+static inline void max_grad(cr_real *restrict dx, const cr_real *restrict g,
+                            const cr_real *restrict a, size_t sa, const cr_real *restrict b,
+                            size_t sb, size_t n, int to_b)
+{
+    if (sa && sb) {
+        for (size_t i = 0; i < n; i++) {
+            const cr_real gi = g[i];
+            dx[i] += (b[i] > a[i]) == to_b ? gi : 0;
+        }
+    } else if (sa) {
+        const cr_real s = b[0];
+        for (size_t i = 0; i < n; i++) {
+            const cr_real gi = g[i];
+            dx[i] += (s > a[i]) == to_b ? gi : 0;
+        }
+    } else {
+        const cr_real s = a[0];
+        for (size_t i = 0; i < n; i++) {
+            const cr_real gi = g[i];
+            dx[i] += (b[i] > s) == to_b ? gi : 0;
+        }
+    }
+}
+
 /* da += g where b does not exceed a */
 static void max_grad_a(cr_real *restrict dx, const cr_real *restrict g, const cr_real *restrict a,
                        size_t sa, const cr_real *restrict b, size_t sb,
                        const cr_real *restrict y, size_t n)
 {
     (void)y;
-    if (sa && sb) {
-        for (size_t i = 0; i < n; i++) {
-            const cr_real gi = g[i];
-            dx[i] += b[i] > a[i] ? 0 : gi;
-        }
-    } else if (sa) {
-        const cr_real s = b[0];
-        for (size_t i = 0; i < n; i++) {
-            const cr_real gi = g[i];
-            dx[i] += s > a[i] ? 0 : gi;
-        }
-    } else {
-        const cr_real s = a[0];
-        for (size_t i = 0; i < n; i++) {
-            const cr_real gi = g[i];
-            dx[i] += b[i] > s ? 0 : gi;
-        }
-    }
+    max_grad(dx, g, a, sa, b, sb, n, 0);
 }
 
 /* db += g where b exceeds a */
@@ -53,39 +62,9 @@ static void max_grad_b(cr_real *restrict dx, const cr_real *restrict g, const cr
                        const cr_real *restrict y, size_t n)
 {
     (void)y;
-    if (sa && sb) {
-        for (size_t i = 0; i < n; i++) {
-            const cr_real gi = g[i];
-            dx[i] += b[i] > a[i] ? gi : 0;
-        }
-    } else if (sa) {
-        const cr_real s = b[0];
-        for (size_t i = 0; i < n; i++) {
-            const cr_real gi = g[i];
-            dx[i] += s > a[i] ? gi : 0;
-        }
-    } else {
-        const cr_real s = a[0];
-        for (size_t i = 0; i < n; i++) {
-            const cr_real gi = g[i];
-            dx[i] += b[i] > s ? gi : 0;
-        }
-    }
+    max_grad(dx, g, a, sa, b, sb, n, 1);
 }
 
-static void max_forward(cr_tape *t, cr_node *n)
-{
-    (void)t;
-    cr__bcast_forward(n, max_rows);
-}
-
-static void max_backward(cr_tape *t, cr_node *n)
-{
-    (void)t;
-    cr__bcast_grad(n, 0, max_grad_a);
-    cr__bcast_grad(n, 1, max_grad_b);
-}
-
-static const cr_op max_op = { "max", max_forward, max_backward };
+CR__BINARY_OP(max, "max", max_grad_a, max_grad_b);
 
 cr_tensor *cr_max(cr_tape *t, cr_tensor *a, cr_tensor *b) { return cr__binary(t, &max_op, a, b); }

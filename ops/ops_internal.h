@@ -267,4 +267,22 @@ static inline void cr__bcast_grad(const cr_node *n, int k, cr__grad_rows f)
     }
 }
 
+/* The forward and backward of a binary broadcast op from its row kernel
+ * name##_rows (cr__fwd_rows) and gradient kernels grad_a, grad_b (cr__grad_rows),
+ * run through cr__bcast_forward and cr__bcast_grad (input a first). Defines
+ * `static const cr_op name##_op` with the given op name. */
+#define CR__BINARY_OP(name, opname, grad_a, grad_b)                               \
+    static void name##_forward(cr_tape *t, cr_node *n)                            \
+    {                                                                             \
+        (void)t;                                                                  \
+        cr__bcast_forward(n, name##_rows);                                        \
+    }                                                                             \
+    static void name##_backward(cr_tape *t, cr_node *n)                           \
+    {                                                                             \
+        (void)t;                                                                  \
+        cr__bcast_grad(n, 0, grad_a);                                             \
+        cr__bcast_grad(n, 1, grad_b);                                             \
+    }                                                                             \
+    static const cr_op name##_op = { opname, name##_forward, name##_backward }
+
 #endif

@@ -40,6 +40,13 @@ static void window(int p, int stride, int pad, int k, int len, int *lo, int *hi)
     *hi = e > len ? len : e;
 }
 
+/* Window rows [*h0, *h1) and columns [*v0, *v1) of output (p, q). */
+static void window2(const pool2d_attr *a, int p, int q, int *h0, int *h1, int *v0, int *v1)
+{
+    window(p, a->stride[0], a->pad[0], a->kernel[0], a->H, h0, h1);
+    window(q, a->stride[1], a->pad[1], a->kernel[1], a->W, v0, v1);
+}
+
 static void max_items(void *ctx, size_t b, size_t e)
 {
     const cr_node *n = ((const pool_job *)ctx)->n;
@@ -49,12 +56,10 @@ static void max_items(void *ctx, size_t b, size_t e)
         const cr_real *xp = n->in[0]->data + it * plane;
         cr_real *yp = n->out->data + it * oplane;
         int32_t *ap = a->arg + it * oplane;
-        for (int p = 0; p < a->OH; p++) {
-            int h0, h1;
-            window(p, a->stride[0], a->pad[0], a->kernel[0], a->H, &h0, &h1);
+        for (int p = 0; p < a->OH; p++)
             for (int q = 0; q < a->OW; q++) {
-                int v0, v1;
-                window(q, a->stride[1], a->pad[1], a->kernel[1], a->W, &v0, &v1);
+                int h0, h1, v0, v1;
+                window2(a, p, q, &h0, &h1, &v0, &v1);
                 int32_t best = h0 * a->W + v0;
                 cr_real m = xp[best];
                 for (int h = h0; h < h1; h++)
@@ -69,7 +74,6 @@ static void max_items(void *ctx, size_t b, size_t e)
                 yp[p * a->OW + q] = m;
                 ap[p * a->OW + q] = best;
             }
-        }
     }
 }
 
@@ -86,20 +90,23 @@ static void max_grad_items(void *ctx, size_t b, size_t e)
     }
 }
 
-static void max_pool2d_forward(cr_tape *t, cr_node *n)
+/* fn over node n's planes on the tape's pool, each plane about per_plane elements
+ * of work: the output plane (windows 0) or every element of every window (windows 1). */
+static void run_planes(cr_tape *t, const cr_node *n, int windows,
+                       void (*fn)(void *ctx, size_t b, size_t e))
 {
     const pool2d_attr *a = n->attr;
+    size_t per_plane = (size_t)a->OH * a->OW;
+    if (windows) per_plane *= (size_t)a->kernel[0] * a->kernel[1];
     pool_job j = { n };
-    cr__par_items(t, a->planes, (size_t)a->OH * a->OW * a->kernel[0] * a->kernel[1],
-                  max_items, &j);
+    cr__par_items(t, a->planes, per_plane, fn, &j);
 }
+
+static void max_pool2d_forward(cr_tape *t, cr_node *n) { run_planes(t, n, 1, max_items); }
 
 static void max_pool2d_backward(cr_tape *t, cr_node *n)
 {
-    const pool2d_attr *a = n->attr;
-    if (!n->in[0]->grad) return;
-    pool_job j = { n };
-    cr__par_items(t, a->planes, (size_t)a->OH * a->OW, max_grad_items, &j);
+    if (n->in[0]->grad) run_planes(t, n, 0, max_grad_items);
 }
 
 static void avg_items(void *ctx, size_t b, size_t e)
@@ -111,18 +118,15 @@ static void avg_items(void *ctx, size_t b, size_t e)
     for (size_t it = b; it < e; it++) {
         const cr_real *xp = n->in[0]->data + it * plane;
         cr_real *yp = n->out->data + it * oplane;
-        for (int p = 0; p < a->OH; p++) {
-            int h0, h1;
-            window(p, a->stride[0], a->pad[0], a->kernel[0], a->H, &h0, &h1);
+        for (int p = 0; p < a->OH; p++)
             for (int q = 0; q < a->OW; q++) {
-                int v0, v1;
-                window(q, a->stride[1], a->pad[1], a->kernel[1], a->W, &v0, &v1);
+                int h0, h1, v0, v1;
+                window2(a, p, q, &h0, &h1, &v0, &v1);
                 cr_real s = 0;
                 for (int h = h0; h < h1; h++)
                     for (int v = v0; v < v1; v++) s += xp[h * a->W + v];
                 yp[p * a->OW + q] = s * inv;
             }
-        }
     }
 }
 
@@ -135,35 +139,22 @@ static void avg_grad_items(void *ctx, size_t b, size_t e)
     for (size_t it = b; it < e; it++) {
         cr_real *dx = n->in[0]->grad + it * plane;
         const cr_real *g = n->out->grad + it * oplane;
-        for (int p = 0; p < a->OH; p++) {
-            int h0, h1;
-            window(p, a->stride[0], a->pad[0], a->kernel[0], a->H, &h0, &h1);
+        for (int p = 0; p < a->OH; p++)
             for (int q = 0; q < a->OW; q++) {
-                int v0, v1;
-                window(q, a->stride[1], a->pad[1], a->kernel[1], a->W, &v0, &v1);
+                int h0, h1, v0, v1;
+                window2(a, p, q, &h0, &h1, &v0, &v1);
                 cr_real gi = g[p * a->OW + q] * inv;
                 for (int h = h0; h < h1; h++)
                     for (int v = v0; v < v1; v++) dx[h * a->W + v] += gi;
             }
-        }
     }
 }
 
-static void avg_pool2d_forward(cr_tape *t, cr_node *n)
-{
-    const pool2d_attr *a = n->attr;
-    pool_job j = { n };
-    cr__par_items(t, a->planes, (size_t)a->OH * a->OW * a->kernel[0] * a->kernel[1],
-                  avg_items, &j);
-}
+static void avg_pool2d_forward(cr_tape *t, cr_node *n) { run_planes(t, n, 1, avg_items); }
 
 static void avg_pool2d_backward(cr_tape *t, cr_node *n)
 {
-    const pool2d_attr *a = n->attr;
-    if (!n->in[0]->grad) return;
-    pool_job j = { n };
-    cr__par_items(t, a->planes, (size_t)a->OH * a->OW * a->kernel[0] * a->kernel[1],
-                  avg_grad_items, &j);
+    if (n->in[0]->grad) run_planes(t, n, 1, avg_grad_items);
 }
 
 static const cr_op max_pool2d_op = { "max_pool2d", max_pool2d_forward, max_pool2d_backward };

@@ -11,17 +11,7 @@ static void reshape_forward(cr_tape *t, cr_node *n)
     memcpy(n->out->data, n->in[0]->data, n->out->size * sizeof(cr_real));
 }
 
-static void reshape_backward(cr_tape *t, cr_node *n)
-{
-    (void)t;
-    cr_tensor *x = n->in[0];
-    if (!x->grad) return;
-    cr_real *restrict dx = x->grad;
-    const cr_real *restrict g = n->out->grad;
-    for (size_t i = 0; i < x->size; i++) dx[i] += g[i];
-}
-
-static const cr_op reshape_op = { "reshape", reshape_forward, reshape_backward };
+static const cr_op reshape_op = { "reshape", reshape_forward, cr__same_order_backward };
 
 cr_tensor *cr_reshape(cr_tape *t, cr_tensor *x, int ndim, const int *shape)
 {

@@ -27,6 +27,11 @@ double cr__sum_real(const cr_real *v, size_t n);
  * s = sum e^(x[j] - m) (accumulated in double); returns m, stores s in *sum. Shared
  * by softmax and softmax-cross-entropy so that both compute the same probabilities. */
 cr_real cr__softmax_row(const cr_real *x, cr_real *p, size_t c, double *sum);
+/* dx[i] += g[i] for i < n (dx and g do not overlap). */
+void cr__add_into(cr_real *restrict dx, const cr_real *restrict g, size_t n);
+/* Backward of a one-input op whose output holds the input's values in the same
+ * row-major order (reshape, flatten): dx += dy, nothing when x needs no gradient. */
+void cr__same_order_backward(cr_tape *t, cr_node *n);
 
 
 #endif
