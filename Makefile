@@ -93,7 +93,8 @@ TEST_HELP := $(B)/obj/tests/helpers.o
 EX_SRC := $(sort $(wildcard examples/*.c examples/lessons/*.c))
 EX_BIN := $(EX_SRC:examples/%.c=$(B)/examples/%)
 
-.PHONY: all lib test check examples run clean install deps bench fuzz graphs fashion fashion-adam
+.PHONY: all lib test check examples run clean install deps bench fuzz graphs fashion fashion-adam \
+        fashion-cnn
 .PHONY: fuzz-corpus bench-run graphs-deps build-all
 all: lib examples
 
@@ -173,6 +174,7 @@ run: $(B)/examples/quickstart $(B)/examples/train
 # it is missing (as root or with sudo -n, else prints the command and fails), then
 # trains 784-128-10 ReLU with SGD (lr 0.1, batch 64, 10 epochs) on all 60000
 # training images. `make fashion-adam`: 784-256-128-10 with Adam (lr 1e-3).
+# `make fashion-cnn`: the convolutional network FASHION_CNN (--arch) with Adam.
 FASHION_DIR ?= /usr/share/datasets/fashion-mnist
 FASHION_RUN  = $(B)/examples/train --data $(FASHION_DIR) --val 0 --batch 64 --epochs 10
 fashion: $(B)/examples/train
@@ -183,6 +185,13 @@ fashion-adam: $(B)/examples/train
 	@sh tools/get-fashion-mnist.sh $(FASHION_DIR)
 	$(FASHION_RUN) --hidden 256,128 --optim adam --lr 0.001 --out $(B)/fashion-adam.crm \
 	    --log $(B)/fashion-adam.csv
+
+FASHION_CNN = conv 8 3x3 pad 1, relu, maxpool 2, conv 16 3x3 pad 1, relu, maxpool 2, \
+              flatten, dense 128, relu, dense 10
+fashion-cnn: $(B)/examples/train
+	@sh tools/get-fashion-mnist.sh $(FASHION_DIR)
+	$(FASHION_RUN) --arch "$(FASHION_CNN)" --optim adam --lr 0.001 --seed 1 \
+	    --out $(B)/fashion-cnn.crm --log $(B)/fashion-cnn.csv
 
 # Pictures (docs/TUTORIAL.md): run every lesson, which writes its graph as DOT
 # into build/graphs/, and render each with Graphviz to SVG and PNG, with the

@@ -231,11 +231,14 @@ cr_status cr_dataset_gather_pool(const cr_dataset *d, const int *idx, size_t cou
         return cr__errf(CR_ERR_ARG, err, errsize, "dataset_gather: %s is NULL",
                         !d ? "dataset" : !x ? "x" : "idx");
     size_t nf = d->n_features;
-    int last = x->ndim > 0 ? x->shape[x->ndim - 1] : 1;
-    if ((size_t)last != nf || x->size / nf < count || (y && y->size < count)) {
+    /* a sample per index of the first axis (N x F, N x C x H x W, ...); a vector
+     * is one sample */
+    size_t last = 1;
+    for (int i = x->ndim > 1 ? 1 : 0; i < x->ndim; i++) last *= (size_t)x->shape[i];
+    if (last != nf || x->size / nf < count || (y && y->size < count)) {
         char xs[48];
         cr_shape_str(x, xs, sizeof xs);
-        if ((size_t)last != nf)
+        if (last != nf)
             return cr__errf(CR_ERR_SHAPE, err, errsize,
                             "dataset_gather: x is %s but samples have %zu features", xs, nf);
         if (x->size / nf < count)

@@ -1573,13 +1573,14 @@ cr_status cr_dataset_set_norm(cr_dataset *d, const float *mean, const float *inv
 /* Write samples idx[0..count) into x and their labels into y, without allocating:
  * row i of x (x->data + i*n_features) gets sample idx[i]'s values as above, and
  * y->data[i] its class as a cr_real (the target format of cr_softmax_cross_entropy).
- * x must hold at least count*n_features values with its last dimension equal to
- * n_features; y (may be NULL) at least count values; rows past count are left as
- * they are. Works on heap tensors and on tape leaves (then cr_tape_forward replays
+ * x must hold at least count*n_features values, one sample per index of its first
+ * axis: the product of its other dimensions equal to n_features (N x F, or an
+ * image batch N x 1 x rows x cols with no reshape; a 1-D x is one sample); y (may
+ * be NULL) at least count values; rows past count are left as they are. Works on heap tensors and on tape leaves (then cr_tape_forward replays
  * on the new batch); for an epoch's smaller last batch keep a second pair of
  * tensors (and recorded tape) of that size, as examples/train does. Returns CR_OK,
- * or CR_ERR_ARG (NULL, index outside 0..n-1) / CR_ERR_SHAPE (tensor too small, last
- * dimension not n_features) having written nothing, with a message in err
+ * or CR_ERR_ARG (NULL, index outside 0..n-1) / CR_ERR_SHAPE (tensor too small, sample
+ * size not n_features) having written nothing, with a message in err
  * ("dataset_gather: idx[5] = -1 is outside 0..199"). */
 cr_status cr_dataset_gather(const cr_dataset *d, const int *idx, size_t count,
                             cr_tensor *x, cr_tensor *y, char *err, size_t errsize);

@@ -247,6 +247,29 @@ static void test_gather_scales_pixels_and_writes_labels(void **state)
     cr_dataset_free(d);
 }
 
+/* Images keep their shape: a batch N x 1 x rows x cols (here 2 x 1 x 2 x 3) takes
+ * the same values as N x (rows cols); a sample shape of another size is refused. */
+static void test_gather_fills_an_image_batch_without_reshape(void **state)
+{
+    (void)state;
+    cr_dataset *d = small_idx();
+    cr_tensor *x = cr_tensor_new(4, (int[]){ 2, 1, 2, 3 }), *y = cr_tensor_new(1, (int[]){ 2 });
+    int idx[] = { 2, 0 };
+    assert_int_equal(cr_dataset_gather(d, idx, 2, x, y, NULL, 0), CR_OK);
+    for (int r = 0; r < 2; r++)
+        for (int k = 0; k < 6; k++)
+            assert_close_i(x->data[r * 6 + k], (cr_real)((7 * idx[r] + 3 * k) % 256) / (cr_real)255,
+                           0, 0, r * 6 + k);
+    cr_tensor *wrong = cr_tensor_new(4, (int[]){ 2, 1, 2, 2 });
+    char err[96];
+    assert_int_equal(cr_dataset_gather(d, idx, 2, wrong, y, err, sizeof err), CR_ERR_SHAPE);
+    assert_string_equal(err, "dataset_gather: x is 2x1x2x2 but samples have 6 features");
+    cr_tensor_free(wrong);
+    cr_tensor_free(x);
+    cr_tensor_free(y);
+    cr_dataset_free(d);
+}
+
 static void test_gather_rejects_bad_shapes_and_indices_without_writing(void **state)
 {
     (void)state;
@@ -430,6 +453,7 @@ int main(void)
         cmocka_unit_test(test_seek_resumes_mid_epoch),
         cmocka_unit_test(test_no_shuffle_keeps_given_order_over_subset),
         cmocka_unit_test(test_gather_scales_pixels_and_writes_labels),
+        cmocka_unit_test(test_gather_fills_an_image_batch_without_reshape),
         cmocka_unit_test(test_gather_rejects_bad_shapes_and_indices_without_writing),
         cmocka_unit_test(test_standardize_uses_training_statistics),
         cmocka_unit_test(test_standardize_pixels_after_scaling),

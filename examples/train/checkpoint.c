@@ -63,7 +63,7 @@ int checkpoint_save(trainer *T)
 {
     cr_meta *m = T->meta;
     cr_meta_clear(m);
-    model_info_to_meta(&T->mi, m);
+    if (!T->model) model_info_to_meta(&T->mi, m);
     ck_opt c[N_CK_OPTS];
     ck_opts(T, c);
     for (int i = 0; i < N_CK_OPTS; i++) {
@@ -77,12 +77,13 @@ int checkpoint_save(trainer *T)
     cr_meta_set_f64(m, "train.ep_loss", T->ep_loss);
     cr_meta_set_u64(m, "train.ep_correct", T->ep_correct);
     cr_meta_set_u64(m, "train.ep_seen", T->ep_seen);
-    const cr_rng *r = cr_mlp_rng(T->mlp);
+    const cr_rng *r = trainer_rng(T);
     cr_meta_set_u64(m, "train.dropout_rng.state", r->state);
     cr_meta_set_u64(m, "train.dropout_rng.inc", r->inc);
-    if (cr_save(T->o->checkpoint, T->file_params, T->opt, m, T->err, sizeof T->err) != CR_OK)
-        return EXIT_TRAIN_FAILED;
-    return 0;
+    cr_status st = T->model
+        ? cr_model_save(T->model, T->o->checkpoint, T->opt, m, T->err, sizeof T->err)
+        : cr_save(T->o->checkpoint, T->file_params, T->opt, m, T->err, sizeof T->err);
+    return st != CR_OK ? EXIT_TRAIN_FAILED : 0;
 }
 
 /* "--activation tanh" / "--seed 3" / "--lr 0.01": how an option value is shown. */
@@ -110,10 +111,39 @@ static void hidden_str(const model_info *mi, char *dst, size_t size)
         k += (size_t)snprintf(dst + k, size - k, "%s%d", i > 1 ? "," : "", mi->sizes[i]);
 }
 
-/* The architecture and every recorded option of the checkpoint against this run;
- * the first difference is an error naming its option. Keys a checkpoint does not
- * have (older files) are not compared. */
-static int compare_options(trainer *T, const cr_meta *m, const char *path)
+/* An --arch run's model against the checkpoint's (rebuilt from its stored spec):
+ * the same canonical spec on the same sample shape, else an error naming --arch. */
+static int compare_arch(trainer *T, const void *image, size_t size, const char *path)
+{
+    char why[TRAIN_ERR / 2];
+    cr_model *ck = cr_model_load_buffer(image, size, path, NULL, why, sizeof why);
+    if (!ck) {
+        snprintf(T->err, sizeof T->err, "%.100s: not a checkpoint of an --arch run (%.250s); "
+                 "resume with the options of the original run", path, why);
+        return EXIT_USAGE;
+    }
+    char a[CR_MODEL_SPEC_MAX + 1], b[CR_MODEL_SPEC_MAX + 1];
+    cr_model_spec(ck, a, sizeof a);
+    cr_model_spec(T->model, b, sizeof b);
+    int sa[3] = { 0 }, sb[3] = { 0 };
+    int na = cr_model_shape(ck, -1, sa), nb = cr_model_shape(T->model, -1, sb);
+    cr_model_free(ck);
+    int rc = 0;
+    if (strcmp(a, b) != 0) {
+        snprintf(T->err, sizeof T->err, "%s: --arch is \"%.200s\" in the checkpoint but "
+                 "\"%.200s\" in this run; resume with the options of the original run",
+                 path, a, b);
+        rc = EXIT_USAGE;
+    } else if (na != nb || memcmp(sa, sb, sizeof sa) != 0) {
+        snprintf(T->err, sizeof T->err, "%s: the checkpoint was written for samples of another "
+                 "shape than this run's data; resume with the data of the original run", path);
+        rc = EXIT_USAGE;
+    }
+    return rc;
+}
+
+/* The MLP options' architecture against the checkpoint's. */
+static int compare_mlp(trainer *T, const cr_meta *m, const char *path)
 {
     model_info ck;
     if (model_info_from_meta(&ck, m, path, T->err, sizeof T->err) != CR_OK) return EXIT_USAGE;
@@ -152,6 +182,13 @@ static int compare_options(trainer *T, const cr_meta *m, const char *path)
     if (ck.standardized != mi->standardized)
         return mismatch(T, path, "--standardize", ck.standardized ? "on" : "off",
                         mi->standardized ? "on" : "off");
+    return 0;
+}
+
+/* The recorded options other than the model. */
+static int compare_run_options(trainer *T, const cr_meta *m, const char *path)
+{
+    char a[160], b[160];
     ck_opt c[N_CK_OPTS];
     ck_opts(T, c);
     for (int i = 0; i < N_CK_OPTS; i++) {
@@ -168,6 +205,22 @@ static int compare_options(trainer *T, const cr_meta *m, const char *path)
     return 0;
 }
 
+/* The architecture and every recorded option of the checkpoint against this run;
+ * the first difference is an error naming its option. Keys a checkpoint does not
+ * have (older files) are not compared. */
+static int compare_options(trainer *T, const cr_meta *m, const void *image, size_t size,
+                           const char *path)
+{
+    uint64_t spec_bytes;
+    int ck_arch = cr_meta_get_u64(m, "model.spec.bytes", &spec_bytes) == CR_OK;
+    if (ck_arch && !T->model)
+        return trainer_fail(T, EXIT_USAGE, "%s: the checkpoint is of an --arch run but this "
+                            "run has no --arch; resume with the options of the original run",
+                            path);
+    int rc = T->model ? compare_arch(T, image, size, path) : compare_mlp(T, m, path);
+    return rc ? rc : compare_run_options(T, m, path);
+}
+
 int checkpoint_resume(trainer *T)
 {
     const char *path = T->o->resume;
@@ -180,8 +233,9 @@ int checkpoint_resume(trainer *T)
     int rc = 0;
     if (cr_load_buffer(image, size, path, NULL, NULL, m, T->err, sizeof T->err) != CR_OK)
         rc = EXIT_USAGE;
-    if (!rc) rc = compare_options(T, m, path);
-    if (!rc && cr_load_buffer(image, size, path, T->file_params, T->opt, m, T->err,
+    if (!rc) rc = compare_options(T, m, image, size, path);
+    cr_params *state = T->model ? cr_model_state(T->model) : T->file_params;
+    if (!rc && cr_load_buffer(image, size, path, state, T->opt, m, T->err,
                               sizeof T->err) != CR_OK)
         rc = EXIT_USAGE;
     cr_free(image);
@@ -204,7 +258,7 @@ int checkpoint_resume(trainer *T)
             return trainer_fail(T, EXIT_USAGE, "%s: no dropout generator state in the "
                                 "checkpoint; cannot resume a --dropout run from it", path);
     } else {
-        *cr_mlp_rng(T->mlp) = rng;
+        *trainer_rng(T) = rng;
     }
     if (T->batch > cr_batcher_batches(T->batcher))
         return trainer_fail(T, EXIT_USAGE, "%s: batch position beyond the epoch", path);

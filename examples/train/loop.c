@@ -34,7 +34,7 @@ int trainer_fail(trainer *T, int code, const char *fmt, const char *a)
 
 static int graph_build(trainer *T, step_graph *g)
 {
-    g->logits = cr_mlp_forward(g->t, T->mlp, g->x);
+    g->logits = trainer_forward(T, g->t, g->x);
     g->loss = cr_softmax_cross_entropy(g->t, g->logits, g->y);
     if (!g->loss) return trainer_fail(T, EXIT_TRAIN_FAILED, "recording the step: %s",
                                       cr_tape_error(g->t));
@@ -54,10 +54,10 @@ int trainer_tape_setup(trainer *T, cr_tape *t)
 
 static int graph_new(trainer *T, step_graph *g, int rows)
 {
-    int F = (int)T->train->n_features;
+    int shape[4], nd = trainer_batch_shape(T, rows, shape);
     g->rows = rows;
     g->t = cr_tape_new(0);
-    g->x = cr_tensor_new(2, (int[]){ rows, F });
+    g->x = cr_tensor_new(nd, shape);
     g->y = cr_tensor_new(1, (int[]){ rows });
     if (!g->t || !g->x || !g->y) return trainer_fail(T, EXIT_TRAIN_FAILED, "out of memory%s", "");
     cr_tensor_set_name(g->x, "x");
@@ -90,7 +90,9 @@ static size_t count_correct(const cr_tensor *logits, const cr_real *y, size_t ro
 static int train_step(trainer *T, const int *idx, size_t m, double *loss, size_t *correct)
 {
     step_graph *g = (int)m == T->full.rows ? &T->full : &T->last;
-    cr_dataset_gather_pool(T->train, idx, m, g->x, g->y, cr_tape_pool(g->t), NULL, 0);
+    if (cr_dataset_gather_pool(T->train, idx, m, g->x, g->y, cr_tape_pool(g->t), T->err,
+                               sizeof T->err) != CR_OK)
+        return EXIT_TRAIN_FAILED;
     cr_optim_zero_grad(T->opt);
     if (T->o->rerecord) {
         cr_tape_reset(g->t);
@@ -104,7 +106,7 @@ static int train_step(trainer *T, const int *idx, size_t m, double *loss, size_t
     if (!isfinite(*loss))
         return trainer_fail(T, EXIT_TRAIN_FAILED, "the loss became %s (try a smaller --lr, or "
                      "--anomaly to find the first bad op)", isnan(*loss) ? "NaN" : "infinite");
-    if (T->o->clip > 0) cr_clip_grad_norm(cr_mlp_params(T->mlp), T->o->clip, NULL, NULL, 0);
+    if (T->o->clip > 0) cr_clip_grad_norm(trainer_params(T), T->o->clip, NULL, NULL, 0);
     cr_optim_set_lr(T->opt, cr_schedule_lr(&T->sched, cr_optim_step_count(T->opt)));
     char why[256];
     if (cr_optim_step(T->opt, why, sizeof why) != CR_OK)
@@ -143,21 +145,33 @@ static int setup(trainer *T)
     /* what the model and its training will need, before any of it is allocated */
     int slots = o->optim.kind == CR_OPTIM_SGD ? 0
               : o->optim.kind == CR_OPTIM_ADAM || o->optim.kind == CR_OPTIM_ADAMW ? 2 : 1;
-    if (model_info_plan(mi, slots, 2 * (uint64_t)o->batch + 1000, T->err, sizeof T->err))
-        return EXIT_USAGE;
-
     cr_rng rng;
     cr_rng_seed(&rng, o->seed);
-    T->mlp = model_info_build(mi, o->init, &rng);
-    if (!T->mlp) return trainer_fail(T, EXIT_TRAIN_FAILED,
-                                     "cannot build the model: out of memory%s", "");
-    T->file_params = model_file_params(T->mlp, mi->standardized, mi->sizes[0], &T->mean_t,
-                                       &T->inv_t);
+    if (o->arch) {
+        /* the spec is the model; mi keeps only features -> classes for reports */
+        mi->sizes[1] = tr->n_classes;
+        mi->n_sizes = 2;
+        mi->act = CR_ACT_NONE;
+        mi->dropout = 0;
+        mi->batchnorm = 0;
+        int rc = trainer_build_arch(T, &rng);
+        if (rc) return rc;
+        /* files hold cr_model_state (cr_model_save), no file_params */
+    } else {
+        if (model_info_plan(mi, slots, 2 * (uint64_t)o->batch + 1000, T->err, sizeof T->err))
+            return EXIT_USAGE;
+        T->mlp = model_info_build(mi, o->init, &rng);
+        if (!T->mlp) return trainer_fail(T, EXIT_TRAIN_FAILED,
+                                         "cannot build the model: out of memory%s", "");
+        T->file_params = model_file_params(T->mlp, mi->standardized, mi->sizes[0], &T->mean_t,
+                                           &T->inv_t);
+        if (!T->file_params)
+            return trainer_fail(T, EXIT_TRAIN_FAILED, "out of memory (the model's file "
+                                "parameters)%s", "");
+    }
     T->meta = cr_meta_new();
-    if (!T->file_params || !T->meta)
-        return trainer_fail(T, EXIT_TRAIN_FAILED, "out of memory (the model's file "
-                            "parameters)%s", "");
-    T->opt = cr_optim_new(cr_mlp_params(T->mlp), &o->optim, T->err, sizeof T->err);
+    if (!T->meta) return trainer_fail(T, EXIT_TRAIN_FAILED, "out of memory%s", "");
+    T->opt = cr_optim_new(trainer_params(T), &o->optim, T->err, sizeof T->err);
     if (!T->opt) return EXIT_TRAIN_FAILED;
     for (int j = 0; mi->standardized && j < mi->sizes[0]; j++) {
         T->mean_t->data[j] = tr->mean[j];
@@ -184,11 +198,11 @@ static int setup(trainer *T)
     }
     /* recording draws dropout masks; rewind the generator afterwards so that the
      * first step's masks are the same whether it replays or re-records */
-    cr_rng dropout_rng = *cr_mlp_rng(T->mlp);
+    cr_rng dropout_rng = *trainer_rng(T);
     if (graph_new(T, &T->full, (int)(nt < B ? nt : B))) return EXIT_TRAIN_FAILED;
     cr_optim_set_pool(T->opt, T->pool);   /* updates on its threads too */
     if (nt > B && nt % B && graph_new(T, &T->last, (int)(nt % B))) return EXIT_TRAIN_FAILED;
-    *cr_mlp_rng(T->mlp) = dropout_rng;
+    *trainer_rng(T) = dropout_rng;
     size_t most = tr->n > (T->test ? T->test->n : 0) ? tr->n : T->test->n;
     T->all_idx = cr_malloc(most * sizeof *T->all_idx);
     T->eval_tape = cr_tape_new(0);
@@ -211,6 +225,7 @@ static void teardown(trainer *T)
     cr_optim_free(T->opt);
     cr_params_free(T->file_params);
     cr_mlp_free(T->mlp);
+    cr_model_free(T->model);
     cr_meta_free(T->meta);
     cr_split_free(&T->split);
     cr_free(T->all_idx);
@@ -415,9 +430,14 @@ static int finish(trainer *T)
     int rc = trainer_report_test(T, "test");
     if (rc) return rc;
     cr_meta_clear(T->meta);
-    model_info_to_meta(&T->mi, T->meta);
-    if (cr_save(o->out, T->file_params, NULL, T->meta, T->err, sizeof T->err) != CR_OK)
-        return EXIT_TRAIN_FAILED;
+    if (T->model) {
+        if (cr_model_save(T->model, o->out, NULL, T->meta, T->err, sizeof T->err) != CR_OK)
+            return EXIT_TRAIN_FAILED;
+    } else {
+        model_info_to_meta(&T->mi, T->meta);
+        if (cr_save(o->out, T->file_params, NULL, T->meta, T->err, sizeof T->err) != CR_OK)
+            return EXIT_TRAIN_FAILED;
+    }
     printf("model saved to %s\n", o->out);
     /* the graph's path: --dot, or the model's with .dot for its extension; sized
      * from the path itself (no fixed-size buffer, whatever the length) */

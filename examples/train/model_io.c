@@ -117,3 +117,71 @@ bad:
              "metadata missing or invalid)", path);
     return CR_ERR_FORMAT;
 }
+
+/* ------------------------------------------------ the model, either kind */
+
+cr_tensor *trainer_forward(trainer *T, cr_tape *t, cr_tensor *x)
+{
+    return T->model ? cr_model_forward(t, T->model, x) : cr_mlp_forward(t, T->mlp, x);
+}
+
+cr_params *trainer_params(trainer *T)
+{
+    return T->model ? cr_model_params(T->model) : cr_mlp_params(T->mlp);
+}
+
+int trainer_set_training(trainer *T, int on)
+{
+    return T->model ? cr_model_set_training(T->model, on) : cr_mlp_set_training(T->mlp, on);
+}
+
+cr_rng *trainer_rng(trainer *T)
+{
+    return T->model ? cr_model_rng(T->model) : cr_mlp_rng(T->mlp);
+}
+
+size_t trainer_param_count(trainer *T)
+{
+    return T->model ? cr_model_param_count(T->model) : cr_mlp_param_count(T->mlp);
+}
+
+int trainer_batch_shape(const trainer *T, int rows, int *shape)
+{
+    shape[0] = rows;
+    if (T->in_ndim == 0) {                    /* the MLP: rows x features */
+        shape[1] = T->mi.sizes[0];
+        return 2;
+    }
+    for (int i = 0; i < T->in_ndim; i++) shape[1 + i] = T->in_shape[i];
+    return 1 + T->in_ndim;
+}
+
+int trainer_build_arch(trainer *T, cr_rng *rng)
+{
+    const cr_dataset *d = T->train;
+    if (d->rows > 0 && (size_t)d->rows * (size_t)d->cols == d->n_features) {
+        T->in_ndim = 3;
+        T->in_shape[0] = 1;
+        T->in_shape[1] = d->rows;
+        T->in_shape[2] = d->cols;
+    } else {
+        T->in_ndim = 1;
+        T->in_shape[0] = (int)d->n_features;
+    }
+    char why[TRAIN_ERR - 16];
+    T->model = cr_model_from_spec(T->o->arch, T->in_ndim, T->in_shape, rng, why, sizeof why);
+    if (!T->model) return trainer_fail(T, EXIT_USAGE, "--arch: %s", why);
+    int out[3], nd = cr_model_shape(T->model, cr_model_n_layers(T->model) - 1, out);
+    if (nd != 1) {
+        snprintf(T->err, sizeof T->err, "--arch: the model's output is not a vector of class "
+                 "scores (end the spec with flatten, dense %d)", d->n_classes);
+        return EXIT_USAGE;
+    }
+    if (out[0] != d->n_classes) {
+        snprintf(T->err, sizeof T->err, "--arch: the model gives %d values per sample but the "
+                 "data has %d classes (end the spec with dense %d)", out[0], d->n_classes,
+                 d->n_classes);
+        return EXIT_USAGE;
+    }
+    return 0;
+}

@@ -70,6 +70,13 @@ void train_usage(FILE *f)
 "\n", f);
     fputs(
 "  Model\n"
+"  --arch SPEC            the whole model as a layer spec, e.g. \"conv 8 3x3 pad 1,\n"
+"                         relu, maxpool 2, flatten, dense 128, relu, dense 10\"\n"
+"                         (docs/TRAINING.md; IDX images enter as 1 x rows x cols,\n"
+"                         other data as features; the last layer's width is the\n"
+"                         number of classes). Replaces the four MLP options\n"
+"                         below (--hidden, --activation, --dropout, --batchnorm)\n"
+"                         and --init, which are shorthands for an MLP\n"
 "  --hidden LIST          hidden layer widths, e.g. 256,128 ('none': no hidden\n"
 "                         layer) (default 128; spirals 128,128)\n"
 "  --activation NAME      relu, tanh, sigmoid, leaky_relu (default relu)\n"
@@ -159,6 +166,7 @@ void train_usage(FILE *f)
 
 typedef struct raw {
     int optim_set, lr_set, sched_set, hidden_set, act_set, batch_set, epochs_set;
+    int init_set, dropout_set;
     int set_momentum, set_beta1, set_beta2, set_rho, set_eps, set_wd;
     int set_gamma, set_step, set_decay, set_lrmin, set_T, set_warmup;
     cr_optim_kind kind;
@@ -281,7 +289,7 @@ static void defaults(train_opts *o)
 static const char *const with_value[] = {
     "--data", "--train-images", "--train-labels", "--test-images", "--test-labels",
     "--test-csv", "--label-column", "--header", "--classes", "--val", "--spiral-arms",
-    "--spiral-points", "--hidden", "--activation", "--init", "--dropout", "--optim", "--lr",
+    "--spiral-points", "--arch", "--hidden", "--activation", "--init", "--dropout", "--optim", "--lr",
     "--momentum", "--beta1", "--beta2", "--rho", "--eps", "--weight-decay", "--schedule",
     "--gamma", "--step-size", "--decay", "--lr-min", "--cosine-steps", "--warmup", "--clip",
     "--batch", "--epochs", "--patience", "--seed", "--threads", "--out", "--dot", "--log",
@@ -321,7 +329,10 @@ static int option(train_opts *o, raw *r, const char *n, const char *v, char *err
     else if (IS("--val")) return get_double(n, v, 0, 1e9, &o->val, err, errsize);
     else if (IS("--spiral-arms")) return INT(&o->spiral_arms, 2, 10);
     else if (IS("--spiral-points")) return INT(&o->spiral_points, 10, 1000000);
-    else if (IS("--hidden")) {
+    else if (IS("--arch")) {
+        if (!v[0]) return fail(err, errsize, "--arch: the spec is empty (see --help)");
+        o->arch = v;
+    } else if (IS("--hidden")) {
         r->hidden_set = 1;
         return get_hidden(o, v, err, errsize);
     } else if (IS("--activation")) {
@@ -331,10 +342,12 @@ static int option(train_opts *o, raw *r, const char *n, const char *v, char *err
             return fail(err, errsize, "--activation: '%s' is not relu, tanh, sigmoid or leaky_relu",
                         v);
     } else if (IS("--init")) {
+        r->init_set = 1;
         if (cr_init_from_name(v, &o->init) != CR_OK || o->init == CR_INIT_ZEROS)
             return fail(err, errsize, "--init: '%s' is not auto, he_normal, he_uniform, "
                         "xavier_normal or xavier_uniform", v);
     } else if (IS("--dropout")) {
+        r->dropout_set = 1;
         if (get_double(n, v, -1e30, 1e30, &o->dropout, err, errsize)) return -1;
         if (o->dropout < 0 || o->dropout >= 1)
             return fail(err, errsize, "--dropout: %g is outside [0, 1)", o->dropout);
@@ -406,7 +419,7 @@ static int finish(train_opts *o, raw *r, char *err, size_t errsize)
     int embedded = !o->data && !o->train_images && !o->train_labels && !o->test_images &&
                    !o->test_labels;
     if (embedded) {                      /* presets for the spirals, where unset */
-        if (!r->hidden_set) {
+        if (!r->hidden_set && !o->arch) {
             o->hidden[0] = o->hidden[1] = 128;
             o->n_hidden = 2;
         }
@@ -468,6 +481,16 @@ static int finish(train_opts *o, raw *r, char *err, size_t errsize)
     if (o->batchnorm && o->batch < 2 && !o->eval)
         return fail(err, errsize, "--batchnorm needs --batch 2 or more (batch statistics of one "
                     "sample are undefined)");
+    if (o->arch) {
+        const char *mlp = r->hidden_set ? "--hidden" : r->act_set ? "--activation"
+                        : r->dropout_set ? "--dropout" : o->batchnorm ? "--batchnorm"
+                        : r->init_set ? "--init" : NULL;
+        if (mlp)
+            return fail(err, errsize, "--arch describes the whole model; %s is a shorthand for "
+                        "an MLP and cannot be combined with it (put the layer in the spec)", mlp);
+        if (o->standardize && !o->eval)
+            return fail(err, errsize, "--standardize is not supported with --arch yet");
+    }
     if (o->checkpoint_every && !o->checkpoint)
         return fail(err, errsize, "--checkpoint-every needs --checkpoint FILE");
     if (o->eval && (o->resume || o->checkpoint))

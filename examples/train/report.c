@@ -11,22 +11,26 @@
 int trainer_evaluate(trainer *T, const cr_dataset *d, const int *idx, size_t n, double *loss,
                     double *acc, long *confusion)
 {
-    int F = (int)d->n_features;
     size_t C = (size_t)T->mi.sizes[T->mi.n_sizes - 1], ok = 0;
     double sum = 0;
     cr_tape *t = T->eval_tape;
-    int was = cr_mlp_set_training(T->mlp, 0);
+    int was = trainer_set_training(T, 0);
     if (confusion) memset(confusion, 0, C * C * sizeof *confusion);
     for (size_t s = 0; s < n; s += EVAL_CHUNK) {
         int m = (int)(n - s < EVAL_CHUNK ? n - s : EVAL_CHUNK);
         cr_tape_reset(t);
-        cr_tensor *x = cr_const(t, 2, (int[]){ m, F }, NULL);
+        int shape[4], nd = trainer_batch_shape(T, m, shape);
+        cr_tensor *x = cr_const(t, nd, shape, NULL);
         cr_tensor *y = cr_const(t, 1, (int[]){ m }, NULL);
-        if (x && y) cr_dataset_gather(d, idx + s, (size_t)m, x, y, NULL, 0);
-        cr_tensor *z = cr_mlp_forward(t, T->mlp, x);
+        if (x && y && cr_dataset_gather(d, idx + s, (size_t)m, x, y, T->err,
+                                        sizeof T->err) != CR_OK) {
+            trainer_set_training(T, was);
+            return EXIT_TRAIN_FAILED;
+        }
+        cr_tensor *z = trainer_forward(T, t, x);
         cr_tensor *l = cr_softmax_cross_entropy(t, z, y);
         if (!l) {
-            cr_mlp_set_training(T->mlp, was);
+            trainer_set_training(T, was);
             return trainer_fail(T, EXIT_TRAIN_FAILED, "evaluation: %s", cr_tape_error(t));
         }
         sum += (double)l->data[0] * m;
@@ -40,7 +44,7 @@ int trainer_evaluate(trainer *T, const cr_dataset *d, const int *idx, size_t n, 
             if (confusion) confusion[truth * C + best]++;
         }
     }
-    cr_mlp_set_training(T->mlp, was);
+    trainer_set_training(T, was);
     *loss = sum / (double)n;
     *acc = (double)ok / (double)n;
     return 0;
@@ -102,6 +106,16 @@ static void model_extras(const model_info *mi, char *s, size_t size)
         snprintf(s + k, size - (size_t)k, ", dropout %g", mi->dropout);
 }
 
+/* "conv 8 3x3 pad 1, relu, ... on 1x28x28" */
+static void arch_desc(const cr_model *m, char *s, size_t size)
+{
+    size_t k = cr_model_spec(m, s, size);
+    int sh[3], nd = cr_model_shape(m, -1, sh);
+    if (k + 40 >= size) return;
+    k += (size_t)snprintf(s + k, size - k, " on %d", sh[0]);
+    for (int i = 1; i < nd; i++) k += (size_t)snprintf(s + k, size - k, "x%d", sh[i]);
+}
+
 void trainer_describe(trainer *T)
 {
     const train_opts *o = T->o;
@@ -113,11 +127,12 @@ void trainer_describe(trainer *T)
            o->data ? o->data : o->train_images ? o->train_images : "embedded spirals",
            T->split.n_train, T->split.n_val, T->test ? T->test->n : 0, T->train->n_features,
            T->train->n_classes, o->standardize ? "; standardised" : "");
-    char extras[64];
+    char extras[64], desc[CR_MODEL_SPEC_MAX + 64];
     model_extras(mi, extras, sizeof extras);
-    printf("model: %s %s%s, %zu parameters; %s lr %g, %s schedule, batch %d, %d epochs, seed %llu, "
-           "%d thread%s, %s\n", arch, cr_activation_name(mi->act), extras,
-           cr_mlp_param_count(T->mlp),
+    if (T->model) arch_desc(T->model, desc, sizeof desc);
+    else snprintf(desc, sizeof desc, "%s %s%s", arch, cr_activation_name(mi->act), extras);
+    printf("model: %s, %zu parameters; %s lr %g, %s schedule, batch %d, %d epochs, seed %llu, "
+           "%d thread%s, %s\n", desc, trainer_param_count(T),
            cr_optim_kind_name(o->optim.kind), o->optim.lr, cr_schedule_kind_name(o->sched.kind),
            o->batch, o->epochs, o->seed, cr_pool_threads(cr_tape_pool(T->full.t)),
            cr_pool_threads(cr_tape_pool(T->full.t)) > 1 ? "s" : "",
@@ -129,6 +144,60 @@ void trainer_describe(trainer *T)
     fflush(stdout);
 }
 
+/* The eval tape and sample indices 0..n-1 of the test set. */
+static int eval_prepare(trainer *T)
+{
+    const cr_dataset *d = T->test;
+    T->eval_tape = cr_tape_new(0);
+    T->all_idx = cr_malloc(d->n * sizeof *T->all_idx);
+    if (!T->eval_tape || !T->all_idx)
+        return trainer_fail(T, EXIT_TRAIN_FAILED, "out of memory%s", "");
+    for (size_t i = 0; i < d->n; i++) T->all_idx[i] = (int)i;
+    cr_tape_set_grad_mode(T->eval_tape, 0);
+    return trainer_tape_setup(T, T->eval_tape) ? EXIT_TRAIN_FAILED : 0;
+}
+
+/* --eval of a file written by cr_model_save (a --arch run): the model rebuilds
+ * itself from the stored spec. */
+static int eval_model_image(trainer *T, const void *image, size_t size)
+{
+    const char *path = T->o->eval;
+    cr_dataset *d = T->test;
+    T->model = cr_model_load_buffer(image, size, path, NULL, T->err, sizeof T->err);
+    if (!T->model) return EXIT_USAGE;
+    cr_model_set_training(T->model, 0);
+    int sh[3], nd = cr_model_shape(T->model, -1, sh);
+    size_t F = 1;
+    for (int i = 0; i < nd; i++) F *= (size_t)sh[i];
+    if (F != d->n_features) {
+        snprintf(T->err, sizeof T->err, "%s: the model takes %zu values per sample but the data "
+                 "has %zu", path, F, d->n_features);
+        return EXIT_USAGE;
+    }
+    int out[3], no = cr_model_shape(T->model, cr_model_n_layers(T->model) - 1, out);
+    if (no != 1 || out[0] < 2) {
+        snprintf(T->err, sizeof T->err, "%s: the model's output is not a vector of class "
+                 "scores", path);
+        return EXIT_USAGE;
+    }
+    if (d->n_classes > out[0]) {
+        snprintf(T->err, sizeof T->err, "%s: the model has %d classes but the data has labels up "
+                 "to %d", path, out[0], d->n_classes - 1);
+        return EXIT_USAGE;
+    }
+    T->in_ndim = nd;
+    memcpy(T->in_shape, sh, sizeof sh);
+    T->mi.sizes[0] = (int)F;
+    T->mi.sizes[1] = out[0];
+    T->mi.n_sizes = 2;
+    int rc = eval_prepare(T);
+    if (rc) return rc;
+    char desc[CR_MODEL_SPEC_MAX + 64];
+    arch_desc(T->model, desc, sizeof desc);
+    if (!T->o->quiet) printf("model %s: %s, evaluated on %zu samples\n", path, desc, d->n);
+    return trainer_report_test(T, "test");
+}
+
 static int eval_image(trainer *T, const void *image, size_t size)
 {
     const train_opts *o = T->o;
@@ -137,6 +206,9 @@ static int eval_image(trainer *T, const void *image, size_t size)
     if (cr_file_info_buffer(image, size, path, &info, T->err, sizeof T->err) != CR_OK ||
         cr_load_buffer(image, size, path, NULL, NULL, T->meta, T->err, sizeof T->err) != CR_OK)
         return EXIT_USAGE;
+    uint64_t spec_bytes;
+    if (cr_meta_get_u64(T->meta, "model.spec.bytes", &spec_bytes) == CR_OK)
+        return eval_model_image(T, image, size);
     if (model_info_from_meta(&T->mi, T->meta, path, T->err,
                              sizeof T->err) != CR_OK) return EXIT_USAGE;
     model_info *mi = &T->mi;

@@ -29,6 +29,7 @@ typedef struct train_opts {
     int spiral_arms, spiral_points;
 
     /* model */
+    const char *arch;             /* --arch SPEC: a cr_model; NULL: the MLP below */
     int hidden[TRAIN_MAX_HIDDEN];
     int n_hidden;
     cr_activation act;
@@ -127,8 +128,10 @@ typedef struct trainer {
     const train_opts *o;
     cr_dataset *train, *test;
     cr_split split;
-    model_info mi;
-    cr_mlp *mlp;
+    model_info mi;             /* with --arch: only sizes {features, classes} */
+    cr_mlp *mlp;               /* the MLP options' model, or NULL */
+    cr_model *model;           /* --arch (or an --eval file made with it), or NULL */
+    int in_ndim, in_shape[3];  /* one sample as the model takes it: F, or C x H x W */
     cr_optim *opt;
     cr_schedule sched;
     cr_batcher *batcher;
@@ -147,6 +150,20 @@ typedef struct trainer {
     uint64_t bad_epochs, ep_correct, ep_seen;
     double t_start, test_acc;
 } trainer;
+
+/* The model, whichever kind it is (model_io.c): forward on t, trainable
+ * parameters, training mode (returns the previous one), dropout generator,
+ * parameter count, and the shape of a batch of `rows` samples (returns its ndim). */
+cr_tensor *trainer_forward(trainer *T, cr_tape *t, cr_tensor *x);
+cr_params *trainer_params(trainer *T);
+int trainer_set_training(trainer *T, int on);
+cr_rng *trainer_rng(trainer *T);
+size_t trainer_param_count(trainer *T);
+int trainer_batch_shape(const trainer *T, int rows, int *shape);
+/* Build T->model from --arch on the training data's sample shape (IDX images:
+ * 1 x rows x cols; otherwise features), weights from rng; checks that its output
+ * is one score per class. 0 or EXIT_USAGE/EXIT_TRAIN_FAILED with T->err set. */
+int trainer_build_arch(trainer *T, cr_rng *rng);
 
 /* Train (or evaluate with --eval) as the options say; returns the exit status. */
 int train_run(const train_opts *o);

@@ -1,0 +1,197 @@
+/* The training program with --arch (a cr_model from a layer spec), run as a
+ * separate process as a user would: a small CNN learns generated 6x6 IDX images
+ * well above chance, its saved model re-evaluates to the same accuracy, a resumed
+ * checkpoint gives a byte-identical model, and bad combinations and specs are
+ * refused with one line and exit status 2. */
+#include "data_helpers.h"
+
+#include <sys/wait.h>
+
+static char train_bin[1024];
+
+/* Run the trainer with args (a shell fragment), output into the scratch dir;
+ * returns the exit status. */
+static int run(const char *args)
+{
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "'%s' --no-progress %s > '%s' 2> '%s'", train_bin, args,
+             td_path("stdout"), td_path("stderr"));
+    int st = system(cmd);
+    assert_true(st != -1 && WIFEXITED(st));
+    return WEXITSTATUS(st);
+}
+
+static const char *slurp(const char *path)
+{
+    static char buf[1 << 16];
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    return buf;
+}
+
+/* The "test: accuracy X% (k/n), loss L" line of the last run into line; returns X/100. */
+static double test_accuracy(char *line, size_t size)
+{
+    const char *out = slurp(td_path("stdout"));
+    assert_non_null(out);
+    const char *p = strstr(out, "test: accuracy ");
+    if (!p) print_error("no accuracy line in:\n%s\n", out);
+    assert_non_null(p);
+    const char *e = strchr(p, '\n');
+    snprintf(line, size, "%.*s", (int)(e ? (size_t)(e - p) : strlen(p)), p);
+    return atof(p + strlen("test: accuracy ")) / 100;
+}
+
+static void expect_usage_error(const char *args, const char *needle)
+{
+    int rc = run(args);
+    const char *err = slurp(td_path("stderr"));
+    assert_non_null(err);
+    if (rc != 2 || !strstr(err, needle))
+        print_error("args %s: exit %d, stderr: %s\n", args, rc, err);
+    assert_int_equal(rc, 2);
+    assert_true(strncmp(err, "train: ", 7) == 0);
+    assert_msg_has(err, needle);
+    assert_true(strchr(err, '\n') == err + strlen(err) - 1);   /* exactly one line */
+}
+
+/* IDX files under their distributed names: 4 classes of 6x6 images, class c has a
+ * bright 3x3 quadrant c on noise (chance 1/4). */
+static void write_idx_set(const char *dir, const char *prefix, uint32_t n, uint64_t seed)
+{
+    size_t pix = 36;
+    unsigned char *img = malloc(16 + n * pix), *lbl = malloc(8 + n);
+    assert_non_null(img);
+    assert_non_null(lbl);
+    td_be32(img, 0x803);
+    td_be32(img + 4, n);
+    td_be32(img + 8, 6);
+    td_be32(img + 12, 6);
+    td_be32(lbl, 0x801);
+    td_be32(lbl + 4, n);
+    cr_rng r;
+    cr_rng_seed(&r, seed);
+    for (uint32_t i = 0; i < n; i++) {
+        int c = (int)cr_rng_below(&r, 4);
+        lbl[8 + i] = (unsigned char)c;
+        for (int y = 0; y < 6; y++)
+            for (int x = 0; x < 6; x++) {
+                int inside = (y / 3) * 2 + x / 3 == c;
+                img[16 + i * pix + (size_t)y * 6 + (size_t)x] =
+                    (unsigned char)(cr_rng_below(&r, 120) + (inside ? 100 : 0));
+            }
+    }
+    char p[1024];
+    snprintf(p, sizeof p, "%s/%s-images-idx3-ubyte", dir, prefix);
+    td_write(p, img, 16 + n * pix);
+    snprintf(p, sizeof p, "%s/%s-labels-idx1-ubyte", dir, prefix);
+    td_write(p, lbl, 8 + n);
+    free(img);
+    free(lbl);
+}
+
+/* The data directory, written once. */
+static const char *data_dir(void)
+{
+    static char dir[512];
+    if (!dir[0]) {
+        snprintf(dir, sizeof dir, "%s", td_path("idx"));
+        assert_int_equal(mkdir(dir, 0700), 0);
+        write_idx_set(dir, "train", 600, 1);
+        write_idx_set(dir, "t10k", 200, 2);
+    }
+    return dir;
+}
+
+#define CNN "conv 4 3x3 pad 1, relu, maxpool 2, flatten, dense 4"
+/* 540 training samples (--val 0.1), batch 16: 34 steps per epoch */
+#define RUN "--data '%s' --arch '" CNN "' --optim adam --lr 0.01 --batch 16 --epochs 3 --seed 5"
+
+static void test_arch_cnn_learns_and_saved_model_reevaluates(void **state)
+{
+    (void)state;
+    char args[2048], line[256], line2[256];
+    snprintf(args, sizeof args, RUN " --out '%s'", data_dir(), td_path("cnn.crm"));
+    assert_int_equal(run(args), 0);
+    const char *out = slurp(td_path("stdout"));
+    /* the model as built: canonical spec on the images' shape, and its size
+     * (conv 4*1*3*3 + 4, dense 36*4 + 4) */
+    assert_msg_has(out, "model: " CNN " on 1x6x6, 188 parameters");
+    assert_true(test_accuracy(line, sizeof line) > 0.8);
+    /* a fresh process rebuilds the model from the file alone */
+    snprintf(args, sizeof args, "--data '%s' --eval '%s'", data_dir(), td_path("cnn.crm"));
+    assert_int_equal(run(args), 0);
+    assert_msg_has(slurp(td_path("stdout")), "on 1x6x6, evaluated on 200 samples");
+    test_accuracy(line2, sizeof line2);
+    assert_string_equal(line, line2);
+}
+
+/* Stopped at step 50 (checkpoints every 7 steps: the last at 49) and resumed: the
+ * final model is byte-identical to the uninterrupted run's. Resuming with another
+ * spec, or without --arch, is refused. */
+static void test_arch_resume_from_checkpoint_is_bit_identical(void **state)
+{
+    (void)state;
+    char args[2048];
+    snprintf(args, sizeof args, RUN " --out '%s'", data_dir(), td_path("full.crm"));
+    assert_int_equal(run(args), 0);
+    snprintf(args, sizeof args, RUN " --out '%s' --checkpoint '%s' --checkpoint-every 7 "
+             "--max-steps 50", data_dir(), td_path("cut.crm"), td_path("ck.crm"));
+    assert_int_equal(run(args), 0);
+    assert_msg_has(slurp(td_path("stdout")), "stopped after 50 steps (--max-steps)");
+    assert_false(cr_test_files_equal(td_path("full.crm"), td_path("cut.crm")));
+    snprintf(args, sizeof args, RUN " --out '%s' --resume '%s'", data_dir(), td_path("res.crm"),
+             td_path("ck.crm"));
+    assert_int_equal(run(args), 0);
+    assert_msg_has(slurp(td_path("stdout")), "(step 49)");
+    assert_true(cr_test_files_equal(td_path("full.crm"), td_path("res.crm")));
+
+    snprintf(args, sizeof args, "--data '%s' --arch 'conv 2 3x3 pad 1, relu, maxpool 2, "
+             "flatten, dense 4' --optim adam --lr 0.01 --batch 16 --epochs 3 --seed 5 "
+             "--out '%s' --resume '%s'", data_dir(), td_path("bad.crm"), td_path("ck.crm"));
+    expect_usage_error(args, "--arch is \"" CNN "\" in the checkpoint but \"conv 2 3x3 pad 1, "
+                             "relu, maxpool 2, flatten, dense 4\" in this run");
+    snprintf(args, sizeof args, "--data '%s' --hidden 8 --optim adam --lr 0.01 --batch 16 "
+             "--epochs 3 --seed 5 --out '%s' --resume '%s'", data_dir(), td_path("bad.crm"),
+             td_path("ck.crm"));
+    expect_usage_error(args, "the checkpoint is of an --arch run but this run has no --arch");
+}
+
+static void test_arch_refuses_mlp_options_and_bad_specs(void **state)
+{
+    (void)state;
+    char args[2048];
+    snprintf(args, sizeof args, "--data '%s' --arch '" CNN "' --hidden 16", data_dir());
+    expect_usage_error(args, "--arch describes the whole model; --hidden is a shorthand for an "
+                             "MLP and cannot be combined with it");
+    snprintf(args, sizeof args, "--data '%s' --batchnorm --arch '" CNN "'", data_dir());
+    expect_usage_error(args, "--batchnorm is a shorthand for an MLP");
+    /* a spec that does not fit the 1x6x6 images: the layer by position and text */
+    snprintf(args, sizeof args, "--data '%s' --arch 'conv 4 3x3, relu, maxpool 2, conv 8 3x3, "
+             "flatten, dense 4'", data_dir());
+    expect_usage_error(args, "--arch: layer 4 (conv 8 3x3): input is 4x2x2");
+    snprintf(args, sizeof args, "--data '%s' --arch 'conv 4 3x3, frob 2, flatten, dense 4'",
+             data_dir());
+    expect_usage_error(args, "--arch: layer 2 (frob 2): unknown layer 'frob'");
+    /* the output must be one score per class */
+    snprintf(args, sizeof args, "--data '%s' --arch 'flatten, dense 3'", data_dir());
+    expect_usage_error(args, "--arch: the model gives 3 values per sample but the data has 4 "
+                             "classes (end the spec with dense 4)");
+    snprintf(args, sizeof args, "--data '%s' --arch 'conv 4 3x3'", data_dir());
+    expect_usage_error(args, "--arch: the model's output is not a vector of class scores");
+}
+
+int main(int argc, char **argv)
+{
+    (void)argc;
+    if (!cr_test_train_bin(train_bin, sizeof train_bin, argv[0])) return 1;
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_arch_cnn_learns_and_saved_model_reevaluates),
+        cmocka_unit_test(test_arch_resume_from_checkpoint_is_bit_identical),
+        cmocka_unit_test(test_arch_refuses_mlp_options_and_bad_specs),
+    };
+    return cmocka_run_group_tests_name("train_arch", tests, NULL, NULL);
+}
