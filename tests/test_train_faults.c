@@ -62,7 +62,7 @@ static void expect_failure(int rc, int want, const char *needle)
 static void test_long_out_path_writes_its_graph_beside_it_and_no_other_file(void **state)
 {
     (void)state;
-    char dir[2048], out[2048], victim[2048], dot[2048];
+    char dir[2048], out[4096], victim[2048], dot[4096];   /* out, dot: room for dir + name */
     snprintf(dir, sizeof dir, "%s", td_path(""));
     size_t len = strlen(dir);
     while (len < 780) {                                /* nested 200-byte directories */
@@ -83,7 +83,7 @@ static void test_long_out_path_writes_its_graph_beside_it_and_no_other_file(void
     snprintf(victim, sizeof victim, "%.1023s", out);   /* what the old buffer held */
     snprintf(dot, sizeof dot, "%s/%s.dot", dir, name);
     td_write(victim, "precious", 8);
-    char args[4096];
+    char args[8192];
     snprintf(args, sizeof args, SMALL " --epochs 1 --out '%s'", out);
     assert_int_equal(run(args), 0);
     assert_string_equal(slurp(victim), "precious");
