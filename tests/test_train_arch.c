@@ -3,60 +3,10 @@
  * well above chance, its saved model re-evaluates to the same accuracy, a resumed
  * checkpoint gives a byte-identical model, and bad combinations and specs are
  * refused with one line and exit status 2. */
-#include "data_helpers.h"
+#include "train_helpers.h"
 
 #include <sys/wait.h>
 
-static char train_bin[1024];
-
-/* Run the trainer with args (a shell fragment), output into the scratch dir;
- * returns the exit status. */
-static int run(const char *args)
-{
-    char cmd[4096];
-    snprintf(cmd, sizeof cmd, "'%s' --no-progress %s > '%s' 2> '%s'", train_bin, args,
-             td_path("stdout"), td_path("stderr"));
-    int st = system(cmd);
-    assert_true(st != -1 && WIFEXITED(st));
-    return WEXITSTATUS(st);
-}
-
-static const char *slurp(const char *path)
-{
-    static char buf[1 << 16];
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    return buf;
-}
-
-/* The "test: accuracy X% (k/n), loss L" line of the last run into line; returns X/100. */
-static double test_accuracy(char *line, size_t size)
-{
-    const char *out = slurp(td_path("stdout"));
-    assert_non_null(out);
-    const char *p = strstr(out, "test: accuracy ");
-    if (!p) print_error("no accuracy line in:\n%s\n", out);
-    assert_non_null(p);
-    const char *e = strchr(p, '\n');
-    snprintf(line, size, "%.*s", (int)(e ? (size_t)(e - p) : strlen(p)), p);
-    return atof(p + strlen("test: accuracy ")) / 100;
-}
-
-static void expect_usage_error(const char *args, const char *needle)
-{
-    int rc = run(args);
-    const char *err = slurp(td_path("stderr"));
-    assert_non_null(err);
-    if (rc != 2 || !strstr(err, needle))
-        print_error("args %s: exit %d, stderr: %s\n", args, rc, err);
-    assert_int_equal(rc, 2);
-    assert_true(strncmp(err, "train: ", 7) == 0);
-    assert_msg_has(err, needle);
-    assert_true(strchr(err, '\n') == err + strlen(err) - 1);   /* exactly one line */
-}
 
 /* IDX files under their distributed names: 4 classes of 6x6 images, class c has a
  * bright 3x3 quadrant c on noise (chance 1/4). */

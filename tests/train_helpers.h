@@ -1,0 +1,64 @@
+/* Running the training program from a test, as a user would (a separate process,
+ * output into the scratch directory of data_helpers.h): shared by the trainer's
+ * test files. train_bin is set by each file's main (cr_test_train_bin). */
+#ifndef CR_TRAIN_HELPERS_H
+#define CR_TRAIN_HELPERS_H
+
+#include "data_helpers.h"
+
+#include <sys/wait.h>
+
+static char train_bin[1024];
+
+/* Run the trainer with args (a shell fragment); stdout and stderr go to files in
+ * the scratch dir. Returns the exit status. */
+static inline int run(const char *args)
+{
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "'%s' --no-progress %s > '%s' 2> '%s'", train_bin, args,
+             td_path("stdout"), td_path("stderr"));
+    int st = system(cmd);
+    assert_true(st != -1 && WIFEXITED(st));
+    return WEXITSTATUS(st);
+}
+
+/* Whole file into a static buffer. */
+static inline const char *slurp(const char *path)
+{
+    static char buf[1 << 16];
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    return buf;
+}
+
+/* The "test: accuracy X% (...)" line of the last run, as a fraction. */
+static inline double test_accuracy(char *line, size_t size)
+{
+    const char *out = slurp(td_path("stdout"));
+    assert_non_null(out);
+    const char *p = strstr(out, "test: accuracy ");
+    if (!p) print_error("no accuracy line in:\n%s\n", out);
+    assert_non_null(p);
+    const char *e = strchr(p, '\n');
+    size_t n = e ? (size_t)(e - p) : strlen(p);
+    if (line) snprintf(line, size, "%.*s", (int)n, p);
+    return atof(p + strlen("test: accuracy ")) / 100;
+}
+
+static inline void expect_usage_error(const char *args, const char *needle)
+{
+    int rc = run(args);
+    const char *err = slurp(td_path("stderr"));
+    assert_non_null(err);
+    if (rc != 2 || !strstr(err, needle))
+        print_error("args %s: exit %d, stderr: %s\n", args, rc, err ? err : "(none)");
+    assert_int_equal(rc, 2);
+    assert_true(strncmp(err, "train: ", 7) == 0);
+    assert_msg_has(err, needle);
+    assert_true(strchr(err, '\n') == err + strlen(err) - 1);   /* exactly one line */
+}
+
+#endif
