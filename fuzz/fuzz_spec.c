@@ -16,52 +16,13 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define BUDGET ((size_t)256 << 20)
-#define HDR 16   /* keeps max_align_t alignment */
-static size_t in_use;
-
-static void *b_malloc(size_t n, void *ctx)
-{
-    (void)ctx;
-    if (n > BUDGET - in_use || n > SIZE_MAX - HDR) return NULL;
-    unsigned char *p = malloc(n + HDR);
-    if (!p) return NULL;
-    memcpy(p, &n, sizeof n);
-    in_use += n;
-    return p + HDR;
-}
-
-static void b_free(void *q, void *ctx)
-{
-    (void)ctx;
-    if (!q) return;
-    unsigned char *p = (unsigned char *)q - HDR;
-    size_t n;
-    memcpy(&n, p, sizeof n);
-    in_use -= n;
-    free(p);
-}
-
-static void *b_realloc(void *q, size_t n, void *ctx)
-{
-    if (!q) return b_malloc(n, ctx);
-    unsigned char *p = (unsigned char *)q - HDR;
-    size_t old;
-    memcpy(&old, p, sizeof old);
-    if (n > old && (n - old > BUDGET - in_use || n > SIZE_MAX - HDR)) return NULL;
-    unsigned char *np = realloc(p, n + HDR);
-    if (!np) return NULL;
-    memcpy(np, &n, sizeof n);
-    in_use = in_use - old + n;
-    return np + HDR;
-}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1) return 0;
     static int hooked;
     if (!hooked) {
-        cr_allocator a = { b_malloc, b_realloc, b_free, NULL };
+        cr_allocator a = { fuzz_malloc, fuzz_realloc, fuzz_free, NULL };
         cr_set_allocator(&a);
         hooked = 1;
     }

@@ -6,6 +6,7 @@
 
 #include "chainrule.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +52,49 @@ static inline void fuzz_check_message(cr_status st, const char *msg, size_t size
     if (st == CR_OK) return;
     FUZZ_CHECK(memchr(msg, '\0', size) != NULL, "message not NUL-terminated (status %d)", st);
     FUZZ_CHECK(msg[0] != '\0', "status %d (%s) without a message", st, cr_strerror(st));
+}
+
+/* An allocator for cr_set_allocator that holds at most FUZZ_BUDGET bytes at once:
+ * a valid spec or model file may ask for gigabytes, which would end the fuzzer
+ * with an out-of-memory report instead of a finding. */
+#define FUZZ_BUDGET ((size_t)256 << 20)
+#define FUZZ_HDR 16   /* keeps max_align_t alignment */
+static size_t fuzz_in_use;
+
+static inline void *fuzz_malloc(size_t n, void *ctx)
+{
+    (void)ctx;
+    if (n > FUZZ_BUDGET - fuzz_in_use || n > SIZE_MAX - FUZZ_HDR) return NULL;
+    unsigned char *p = malloc(n + FUZZ_HDR);
+    if (!p) return NULL;
+    memcpy(p, &n, sizeof n);
+    fuzz_in_use += n;
+    return p + FUZZ_HDR;
+}
+
+static inline void fuzz_free(void *q, void *ctx)
+{
+    (void)ctx;
+    if (!q) return;
+    unsigned char *p = (unsigned char *)q - FUZZ_HDR;
+    size_t n;
+    memcpy(&n, p, sizeof n);
+    fuzz_in_use -= n;
+    free(p);
+}
+
+static inline void *fuzz_realloc(void *q, size_t n, void *ctx)
+{
+    if (!q) return fuzz_malloc(n, ctx);
+    unsigned char *p = (unsigned char *)q - FUZZ_HDR;
+    size_t old;
+    memcpy(&old, p, sizeof old);
+    if (n > old && (n - old > FUZZ_BUDGET - fuzz_in_use || n > SIZE_MAX - FUZZ_HDR)) return NULL;
+    unsigned char *np = realloc(p, n + FUZZ_HDR);
+    if (!np) return NULL;
+    memcpy(np, &n, sizeof n);
+    fuzz_in_use = fuzz_in_use - old + n;
+    return np + FUZZ_HDR;
 }
 
 #endif

@@ -159,38 +159,6 @@ static void test_resume_with_dropout_and_batchnorm_is_bit_identical(void **state
     expect_usage_error(args, "--dropout is 0.3 in the checkpoint but 0 in this run");
 }
 
-/* IDX files under their distributed names: 4 classes of 6x6 images, class c has a
- * bright 3x3 quadrant c on noise (chance 1/4). */
-static void write_idx_set(const char *dir, const char *prefix, uint32_t n, uint64_t seed)
-{
-    size_t pix = 36;
-    unsigned char *img = malloc(16 + n * pix), *lbl = malloc(8 + n);
-    td_be32(img, 0x803);
-    td_be32(img + 4, n);
-    td_be32(img + 8, 6);
-    td_be32(img + 12, 6);
-    td_be32(lbl, 0x801);
-    td_be32(lbl + 4, n);
-    cr_rng r;
-    cr_rng_seed(&r, seed);
-    for (uint32_t i = 0; i < n; i++) {
-        int c = (int)cr_rng_below(&r, 4);
-        lbl[8 + i] = (unsigned char)c;
-        for (int y = 0; y < 6; y++)
-            for (int x = 0; x < 6; x++) {
-                int inside = (y / 3) * 2 + x / 3 == c;
-                img[16 + i * pix + (size_t)y * 6 + (size_t)x] =
-                    (unsigned char)(cr_rng_below(&r, 120) + (inside ? 100 : 0));
-            }
-    }
-    char p[1024];
-    snprintf(p, sizeof p, "%s/%s-images-idx3-ubyte", dir, prefix);
-    td_write(p, img, 16 + n * pix);
-    snprintf(p, sizeof p, "%s/%s-labels-idx1-ubyte", dir, prefix);
-    td_write(p, lbl, 8 + n);
-    free(img);
-    free(lbl);
-}
 
 static void test_idx_directory_trains_and_bad_file_is_refused(void **state)
 {

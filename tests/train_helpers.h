@@ -61,4 +61,39 @@ static inline void expect_usage_error(const char *args, const char *needle)
     assert_true(strchr(err, '\n') == err + strlen(err) - 1);   /* exactly one line */
 }
 
+/* IDX files under their distributed names: 4 classes of 6x6 images, class c has a
+ * bright 3x3 quadrant c on noise (chance 1/4). */
+static inline void write_idx_set(const char *dir, const char *prefix, uint32_t n, uint64_t seed)
+{
+    size_t pix = 36;
+    unsigned char *img = malloc(16 + n * pix), *lbl = malloc(8 + n);
+    assert_non_null(img);
+    assert_non_null(lbl);
+    td_be32(img, 0x803);
+    td_be32(img + 4, n);
+    td_be32(img + 8, 6);
+    td_be32(img + 12, 6);
+    td_be32(lbl, 0x801);
+    td_be32(lbl + 4, n);
+    cr_rng r;
+    cr_rng_seed(&r, seed);
+    for (uint32_t i = 0; i < n; i++) {
+        int c = (int)cr_rng_below(&r, 4);
+        lbl[8 + i] = (unsigned char)c;
+        for (int y = 0; y < 6; y++)
+            for (int x = 0; x < 6; x++) {
+                int inside = (y / 3) * 2 + x / 3 == c;
+                img[16 + i * pix + (size_t)y * 6 + (size_t)x] =
+                    (unsigned char)(cr_rng_below(&r, 120) + (inside ? 100 : 0));
+            }
+    }
+    char p[1024];
+    snprintf(p, sizeof p, "%s/%s-images-idx3-ubyte", dir, prefix);
+    td_write(p, img, 16 + n * pix);
+    snprintf(p, sizeof p, "%s/%s-labels-idx1-ubyte", dir, prefix);
+    td_write(p, lbl, 8 + n);
+    free(img);
+    free(lbl);
+}
+
 #endif
