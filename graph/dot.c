@@ -82,26 +82,22 @@ static size_t scope_len(const cr_tensor *x)
     return 0;
 }
 
-typedef struct scope {
-    const char *s;      /* not NUL-terminated at len */
-    size_t len;
-} scope;
+typedef cr__scope scope;
 
-static scope own_scope(const cr_tensor *x)
+cr__scope cr__own_scope(const cr_tensor *x)
 {
     scope sc = { x->name, scope_len(x) };
     return sc;
 }
 
-/* Scopes of the tape nodes, in order (inheritance needs the earlier ones). */
-static void node_scopes(const cr_tape *t, scope *sc)
+void cr__node_scopes(const cr_tape *t, cr__scope *sc)
 {
     for (size_t i = 0; i < t->n_nodes; i++) {
         const cr_node *n = &t->nodes[i];
-        sc[i] = own_scope(n->out);
+        sc[i] = cr__own_scope(n->out);
         if (sc[i].len || n->op == &cr__leaf_op) continue;
         for (int k = 0; k < n->n_in && !sc[i].len; k++)
-            if (n->in[k]->flags & CR_HEAP) sc[i] = own_scope(n->in[k]);
+            if (n->in[k]->flags & CR_HEAP) sc[i] = cr__own_scope(n->in[k]);
         if (!sc[i].len && n->n_in == 1 && n->in[0]->id >= 0 &&
             t->nodes[n->in[0]->id].op != &cr__leaf_op)
             sc[i] = sc[n->in[0]->id];
@@ -192,7 +188,7 @@ static void put_tape_node(FILE *f, const cr_tape *t, size_t i, long loss)
             snprintf(kind_buf + w, sizeof kind_buf - (size_t)w, " #%zu", i);
         kind = kind_buf;
     }
-    put_node(f, t, id, x, kind, color, own_scope(x).len, (long)i == loss);
+    put_node(f, t, id, x, kind, color, cr__own_scope(x).len, (long)i == loss);
 }
 
 static void put_heap_node(FILE *f, const cr_tape *t, size_t j, const cr_tensor *x)
@@ -201,7 +197,7 @@ static void put_heap_node(FILE *f, const cr_tape *t, size_t j, const cr_tensor *
     snprintf(id, sizeof id, "p%zu", j);
     int param = (x->flags & CR_REQUIRES_GRAD) != 0;
     put_node(f, t, id, x, param ? "param" : "const", param ? COLOR_PARAM : COLOR_INPUT,
-             own_scope(x).len, 0);
+             cr__own_scope(x).len, 0);
 }
 
 static void put_cluster_open(FILE *f, size_t c, scope sc)
@@ -256,7 +252,7 @@ cr_status cr_tape_dot(const cr_tape *t, FILE *f)
                 cr_free(h.x);
                 return CR_ERR_NOMEM;
             }
-    node_scopes(t, sc);
+    cr__node_scopes(t, sc);
     long loss = find_loss(t);
 
     fputs("digraph chainrule {\n  graph [rankdir=LR, fontname=\"Helvetica\", fontsize=11, "
@@ -265,20 +261,20 @@ cr_status cr_tape_dot(const cr_tape *t, FILE *f)
           "fontcolor=\"#1f4e9c\"];\n", f);
     /* nodes outside any scope */
     for (size_t j = 0; j < h.n; j++)
-        if (!own_scope(h.x[j]).len) put_heap_node(f, t, j, h.x[j]);
+        if (!cr__own_scope(h.x[j]).len) put_heap_node(f, t, j, h.x[j]);
     for (size_t i = 0; i < t->n_nodes; i++)
         if (!sc[i].len) put_tape_node(f, t, i, loss);
     /* one cluster per scope, in order of first appearance */
     size_t c = 0;
     for (size_t i = 0; i < t->n_nodes + h.n; i++) {
-        scope s = i < h.n ? own_scope(h.x[i]) : sc[i - h.n];
+        scope s = i < h.n ? cr__own_scope(h.x[i]) : sc[i - h.n];
         int first = s.len > 0;
         for (size_t j = 0; first && j < i; j++)
-            if (same_scope(s, j < h.n ? own_scope(h.x[j]) : sc[j - h.n])) first = 0;
+            if (same_scope(s, j < h.n ? cr__own_scope(h.x[j]) : sc[j - h.n])) first = 0;
         if (!first) continue;
         put_cluster_open(f, c++, s);
         for (size_t j = 0; j < h.n; j++)
-            if (same_scope(s, own_scope(h.x[j]))) put_heap_node(f, t, j, h.x[j]);
+            if (same_scope(s, cr__own_scope(h.x[j]))) put_heap_node(f, t, j, h.x[j]);
         for (size_t j = 0; j < t->n_nodes; j++)
             if (same_scope(s, sc[j])) put_tape_node(f, t, j, loss);
         fputs("  }\n", f);

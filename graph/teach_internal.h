@@ -31,6 +31,22 @@ char *cr__describe(const cr_tensor *x, const cr_real *v, char *buf, size_t size)
  * tensor's buffer only counts when that pass reached it). */
 const cr_real *cr__grad_of(const cr_tape *t, const cr_tensor *x);
 
+/* x's name as it appears after ∂: in parentheses unless it is a plain word, so
+ * that ∂l/∂(1-p) reads right (trace.c). Returns buf. */
+char *cr__operand(const cr_tensor *x, char *buf, size_t size);
+
+/* A layer: the part of a label before its last '/' (or a parameter name before its
+ * last '.'); len 0 for none. Not NUL-terminated at len (dot.c). */
+typedef struct cr__scope {
+    const char *s;
+    size_t len;
+} cr__scope;
+cr__scope cr__own_scope(const cr_tensor *x);
+/* Scopes of the tape's nodes, in order, into sc[0..n_nodes): a node's own, else
+ * that of the first scoped parameter it reads, else its only input's when that is
+ * an op (so x W + b and its activation land in their layer). */
+void cr__node_scopes(const cr_tape *t, cr__scope *sc);
+
 /* Local derivatives of node n (its output must be a scalar): runs the op's own
  * backward with incoming gradient 1 and scratch gradient buffers, so that
  * local[k] (size in[k]->size, caller-provided or NULL to skip) receives
@@ -39,5 +55,11 @@ const cr_real *cr__grad_of(const cr_tape *t, const cr_tensor *x);
  * the node is restored afterwards; nothing else on the tape changes. Returns 1, or
  * 0 (locals untouched) when a node has so many inputs that memory ran out. */
 int cr__local_derivatives(cr_tape *t, cr_node *n, cr_real *const *local, int all_inputs);
+
+/* The page of cr_tape_html (graph/html_page.c): its style sheet, the body before
+ * the data, and its script, as NULL-terminated arrays of lines. */
+extern const char *const cr__html_css[];
+extern const char *const cr__html_body[];
+extern const char *const cr__html_js[];
 
 #endif

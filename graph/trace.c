@@ -112,9 +112,7 @@ typedef struct ctx {
     char L[48];             /* the loss's name */
 } ctx;
 
-/* x's name as it appears after ∂: in parentheses unless it is a plain word,
- * so that ∂l/∂(1-p) reads right. */
-static char *operand(const cr_tensor *x, char *buf, size_t size)
+char *cr__operand(const cr_tensor *x, char *buf, size_t size)
 {
     char nm[48];
     cr__name(x, nm, sizeof nm);
@@ -135,7 +133,7 @@ static void partial(const ctx *c, const cr_tape *t, const cr_node *n, const cr_t
         char nn[48];
         snprintf(via, sizeof via, " (via %s)", cr__name(n->out, nn, sizeof nn));
     }
-    snprintf(buf, size, "%s%s/%s%s%s", c->g.d, c->L, c->g.d, operand(x, xn, sizeof xn), via);
+    snprintf(buf, size, "%s%s/%s%s%s", c->g.d, c->L, c->g.d, cr__operand(x, xn, sizeof xn), via);
 }
 
 static void node_line(const ctx *c, const cr_tape *t, const cr_node *n)
@@ -148,7 +146,7 @@ static void node_line(const ctx *c, const cr_tape *t, const cr_node *n)
     }
     fprintf(c->f, ") = %s, incoming %s%s/%s%s = %s\n",
             cr__describe(n->out, n->out->data, val, sizeof val), c->g.d, c->L, c->g.d,
-            operand(n->out, name, sizeof name),
+            cr__operand(n->out, name, sizeof name),
             cr__describe(n->out, cr__grad_of(t, n->out), g, sizeof g));
 }
 
@@ -274,7 +272,7 @@ static void totals(const ctx *c, const cr_tape *t, const cr_tensor *loss)
         const cr_real *g = cr__grad_of(t, m->out);
         if (m->op != &cr__leaf_op || !g) continue;
         char x[48], v[240];
-        fprintf(c->f, "  %s%s/%s%s = %s\n", c->g.d, c->L, c->g.d, operand(m->out, x, sizeof x),
+        fprintf(c->f, "  %s%s/%s%s = %s\n", c->g.d, c->L, c->g.d, cr__operand(m->out, x, sizeof x),
                 cr__describe(m->out, g, v, sizeof v));
     }
     /* then heap parameters, in the order the graph first uses them */
@@ -298,7 +296,7 @@ static void totals(const ctx *c, const cr_tape *t, const cr_tensor *loss)
             }
             seen[n_seen++] = p;
             char x[48], v[240];
-            fprintf(c->f, "  %s%s/%s%s = %s\n", c->g.d, c->L, c->g.d, operand(p, x, sizeof x),
+            fprintf(c->f, "  %s%s/%s%s = %s\n", c->g.d, c->L, c->g.d, cr__operand(p, x, sizeof x),
                     cr__describe(p, p->grad, v, sizeof v));
         }
     }
@@ -311,7 +309,7 @@ void cr__trace_backward(cr_tape *t, cr_node *n)
     c.f = t->trace;
     c.g = cr__glyphs_get();
     const cr_tensor *loss = find_loss(t, n);
-    operand(loss, c.L, sizeof c.L);
+    cr__operand(loss, c.L, sizeof c.L);
     if (loss == n->out) {
         char v[240];
         fprintf(c.f, "backward from %s = %s\n", c.L,

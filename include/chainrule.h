@@ -1635,6 +1635,39 @@ size_t cr_batcher_batches(const cr_batcher *b);   /* batches per epoch */
 uint64_t cr_batcher_epoch(const cr_batcher *b);   /* current epoch */
 size_t cr_batcher_position(const cr_batcher *b);  /* batches handed out this epoch */
 
+/* ============================================ interactive page of a graph (#18) */
+
+/* Options of cr_tape_html; a NULL pointer or zeroed struct gives the defaults. */
+typedef struct cr_html_options {
+    const char *lang;       /* words of the page: "en" (default, also NULL) or "zh" */
+    const char *title;      /* heading and window title; NULL: "chainrule: the chain
+                               rule, step by step" (or its Chinese) */
+    size_t max_elements;    /* elements of each tensor written for its table; 0: 64 */
+    int expand;             /* 0: the graph is drawn by layer (scope, see
+                               cr_tensor_label), one closed box each, click to open;
+                               1: every layer starts open */
+} cr_html_options;
+/* Write one self-contained HTML page of t's graph to f: no network access, no
+ * external script, font or style sheet; it opens from disk in a current browser.
+ * The page draws the graph (leaves, ops, parameters, the loss; values, shapes; one
+ * box per layer, click to open) and steps through it with buttons or the arrow
+ * keys: first the forward pass (each value appears in creation order), then the
+ * backward pass of the last cr_backward, node by node, the current node
+ * highlighted, the panel showing the trace's lines for that node (the same text
+ * and digits as cr_tape_set_trace prints: incoming gradient, local derivatives,
+ * products) and the running sum of a tensor reached by several paths, then the
+ * totals. Clicking a node shows its elements (the first max_elements). To get
+ * the backward steps, call it after cr_backward(t, loss); loss NULL means the
+ * loss of the last backward pass; when loss is not that one (or there was no
+ * pass) the page has the forward steps only. The steps are recomputed into
+ * scratch buffers (as the trace would print them with parameters zeroed before
+ * the pass); t's gradients and every pointer are left as they were. t's arena may
+ * grow by what the ops' backward functions use. f stays the caller's. Returns
+ * CR_OK; CR_ERR_ARG on NULL t or f, an unknown lang, or a loss of another tape or
+ * computed in no-grad mode; CR_ERR_STATE when t has an error; CR_ERR_NOMEM;
+ * CR_ERR_IO when writing fails. */
+cr_status cr_tape_html(cr_tape *t, const cr_tensor *loss, FILE *f, const cr_html_options *opt);
+
 #if defined(__GNUC__) && __GNUC__ >= 4
 #pragma GCC visibility pop
 #endif
