@@ -88,6 +88,9 @@ TEST_SRC := $(sort $(wildcard tests/test_*.c))
 TESTS    ?= $(TEST_SRC:tests/%.c=%)
 TEST_BIN := $(TESTS:%=$(B)/tests/%)
 MATRIX   ?= 1
+# BROWSER=0: `make check` skips the browser test of cr_tape_html's pages
+# (tests/browser/run.sh: chromium + node + puppeteer-core; skipped when missing).
+BROWSER  ?= 1
 TEST_HELP := $(B)/obj/tests/helpers.o
 
 EX_SRC := $(sort $(wildcard examples/*.c examples/lessons/*.c))
@@ -155,7 +158,8 @@ deps:
 check: lib examples $(TEST_BIN)
 	@rm -f $(B)/test-counts
 	@rc=0; sh tests/run.sh $(B) $(TEST_BIN) || rc=1; \
-	if [ "$(MATRIX)" = 1 ]; then sh tests/matrix.sh $(B) || rc=1; fi; exit $$rc
+	if [ "$(MATRIX)" = 1 ]; then sh tests/matrix.sh $(B) || rc=1; fi; \
+	if [ "$(BROWSER)" = 1 ]; then sh tests/browser/run.sh $(B) || rc=1; fi; exit $$rc
 
 test: deps
 	@rm -f $(call bdir,float)/test-counts $(call bdir,double)/test-counts build/install/test-counts
@@ -194,7 +198,9 @@ fashion-cnn: $(B)/examples/train
 	    --out $(B)/fashion-cnn.crm --log $(B)/fashion-cnn.csv
 
 # Pictures (docs/TUTORIAL.md): run every lesson, which writes its graph as DOT
-# into build/graphs/, and render each with Graphviz to SVG and PNG, with the
+# and as an interactive page (cr_tape_html, --pages: build/graphs/<name>.html,
+# which needs no Graphviz) into build/graphs/, and render each DOT with Graphviz
+# to SVG and PNG, with the
 # training step graphs that `make run` / `make fashion` leave in build/<real>/*.dot;
 # a training log from `make fashion` / `make fashion-adam` is plotted to
 # build/graphs/<name>/10_training_curve.svg. Graphviz is installed first when it
@@ -206,7 +212,7 @@ graphs-deps:
 
 graphs: graphs-deps $(LESSON_BIN)
 	@mkdir -p $(GRAPH_DIR)
-	@for l in $(LESSON_BIN); do $$l -q -o $(GRAPH_DIR) >/dev/null || exit 1; done
+	@for l in $(LESSON_BIN); do $$l -q -o $(GRAPH_DIR) --pages >/dev/null || exit 1; done
 	@for d in $(wildcard $(B)/*.dot); do cp $$d $(GRAPH_DIR)/; done
 	@for c in $(wildcard $(B)/fashion*.csv); do n=$$(basename $$c .csv); \
 	    $(B)/examples/lessons/10_training_curve $$c -q -o $(GRAPH_DIR)/$$n >/dev/null || exit 1; done
@@ -215,6 +221,7 @@ graphs: graphs-deps $(LESSON_BIN)
 	        dot -Tsvg "$$f" -o "$${f%.dot}.svg" && dot -Tpng "$$f" -o "$${f%.dot}.png" || exit 1; \
 	    done; \
 	    echo "graphs: $(GRAPH_DIR)/*.svg and *.png (training curves: $(GRAPH_DIR)/*training_curve*.svg)"; \
+	    echo "        interactive pages (open in a browser): $(GRAPH_DIR)/*.html"; \
 	else \
 	    echo "graphs: DOT files are in $(GRAPH_DIR); Graphviz's dot is not installed, so they were"; \
 	    echo "        not rendered. Install it with: apt-get install graphviz   (then: make graphs)"; \

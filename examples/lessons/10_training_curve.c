@@ -27,8 +27,9 @@
 enum { EPOCHS = 400, NTR = 40, NVA = 400, MAXROWS = 100000 };
 static const char *COLS[5] = { "epoch", "train_loss", "train_acc", "val_loss", "val_acc" };
 
-/* Demo: train and write the CSV log; returns 0 on success. */
-static int demo(const char *csv)
+/* Demo: train and write the CSV log; returns 0 on success. With --html or --pages,
+ * the page of the first training step (10_training_step1.html). */
+static int demo(const char *csv, const lesson *L)
 {
     static cr_real x[(NTR + NVA) * 2], y[NTR + NVA];
     cr_rng rng;
@@ -59,6 +60,7 @@ static int demo(const char *csv)
             if (part == 0) {
                 cr_params_zero_grad(cr_mlp_params(m));
                 cr_backward(t, l);
+                if (e == 1) lesson_html(L, t, "10_training_step1");
                 for (size_t k = 0; k < cr_params_count(cr_mlp_params(m)); k++) {
                     cr_tensor *w = cr_params_get(cr_mlp_params(m), k);
                     for (size_t i = 0; i < w->size; i++) w->data[i] -= (cr_real)0.1 * w->grad[i];
@@ -137,7 +139,7 @@ int main(int argc, char **argv)
     lesson L;
     const char *csv = NULL;
     for (int i = 1; i < argc && !csv; i++) {              /* the one positional argument */
-        if (!strcmp(argv[i], "-o")) i++;
+        if (!strcmp(argv[i], "-o") || !strcmp(argv[i], "--html") || !strcmp(argv[i], "--lang")) i++;
         else if (argv[i][0] != '-') csv = argv[i], memmove(argv + i, argv + i + 1,
                                                            (size_t)(argc-- - i) * sizeof *argv);
     }
@@ -146,7 +148,7 @@ int main(int argc, char **argv)
     if (make_dirs(L.dir) != 0) return fprintf(stderr, "cannot create %s\n", L.dir), 1;
     if (!csv) {
         snprintf(own, sizeof own, "%s/10_training_curve.csv", L.dir);
-        if (demo(own)) return fprintf(stderr, "demo failed\n"), 1;
+        if (demo(own, &L)) return fprintf(stderr, "demo failed\n"), 1;
         csv = own;
         say(&L, "demo log written to %s\n", own);
     }

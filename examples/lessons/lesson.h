@@ -1,8 +1,11 @@
 /* Small helpers shared by the lessons (static: each lesson stays one program).
  *
  * Every lesson takes the same options:
- *   -o DIR   where the .dot picture goes (default build/graphs, created if missing)
- *   -q       quiet: only the "result" lines (what the tests read)
+ *   -o DIR       where the .dot picture goes (default build/graphs, created if missing)
+ *   -q           quiet: only the "result" lines (what the tests read)
+ *   --html FILE  the interactive page of the lesson's (first) graph (cr_tape_html)
+ *   --pages      every graph's page as DIR/<name>.html beside its .dot (make graphs)
+ *   --lang L     words of the pages: en (default) or zh
  * and prints its key numbers as lines "result <name> = <value>", one per number,
  * so that `grep '^result'` gives a stable summary to compare with the notes. */
 #ifndef CR_LESSON_H
@@ -20,19 +23,35 @@ typedef struct lesson {
     const char *dir;    /* output directory for pictures */
     int quiet;          /* 1: only result lines */
     FILE *out;          /* stdout, or /dev/null-like NULL when quiet */
+    const char *html;   /* --html FILE, or NULL */
+    int pages;          /* --pages */
+    const char *lang;   /* --lang: "en" or "zh" */
 } lesson;
+
+static int lesson_html_written;   /* --html FILE holds the first graph only */
 
 static inline int lesson_args(lesson *L, int argc, char **argv, const char *usage)
 {
     L->dir = "build/graphs";
     L->quiet = 0;
+    L->html = NULL;
+    L->pages = 0;
+    L->lang = "en";
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "-o") && i + 1 < argc) L->dir = argv[++i];
         else if (!strcmp(argv[i], "-q")) L->quiet = 1;
+        else if (!strcmp(argv[i], "--html") && i + 1 < argc) L->html = argv[++i];
+        else if (!strcmp(argv[i], "--pages")) L->pages = 1;
+        else if (!strcmp(argv[i], "--lang") && i + 1 < argc &&
+                 (!strcmp(argv[i + 1], "en") || !strcmp(argv[i + 1], "zh")))
+            L->lang = argv[++i];
         else {
-            fprintf(stderr, "usage: %s [-o DIR] [-q]\n%s\n"
-                    "  -o DIR  write the .dot picture into DIR (default build/graphs)\n"
-                    "  -q      print only the result lines\n", argv[0], usage);
+            fprintf(stderr, "usage: %s [-o DIR] [-q] [--html FILE] [--pages] [--lang en|zh]\n%s\n"
+                    "  -o DIR       write the .dot picture into DIR (default build/graphs)\n"
+                    "  -q           print only the result lines\n"
+                    "  --html FILE  write the interactive page of the graph (open it in a browser)\n"
+                    "  --pages      write each graph's page as DIR/<name>.html beside its .dot\n"
+                    "  --lang L     words of the pages: en (default) or zh\n", argv[0], usage);
             return 0;
         }
     }
@@ -66,9 +85,40 @@ static inline int make_dirs(const char *path)
     return 0;
 }
 
-/* Write the tape's picture to DIR/name.dot and say where it is. */
-static inline void lesson_dot(const lesson *L, const cr_tape *t, const char *name)
+/* Write the tape's interactive page (the last backward pass) to path. */
+static inline void lesson_page(const lesson *L, cr_tape *t, const char *path)
 {
+    cr_html_options o = { 0 };
+    o.lang = L->lang;
+    FILE *f = fopen(path, "w");
+    cr_status s = f ? cr_tape_html(t, NULL, f, &o) : CR_ERR_IO;
+    if ((f && fclose(f) != 0) || s != CR_OK) {
+        fprintf(stderr, "cannot write %s: %s\n", path, cr_strerror(s == CR_OK ? CR_ERR_IO : s));
+        return;
+    }
+    if (L->out) fprintf(L->out, "page %s (open it in a browser)\n", path);
+}
+
+/* The tape's page: to FILE for --html (the first graph only), to DIR/name.html
+ * for --pages. */
+static inline void lesson_html(const lesson *L, cr_tape *t, const char *name)
+{
+    char page[600];
+    if (L->html && !lesson_html_written) {
+        lesson_html_written = 1;
+        lesson_page(L, t, L->html);
+    }
+    if (L->pages && make_dirs(L->dir) == 0) {
+        snprintf(page, sizeof page, "%s/%s.html", L->dir, name);
+        lesson_page(L, t, page);
+    }
+}
+
+/* Write the tape's picture to DIR/name.dot and say where it is; its page too with
+ * --html or --pages (lesson_html). */
+static inline void lesson_dot(const lesson *L, cr_tape *t, const char *name)
+{
+    lesson_html(L, t, name);
     char path[600];
     snprintf(path, sizeof path, "%s/%s.dot", L->dir, name);
     FILE *f = make_dirs(L->dir) == 0 ? fopen(path, "w") : NULL;

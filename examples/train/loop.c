@@ -86,6 +86,19 @@ static size_t count_correct(const cr_tensor *logits, const cr_real *y, size_t ro
     return ok;
 }
 
+/* The page of step graph g (after its backward pass) into path (cr_tape_html). */
+static int write_html(trainer *T, step_graph *g, const char *path)
+{
+    FILE *f = fopen(path, "w");
+    if (!f) return trainer_fail(T, EXIT_TRAIN_FAILED, "%s: cannot write the page", path);
+    int bad = cr_tape_html(g->t, g->loss, f, NULL) != CR_OK;
+    bad |= fflush(f) != 0 || ferror(f);
+    bad |= fclose(f) != 0;
+    if (bad) return trainer_fail(T, EXIT_TRAIN_FAILED, "%s: cannot write the page", path);
+    if (!T->o->quiet) printf("page of the first training step (open it in a browser): %s\n", path);
+    return 0;
+}
+
 /* One optimizer step on the samples idx[0..m). */
 static int train_step(trainer *T, const int *idx, size_t m, double *loss, size_t *correct)
 {
@@ -102,6 +115,11 @@ static int train_step(trainer *T, const int *idx, size_t m, double *loss, size_t
     }
     if (cr_backward(g->t, g->loss) != CR_OK)
         return trainer_fail(T, EXIT_TRAIN_FAILED, "backward: %s", cr_tape_error(g->t));
+    if (T->o->html && !T->html_done) {
+        T->html_done = 1;                      /* before the update: one consistent step */
+        int rc = write_html(T, g, T->o->html);
+        if (rc) return rc;
+    }
     *loss = g->loss->data[0];
     if (!isfinite(*loss))
         return trainer_fail(T, EXIT_TRAIN_FAILED, "the loss became %s (try a smaller --lr, or "

@@ -119,6 +119,8 @@ void train_usage(FILE *f)
 "  --out FILE             where to save the model (default model.crm)\n"
 "  --dot FILE             Graphviz file of one training step's graph\n"
 "                         (default: the model path with .dot)\n"
+"  --html FILE            interactive page (open it in a browser) of the first\n"
+"                         training step: step through its forward and backward\n"
 "  --log FILE             CSV log, one line per epoch (default: none)\n"
 "  --checkpoint FILE      save the whole training state there (atomically) ...\n"
 "  --checkpoint-every N   ... every N steps (default: at the end of every epoch)\n"
@@ -292,7 +294,7 @@ static const char *const with_value[] = {
     "--spiral-points", "--arch", "--hidden", "--activation", "--init", "--dropout", "--optim", "--lr",
     "--momentum", "--beta1", "--beta2", "--rho", "--eps", "--weight-decay", "--schedule",
     "--gamma", "--step-size", "--decay", "--lr-min", "--cosine-steps", "--warmup", "--clip",
-    "--batch", "--epochs", "--patience", "--seed", "--threads", "--out", "--dot", "--log",
+    "--batch", "--epochs", "--patience", "--seed", "--threads", "--out", "--dot", "--html", "--log",
     "--checkpoint", "--checkpoint-every", "--resume", "--max-steps", "--eval", "--max-memory",
     NULL
 };
@@ -390,6 +392,7 @@ static int option(train_opts *o, raw *r, const char *n, const char *v, char *err
     } else if (IS("--threads")) return INT(&o->threads, 1, 256);
     else if (IS("--out")) o->out = v;
     else if (IS("--dot")) o->dot = v;
+    else if (IS("--html")) o->html = v;
     else if (IS("--log")) o->log = v;
     else if (IS("--checkpoint")) o->checkpoint = v;
     else if (IS("--checkpoint-every"))

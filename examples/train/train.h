@@ -46,6 +46,7 @@ typedef struct train_opts {
 
     /* outputs and modes */
     const char *out, *log, *dot, *eval, *checkpoint, *resume;
+    const char *html;             /* --html: page of the first step's graph */
     long checkpoint_every;        /* steps; 0: once per epoch */
     long max_steps;               /* stop after this many steps in total (0: no limit) */
     int progress;                 /* -1 auto (a terminal), 0 plain lines, 1 bar */
@@ -149,6 +150,7 @@ typedef struct trainer {
     double best_val, ep_loss;
     uint64_t bad_epochs, ep_correct, ep_seen;
     double t_start, test_acc;
+    int html_done;             /* the --html page is written (first step) */
 } trainer;
 
 /* The model, whichever kind it is (model_io.c): forward on t, trainable
