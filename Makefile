@@ -227,6 +227,16 @@ graphs: graphs-deps $(LESSON_BIN)
 	    echo "        not rendered. Install it with: apt-get install graphviz   (then: make graphs)"; \
 	fi
 
+# The screenshots of the lesson pages in docs/TUTORIAL*.md (docs/img/page-*.png):
+# headless chromium driven by tests/browser/screenshots.js (puppeteer-core, installed
+# in tests/browser/ by npm ci when missing). Chinese pages need a CJK font
+# (fonts-wqy-microhei).
+.PHONY: page-shots
+page-shots: $(LESSON_BIN)
+	@test -d tests/browser/node_modules/puppeteer-core || \
+	    (cd tests/browser && PUPPETEER_SKIP_DOWNLOAD=1 npm ci --no-audit --no-fund)
+	node tests/browser/screenshots.js $(B) docs/img
+
 # Fuzzing (fuzz/, docs/HARDENING.md): libFuzzer harnesses built with clang, the
 # library compiled into them with ASan+UBSan. `make fuzz` fuzzes each harness for
 # FUZZ_SECONDS (new inputs go to build/fuzz-*/corpus/, crashes to
