@@ -32,7 +32,8 @@ static const char *const words_en[] = {
     "title", "chainrule: the chain rule, step by step",
     "first", "start", "prev", "back", "next", "next", "last", "end",
     "step", "step %1 of %2",
-    "help", "\xe2\x86\x90 \xe2\x86\x92 step \xc2\xb7 Home / End \xc2\xb7 click a node for its values",
+    "help", "\xe2\x86\x90 \xe2\x86\x92 step \xc2\xb7 Home / End \xc2\xb7 "
+            "click a node for its values",
     "start_text", "The recorded graph: %1 nodes. Press \xe2\x86\x92 to compute the values in "
                   "creation order (forward), then the gradients node by node (backward).",
     "forward", "forward", "backward", "backward", "totals", "gradients of the loss",
@@ -48,8 +49,9 @@ static const char *const words_en[] = {
     NULL
 };
 static const char *const words_zh[] = {
+    /* 链式法则逐步演示 */
     "title", "chainrule\xef\xbc\x9a\xe9\x93\xbe\xe5\xbc\x8f\xe6\xb3\x95\xe5\x88\x99\xe9\x80\x90"
-             "\xe6\xad\xa5\xe6\xbc\x94\xe7\xa4\xba",                       /* 链式法则逐步演示 */
+             "\xe6\xad\xa5\xe6\xbc\x94\xe7\xa4\xba",
     "first", "\xe5\xbc\x80\xe5\xa7\x8b", "prev", "\xe4\xb8\x8a\xe4\xb8\x80\xe6\xad\xa5",
     "next", "\xe4\xb8\x8b\xe4\xb8\x80\xe6\xad\xa5", "last", "\xe7\xbb\x93\xe6\x9d\x9f",
     "step", "\xe7\xac\xac %1 \xe6\xad\xa5\xef\xbc\x8c\xe5\x85\xb1 %2 \xe6\xad\xa5",
@@ -65,38 +67,45 @@ static const char *const words_zh[] = {
                   "\xe8\xae\xa1\xe7\xae\x97\xe6\xa2\xaf\xe5\xba\xa6\xef\xbc\x88\xe5\x8f\x8d\xe5"
                   "\x90\x91\xef\xbc\x89\xe3\x80\x82",
     "forward", "\xe5\x89\x8d\xe5\x90\x91", "backward", "\xe5\x8f\x8d\xe5\x90\x91",
+    /* 损失对各变量的梯度 */
     "totals", "\xe6\x8d\x9f\xe5\xa4\xb1\xe5\xaf\xb9\xe5\x90\x84\xe5\x8f\x98\xe9\x87\x8f\xe7"
-              "\x9a\x84\xe6\xa2\xaf\xe5\xba\xa6",                          /* 损失对各变量的梯度 */
+              "\x9a\x84\xe6\xa2\xaf\xe5\xba\xa6",
     "running", "\xe7\xb4\xaf\xe5\x8a\xa0", "path",
     "\xe7\xac\xac %1 \xe6\x9d\xa1\xe8\xb7\xaf\xe5\xbe\x84\xef\xbc\x8c\xe5\x85\xb1 %2 \xe6\x9d\xa1",
     "var", "\xe5\x8f\x98\xe9\x87\x8f", "input", "\xe8\xbe\x93\xe5\x85\xa5",
     "const", "\xe5\xb8\xb8\xe9\x87\x8f", "param", "\xe5\x8f\x82\xe6\x95\xb0",
     "op", "\xe8\xbf\x90\xe7\xae\x97", "loss", "\xe6\x8d\x9f\xe5\xa4\xb1",
-    "value", "\xe5\x80\xbc", "grad", "\xe6\xa2\xaf\xe5\xba\xa6", "shape", "\xe5\xbd\xa2\xe7\x8a\xb6",
+    "value", "\xe5\x80\xbc", "grad", "\xe6\xa2\xaf\xe5\xba\xa6",
+    "shape", "\xe5\xbd\xa2\xe7\x8a\xb6",
     "elements", "\xe5\x89\x8d %1 \xe4\xb8\xaa\xe5\x85\x83\xe7\xb4\xa0\xef\xbc\x8c\xe5\x85\xb1 %2 "
                 "\xe4\xb8\xaa",
     "expand", "%1 \xe4\xb8\xaa\xe8\x8a\x82\xe7\x82\xb9\xef\xbc\x9a\xe7\x82\xb9\xe5\x87\xbb\xe5\xb1"
               "\x95\xe5\xbc\x80",
-    "collapse", "\xe7\x82\xb9\xe5\x87\xbb\xe6\x94\xb6\xe8\xb5\xb7", "close", "\xe5\x85\xb3\xe9\x97\xad",
+    "collapse", "\xe7\x82\xb9\xe5\x87\xbb\xe6\x94\xb6\xe8\xb5\xb7",
+    "close", "\xe5\x85\xb3\xe9\x97\xad",
     "no_backward", "\xe6\xb2\xa1\xe6\x9c\x89\xe4\xbb\x8e\xe8\xbf\x99\xe4\xb8\xaa\xe6\x8d\x9f\xe5"
                    "\xa4\xb1\xe5\x87\xba\xe5\x8f\x91\xe7\x9a\x84\xe5\x8f\x8d\xe5\x90\x91\xe4\xbc"
                    "\xa0\xe6\x92\xad\xef\xbc\x9a\xe5\x8f\xaa\xe6\x9c\x89\xe5\x89\x8d\xe5\x90\x91"
                    "\xe3\x80\x82",
+    /* 算出这个节点的值 */
     "fwd_hint", "\xe7\xae\x97\xe5\x87\xba\xe8\xbf\x99\xe4\xb8\xaa\xe8\x8a\x82\xe7\x82\xb9\xe7\x9a"
-                "\x84\xe5\x80\xbc",                                        /* 算出这个节点的值 */
+                "\x84\xe5\x80\xbc",
+    /* 传入梯度 × 局部导数，加到每个输入上 */
     "bwd_hint", "\xe4\xbc\xa0\xe5\x85\xa5\xe6\xa2\xaf\xe5\xba\xa6 \xc3\x97 \xe5\xb1\x80\xe9\x83"
                 "\xa8\xe5\xaf\xbc\xe6\x95\xb0\xef\xbc\x8c\xe5\x8a\xa0\xe5\x88\xb0\xe6\xaf\x8f\xe4"
-                "\xb8\xaa\xe8\xbe\x93\xe5\x85\xa5\xe4\xb8\x8a",    /* 传入梯度 × 局部导数，加到每个输入上 */
+                "\xb8\xaa\xe8\xbe\x93\xe5\x85\xa5\xe4\xb8\x8a",
     NULL
 };
 
 /* ---------------------------------------------------------------- writing */
 
-/* s as a JSON string; '<' escaped so that no text can close the script element. */
-static void put_json(FILE *f, const char *s)
+/* s[0..len) as a JSON string; '<', '>' and '&' escaped so that no text can close
+ * the script element. */
+static void put_json_n(FILE *f, const char *s, size_t len)
 {
+    const unsigned char *p = (const unsigned char *)s, *end = p + len;
     fputc('"', f);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+    for (; p < end; p++) {
         if (*p == '"' || *p == '\\') fprintf(f, "\\%c", *p);
         else if (*p == '\n') fputs("\\n", f);
         else if (*p < 0x20 || *p == '<' || *p == '>' || *p == '&') fprintf(f, "\\u%04x", *p);
@@ -105,14 +114,9 @@ static void put_json(FILE *f, const char *s)
     fputc('"', f);
 }
 
-/* s[0..len) as a JSON string (one line of the trace). */
-static void put_json_n(FILE *f, const char *s, size_t len)
+static void put_json(FILE *f, const char *s)
 {
-    char line[1024];
-    if (len >= sizeof line) len = sizeof line - 1;
-    memcpy(line, s, len);
-    line[len] = '\0';
-    put_json(f, line);
+    put_json_n(f, s, strlen(s));
 }
 
 /* Shown inside a node's box: a scalar exactly, a tensor's first three elements. */
@@ -256,7 +260,8 @@ static void put_forward_text(FILE *f, const cr_node *n)
         if (len < sizeof line) len += (size_t)snprintf(line + len, sizeof line - len, ") = ");
     }
     if (len < sizeof line)
-        snprintf(line + len, sizeof line - len, "%s", cr__describe(n->out, n->out->data, a, sizeof a));
+        snprintf(line + len, sizeof line - len, "%s",
+                 cr__describe(n->out, n->out->data, a, sizeof a));
     put_json(f, line);
 }
 
@@ -558,8 +563,9 @@ cr_status cr_tape_html(cr_tape *t, const cr_tensor *loss, FILE *f, const cr_html
     p.shadow = cr_calloc(n, sizeof *p.shadow);
     p.saved = cr_calloc(n, sizeof *p.saved);
     cr_status s = CR_ERR_NOMEM;
+    int zh = opt && opt->lang && !strcmp(opt->lang, "zh");
     if (p.cluster && p.uses && p.got && p.final_step && p.shadow && p.saved)
-        s = write_page(f, &p, opt, opt && opt->lang && !strcmp(opt->lang, "zh") ? words_zh : words_en);
+        s = write_page(f, &p, opt, zh ? words_zh : words_en);
     cr_free(p.heap);
     cr_free(p.cluster);
     cr_free(p.uses);

@@ -30,7 +30,8 @@ static char *page_of(cr_tape *t, const cr_tensor *loss, const cr_html_options *o
 static char *without_comments(const char *text)
 {
     char *out = malloc(strlen(text) + 1), *o = out;
-    const char *data = strstr(text, "id=\"cr-data\">"), *data_end = data ? strstr(data, "</script>") : NULL;
+    const char *data = strstr(text, "id=\"cr-data\">");
+    const char *data_end = data ? strstr(data, "</script>") : NULL;
     assert_non_null(out);
     for (const char *p = text; *p;) {
         if (data && p == data) {
@@ -120,7 +121,7 @@ static void assert_trace_in_order(const char *page, const char *trace)
         snprintf(want, sizeof want, "\"%.*s\"", (int)n, l);
         if (strcmp(want, "\"totals:\"") != 0) {
             const char *hit = strstr(at, want);
-            if (!hit) printf("trace line %s not in the page after offset %ld\n", want, (long)(at - page));
+            if (!hit) printf("trace line %s not in the page after %ld\n", want, (long)(at - page));
             assert_non_null(hit);
             at = hit + strlen(want);
             lines++;
@@ -166,7 +167,8 @@ static void test_chain_rule_page_steps_are_the_trace_lines_and_grads_stay(void *
     assert_non_null(strstr(page, "\"totals\":[\"  \xe2\x88\x82" "f/\xe2\x88\x82" "x = 5\",\"  "
                                  "\xe2\x88\x82" "f/\xe2\x88\x82" "y = 2\"]"));
     /* x's running sum over its two paths: 3, then 3 + 2 = 5 */
-    assert_non_null(strstr(page, "{\"u\":0,\"k\":2,\"m\":2,\"x\":\"x\",\"p\":\"3\",\"a\":\"2\",\"s\":\"5\"}"));
+    assert_non_null(strstr(page, "{\"u\":0,\"k\":2,\"m\":2,\"x\":\"x\","
+                                 "\"p\":\"3\",\"a\":\"2\",\"s\":\"5\"}"));
     assert_non_null(strstr(page, "\"f\":\"z = add(x, y) = 3\""));
     /* the tape is as it was */
     assert_ptr_equal(x->grad, xg);
@@ -198,7 +200,8 @@ static void test_chinese_page_has_chinese_words_and_the_same_trace(void **state)
     assert_int_equal(s, CR_OK);
     assert_self_contained(page);
     assert_non_null(strstr(page, "<html lang=\"zh\">"));
-    assert_non_null(strstr(page, "\"next\":\"\xe4\xb8\x8b\xe4\xb8\x80\xe6\xad\xa5\""));   /* 下一步 */
+    /* 下一步 */
+    assert_non_null(strstr(page, "\"next\":\"\xe4\xb8\x8b\xe4\xb8\x80\xe6\xad\xa5\""));
     assert_trace_in_order(page, trace);
     free(page);
     free(trace);
@@ -273,7 +276,8 @@ static void test_mlp_784_128_10_step_page_is_small_layered_and_leaves_grads(void
     cr_rng rng;
     cr_rng_seed(&rng, 7);
     char err[256];
-    cr_mlp *m = cr_mlp_new(3, (int[]){ 784, 128, 10 }, CR_ACT_RELU, CR_ACT_NONE, &rng, err, sizeof err);
+    cr_mlp *m = cr_mlp_new(3, (int[]){ 784, 128, 10 }, CR_ACT_RELU, CR_ACT_NONE, &rng, err,
+                           sizeof err);
     assert_non_null(m);
     cr_tape *t = cr_tape_new(0);
     cr_real xs[8 * 784], ys[8];
@@ -281,7 +285,8 @@ static void test_mlp_784_128_10_step_page_is_small_layered_and_leaves_grads(void
     for (int i = 0; i < 8; i++) ys[i] = (cr_real)(i % 10);
     cr_tensor *x = cr_tensor_label(cr_const(t, 2, (int[]){ 8, 784 }, xs), "x");
     cr_tensor *y = cr_tensor_label(cr_const(t, 1, (int[]){ 8 }, ys), "y");
-    cr_tensor *loss = cr_tensor_label(cr_softmax_cross_entropy(t, cr_mlp_forward(t, m, x), y), "loss");
+    cr_tensor *z = cr_mlp_forward(t, m, x);
+    cr_tensor *loss = cr_tensor_label(cr_softmax_cross_entropy(t, z, y), "loss");
     assert_non_null(loss);
     cr_params *p = cr_mlp_params(m);
     cr_params_zero_grad(p);
@@ -322,8 +327,8 @@ static void test_lesson_pages_are_under_300KB_and_self_contained(void **state)
     (void)state;
     static const char *lessons[] = { "01_chain_rule", "02_exp_max", "03_neuron", "04_perceptron",
                                      "05_logistic_mle", "06_backprop_352", "07_softmax_232",
-                                     "08_xor", "09_vanishing", "10_training_curve", "11_convolution",
-                                     "12_conv_params" };
+                                     "08_xor", "09_vanishing", "10_training_curve",
+                                     "11_convolution", "12_conv_params" };
     for (size_t i = 0; i < sizeof lessons / sizeof lessons[0]; i++) {
         char cmd[1024];
         snprintf(cmd, sizeof cmd, "%s/examples/lessons/%s -q -o %s --pages >/dev/null 2>&1",
@@ -354,6 +359,30 @@ static void test_lesson_pages_are_under_300KB_and_self_contained(void **state)
     assert_true(pages >= 12);
 }
 
+/* train --html FILE: the page of the first training step, drawn by layer. */
+static void test_train_html_writes_the_first_steps_page(void **state)
+{
+    (void)state;
+    char cmd[1024], path[512];
+    snprintf(path, sizeof path, "%s/train.html", tmpdir);
+    snprintf(cmd, sizeof cmd, "%s/examples/train --no-progress --spiral-points 60 --hidden 8,8 "
+             "--batch 16 --epochs 1 --max-steps 2 --out %s/m.crm --html %s >/dev/null 2>&1",
+             CR_BUILD_DIR, tmpdir, path);
+    assert_int_equal(system(cmd), 0);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    static char text[300 * 1024 + 1];
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    assert_true(feof(f));                                   /* under 300 KB */
+    fclose(f);
+    text[n] = '\0';
+    assert_self_contained(text);
+    assert_non_null(strstr(text, "\"clusters\":[\"fc1\",\"fc2\",\"fc3\"]"));
+    assert_non_null(strstr(text, "\"collapse\":1"));
+    assert_non_null(strstr(text, "\"bwd\":[\n{\"n\":"));            /* backward steps */
+    assert_non_null(strstr(text, "\"totals\":[\"  \xe2\x88\x82"));
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -377,6 +406,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_bad_arguments_and_write_errors_are_reported),
         cmocka_unit_test(test_mlp_784_128_10_step_page_is_small_layered_and_leaves_grads),
         cmocka_unit_test(test_lesson_pages_are_under_300KB_and_self_contained),
+        cmocka_unit_test(test_train_html_writes_the_first_steps_page),
     };
     return CR_TEST_RUN(tests, setup, teardown, argc, argv);
 }
