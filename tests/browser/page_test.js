@@ -8,10 +8,11 @@
  *   - the final gradients are the expected ones: 5 and 2 (lesson 1); 25e12 and 0
  *     (lesson 2); the shapes 3x5 and 5x2 of the network's gradients (lesson 6),
  *   - no console error, no page error and no request but the page itself;
+ * then the page of one step of examples/train (closed layers open on a click);
  * then every page of every lesson (as make graphs writes them): each step shows
  * something, each node opens its table, no console error, no request.
  * Usage: node page_test.js BUILD_DIR OUT_DIR [all]   (tests/browser/run.sh runs it;
- * "all": also every lesson's pages) 
+ * "all": also every lesson's pages)
  * Prints one line per check that fails and "browser: N passed, M failed". */
 'use strict';
 const { execFileSync } = require('child_process');
@@ -212,6 +213,30 @@ async function sweep(browser) {
     clean('lesson 6', r.seen, L.page);
     await r.p.close();
 
+    /* a training step of the training program (MLP 2-8-8-3 on the spirals): drawn
+       by layer, one closed box per layer; a click opens it; walks to the end */
+    const trainPage = path.resolve(out, 'train.html');
+    execFileSync(path.join(build, 'examples/train'), ['--no-progress', '--spiral-points', '60',
+      '--hidden', '8,8', '--batch', '16', '--epochs', '1', '--max-steps', '1', '--out',
+      path.resolve(out, 'train.crm'), '--html', trainPage], { stdio: 'ignore' });
+    {
+      const { p, seen } = await open(browser, trainPage);
+      const count = () => p.evaluate(() => ({
+        groups: document.querySelectorAll('.node.group').length,
+        nodes: document.querySelectorAll('.node[data-u]').length }));
+      const closed = await count();
+      check(closed.groups === 3, 'train: three closed layers fc1, fc2, fc3, got ' + closed.groups);
+      await p.click('.node.group');
+      const opened = await count();
+      check(opened.groups === 2 && opened.nodes > closed.nodes, 'train: a click opens a layer: ' +
+            JSON.stringify(closed) + ' -> ' + JSON.stringify(opened));
+      await p.keyboard.press('End');
+      const end = await dom(p);
+      check(end.phase === 'totals' && end.lines.length === 6,
+            'train: ends on the 6 parameter gradients: ' + end.lines.length);
+      clean('train', seen, trainPage);
+      await p.close();
+    }
     if (all === 'all') await sweep(browser);
   } catch (e) {
     check(false, 'exception: ' + (e && e.stack || e));
