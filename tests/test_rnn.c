@@ -429,6 +429,7 @@ static void test_rnn_state_helpers(void **state)
     cr_rnn_state_zero(&a);
     assert_close(a.h[0]->data[0], 0, 0, 0);
     assert_close(a.c[0]->data[3], 0, 0, 0);
+    cr_rnn_state_free(&small);
     assert_int_equal(cr_rnn_state_alloc(r, 0, &small, err, sizeof err), CR_ERR_ARG);
     assert_null(small.h[0]);
     cr_rnn_state_free(&a);
