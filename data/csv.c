@@ -285,9 +285,8 @@ static cr_status check_opts(const cr_csv_options *o, char *err, size_t errsize)
     return CR_OK;
 }
 
-/* Read the whole source into a new NUL-terminated buffer (cap: first guess). */
-static cr_status read_text(cr__src *src, size_t cap, char **out, size_t *len, char *err,
-                           size_t errsize)
+cr_status cr__src_read_text(cr__src *src, size_t cap, char **out, size_t *len, char *err,
+                             size_t errsize)
 {
     char *buf = NULL;
     size_t n = 0;
@@ -335,7 +334,7 @@ static cr_status load_src(cr_dataset **out, cr__src *src, size_t cap,
 {
     char *buf;
     size_t n;
-    cr_status st = read_text(src, cap, &buf, &n, err, errsize);
+    cr_status st = cr__src_read_text(src, cap, &buf, &n, err, errsize);
     cr__src_close(src);
     if (st != CR_OK) return st;
     st = parse(out, buf, n, src->name, o, err, errsize);
