@@ -1484,6 +1484,9 @@ typedef struct cr_dataset {
     float *values;         /* CSV/arrays: n x n_features values; else NULL */
     int *labels;           /* n class indices */
     float *mean, *inv_std; /* per-feature standardisation, NULL when not set */
+    float *targets;        /* regression (CSV read with regression set): n real
+                              targets; then labels is NULL and n_classes 0. NULL
+                              for classification data */
 } cr_dataset;
 
 /* Free a dataset and everything it holds. NULL is safe. */
@@ -1528,12 +1531,16 @@ typedef struct cr_csv_options {
                           if a field of the first line is not a number) */
     int label_column;  /* 0-based column of the class label; -1: the last column */
     int n_classes;     /* > 0: labels must be below it; 0: max label + 1 */
+    int regression;    /* 1: the label column holds real-valued targets (any finite
+                          number within float range) read into d->targets, not
+                          class labels; n_classes must then be 0. Default 0 */
 } cr_csv_options;
-/* Defaults: header auto (-1), label in the last column (-1), n_classes 0. */
+/* Defaults: header auto (-1), label in the last column (-1), n_classes 0,
+ * classification. */
 cr_csv_options cr_csv_defaults(void);
 /* Load a CSV classification table: every line must have the same number of fields
  * (>= 2); features must be finite numbers within float range; the label a
- * non-negative integer. opt NULL means the defaults. On failure *out is untouched
+ * non-negative integer (a real-valued target with opt->regression). opt NULL means the defaults. On failure *out is untouched
  * and err says where ("data.csv:17: expected 5 fields, found 4", "data.csv:3:2:
  * 'abc' is not a number": line, then the 1-based field; bytes of the file that are
  * not printable ASCII appear as \xNN). Returns CR_ERR_IO, CR_ERR_FORMAT,
@@ -1572,7 +1579,8 @@ cr_status cr_dataset_set_norm(cr_dataset *d, const float *mean, const float *inv
 
 /* Write samples idx[0..count) into x and their labels into y, without allocating:
  * row i of x (x->data + i*n_features) gets sample idx[i]'s values as above, and
- * y->data[i] its class as a cr_real (the target format of cr_softmax_cross_entropy).
+ * y->data[i] its class as a cr_real (the target format of cr_softmax_cross_entropy),
+ * or its real target for regression data (d->targets).
  * x must hold at least count*n_features values, one sample per index of its first
  * axis: the product of its other dimensions equal to n_features (N x F, or an
  * image batch N x 1 x rows x cols with no reshape; a 1-D x is one sample); y (may

@@ -304,7 +304,5 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_split_holds_out_the_last_tenth),
         cmocka_unit_test(test_seq_batcher_matches_batchify_layout),
     };
-    int rc = CR_TEST_RUN(tests, NULL, NULL, argc, argv);
-    td_cleanup();
-    return rc;
+    return CR_TEST_RUN(tests, NULL, NULL, argc, argv);
 }
