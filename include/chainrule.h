@@ -1734,6 +1734,178 @@ size_t cr_seq_batcher_chunks(const cr_seq_batcher *b);   /* chunks per epoch; 0 
  * CR_ERR_ARG (NULL, chunk past the end), CR_ERR_SHAPE (too small), nothing written. */
 cr_status cr_seq_batcher_get(const cr_seq_batcher *b, size_t chunk, cr_tensor *x, cr_tensor *y,
                              char *err, size_t errsize);
+/* ====================================================== sequences (issue 15) */
+/* (ops/embedding.c, ops/detach.c, ops/stack.c, nn/rnn.c) Ops for sequence models
+ * and recurrent layers composed from ops: Elman RNN (tanh or relu), LSTM and GRU
+ * with PyTorch's equations, gate order, parameter names and shapes. */
+
+/* Row gather: table is V x E (trainable), idx any shape of rank 0..3 holding row
+ * numbers stored as cr_real (as class targets are); y = idx.shape x E with
+ * y[p, :] = table[idx[p], :] (nn.Embedding / F.embedding). dtable[idx[p], :] +=
+ * dy[p, :]: a row used several times gets the sum; idx gets no gradient. The
+ * indices are read and checked in forward, when recorded AND on every replay
+ * (cr_tape_forward after writing the next batch into idx->data): an index that is
+ * not a whole number in 0..V-1 (NaN included) is a sticky tape error naming it and
+ * its position ("embedding: index 7 at position 5 (1, 2) of idx is not a whole
+ * number in 0..4 (the table has 5 rows)"); cr_tape_forward then returns
+ * CR_ERR_ARG. Backward uses the indices of the last forward. No heap allocation
+ * (the node keeps idx->size ints in the arena). */
+cr_tensor *cr_embedding(cr_tape *t, cr_tensor *table, cr_tensor *idx);
+/* The same values without history (torch.Tensor.detach): y = x (a copy, made
+ * again on replay), dx += 0, and y needs no gradient. Cuts the graph: between two
+ * chunks of a sequence recorded on one tape, or before a value that must get no
+ * gradient (a heap buffer with a gradient block, e.g. batch norm's running
+ * statistics). x may be a heap tensor. */
+cr_tensor *cr_detach(cr_tape *t, cr_tensor *x);
+/* Join n >= 1 tensors of the same shape (rank 0..3) along a NEW axis (torch.stack):
+ * y has rank + 1 and y[.., k, ..] = xs[k] with k at position axis (-1: last; any
+ * of -(rank+1)..rank). dxs[k] += dy[.., k, ..]. */
+cr_tensor *cr_stack(cr_tape *t, int n, cr_tensor *const *xs, int axis);
+/* x[.., index, ..] along axis, which is removed (torch.select; x[:, i] for axis 1):
+ * rank - 1 (a rank-1 x gives a rank-0 tensor). index may be negative (from the
+ * end). dx[.., index, ..] += dy. */
+cr_tensor *cr_select(cr_tape *t, cr_tensor *x, int axis, int index);
+/* Split x along axis into its x->shape[axis] slices (torch.unbind): out[i] =
+ * cr_select(t, x, axis, i), one node each. Returns the number of slices, or 0
+ * with a tape error (cap smaller than that number, NULL out, bad axis). The
+ * inverse of cr_stack on the same axis. For a part of several rows along an axis
+ * (torch.split / chunk) use cr_slice. */
+int cr_unbind(cr_tape *t, cr_tensor *x, int axis, cr_tensor **out, int cap);
+
+/* ---- recurrent layers (nn/rnn.c), PyTorch's nn.RNN / nn.LSTM / nn.GRU, one time
+ * step at a time. Notation: x_t is B x I (batch B, input size I; layer l > 0 takes
+ * the output of layer l-1, B x H), h and c are B x H, W x is x W^T + b (x times the
+ * transposed weight: weights are stored as PyTorch stores them), σ the sigmoid,
+ * ⊙ the elementwise product. Gate blocks are stacked along the rows of w_ih/w_hh
+ * in the order given.
+ *   CR_RNN_TANH  h' = tanh(W_ih x + b_ih + W_hh h + b_hh)               G = 1
+ *   CR_RNN_RELU  h' = relu(W_ih x + b_ih + W_hh h + b_hh)               G = 1
+ *   CR_LSTM      gates i, f, g, o (G = 4):
+ *                i = σ(W_ii x + b_ii + W_hi h + b_hi)   f = σ(W_if x + b_if + W_hf h + b_hf)
+ *                g = tanh(W_ig x + b_ig + W_hg h + b_hg) o = σ(W_io x + b_io + W_ho h + b_ho)
+ *                c' = f ⊙ c + i ⊙ g,   h' = o ⊙ tanh(c')
+ *   CR_GRU       gates r, z, n (G = 3):
+ *                r = σ(W_ir x + b_ir + W_hr h + b_hr)   z = σ(W_iz x + b_iz + W_hz h + b_hz)
+ *                n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn))
+ *                h' = (1 - z) ⊙ n + z ⊙ h
+ * Layers: layer l's h' is layer l+1's x; with dropout p > 0, in training, layer
+ * l's output goes through inverted dropout (cr_dropout) before layer l+1 (not after
+ * the last layer), as PyTorch. Everything is recorded as ops (cr_matmul with the
+ * weight transposed, cr_add, cr_slice for the gate blocks, cr_sigmoid, cr_tanh,
+ * cr_mul, ...): backward is the chain rule over them, nothing hand-written.
+ *
+ * Parameters (cr_rnn_params, PyTorch's names, shapes and order; save/load with
+ * cr_save/cr_load through that list, or cr_params_extend it under a prefix such as
+ * "rnn." into a model's list), for each layer l = 0..L-1:
+ *   "weight_ih_l<l>"  G*H x I (l = 0) or G*H x H (l > 0)
+ *   "weight_hh_l<l>"  G*H x H
+ *   "bias_ih_l<l>"    G*H
+ *   "bias_hh_l<l>"    G*H
+ * A PyTorch state_dict of the same module holds the same tensors under the same
+ * names (bidirectional layers and proj_size are not supported).
+ *
+ * Truncated backpropagation through time (TBPTT), recorded once and replayed:
+ *     cr_rnn_state carry;                        heap B x H tensors, zeros
+ *     cr_rnn_state_alloc(r, B, &carry, err, sizeof err);
+ *     cr_rnn_state s = carry;                    record one chunk of T steps:
+ *     for (k = 0; k < T; k++) out[k] = cr_rnn_step(t, r, x[k], &s, 1, rng);
+ *     loss = ...(out[0..T)...);                  s now holds the chunk's last state
+ *     per chunk: write the chunk's inputs into x[k]->data (and the targets);
+ *                cr_tape_forward(t); cr_backward(t, loss); optimizer step;
+ *                cr_rnn_state_copy(&carry, &s, ...);   the next chunk starts here
+ * The first step reads carry's heap tensors, which have no history: the gradient
+ * stops at the chunk boundary while the values flow on. Copy AFTER backward
+ * (backward reads carry's values). cr_rnn_state_zero(&carry) starts new sequences.
+ * Nothing is allocated per chunk. Re-recording each chunk works the same way
+ * (cr_tape_reset, then record from s = carry again). Chunks recorded one after
+ * another on ONE tape are cut with cr_rnn_state_detach(t, &s) instead. */
+#define CR_RNN_MAX_LAYERS 16
+
+typedef enum cr_rnn_kind {
+    CR_RNN_TANH = 0,   /* Elman RNN, tanh (nn.RNN's default) */
+    CR_RNN_RELU,       /* Elman RNN, relu (nn.RNN(nonlinearity='relu')) */
+    CR_LSTM,           /* nn.LSTM */
+    CR_GRU             /* nn.GRU */
+} cr_rnn_kind;
+typedef struct cr_rnn cr_rnn;
+
+/* New layer stack with all parameters zero (call cr_rnn_init, or cr_load). input
+ * and hidden >= 1, 1 <= layers <= CR_RNN_MAX_LAYERS, dropout in [0, 1) (ignored
+ * with one layer, as PyTorch warns). Caller owns it (cr_rnn_free). NULL with a
+ * message in err ("rnn: hidden_size = 0 (must be >= 1)") on a bad argument
+ * (CR_ERR_ARG), a size beyond CR_MODEL_MAX_PARAMS or the memory limit, or no
+ * memory. */
+cr_rnn *cr_rnn_new(cr_rnn_kind kind, int input_size, int hidden_size, int num_layers,
+                   double dropout, char *err, size_t errsize);
+void cr_rnn_free(cr_rnn *r);   /* NULL is safe */
+/* PyTorch's initialisation: every parameter U(-k, k), k = 1/sqrt(hidden_size),
+ * drawn from rng in the order of cr_rnn_params, element by element. CR_ERR_ARG on
+ * NULL r or rng. */
+cr_status cr_rnn_init(cr_rnn *r, cr_rng *rng, char *err, size_t errsize);
+/* The parameters (names above), owned by r: what an optimizer updates and
+ * cr_save/cr_load persist. NULL for NULL r. */
+cr_params *cr_rnn_params(cr_rnn *r);
+/* The fields given to cr_rnn_new (0, or -1 for kind, on NULL r). */
+cr_rnn_kind cr_rnn_get_kind(const cr_rnn *r);
+int cr_rnn_input_size(const cr_rnn *r);
+int cr_rnn_hidden_size(const cr_rnn *r);
+int cr_rnn_num_layers(const cr_rnn *r);
+double cr_rnn_dropout(const cr_rnn *r);
+/* Number of trainable scalars: sum over layers of G H (I_l + H + 2). */
+size_t cr_rnn_param_count(const cr_rnn *r);
+/* "rnn_tanh", "rnn_relu", "lstm", "gru" ("?" out of range; static) and back
+ * (case-insensitive; also "rnn" for CR_RNN_TANH). CR_ERR_ARG on NULL or an unknown
+ * name (*out unchanged). */
+const char *cr_rnn_kind_name(cr_rnn_kind kind);
+cr_status cr_rnn_kind_from_name(const char *name, cr_rnn_kind *out);
+
+/* The recurrent state: per layer h[l] (B x H) and, for CR_LSTM, c[l] (B x H).
+ * A NULL entry means zeros (a zeroed struct is the zero state of any layer stack).
+ * Entries may be tape tensors (the output of the previous step) or heap tensors
+ * (a carry between chunks). */
+typedef struct cr_rnn_state {
+    cr_tensor *h[CR_RNN_MAX_LAYERS];
+    cr_tensor *c[CR_RNN_MAX_LAYERS];   /* LSTM only; NULL otherwise */
+} cr_rnn_state;
+
+/* One time step through every layer: x is B x input_size (B >= 1); reads the state
+ * in *s, replaces its entries by the new h (and c) of each layer, tape tensors,
+ * and returns the top layer's h (B x H; *s's h[num_layers-1]). training != 0
+ * applies the inter-layer dropout, its masks drawn from rng (which must then be
+ * non-NULL and outlive the recording: a replay draws new masks from it); rng may
+ * be NULL otherwise. NULL with a tape error naming "rnn" on NULL r or s, x not
+ * B x input_size, a state entry that is not B x H, or the failing op's error; *s
+ * is then unchanged. */
+cr_tensor *cr_rnn_step(cr_tape *t, cr_rnn *r, cr_tensor *x, cr_rnn_state *s, int training,
+                       cr_rng *rng);
+/* A whole sequence: x is T x B x input_size (batch_first 0, PyTorch's default) or
+ * B x T x input_size (batch_first != 0); runs cr_rnn_step T times from *s (updated
+ * to the final state) and returns the top layer's outputs stacked the same way,
+ * T x B x H or B x T x H (nn.RNN's output). s NULL: start from zeros. Errors as
+ * cr_rnn_step, plus x not of rank 3. */
+cr_tensor *cr_rnn_forward(cr_tape *t, cr_rnn *r, cr_tensor *x, int batch_first,
+                          cr_rnn_state *s, int training, cr_rng *rng);
+/* Replace every non-NULL entry of *s by cr_detach(t, entry): the values go on,
+ * the history stops (TBPTT on one tape). CR_OK, or the tape's error (CR_ERR_ARG
+ * for NULL t or s; *s is then partly detached, which changes no value). */
+cr_status cr_rnn_state_detach(cr_tape *t, cr_rnn_state *s);
+/* Make s a state of heap tensors (cr_tensor_new, no gradient) of batch x
+ * hidden_size, zero, for every layer of r (c too for LSTM); other entries NULL.
+ * The caller frees them with cr_rnn_state_free. CR_ERR_ARG (NULL, batch < 1),
+ * CR_ERR_NOMEM; s is zeroed on failure. */
+cr_status cr_rnn_state_alloc(const cr_rnn *r, int batch, cr_rnn_state *s, char *err,
+                             size_t errsize);
+/* Free the heap tensors of s (tape tensors are left to their tape) and zero s.
+ * NULL is safe. */
+void cr_rnn_state_free(cr_rnn_state *s);
+/* Set every heap tensor of s to zero (start new sequences). NULL is safe. */
+void cr_rnn_state_zero(cr_rnn_state *s);
+/* Copy the values of src into dst entry by entry (a NULL src entry copies zeros;
+ * NULL dst entries are skipped): the carry between TBPTT chunks, no allocation.
+ * CR_ERR_ARG on NULL, CR_ERR_SHAPE when two entries differ in size (dst
+ * unchanged: checked first). */
+cr_status cr_rnn_state_copy(cr_rnn_state *dst, const cr_rnn_state *src, char *err,
+                            size_t errsize);
 
 #if defined(__GNUC__) && __GNUC__ >= 4
 #pragma GCC visibility pop
