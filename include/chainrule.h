@@ -1734,6 +1734,7 @@ size_t cr_seq_batcher_chunks(const cr_seq_batcher *b);   /* chunks per epoch; 0 
  * CR_ERR_ARG (NULL, chunk past the end), CR_ERR_SHAPE (too small), nothing written. */
 cr_status cr_seq_batcher_get(const cr_seq_batcher *b, size_t chunk, cr_tensor *x, cr_tensor *y,
                              char *err, size_t errsize);
+
 /* ====================================================== sequences (issue 15) */
 /* (ops/embedding.c, ops/detach.c, ops/stack.c, nn/rnn.c) Ops for sequence models
  * and recurrent layers composed from ops: Elman RNN (tanh or relu), LSTM and GRU
