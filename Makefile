@@ -140,6 +140,16 @@ $(B)/examples/train: examples/train.c $(TRAIN_PARTS) $(wildcard examples/train/*
 	$(CC) $(CPPFLAGS) $(filter-out -MMD -MP,$(CFLAGS)) -Iexamples/train -o $@ examples/train.c \
 	    $(TRAIN_PARTS) $(LIB_A) $(LDFLAGS) $(LDLIBS)
 
+# The character language model trainer (issue 15): examples/train_text.c, its parts
+# in examples/train_text/, and the shared parts of train (progress, log, checkpoint
+# option checks) from examples/train/.
+TEXT_PARTS := $(sort $(wildcard examples/train_text/*.c))
+$(B)/examples/train_text: examples/train_text.c $(TEXT_PARTS) $(TRAIN_PARTS) \
+        $(wildcard examples/train_text/*.h examples/train/*.h) $(LIB_A)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(filter-out -MMD -MP,$(CFLAGS)) -Iexamples/train -Iexamples/train_text \
+	    -o $@ examples/train_text.c $(TEXT_PARTS) $(TRAIN_PARTS) $(LIB_A) $(LDFLAGS) $(LDLIBS)
+
 examples: $(EX_BIN)
 
 # Everything compiled, nothing run (CI's builds with other flags).
