@@ -59,8 +59,11 @@ void text_usage(FILE *f)
 "                         --model)\n"
 "  --temperature X        sampling temperature > 0 (default 1); 0: always the\n"
 "                         most likely character\n"
-"  --prime TEXT           the text sampling starts from (default: a newline)\n"
-"  --progress yes|no      live progress bar on stderr (default: on a terminal)\n"
+"  --prime TEXT           the text sampling starts from (default: a newline, or\n"
+"                         the vocabulary's first character if it has none)\n"
+"  --progress, --no-progress\n"
+"                         live progress bar on stderr, or not (default: on a\n"
+"                         terminal)\n"
 "  --quiet                only errors and results\n"
 "  --rerecord             record each chunk anew instead of replaying one tape\n"
 "  --anomaly              NaN/Inf checks on every op\n"
@@ -113,7 +116,8 @@ int text_parse_args(text_opts *o, int argc, char **argv, char *err, size_t errsi
     o->progress = -1;
     cr_optim_kind kind = CR_OPTIM_ADAM;
     double lr = 0.002;
-    static const char *const flags[] = { "--quiet", "--rerecord", "--anomaly", "--help", "-h" };
+    static const char *const flags[] = { "--quiet", "--rerecord", "--anomaly", "--progress",
+                                         "--no-progress", "--help", "-h" };
     int anomaly = 0;
     for (int i = 1; i < argc; i++) {
         char name[64];
@@ -134,6 +138,8 @@ int text_parse_args(text_opts *o, int argc, char **argv, char *err, size_t errsi
                 return 1;
             }
             if (!strcmp(name, "--quiet")) o->quiet = 1;
+            else if (!strcmp(name, "--progress")) o->progress = 1;
+            else if (!strcmp(name, "--no-progress")) o->progress = 0;
             else if (!strcmp(name, "--rerecord")) o->rerecord = 1;
             else anomaly = 1;
             continue;
@@ -198,11 +204,7 @@ int text_parse_args(text_opts *o, int argc, char **argv, char *err, size_t errsi
             if (o->temperature < 0)
                 return fail(err, errsize, "--temperature: '%s' is negative%s", v, "");
         } else if (IS("--prime")) o->prime = v;
-        else if (IS("--progress")) {
-            if (!strcmp(v, "yes")) o->progress = 1;
-            else if (!strcmp(v, "no")) o->progress = 0;
-            else return fail(err, errsize, "--progress: '%s' is not yes or no%s", v, "");
-        } else if (IS("--max-memory")) {
+        else if (IS("--max-memory")) {
             INT(1, LONG_MAX / (1L << 20), n);
             o->max_memory = (size_t)n << 20;
         } else return fail(err, errsize, "unknown option '%s' (see --help)%s", name, "");

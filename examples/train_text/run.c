@@ -333,7 +333,11 @@ static int generate(charlm *m, const text_opts *o, cr_pool *pool, char *err, siz
     chunk_graph g;
     int rc = chunk_graph_new(&g, m, 1, 1, 0, pool, 0, err, errsize);
     if (rc) return rc;
-    const char *prime = o->prime ? o->prime : "\n";
+    /* default: a newline, or the vocabulary's first character if it has none */
+    char first[5] = "\n";
+    if (!o->prime && cr_vocab_id(m->vocab, '\n') < 0)
+        first[cr_utf8_put(m->vocab->cp[0], first)] = '\0';
+    const char *prime = o->prime ? o->prime : first;
     cr_text *p = NULL;
     if (cr_text_load_mem(&p, prime, strlen(prime), "--prime", err, errsize) != CR_OK) {
         chunk_graph_free(&g);
