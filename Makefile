@@ -203,6 +203,22 @@ fashion-cnn: $(B)/examples/train
 	$(FASHION_RUN) --arch "$(FASHION_CNN)" --optim adam --lr 0.001 --seed 1 \
 	    --out $(B)/fashion-cnn.crm --log $(B)/fashion-cnn.csv
 
+# A character language model on real text (docs/TRAINING.md, issue 15). `make poems`:
+# the 300 Tang poems of Debian's fortunes-zh (tools/get-text.sh installs it when it
+# is missing: as root or with sudo -n, else prints the command and fails) -> a
+# one-layer LSTM (hidden 256, embedding 64) trained on one thread for 20 epochs
+# (about 75 s of CPU), then a poem sampled from the saved model alone.
+# build/data/fortunes.txt (tools/get-text.sh fortunes) is the English corpus.
+TEXT_DIR   := build/data
+POEM_TRAIN  = $(B)/examples/train_text --text $(TEXT_DIR)/tang300.txt --cell lstm --hidden 256 \
+              --embed 64 --batch 16 --steps 32 --epochs 20 --lr 0.003 --threads 1 --seed 1
+.PHONY: poems
+poems: $(B)/examples/train_text
+	@sh tools/get-text.sh tang300 $(TEXT_DIR)/tang300.txt
+	$(POEM_TRAIN) --out $(B)/poems.crm --log $(B)/poems.csv
+	$(B)/examples/train_text --model $(B)/poems.crm --generate 160 --prime "《" \
+	    --temperature 0.8 --seed 1
+
 # Pictures (docs/TUTORIAL.md): run every lesson, which writes its graph as DOT
 # into build/graphs/, and render each with Graphviz to SVG and PNG, with the
 # training step graphs that `make run` / `make fashion` leave in build/<real>/*.dot;
