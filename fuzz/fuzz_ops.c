@@ -123,7 +123,7 @@ static cr_tensor *run_op(state *s, reader *r, unsigned code)
 {
     cr_tape *t = s->t;
     cr_tensor *a = pick(s, r), *b = pick(s, r);
-    switch (code % 34) {
+    switch (code % 38) {
     case 0: return cr_add(t, a, b);
     case 1: return cr_sub(t, a, b);
     case 2: return cr_mul(t, a, b);
@@ -182,6 +182,17 @@ static cr_tensor *run_op(state *s, reader *r, unsigned code)
     case 32: {
         cr_real p = (cr_real)small(r, -1, 10) / 10;
         return cr_dropout(t, a, p, byte(r) % 8 ? &s->rng : NULL, byte(r) & 1);
+    }
+    case 33: return cr_embedding(t, a, b);
+    case 34: return cr_detach(t, a);
+    case 35: {
+        cr_tensor *xs[3] = { a, b, pick(s, r) };
+        int n = small(r, 0, 3), axis = small(r, -4, 4);
+        return cr_stack(t, n, xs, axis);
+    }
+    case 36: {
+        int axis = small(r, -4, 4), index = small(r, -3, 4);
+        return cr_select(t, a, axis, index);
     }
     default: {
         cr_tensor *in[2] = { a, b };

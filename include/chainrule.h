@@ -866,7 +866,7 @@ typedef struct cr_batchnorm {
     cr_params *buffers;          /* "running_mean", "running_var": saved, never optimized.
                                   * Their gradient buffers exist (cr_params needs one)
                                   * but stay zero: CR_REQUIRES_GRAD is clear and the
-                                  * eval path feeds them only to no-gradient nodes. */
+                                  * eval path reads them through cr_detach. */
 } cr_batchnorm;
 /* New layer with momentum (<= 0: 0.1) and eps (<= 0: 1e-5). Caller owns it;
  * NULL, with a message in err ("batchnorm: momentum = 1.5 is above 1"), on

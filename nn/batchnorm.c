@@ -149,15 +149,15 @@ cr_tensor *cr_batchnorm_forward(cr_tape *t, cr_batchnorm *bn, cr_tensor *x, int 
                        no_gradient, bn))
             return NULL;
     } else {
-        /* Negate first so the buffers only feed nodes that need no gradient:
-         * backward never writes into them. */
-        cr_tensor *rm = cr_neg(t, bn->running_mean);
-        cr_tensor *rv = cr_add_scalar(t, bn->running_var, bn->eps);
+        /* The buffers have gradient blocks (cr_params needs them) but must get
+         * nothing: they enter the graph through cr_detach. */
+        cr_tensor *rm = cr_detach(t, bn->running_mean);
+        cr_tensor *rv = cr_add_scalar(t, cr_detach(t, bn->running_var), bn->eps);
         if (img) {
             rm = cr_reshape(t, rm, 3, cshape);
             rv = cr_reshape(t, rv, 3, cshape);
         }
-        xc = cr_add(t, x, rm);
+        xc = cr_sub(t, x, rm);
         sd = cr_sqrt(t, rv);
     }
     cr_tensor *xhat = cr_div(t, xc, sd);

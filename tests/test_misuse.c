@@ -107,10 +107,23 @@ static cr_tensor *run_op(cr_tape *t, int op, cr_tensor **in)
         extra_nodes -= y != NULL;
         return y;
     }
+    case 36: return cr_embedding(t, in[IN_W], in[IN_Y]);   /* rows 0 and 2 of 3 */
+    case 37: return cr_detach(t, a);
+    case 38: {
+        cr_tensor *xs[2] = { a, b };
+        return cr_stack(t, 2, xs, 1);
+    }
+    case 39: return cr_select(t, a, 1, 2);
+    case 40: {
+        cr_tensor *parts[2] = { NULL, NULL };
+        int k = cr_unbind(t, a, 0, parts, 2);     /* two nodes; the first may stay */
+        extra_nodes += parts[0] != NULL;
+        return k == 2 ? parts[1] : NULL;
+    }
     default: return NULL;
     }
 }
-#define N_OPS 36
+#define N_OPS 41
 
 /* Every op, under every arena cap up to 6 KiB in steps of 8 bytes (0: none): whatever
  * fails, the tape holds exactly the nodes whose tensors were returned, and print,
