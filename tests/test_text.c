@@ -290,6 +290,83 @@ static void test_seq_batcher_matches_batchify_layout(void **state)
     assert_msg_has(msg, "batch 0 and steps 5 must be >= 1");
 }
 
+/* train_text's loop in miniature: one recorded chunk (embedding -> LSTM -> dense ->
+ * cross-entropy) replayed on every chunk of the batcher, state carried by copy.
+ * After two warm-up chunks, eight more allocate nothing, and the loss on the
+ * first chunk has fallen after them (the replay does train). */
+static void test_batcher_tbptt_loop_allocates_nothing_per_chunk(void **state)
+{
+    (void)state;
+    enum { V = 5, E = 4, H = 6, B = 3, T = 4 };
+    int ids[200];
+    for (int i = 0; i < 200; i++) ids[i] = (i * 7 + i / 5) % V;
+    char msg[256] = "";
+    cr_seq_batcher *sb = cr_seq_batcher_new(ids, 200, B, T, msg, sizeof msg);
+    assert_non_null(sb);
+    cr_rnn *r = cr_rnn_new(CR_LSTM, E, H, 1, 0, msg, sizeof msg);
+    assert_non_null(r);
+    cr_rng rng;
+    cr_rng_seed(&rng, 5);
+    assert_int_equal(cr_rnn_init(r, &rng, msg, sizeof msg), CR_OK);
+    int se[2] = { V, E }, sw[2] = { H, V }, sv[1] = { V }, sx[2] = { T, B }, sy[1] = { T * B };
+    cr_tensor *emb = cr_param_new(2, se), *W = cr_param_new(2, sw), *bias = cr_param_new(1, sv);
+    cr_tensor_rand_uniform(emb, &rng, -1, 1);
+    cr_tensor_rand_uniform(W, &rng, -0.5, 0.5);
+    cr_params *p = cr_params_new();
+    assert_int_equal(cr_params_extend(p, cr_rnn_params(r), "rnn.", msg, sizeof msg), CR_OK);
+    assert_int_equal(cr_params_add(p, emb, "emb", msg, sizeof msg), CR_OK);
+    assert_int_equal(cr_params_add(p, W, "W", msg, sizeof msg), CR_OK);
+    assert_int_equal(cr_params_add(p, bias, "b", msg, sizeof msg), CR_OK);
+    cr_optim_config cfg = cr_optim_defaults(CR_OPTIM_ADAM);
+    cfg.lr = 0.05;
+    cr_optim *o = cr_optim_new(p, &cfg, msg, sizeof msg);
+    assert_non_null(o);
+    cr_tensor *x = cr_tensor_new(2, sx), *y = cr_tensor_new(1, sy);
+    cr_rnn_state carry, s;
+    assert_int_equal(cr_rnn_state_alloc(r, B, &carry, msg, sizeof msg), CR_OK);
+    cr_tape *t = cr_tape_new(0);
+    s = carry;
+    int flat[2] = { T * B, H };
+    cr_tensor *h = cr_rnn_forward(t, r, cr_embedding(t, emb, x), 0, &s, 1, &rng);
+    cr_tensor *loss = cr_softmax_cross_entropy(t, cr_linear(t, cr_reshape(t, h, 2, flat), W, bias), y);
+    assert_non_null(loss);
+    size_t nc = cr_seq_batcher_chunks(sb);
+    assert_int_equal(nc, 16);                     /* 200 / 3 = 66 per stream, 65 / 4 */
+    double first = 0, again = 0;
+    cr_test_alloc counter = { 0 };
+    for (int k = 0; k < 10; k++) {
+        if (k == 2) cr_test_alloc_install(&counter);
+        size_t c = (size_t)k % nc;
+        if (c == 0) cr_rnn_state_zero(&carry);
+        assert_int_equal(cr_seq_batcher_get(sb, c, x, y, msg, sizeof msg), CR_OK);
+        assert_int_equal(cr_tape_forward(t), CR_OK);
+        if (k == 0) first = cr_item(loss);
+        cr_optim_zero_grad(o);
+        assert_int_equal(cr_backward(t, loss), CR_OK);
+        assert_int_equal(cr_optim_step(o, msg, sizeof msg), CR_OK);
+        assert_int_equal(cr_rnn_state_copy(&carry, &s, msg, sizeof msg), CR_OK);
+    }
+    cr_test_alloc_remove();
+    assert_int_equal(counter.mallocs + counter.reallocs, 0);
+    cr_rnn_state_zero(&carry);
+    cr_seq_batcher_get(sb, 0, x, y, NULL, 0);
+    cr_tape_forward(t);
+    again = cr_item(loss);
+    if (!(again < first)) print_error("loss on chunk 0: %g, then %g\n", first, again);
+    assert_true(again < first);
+    cr_tape_free(t);
+    cr_rnn_state_free(&carry);
+    cr_tensor_free(x);
+    cr_tensor_free(y);
+    cr_optim_free(o);
+    cr_params_free(p);
+    cr_tensor_free(emb);
+    cr_tensor_free(W);
+    cr_tensor_free(bias);
+    cr_rnn_free(r);
+    cr_seq_batcher_free(sb);
+}
+
 int main(int argc, char **argv)
 {
     struct CMUnitTest tests[] = {
@@ -303,6 +380,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_vocab_survives_a_model_file),
         cmocka_unit_test(test_split_holds_out_the_last_tenth),
         cmocka_unit_test(test_seq_batcher_matches_batchify_layout),
+        cmocka_unit_test(test_batcher_tbptt_loop_allocates_nothing_per_chunk),
     };
     return CR_TEST_RUN(tests, NULL, NULL, argc, argv);
 }
