@@ -321,7 +321,7 @@ bench:
 	@CC="$(CC)" FASHION_DIR="$(FASHION_DIR)" sh tools/need-bench.sh bench
 	@$(MAKE) --no-print-directory bench-run
 
-bench-run: lib $(BENCH_BIN)
+bench-run: lib $(BENCH_BIN) $(B)/examples/train_text
 	@FASHION_DIR="$(FASHION_DIR)" sh bench/run.sh $(B)
 
 clean:

@@ -252,6 +252,7 @@ static int train(run *R)
     pr.quiet = o->quiet;
     pr.unit = "chars";
     double t0 = now_seconds();
+    long s0 = cr_optim_step_count(R->opt);
     for (; R->epoch < (uint64_t)o->epochs; R->epoch++) {
         if (R->chunk == 0) {                   /* an epoch starts from a zero state */
             cr_rnn_state_zero(&R->g.carry);
@@ -263,8 +264,12 @@ static int train(run *R)
         for (; R->chunk < nc; R->chunk++) {
             if (o->max_steps && cr_optim_step_count(R->opt) >= o->max_steps) {
                 progress_end(&pr);
+                long n = cr_optim_step_count(R->opt) - s0;
+                double el = now_seconds() - t0;     /* with any epoch-end validation */
                 if (!o->quiet)
-                    printf("stopped after %ld steps (--max-steps)\n", cr_optim_step_count(R->opt));
+                    printf("stopped after %ld steps (--max-steps); this run: %ld steps, %.0f "
+                           "chars/s\n", cr_optim_step_count(R->opt), n,
+                           el > 0 ? (double)n * (double)per / el : 0);
                 return checkpoint_write(R);
             }
             double loss;
