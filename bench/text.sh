@@ -4,7 +4,9 @@
 # data layout (32 streams x 64 steps, the last 10% held out), Adam 2e-3, one thread,
 # the same number of steps (STEPS, default 100) on the fortunes corpus; prints
 # training characters per second and the validation cross-entropy after those
-# steps for each. The corpus is built by tools/get-text.sh (installs fortunes when
+# steps for each, and our peak RSS (/usr/bin/time). For the LSTM also: ours on 2
+# threads (wall-clock speed-up over 1 thread) and ours re-recording every chunk
+# instead of replaying one tape (what replay saves). The corpus is built by tools/get-text.sh (installs fortunes when
 # missing, else says how and skips these rows).
 #   sh bench/text.sh BUILD_DIR
 b=${1:?usage: sh bench/text.sh BUILD_DIR}
@@ -22,12 +24,24 @@ echo "load average $(cut -d' ' -f1-3 /proc/loadavg), $STEPS steps of 32 x 64 cha
 printf '%-6s %-10s %14s %12s\n' cell who chars/s val_CE
 for cell in lstm gru; do
     opts="--cell $cell --embed 64 --hidden 256 --batch 32 --steps 64 --lr 0.002 --seed 1"
-    "$tt" --text "$corpus" $opts --threads 1 --max-steps "$STEPS" --epochs 1 --no-progress \
+    rss=
+    if [ -x /usr/bin/time ]; then rss="/usr/bin/time -f %M -o $tmp/rss"; fi
+    $rss "$tt" --text "$corpus" $opts --threads 1 --max-steps "$STEPS" --epochs 1 --no-progress \
         --out "$tmp/m.crm" > "$tmp/ours.txt" || { cat "$tmp/ours.txt"; exit 1; }
     ours_cs=$(sed -n 's/.*steps, \([0-9]*\) chars\/s/\1/p' "$tmp/ours.txt")
     ours_ce=$("$tt" --eval "$tmp/m.crm" --text "$corpus" --batch 32 --steps 64 |
               sed -n 's/.*loss \([0-9.]*\) nats.*/\1/p')
     printf '%-6s %-10s %14s %12s\n' "$cell" chainrule "$ours_cs" "$ours_ce"
+    [ -n "$rss" ] && echo "$cell   chainrule peak RSS $(awk '{printf "%.0f", $1 / 1024}' "$tmp/rss") MB"
+    if [ $cell = lstm ]; then
+        for extra in "--threads 2" "--threads 1 --rerecord"; do
+            "$tt" --text "$corpus" $opts $extra --max-steps "$STEPS" --epochs 1 --no-progress \
+                > "$tmp/x.txt" || { cat "$tmp/x.txt"; exit 1; }
+            x=$(sed -n 's/.*steps, \([0-9]*\) chars\/s/\1/p' "$tmp/x.txt")
+            awk -v a="$x" -v b="$ours_cs" -v e="$extra" 'BEGIN {
+                printf "lstm   chainrule %-22s %8s chars/s  (%.2fx our 1-thread replay)\n", e, a, a / b }'
+        done
+    fi
     if [ $have_torch = 1 ]; then
         OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 "$PYTHON" bench/torch_text.py --text "$corpus" \
             $opts --threads 1 --max-steps "$STEPS" > "$tmp/torch.txt" || { cat "$tmp/torch.txt"; exit 1; }

@@ -26,6 +26,9 @@ typedef struct run {
     cr_optim *opt;
     cr_seq_batcher *train_b, *val_b;
     chunk_graph g, ev;
+    chunk_graph *evp;             /* the graph validation replays: &ev, or &g when the
+                                     two would be the same (no dropout, same streams),
+                                     which saves a tape of T x B steps */
     cr_pool *pool;
     cr_meta *meta;
     cr_params *ck_params;         /* the model's parameters and copies of the carried
@@ -65,6 +68,8 @@ static int load_text(run *R, const char *path, cr_vocab **vocab)
         snprintf(R->err, sizeof R->err, "%s: %s", path, why);
         return EXIT_USAGE;
     }
+    cr_free(R->text->cp);              /* the ids say it all from here (R->text->n stays) */
+    R->text->cp = NULL;
     if (cr_text_split(R->text->n, o->val, &R->n_train, &R->n_val, why, sizeof why) != CR_OK) {
         snprintf(R->err, sizeof R->err, "%s: %s", path, why);
         return EXIT_USAGE;
@@ -90,7 +95,7 @@ static int load_text(run *R, const char *path, cr_vocab **vocab)
 /* Mean cross-entropy (nats per character) over every validation chunk. */
 static int evaluate(run *R, double *loss)
 {
-    chunk_graph *g = &R->ev;
+    chunk_graph *g = R->evp;
     size_t nc = cr_seq_batcher_chunks(R->val_b);
     double sum = 0;
     cr_rnn_state_zero(&g->carry);
@@ -407,6 +412,7 @@ static int run_eval(run *R)
     if (rc) return rc;
     int vb = (int)(R->n_val / ((size_t)o->steps + 1));
     if (vb > o->batch) vb = o->batch;
+    R->evp = &R->ev;
     if ((rc = chunk_graph_new(&R->ev, R->m, o->steps, vb, 0, R->pool, o->anomaly, R->err,
                               sizeof R->err)))
         return rc;
@@ -441,12 +447,19 @@ static int run_train(run *R)
         snprintf(R->err, sizeof R->err, "%s: training: %s", o->text, why);
         return EXIT_USAGE;
     }
+    cr_free(R->ids);                   /* both batchers hold their copies */
+    R->ids = NULL;
     int vb = (int)(R->n_val / ((size_t)o->steps + 1));
     if (vb > o->batch) vb = o->batch;
     if ((rc = chunk_graph_new(&R->g, R->m, o->steps, o->batch, 1, R->pool, o->anomaly, R->err,
-                              sizeof R->err)) ||
-        (rc = chunk_graph_new(&R->ev, R->m, o->steps, vb, 0, R->pool, o->anomaly, R->err,
                               sizeof R->err)))
+        return rc;
+    /* validation runs at an epoch's end, where the next epoch starts from zeros
+     * anyway: the training graph serves when it computes the same thing */
+    R->evp = &R->g;
+    if ((vb != o->batch || (o->layers > 1 && o->dropout > 0)) &&
+        (rc = chunk_graph_new(R->evp = &R->ev, R->m, o->steps, vb, 0, R->pool, o->anomaly,
+                              R->err, sizeof R->err)))
         return rc;
     /* checkpoints hold the parameters and the carried state */
     if (!(R->ck_params = cr_params_new()) ||
