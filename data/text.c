@@ -309,9 +309,10 @@ cr_status cr_vocab_from_meta(cr_vocab **out, const cr_meta *m, char *err, size_t
     }
     for (size_t i = 0; i < size; i++)
         if (cp[i] > CP_MAX || (cp[i] >= 0xD800 && cp[i] <= 0xDFFF) || (i && cp[i] <= cp[i - 1])) {
+            unsigned bad = (unsigned)cp[i];
             cr_free(cp);
             return cr__errf(CR_ERR_FORMAT, err, errsize, "vocab: entry %zu (0x%X) is not a code "
-                            "point above the previous one", i, (unsigned)cp[i]);
+                            "point above the previous one", i, bad);
         }
     return vocab_adopt(out, cp, (size_t)size, err, errsize);
 }

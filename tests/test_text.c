@@ -214,7 +214,7 @@ static void test_vocab_survives_a_model_file(void **state)
     assert_int_equal(cr_meta_set_u64(m, "vocab.size", 7), CR_OK);
     assert_int_equal(cr_meta_set_u64(m, "vocab.1", (uint64_t)0x4F9D << 32 | 0x65E5), CR_OK);
     assert_int_equal(cr_vocab_from_meta(&back, m, msg, sizeof msg), CR_ERR_FORMAT);
-    assert_msg_has(msg, "not a code point above the previous one");
+    assert_msg_has(msg, "entry 3 (0x4F9D) is not a code point above the previous one");
     assert_null(back);
     cr_meta_free(m);
     cr_meta_free(m2);
