@@ -32,7 +32,8 @@ for cell in lstm gru; do
     ours_ce=$("$tt" --eval "$tmp/m.crm" --text "$corpus" --batch 32 --steps 64 |
               sed -n 's/.*loss \([0-9.]*\) nats.*/\1/p')
     printf '%-6s %-10s %14s %12s\n' "$cell" chainrule "$ours_cs" "$ours_ce"
-    [ -n "$rss" ] && echo "$cell   chainrule peak RSS $(awk '{printf "%.0f", $1 / 1024}' "$tmp/rss") MB"
+    [ -n "$rss" ] && printf '%-6s chainrule  peak RSS %s MB\n' "$cell" \
+        "$(awk '{printf "%.0f", $1 / 1024}' "$tmp/rss")"
     if [ $cell = lstm ]; then
         for extra in "--threads 2" "--threads 1 --rerecord"; do
             "$tt" --text "$corpus" $opts $extra --max-steps "$STEPS" --epochs 1 --no-progress \
