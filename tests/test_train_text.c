@@ -207,6 +207,7 @@ static void test_bad_files_and_options_give_one_line(void **state)
     snprintf(args, sizeof args, "--model '%s'", td_path("tiny.crm"));
     expect_one_line(args, "--model needs --generate N");
     expect_one_line("--epochs 2", "no text: give --text FILE");
+    expect_one_line("--bogus", "unknown option '--bogus'");
     snprintf(args, sizeof args, "--model '%s' --generate 5 --prime 'Z'", td_path("tiny.crm"));
     expect_one_line(args, "--prime: character U+005A is not in the model's vocabulary");
     snprintf(args, sizeof args, "--model '%s' --generate 5", corpus());

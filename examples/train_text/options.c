@@ -144,6 +144,16 @@ int text_parse_args(text_opts *o, int argc, char **argv, char *err, size_t errsi
             else anomaly = 1;
             continue;
         }
+        static const char *const valued[] = {
+            "--text", "--val", "--cell", "--embed", "--hidden", "--layers", "--dropout",
+            "--batch", "--steps", "--epochs", "--max-steps", "--optim", "--lr", "--clip",
+            "--seed", "--threads", "--out", "--log", "--checkpoint", "--checkpoint-every",
+            "--resume", "--eval", "--model", "--generate", "--temperature", "--prime",
+            "--max-memory" };
+        int known = 0;
+        for (size_t k = 0; k < sizeof valued / sizeof *valued; k++)
+            known |= strcmp(name, valued[k]) == 0;
+        if (!known) return fail(err, errsize, "unknown option '%s' (see --help)%s", name, "");
         if (eq) v = eq + 1;
         else if (i + 1 < argc) v = argv[++i];
         else return fail(err, errsize, "%s needs a value%s", name, "");
