@@ -26,6 +26,8 @@ openblas_pick_core "$b"   # sets PEER_ENV, exports the choice to bench/train.sh
 part "GEMM GFLOP/s, chainrule vs OpenBLAS" $PEER_ENV "$b/bench/gemm_bench"
 part "Fashion-MNIST training, scalar graph, memory: chainrule vs PyTorch and C+OpenBLAS" \
     sh bench/train.sh "$b"
+part "Recurrent step (LSTM/GRU, synthetic text): replay vs re-record, threads, vs PyTorch" \
+    sh bench/rnn.sh "$b"
 part "Character language model (fortunes), LSTM and GRU: train_text vs PyTorch" \
     sh bench/text.sh "$b"
 

@@ -1788,7 +1788,7 @@ int cr_unbind(cr_tape *t, cr_tensor *x, int axis, cr_tensor **out, int cap);
  *   CR_GRU       gates r, z, n (G = 3):
  *                r = σ(W_ir x + b_ir + W_hr h + b_hr)   z = σ(W_iz x + b_iz + W_hz h + b_hz)
  *                n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn))
- *                h' = (1 - z) ⊙ n + z ⊙ h
+ *                h' = (1 - z) ⊙ n + z ⊙ h   (computed as n + z ⊙ (h - n))
  * Layers: layer l's h' is layer l+1's x; with dropout p > 0, in training, layer
  * l's output goes through inverted dropout (cr_dropout) before layer l+1 (not after
  * the last layer), as PyTorch. Everything is recorded as ops (cr_matmul with the
@@ -1874,7 +1874,8 @@ typedef struct cr_rnn_state {
  * and returns the top layer's h (B x H; *s's h[num_layers-1]). training != 0
  * applies the inter-layer dropout, its masks drawn from rng (which must then be
  * non-NULL and outlive the recording: a replay draws new masks from it); rng may
- * be NULL otherwise. NULL with a tape error naming "rnn" on NULL r or s, x not
+ * be NULL otherwise. The tape owns the results; r (its weights) must outlive the
+ * tape's recording. NULL with a tape error naming "rnn" on NULL r or s, x not
  * B x input_size, a state entry that is not B x H, or the failing op's error; *s
  * is then unchanged. */
 cr_tensor *cr_rnn_step(cr_tape *t, cr_rnn *r, cr_tensor *x, cr_rnn_state *s, int training,

@@ -310,10 +310,10 @@ void cr_rnn_state_free(cr_rnn_state *s)
 cr_status cr_rnn_state_alloc(const cr_rnn *r, int batch, cr_rnn_state *s, char *err,
                              size_t errsize)
 {
+    if (s) memset(s, 0, sizeof *s);
     if (!r || !s)
         return cr__errf(CR_ERR_ARG, err, errsize, "rnn_state_alloc: %s is NULL",
                         r ? "state" : "rnn");
-    memset(s, 0, sizeof *s);
     if (batch < 1)
         return cr__errf(CR_ERR_ARG, err, errsize, "rnn_state_alloc: batch = %d (must be >= 1)",
                         batch);

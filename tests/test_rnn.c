@@ -429,6 +429,7 @@ static void test_rnn_state_helpers(void **state)
     cr_rnn_state_zero(&a);
     assert_close(a.h[0]->data[0], 0, 0, 0);
     assert_close(a.c[0]->data[3], 0, 0, 0);
+    cr_rnn_state_free(&small);
     assert_int_equal(cr_rnn_state_alloc(r, 0, &small, err, sizeof err), CR_ERR_ARG);
     assert_null(small.h[0]);
     cr_rnn_state_free(&a);
@@ -489,6 +490,42 @@ static void test_rnn_errors(void **state)
     cr_rnn_free(r);
 }
 
+/* Sampling runs the cell in no-grad mode: the same values as a recorded step, no
+ * node kept on the tape; the state carried through a heap copy between steps. */
+static void test_rnn_step_in_no_grad_mode_matches_and_records_nothing(void **state)
+{
+    (void)state;
+    char err[200];
+    cr_rnn *r = cr_rnn_new(CR_LSTM, 3, 5, 2, 0.3, err, sizeof err);
+    cr_rng rng;
+    cr_rng_seed(&rng, 17);
+    cr_rnn_init(r, &rng, err, sizeof err);
+    int sx[2] = { 1, 3 };
+    cr_real xv[3] = { 0.5f, -1, 0.25f };
+    cr_rnn_state carry;
+    assert_int_equal(cr_rnn_state_alloc(r, 1, &carry, err, sizeof err), CR_OK);
+    cr_tape *t = cr_tape_new(0), *ng = cr_tape_new(0);
+    cr_rnn_state s = { { NULL }, { NULL } };
+    cr_tensor *y = NULL;
+    for (int k = 0; k < 3; k++) y = cr_rnn_step(t, r, cr_const(t, 2, sx, xv), &s, 0, NULL);
+    cr_tape_set_grad_mode(ng, 0);
+    cr_tensor *yn = NULL;
+    for (int k = 0; k < 3; k++) {
+        cr_tape_reset(ng);
+        cr_rnn_state sn = carry;
+        yn = cr_rnn_step(ng, r, cr_const(ng, 2, sx, xv), &sn, 0, NULL);
+        assert_non_null(yn);
+        assert_int_equal(cr_tape_size(ng), 0);
+        assert_int_equal(cr_rnn_state_copy(&carry, &sn, err, sizeof err), CR_OK);
+    }
+    assert_memory_equal(yn->data, y->data, 5 * sizeof(cr_real));
+    assert_memory_equal(carry.c[1]->data, s.c[1]->data, 5 * sizeof(cr_real));
+    cr_tape_free(ng);
+    cr_tape_free(t);
+    cr_rnn_state_free(&carry);
+    cr_rnn_free(r);
+}
+
 int main(int argc, char **argv)
 {
     struct CMUnitTest tests[] = {
@@ -502,6 +539,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_rnn_kind_names),
         cmocka_unit_test(test_rnn_state_helpers),
         cmocka_unit_test(test_rnn_errors),
+        cmocka_unit_test(test_rnn_step_in_no_grad_mode_matches_and_records_nothing),
     };
     return CR_TEST_RUN(tests, NULL, NULL, argc, argv);
 }

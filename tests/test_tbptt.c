@@ -211,11 +211,72 @@ static void test_tbptt_gru_replay_record_and_detach_agree_without_allocation(voi
     check_methods_agree(CR_GRU);
 }
 
+/* The same bits for 1, 2 and 3 threads: a wider LSTM step (B 16, H 512: the gate
+ * tensors are 16 x 2048, above the size from which elementwise ops split over the
+ * pool, and the products split by tiles) trained over two replayed chunks. */
+static void lstm_wide(int threads, cr_real *loss_out, cr_real *grads, size_t *numel)
+{
+    enum { WB = 16, WH = 512, WI = 8, WT = 3 };
+    char err[200];
+    cr_rng r;
+    cr_rng_seed(&r, 31);
+    cr_rnn *rnn = cr_rnn_new(CR_LSTM, WI, WH, 1, 0, err, sizeof err);
+    assert_int_equal(cr_rnn_init(rnn, &r, err, sizeof err), CR_OK);
+    cr_params *p = cr_rnn_params(rnn);
+    *numel = cr_params_numel(p);
+    int sx[3] = { WB, WT, WI };
+    cr_tensor *x = cr_tensor_new(3, sx);
+    cr_rnn_state carry, s;
+    assert_int_equal(cr_rnn_state_alloc(rnn, WB, &carry, err, sizeof err), CR_OK);
+    cr_tape *t = cr_tape_new(0);
+    assert_int_equal(cr_tape_set_threads(t, threads), CR_OK);
+    s = carry;
+    cr_tensor_rand_uniform(x, &r, -1, 1);
+    cr_tensor *loss = cr_mean(t, cr_square(t, cr_rnn_forward(t, rnn, x, 1, &s, 1, NULL)));
+    assert_non_null(loss);
+    for (int c = 0; c < 2; c++) {
+        if (c > 0) {
+            cr_tensor_rand_uniform(x, &r, -1, 1);
+            assert_int_equal(cr_tape_forward(t), CR_OK);
+        }
+        cr_params_zero_grad(p);
+        assert_int_equal(cr_backward(t, loss), CR_OK);
+        assert_int_equal(cr_rnn_state_copy(&carry, &s, err, sizeof err), CR_OK);
+    }
+    *loss_out = cr_item(loss);
+    snapshot(p, grads, 1);
+    cr_tape_free(t);
+    cr_rnn_state_free(&carry);
+    cr_tensor_free(x);
+    cr_rnn_free(rnn);
+}
+
+static void test_tbptt_wide_lstm_same_bits_for_1_2_3_threads(void **state)
+{
+    (void)state;
+    size_t n = 4 * 512 * (8 + 512 + 2);
+    cr_real *g1 = malloc(n * sizeof *g1), *gk = malloc(n * sizeof *gk);
+    assert_non_null(g1);
+    assert_non_null(gk);
+    cr_real l1, lk;
+    size_t numel;
+    lstm_wide(1, &l1, g1, &numel);
+    assert_int_equal(numel, n);
+    for (int threads = 2; threads <= 3; threads++) {
+        lstm_wide(threads, &lk, gk, &numel);
+        if (lk != l1 || memcmp(g1, gk, n * sizeof *g1) != 0)
+            fail_msg("LSTM chunk: %d threads give other bits than 1", threads);
+    }
+    free(g1);
+    free(gk);
+}
+
 int main(int argc, char **argv)
 {
     struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tbptt_lstm_replay_record_and_detach_agree_without_allocation),
         cmocka_unit_test(test_tbptt_gru_replay_record_and_detach_agree_without_allocation),
+        cmocka_unit_test(test_tbptt_wide_lstm_same_bits_for_1_2_3_threads),
     };
     return CR_TEST_RUN(tests, NULL, NULL, argc, argv);
 }
