@@ -28,5 +28,7 @@ part "Fashion-MNIST training, scalar graph, memory: chainrule vs PyTorch and C+O
     sh bench/train.sh "$b"
 part "Recurrent step (LSTM/GRU, synthetic text): replay vs re-record, threads, vs PyTorch" \
     sh bench/rnn.sh "$b"
+part "Character language model (fortunes), LSTM and GRU: train_text vs PyTorch" \
+    sh bench/text.sh "$b"
 
 exit $status

@@ -1,7 +1,7 @@
-/* CSV reader for numeric classification tables: one sample per line, comma
- * separated, one column holding the class label. Positions in messages are
- * "file:line" or "file:line:field", both 1-based. The whole text is read into one
- * buffer (NUL-terminated copy) and parsed in place. */
+/* CSV reader for numeric tables: one sample per line, comma separated, one column
+ * holding the class label (or, with the regression option, a real target).
+ * Positions in messages are "file:line" or "file:line:field", both 1-based. The
+ * whole text is read into one buffer (NUL-terminated copy) and parsed in place. */
 #include "data_internal.h"
 
 #include <errno.h>
@@ -15,7 +15,7 @@
 
 cr_csv_options cr_csv_defaults(void)
 {
-    cr_csv_options o = { -1, -1, 0 };
+    cr_csv_options o = { -1, -1, 0, 0 };
     return o;
 }
 
@@ -27,7 +27,9 @@ typedef struct parser {
     size_t nf;                 /* fields per line */
     size_t lc;                 /* label column */
     float *values;             /* rows x (nf - 1) */
-    int *labels;
+    int *labels;               /* classification */
+    float *targets;            /* regression */
+    int regression;
     size_t rows, cap;
     int max_label;
     size_t text_len;           /* the text held while parsing (for the memory limit) */
@@ -119,9 +121,15 @@ static cr_status grow(parser *ps)
     float *v = cr_realloc(ps->values, ncap * width * sizeof *v);
     if (!v) goto nomem;
     ps->values = v;
-    int *l = cr_realloc(ps->labels, ncap * sizeof *l);
-    if (!l) goto nomem;
-    ps->labels = l;
+    if (ps->regression) {
+        float *t = cr_realloc(ps->targets, ncap * sizeof *t);
+        if (!t) goto nomem;
+        ps->targets = t;
+    } else {
+        int *l = cr_realloc(ps->labels, ncap * sizeof *l);
+        if (!l) goto nomem;
+        ps->labels = l;
+    }
     ps->cap = ncap;
     return CR_OK;
 nomem:
@@ -138,6 +146,12 @@ static cr_status parse_row(parser *ps, char **b, char **e, int n_classes)
     for (size_t k = 0; k < ps->nf; k++) {
         double v;
         int why = parse_number(b[k], e[k], &v);
+        if (k == ps->lc && ps->regression) {
+            if (!why && fabs(v) > FLT_MAX) why = 3;
+            if (why) return field_error(ps, k, b[k], e[k], why, "target ");
+            ps->targets[ps->rows] = (float)v;
+            continue;
+        }
         if (k == ps->lc) {
             if (why) return field_error(ps, k, b[k], e[k], why, "label ");
             if (v < 0 || v != floor(v)) {
@@ -195,6 +209,7 @@ static cr_status parse(cr_dataset **out, char *text, size_t len, const char *nam
     char *p = text, *end = text + len;
     int first = 1;
     ps.text_len = len;
+    ps.regression = o->regression;
     if (end - p >= 3 && memcmp(p, "\xef\xbb\xbf", 3) == 0) p += 3;   /* UTF-8 BOM */
     while (p < end && st == CR_OK) {
         ps.line++;
@@ -265,11 +280,13 @@ static cr_status parse(cr_dataset **out, char *text, size_t len, const char *nam
     if (st != CR_OK) {
         cr_free(ps.values);
         cr_free(ps.labels);
+        cr_free(ps.targets);
         return st;
     }
     d->n = ps.rows;
     d->n_features = ps.nf - 1;
-    d->n_classes = o->n_classes > 0 ? o->n_classes : ps.max_label + 1;
+    d->n_classes = o->regression ? 0 : o->n_classes > 0 ? o->n_classes : ps.max_label + 1;
+    d->targets = ps.targets;
     d->values = ps.values;          /* capacity may exceed n rows: harmless */
     d->labels = ps.labels;
     *out = d;
@@ -278,16 +295,17 @@ static cr_status parse(cr_dataset **out, char *text, size_t len, const char *nam
 
 static cr_status check_opts(const cr_csv_options *o, char *err, size_t errsize)
 {
-    if (o->header < -1 || o->header > 1 || o->label_column < -1 || o->n_classes < 0)
+    if (o->header < -1 || o->header > 1 || o->label_column < -1 || o->n_classes < 0 ||
+        o->regression < 0 || o->regression > 1 || (o->regression && o->n_classes))
         return cr__errf(CR_ERR_ARG, err, errsize,
-                        "csv: bad options (header %d, label column %d, classes %d)", o->header,
-                        o->label_column, o->n_classes);
+                        "csv: bad options (header %d, label column %d, classes %d, regression %d%s)",
+                        o->header, o->label_column, o->n_classes, o->regression,
+                        o->regression == 1 && o->n_classes ? ": regression has no classes" : "");
     return CR_OK;
 }
 
-/* Read the whole source into a new NUL-terminated buffer (cap: first guess). */
-static cr_status read_text(cr__src *src, size_t cap, char **out, size_t *len, char *err,
-                           size_t errsize)
+cr_status cr__src_read_text(cr__src *src, size_t cap, char **out, size_t *len, char *err,
+                             size_t errsize)
 {
     char *buf = NULL;
     size_t n = 0;
@@ -335,7 +353,7 @@ static cr_status load_src(cr_dataset **out, cr__src *src, size_t cap,
 {
     char *buf;
     size_t n;
-    cr_status st = read_text(src, cap, &buf, &n, err, errsize);
+    cr_status st = cr__src_read_text(src, cap, &buf, &n, err, errsize);
     cr__src_close(src);
     if (st != CR_OK) return st;
     st = parse(out, buf, n, src->name, o, err, errsize);

@@ -55,6 +55,12 @@ void cr__src_close(cr__src *s);
 cr_status cr__src_read_all(cr__src *s, size_t want, unsigned char **buf, size_t *got,
                            char *err, size_t errsize);
 
+/* Read the whole source into a new NUL-terminated buffer (cap: first guess of its
+ * size), checking cr_memory_limit() before each growth; *len excludes the NUL.
+ * The caller frees *out with cr_free. Used by the CSV and text readers. */
+cr_status cr__src_read_text(cr__src *src, size_t cap, char **out, size_t *len, char *err,
+                            size_t errsize);
+
 /* "512 bytes", "1.5 GiB": bytes for a message, into buf (size bytes). */
 void cr__format_bytes(char *buf, size_t size, uint64_t bytes);
 

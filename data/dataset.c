@@ -22,6 +22,7 @@ void cr_dataset_free(cr_dataset *d)
     cr_free(d->pixels);
     cr_free(d->values);
     cr_free(d->labels);
+    cr_free(d->targets);
     cr_free(d->mean);      /* mean and inv_std share one block */
     cr_free(d);
 }
@@ -215,7 +216,7 @@ static void gather_rows(void *ctx, size_t r0, size_t r1)
             else
                 for (size_t j = 0; j < nf; j++) row[j] = (cr_real)v[j];
         }
-        if (g->y) g->y[i] = (cr_real)d->labels[s];
+        if (g->y) g->y[i] = d->targets ? (cr_real)d->targets[s] : (cr_real)d->labels[s];
     }
 }
 

@@ -1484,6 +1484,9 @@ typedef struct cr_dataset {
     float *values;         /* CSV/arrays: n x n_features values; else NULL */
     int *labels;           /* n class indices */
     float *mean, *inv_std; /* per-feature standardisation, NULL when not set */
+    float *targets;        /* regression (CSV read with regression set): n real
+                              targets; then labels is NULL and n_classes 0. NULL
+                              for classification data */
 } cr_dataset;
 
 /* Free a dataset and everything it holds. NULL is safe. */
@@ -1528,12 +1531,16 @@ typedef struct cr_csv_options {
                           if a field of the first line is not a number) */
     int label_column;  /* 0-based column of the class label; -1: the last column */
     int n_classes;     /* > 0: labels must be below it; 0: max label + 1 */
+    int regression;    /* 1: the label column holds real-valued targets (any finite
+                          number within float range) read into d->targets, not
+                          class labels; n_classes must then be 0. Default 0 */
 } cr_csv_options;
-/* Defaults: header auto (-1), label in the last column (-1), n_classes 0. */
+/* Defaults: header auto (-1), label in the last column (-1), n_classes 0,
+ * classification. */
 cr_csv_options cr_csv_defaults(void);
 /* Load a CSV classification table: every line must have the same number of fields
  * (>= 2); features must be finite numbers within float range; the label a
- * non-negative integer. opt NULL means the defaults. On failure *out is untouched
+ * non-negative integer (a real-valued target with opt->regression). opt NULL means the defaults. On failure *out is untouched
  * and err says where ("data.csv:17: expected 5 fields, found 4", "data.csv:3:2:
  * 'abc' is not a number": line, then the 1-based field; bytes of the file that are
  * not printable ASCII appear as \xNN). Returns CR_ERR_IO, CR_ERR_FORMAT,
@@ -1572,7 +1579,8 @@ cr_status cr_dataset_set_norm(cr_dataset *d, const float *mean, const float *inv
 
 /* Write samples idx[0..count) into x and their labels into y, without allocating:
  * row i of x (x->data + i*n_features) gets sample idx[i]'s values as above, and
- * y->data[i] its class as a cr_real (the target format of cr_softmax_cross_entropy).
+ * y->data[i] its class as a cr_real (the target format of cr_softmax_cross_entropy),
+ * or its real target for regression data (d->targets).
  * x must hold at least count*n_features values, one sample per index of its first
  * axis: the product of its other dimensions equal to n_features (N x F, or an
  * image batch N x 1 x rows x cols with no reshape; a 1-D x is one sample); y (may
@@ -1667,6 +1675,98 @@ typedef struct cr_html_options {
  * computed in no-grad mode; CR_ERR_STATE when t has an error; CR_ERR_NOMEM;
  * CR_ERR_IO when writing fails. */
 cr_status cr_tape_html(cr_tape *t, const cr_tensor *loss, FILE *f, const cr_html_options *opt);
+/* ============================================= text for character models (issue 15) */
+/* (data/text.c) A UTF-8 text as Unicode code points, its vocabulary, the hold-out
+ * split and batches of B parallel streams x T steps for truncated BPTT. */
+
+/* A text: n >= 1 code points. Made by cr_text_load*, freed by cr_text_free. */
+typedef struct cr_text {
+    uint32_t *cp;      /* n Unicode scalar values (U+0000..U+10FFFF, no surrogates) */
+    size_t n;
+} cr_text;
+/* Read a UTF-8 file (gzip-compressed works as for IDX) into code points, every
+ * character as it is (line ends included); a byte-order mark at the start is
+ * dropped. Strict UTF-8: overlong forms, surrogates, code points above U+10FFFF,
+ * stray continuation bytes and a character cut by the end of the file are refused
+ * with the 0-based byte offset and the bytes ("poems.txt: invalid UTF-8 at byte
+ * 1234 (0xC3 0x28): a lead byte not followed by enough continuation bytes"). An
+ * empty file (or only a BOM) is refused. The file and 4 bytes per byte for the
+ * code points are checked against cr_memory_limit() before they are allocated.
+ * On success *out is a new text the caller frees; on failure *out is untouched.
+ * CR_ERR_ARG (NULL), CR_ERR_IO, CR_ERR_FORMAT, CR_ERR_NOMEM, CR_ERR_UNSUPPORTED. */
+cr_status cr_text_load(cr_text **out, const char *path, char *err, size_t errsize);
+/* The same on len bytes at data (not kept); name for messages ("<memory>" if NULL). */
+cr_status cr_text_load_mem(cr_text **out, const void *data, size_t len, const char *name,
+                           char *err, size_t errsize);
+void cr_text_free(cr_text *t);   /* NULL is safe */
+/* Hold out the LAST floor(n * val_fraction) characters for validation (no
+ * shuffling: text is sequential): *n_train = n - *n_val characters from the start
+ * train. The corpora of issue 15 use 0.1. CR_ERR_ARG (outputs untouched) on NULL,
+ * val_fraction outside [0, 1), or fewer than 2 characters left for training. */
+cr_status cr_text_split(size_t n, double val_fraction, size_t *n_train, size_t *n_val,
+                        char *err, size_t errsize);
+
+/* A vocabulary: the distinct code points of a text in increasing order; character
+ * id i is cp[i] (0 <= i < size). Made by cr_vocab_build / cr_vocab_from_meta,
+ * freed by cr_vocab_free; fields read-only. Build it over the whole corpus
+ * (training and validation parts), as PyTorch's word_language_model does. */
+typedef struct cr_vocab {
+    uint32_t *cp;      /* size code points, strictly increasing */
+    int size;          /* 1 .. 0x110000 */
+} cr_vocab;
+/* The vocabulary of cp[0..n), n >= 1. CR_ERR_ARG (NULL, n = 0, a value that is
+ * not a Unicode scalar value), CR_ERR_NOMEM; *out untouched on error. */
+cr_status cr_vocab_build(cr_vocab **out, const uint32_t *cp, size_t n, char *err,
+                         size_t errsize);
+void cr_vocab_free(cr_vocab *v);   /* NULL is safe */
+/* The id of code point cp (binary search), -1 if absent or v is NULL. */
+int cr_vocab_id(const cr_vocab *v, uint32_t cp);
+/* ids[i] = id of cp[i] for i < n. CR_ERR_ARG, ids untouched, if a character is not
+ * in v ("vocab: character U+00E9 at position 17 is not in the vocabulary of 65"). */
+cr_status cr_vocab_encode(const cr_vocab *v, const uint32_t *cp, size_t n, int *ids,
+                          char *err, size_t errsize);
+/* UTF-8 of ids[0..n) into buf as snprintf does (at most size-1 bytes and a NUL,
+ * nothing with size 0); returns the full length in bytes. An id outside 0..size-1
+ * is written as U+FFFD. */
+size_t cr_vocab_decode(const cr_vocab *v, const int *ids, size_t n, char *buf, size_t size);
+/* Write code point cp as 1..4 bytes of UTF-8 at out (room for 4, not terminated);
+ * returns the count, 0 (nothing written) for a surrogate or a value above U+10FFFF. */
+int cr_utf8_put(uint32_t cp, char *out);
+/* Store v in m, so that cr_model_save / cr_save keep it with the model: keys
+ * "vocab.size" and "vocab.<k>", each u64 holding code points 2k (low 32 bits) and
+ * 2k+1 (high 32 bits). CR_ERR_ARG (NULL or empty v), CR_ERR_NOMEM (m may then hold
+ * some of the keys). */
+cr_status cr_vocab_to_meta(const cr_vocab *v, cr_meta *m, char *err, size_t errsize);
+/* Rebuild the vocabulary stored by cr_vocab_to_meta (e.g. the meta of
+ * cr_model_load). CR_ERR_FORMAT if it is absent, incomplete, not increasing or not
+ * code points; CR_ERR_NOMEM; *out untouched on error. */
+cr_status cr_vocab_from_meta(cr_vocab **out, const cr_meta *m, char *err, size_t errsize);
+
+/* Batches of B parallel streams x T steps (PyTorch's word_language_model
+ * "batchify"): ids[0..n) is cut into B streams of L = floor(n / B) consecutive ids
+ * (the n mod B last ones are dropped); stream b is ids[b L .. (b+1) L). Chunk c
+ * covers positions c T .. c T + T - 1 of every stream and its targets the next
+ * ones, so the hidden state of stream b at the end of chunk c is where chunk c+1
+ * starts (carry it, detached). There are floor((L - 1) / T) chunks per epoch, all
+ * full: unlike PyTorch's loop, a shorter last chunk is dropped, so one recorded
+ * tape of T steps replays every chunk. */
+typedef struct cr_seq_batcher cr_seq_batcher;
+/* ids are copied. Caller owns the batcher. NULL with a message on NULL ids, batch
+ * or steps < 1, streams shorter than steps + 1 ("seq_batcher: 100 ids make 32
+ * streams of 3; a chunk of 64 steps needs streams of at least 65 ..."), or beyond
+ * the memory limit / no memory. */
+cr_seq_batcher *cr_seq_batcher_new(const int *ids, size_t n, int batch, int steps, char *err,
+                                   size_t errsize);
+void cr_seq_batcher_free(cr_seq_batcher *b);       /* NULL is safe */
+size_t cr_seq_batcher_chunks(const cr_seq_batcher *b);   /* chunks per epoch; 0 for NULL */
+/* Write chunk `chunk` (0-based, stateless: any order, so resuming needs only the
+ * index) time-major: x->data[t*B + b] = stream b's id at position chunk*T + t, and
+ * y->data[t*B + b] its next id (y may be NULL), as cr_real. x and y need at least
+ * T*B values (any shape: T x B for cr_embedding); works on tape leaves for replay.
+ * CR_ERR_ARG (NULL, chunk past the end), CR_ERR_SHAPE (too small), nothing written. */
+cr_status cr_seq_batcher_get(const cr_seq_batcher *b, size_t chunk, cr_tensor *x, cr_tensor *y,
+                             char *err, size_t errsize);
+
 /* ====================================================== sequences (issue 15) */
 /* (ops/embedding.c, ops/detach.c, ops/stack.c, nn/rnn.c) Ops for sequence models
  * and recurrent layers composed from ops: Elman RNN (tanh or relu), LSTM and GRU

@@ -8,7 +8,7 @@ static char sentinel_byte;
 
 static cr_csv_options opts(int header, int label_column, int n_classes)
 {
-    cr_csv_options o = { header, label_column, n_classes };
+    cr_csv_options o = { header, label_column, n_classes, 0 };
     return o;
 }
 
@@ -136,6 +136,49 @@ static void test_labels_must_be_non_negative_integers_below_classes(void **state
                  "data.csv:2:3: label 3 is not below the number of classes (3)");
 }
 
+/* Issue 15: "label '0.5' is not a non-negative integer" was the only answer to a
+ * regression table; with regression set the column is a real target. */
+static void test_regression_option_reads_real_targets(void **state)
+{
+    (void)state;
+    cr_csv_options o = cr_csv_defaults();
+    o.regression = 1;
+    cr_dataset *d = load_ok("x1,x2,y\n1,2,0.5\n3,4,-1.25e2\n5,6,7\n", &o);
+    assert_int_equal(d->n, 3);
+    assert_int_equal(d->n_features, 2);
+    assert_int_equal(d->n_classes, 0);
+    assert_null(d->labels);
+    assert_non_null(d->targets);
+    static const double want[] = { 0.5, -125, 7 };
+    for (int i = 0; i < 3; i++) assert_close_i(d->targets[i], want[i], 0, 0, i);
+    /* the gather writes the targets into y */
+    int shape[2] = { 2, 2 }, yshape[1] = { 2 }, idx[2] = { 1, 0 };
+    cr_tensor *x = cr_tensor_new(2, shape), *y = cr_tensor_new(1, yshape);
+    char msg[256] = "";
+    assert_int_equal(cr_dataset_gather(d, idx, 2, x, y, msg, sizeof msg), CR_OK);
+    static const double wx[] = { 3, 4, 1, 2 }, wy[] = { -125, 0.5 };
+    assert_all_close(x->data, wx, 4, 0, 0);
+    assert_all_close(y->data, wy, 2, 0, 0);
+    cr_tensor_free(x);
+    cr_tensor_free(y);
+    cr_dataset_free(d);
+    /* the target column anywhere; its errors name it a target */
+    o.label_column = 0;
+    d = load_ok("0.25,1,2\n", &o);
+    assert_close(d->targets[0], 0.25, 0, 0);
+    assert_close(d->values[1], 2, 0, 0);
+    cr_dataset_free(d);
+    expect_error("x,y\n1,2\nnan,3\n", &o, CR_ERR_FORMAT, "data.csv:3:1: target 'nan' is not a finite");
+    expect_error("1e39,3\n", &o, CR_ERR_FORMAT, "data.csv:1:1: target '1e39' is out of range");
+    o.n_classes = 3;
+    expect_error("1,2\n", &o, CR_ERR_ARG, "regression has no classes");
+    o = cr_csv_defaults();
+    o.regression = 2;
+    expect_error("1,2\n", &o, CR_ERR_ARG, "bad options");
+    /* without the option the same table is still refused as classification */
+    expect_error("1,2,0.5\n", NULL, CR_ERR_FORMAT, "label '0.5' is not a non-negative integer");
+}
+
 static void test_shape_problems_are_errors(void **state)
 {
     (void)state;
@@ -245,6 +288,7 @@ int main(void)
         cmocka_unit_test(test_field_count_mismatch_names_the_line),
         cmocka_unit_test(test_bad_numbers_name_line_and_field),
         cmocka_unit_test(test_labels_must_be_non_negative_integers_below_classes),
+        cmocka_unit_test(test_regression_option_reads_real_targets),
         cmocka_unit_test(test_shape_problems_are_errors),
         cmocka_unit_test(test_files_load_and_missing_file_is_io_error),
         cmocka_unit_test(test_large_table_grows_buffers),

@@ -421,6 +421,76 @@ static int teardown(void **state)
     return system(cmd) == 0 ? 0 : -1;
 }
 
+/* Lesson 13 by the closed form, computed here independently of the tape: h_t =
+ * tanh(w h_{t-1} + u x_t), h_0 = 0, x = (1, -0.5, 2), w = 0.8, u = 0.6, L = (h_3 - y)²/2,
+ * y = 0.2; δ_3 = h_3 - y, a_t = δ_t (1 - h_t²), δ_{t-1} = a_t w; step t contributes
+ * a_t h_{t-1} to ∂L/∂w and a_t x_t to ∂L/∂u (h_1 = 0.5370496, ∂L/∂w = 0.0935410,
+ * ∂L/∂u = 0.3485180). The per-step copies must sum to the shared weight's gradient. */
+static void test_lesson13_bptt_steps_sum_to_the_shared_gradient(void **state)
+{
+    (void)state;
+    run("13_bptt", "-q");
+    const double x[3] = { 1, -0.5, 2 }, w = 0.8, u = 0.6, y = 0.2;
+    double h[4] = { 0 }, cw[3], cu[3], dh[4];
+    for (int t = 1; t <= 3; t++) h[t] = tanh(w * h[t - 1] + u * x[t - 1]);
+    double d = h[3] - y, sw = 0, su = 0;
+    for (int t = 3; t >= 1; t--) {
+        dh[t] = d;
+        double a = d * (1 - h[t] * h[t]);
+        cw[t - 1] = a * h[t - 1], cu[t - 1] = a * x[t - 1];
+        sw += cw[t - 1], su += cu[t - 1];
+        d = a * w;
+    }
+    double tol = TOL(1e-12, 2e-6);
+    char key[48];
+    for (int t = 1; t <= 3; t++) {
+        snprintf(key, sizeof key, "h%d", t);
+        assert_close(get(key), h[t], tol, 0);
+        snprintf(key, sizeof key, "delta%d", t);
+        assert_close(get(key), dh[t], tol, 0);
+        snprintf(key, sizeof key, "dL/dw step%d", t);
+        assert_close(get(key), cw[t - 1], tol, 0);
+        snprintf(key, sizeof key, "dL/du step%d", t);
+        assert_close(get(key), cu[t - 1], tol, 0);
+    }
+    assert_close(get("loss"), 0.5 * (h[3] - y) * (h[3] - y), tol, 0);
+    assert_close(get("dL/dw"), sw, tol, 0);
+    assert_close(get("dL/du"), su, tol, 0);
+    assert_close(get("dL/dw shared"), sw, tol, 0);
+    assert_close(get("dL/du shared"), su, tol, 0);
+    assert_close(get("dL/dw step1"), 0, 0, 0);             /* h_0 = 0 */
+    renders("13_bptt");
+}
+
+/* Lesson 14: with W = s·P (P orthogonal), |∂L/∂h_1| / |∂L/∂h_50| = s^49 exactly
+ * (0.9^49 = 0.0057264, 1.2^49 = 7583.70), |∂L/∂h_50| = |h_50| = s^49; for s = 1.2 an
+ * unclipped SGD step overflows the loss (or makes it astronomically large) while
+ * the clipped one lowers it; the picture is an SVG. */
+static void test_lesson14_gradients_vanish_and_explode_as_s_to_the_49(void **state)
+{
+    (void)state;
+    run("14_rnn_gradients", "-q");
+    double tol = TOL(1e-12, 2e-5);
+    assert_close(get("ratio s=0.9"), pow(0.9, 49), 0, tol);
+    assert_close(get("ratio s=1"), 1, 0, tol);
+    assert_close(get("ratio s=1.2"), pow(1.2, 49), 0, tol);
+    assert_close(get("grad h50 s=0.9"), pow(0.9, 49), 0, tol);
+    assert_close(get("grad h50 s=1.2"), pow(1.2, 49), 0, tol);
+    assert_close(get("loss before step"), 0.5 * pow(1.2, 98), 0, tol);
+    double un = get("loss after unclipped step"), cl = get("loss after clipped step");
+    assert_true(!(un < 1e30));                                /* inf, or beyond 1e30 */
+    assert_true(cl < get("loss before step"));
+    assert_true(get("grad norm W s=1.2") > 1e9);
+    char svg[256];
+    snprintf(svg, sizeof svg, "%s/14_rnn_gradients.svg", tmpdir);
+    FILE *f = fopen(svg, "r");
+    assert_non_null(f);
+    char head[8] = "";
+    assert_non_null(fgets(head, sizeof head, f));
+    fclose(f);
+    assert_memory_equal(head, "<svg", 4);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -436,6 +506,8 @@ int main(void)
         cmocka_unit_test(test_lesson10_training_curve_demo_and_train_log),
         cmocka_unit_test(test_lesson11_conv_gradients_are_sums_over_positions),
         cmocka_unit_test(test_lesson12_dense_layer_needs_6252490_more_parameters),
+        cmocka_unit_test(test_lesson13_bptt_steps_sum_to_the_shared_gradient),
+        cmocka_unit_test(test_lesson14_gradients_vanish_and_explode_as_s_to_the_49),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -10,17 +10,6 @@
 #include <string.h>
 #include <unistd.h>
 
-/* Every option a checkpoint records besides the architecture, with the option
- * that sets it: a resumed run must have the same, or it would continue as another
- * run (the architecture is compared through model_info, below). */
-typedef struct ck_opt {
-    const char *key, *option;
-    int real;                      /* value in f (f64 key), else in u (u64 key) */
-    uint64_t u;
-    double f;
-    const char *(*name)(uint64_t); /* shows a u64 as a name (kinds), or NULL */
-} ck_opt;
-
 static const char *optim_name(uint64_t k) { return cr_optim_kind_name((cr_optim_kind)k); }
 static const char *sched_name(uint64_t k) { return cr_schedule_kind_name((cr_schedule_kind)k); }
 
@@ -66,10 +55,7 @@ int checkpoint_save(trainer *T)
     if (!T->model) model_info_to_meta(&T->mi, m);
     ck_opt c[N_CK_OPTS];
     ck_opts(T, c);
-    for (int i = 0; i < N_CK_OPTS; i++) {
-        if (c[i].real) cr_meta_set_f64(m, c[i].key, c[i].f);
-        else cr_meta_set_u64(m, c[i].key, c[i].u);
-    }
+    ck_opts_store(c, N_CK_OPTS, m);
     cr_meta_set_u64(m, "train.epoch", T->epoch);
     cr_meta_set_u64(m, "train.batch", T->batch);
     cr_meta_set_f64(m, "train.best_val", T->best_val);
@@ -86,6 +72,14 @@ int checkpoint_save(trainer *T)
     return st != CR_OK ? EXIT_TRAIN_FAILED : 0;
 }
 
+void ck_opts_store(const ck_opt *c, int n, cr_meta *m)
+{
+    for (int i = 0; i < n; i++) {
+        if (c[i].real) cr_meta_set_f64(m, c[i].key, c[i].f);
+        else cr_meta_set_u64(m, c[i].key, c[i].u);
+    }
+}
+
 /* "--activation tanh" / "--seed 3" / "--lr 0.01": how an option value is shown. */
 static void show_opt(char *dst, size_t size, const ck_opt *c, uint64_t u, double f)
 {
@@ -94,12 +88,18 @@ static void show_opt(char *dst, size_t size, const ck_opt *c, uint64_t u, double
     else snprintf(dst, size, "%llu", (unsigned long long)u);
 }
 
+static int mismatch_msg(char *err, size_t errsize, const char *path, const char *option,
+                        const char *was, const char *now)
+{
+    snprintf(err, errsize, "%s: %s is %s in the checkpoint but %s in this run; "
+             "resume with the options of the original run", path, option, was, now);
+    return EXIT_USAGE;
+}
+
 static int mismatch(trainer *T, const char *path, const char *option, const char *was,
                     const char *now)
 {
-    snprintf(T->err, sizeof T->err, "%s: %s is %s in the checkpoint but %s in this run; "
-             "resume with the options of the original run", path, option, was, now);
-    return EXIT_USAGE;
+    return mismatch_msg(T->err, sizeof T->err, path, option, was, now);
 }
 
 static void hidden_str(const model_info *mi, char *dst, size_t size)
@@ -185,13 +185,11 @@ static int compare_mlp(trainer *T, const cr_meta *m, const char *path)
     return 0;
 }
 
-/* The recorded options other than the model. */
-static int compare_run_options(trainer *T, const cr_meta *m, const char *path)
+int ck_opts_compare(const ck_opt *c, int n, const cr_meta *m, const char *path, char *err,
+                    size_t errsize)
 {
     char a[160], b[160];
-    ck_opt c[N_CK_OPTS];
-    ck_opts(T, c);
-    for (int i = 0; i < N_CK_OPTS; i++) {
+    for (int i = 0; i < n; i++) {
         uint64_t u = 0;
         double f = 0;
         int have = c[i].real ? cr_meta_get_f64(m, c[i].key, &f) == CR_OK
@@ -200,9 +198,17 @@ static int compare_run_options(trainer *T, const cr_meta *m, const char *path)
         if (c[i].real && isnan(f) && isnan(c[i].f)) continue;
         show_opt(a, sizeof a, &c[i], u, f);
         show_opt(b, sizeof b, &c[i], c[i].u, c[i].f);
-        return mismatch(T, path, c[i].option, a, b);
+        return mismatch_msg(err, errsize, path, c[i].option, a, b);
     }
     return 0;
+}
+
+/* The recorded options other than the model. */
+static int compare_run_options(trainer *T, const cr_meta *m, const char *path)
+{
+    ck_opt c[N_CK_OPTS];
+    ck_opts(T, c);
+    return ck_opts_compare(c, N_CK_OPTS, m, path, T->err, sizeof T->err);
 }
 
 /* The architecture and every recorded option of the checkpoint against this run;

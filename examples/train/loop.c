@@ -254,88 +254,21 @@ static void teardown(trainer *T)
 static const char LOG_HEADER[] = "epoch,step,train_loss,train_acc,val_loss,val_acc,lr,seconds,"
                                  "samples_per_second\n";
 
-/* Any failed write to the log is an error (a full disk must not pass silently). */
+/* The log (runlog.c, shared with train_text): checked writes, trimmed on resume. */
 static int log_check(trainer *T)
 {
-    if (fflush(T->log) == 0 && !ferror(T->log)) return 0;
-    snprintf(T->err, sizeof T->err, "%s: cannot write the log: %s", T->o->log, strerror(errno));
-    return EXIT_TRAIN_FAILED;
-}
-
-/* A resumed run's log: the header and the complete rows of the epochs the
- * checkpoint has (1..T->epoch), so that rows written after it (and a row cut by
- * the kill) are not there twice; rewritten through a temporary file and a rename,
- * so that a kill now loses nothing. Non-regular files (a pipe, /dev/...) are only
- * appended to. */
-static int log_trim(trainer *T, const char *path)
-{
-    struct stat sb;
-    if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode)) return 0;
-    char what[64];
-    snprintf(what, sizeof what, "the log to resume");
-    if (cr_memory_check((uint64_t)sb.st_size, what, T->err, sizeof T->err) != CR_OK)
-        return EXIT_TRAIN_FAILED;
-    FILE *in = fopen(path, "rb");
-    size_t cap = (size_t)sb.st_size + 1, n = 0, keep = 0;
-    char *buf = malloc(cap), *tmp = malloc(strlen(path) + 32);
-    int rc = 0;
-    if (!in || !buf || !tmp) {
-        rc = trainer_fail(T, EXIT_TRAIN_FAILED, "%s: cannot read the log to resume it", path);
-        goto out;
-    }
-    n = fread(buf, 1, cap - 1, in);
-    buf[n] = '\0';
-    /* the header (written anew if a kill lost it), then the complete lines
-     * "<epoch>,..." of epochs 1, 2, ... up to the checkpoint's */
-    size_t hl = sizeof LOG_HEADER - 1, start = 0;
-    if (n >= hl && memcmp(buf, LOG_HEADER, hl) == 0) start = hl;
-    keep = start;
-    for (uint64_t e = 1; e <= T->epoch; e++) {
-        char *nl = memchr(buf + keep, '\n', n - keep);
-        if (!nl || strtoull(buf + keep, NULL, 10) != e) break;
-        keep = (size_t)(nl - buf) + 1;
-    }
-    snprintf(tmp, strlen(path) + 32, "%s.tmp.%ld", path, (long)getpid());
-    FILE *out = fopen(tmp, "wb");
-    int bad = !out;
-    if (out) {
-        fputs(LOG_HEADER, out);
-        fwrite(buf + start, 1, keep - start, out);
-        bad = fflush(out) != 0 || ferror(out) || fsync(fileno(out)) != 0;
-        bad |= fclose(out) != 0;
-    }
-    if (bad || rename(tmp, path) != 0) {
-        rc = trainer_fail(T, EXIT_TRAIN_FAILED, "%s: cannot rewrite the log to resume it", path);
-        remove(tmp);
-    }
-out:
-    if (in) fclose(in);
-    free(buf);
-    free(tmp);
-    return rc;
+    return run_log_check(T->log, T->o->log, T->err, sizeof T->err);
 }
 
 static int open_log(trainer *T)
 {
-    const char *path = T->o->log;
-    if (!path) return 0;
-    int append = T->o->resume && access(path, F_OK) == 0;
-    if (append && log_trim(T, path)) return EXIT_TRAIN_FAILED;
-    T->log = fopen(path, append ? "a" : "w");
-    if (!T->log) return trainer_fail(T, EXIT_USAGE, "%s: cannot write the log", path);
-    if (!append) fputs(LOG_HEADER, T->log);
-    return log_check(T);       /* the header is on disk before the first epoch */
+    return run_log_open(&T->log, T->o->log, LOG_HEADER, T->o->resume != NULL, T->epoch, T->err,
+                        sizeof T->err);
 }
 
-/* Close the log; a failed final write or close is an error. */
 static int close_log(trainer *T)
 {
-    if (!T->log) return 0;
-    int rc = log_check(T);
-    if (fclose(T->log) != 0 && !rc)
-        rc = trainer_fail(T, EXIT_TRAIN_FAILED, "%s: cannot write the log", T->o->log);
-    T->log = NULL;
-    return rc;
+    return run_log_close(&T->log, T->o->log, T->err, sizeof T->err);
 }
 
 /* ------------------------------------------------------------------- train */

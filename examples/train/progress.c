@@ -45,9 +45,11 @@ void progress_update(progress *p, size_t done, double loss, double acc)
     bar[W] = '\0';
     char eta[16];
     fmt_time(eta, sizeof eta, rate > 0 ? (double)(p->total - done) / rate : 0);
-    fprintf(stderr,
-            "\r\033[Kepoch %d/%d [%s] %3.0f%%  loss %.4f  acc %5.1f%%  %6.0f samples/s  ETA %s",
-            p->epoch, p->epochs, bar, 100 * frac, loss, 100 * acc, rate, eta);
+    char accs[24] = "";
+    if (acc >= 0) snprintf(accs, sizeof accs, "  acc %5.1f%%", 100 * acc);
+    fprintf(stderr, "\r\033[Kepoch %d/%d [%s] %3.0f%%  loss %.4f%s  %6.0f %s/s  ETA %s",
+            p->epoch, p->epochs, bar, 100 * frac, loss, accs, rate,
+            p->unit ? p->unit : "samples", eta);
     fflush(stderr);
 }
 

@@ -79,11 +79,22 @@ typedef struct progress {
     double t_epoch, t_last_draw;
     size_t total, done;           /* samples this epoch */
     int epoch, epochs;
+    const char *unit;             /* what total counts ("chars"); NULL: "samples" */
 } progress;
 double now_seconds(void);
 void progress_start(progress *p, int epoch, int epochs, size_t total);
+/* acc < 0: no accuracy shown (a language model) */
 void progress_update(progress *p, size_t done, double loss, double acc);
 void progress_end(progress *p);   /* clears the bar line */
+
+/* A run's CSV log (runlog.c): *f opened on path (nothing when path is NULL) with
+ * header written, or, when resuming an existing file, trimmed to the header and
+ * the rows of epochs 1..kept and appended to. Every write checked: each returns 0
+ * or an exit status with err set. */
+int run_log_open(FILE **f, const char *path, const char *header, int resume, uint64_t kept,
+                 char *err, size_t errsize);
+int run_log_check(FILE *f, const char *path, char *err, size_t errsize);
+int run_log_close(FILE **f, const char *path, char *err, size_t errsize);
 
 /* Architecture and training position, stored in a model file's metadata. */
 typedef struct model_info {
@@ -183,6 +194,22 @@ int trainer_report_test(trainer *T, const char *what);
 void trainer_describe(trainer *T);                 /* the data/model lines */
 int trainer_run_eval(trainer *T);                  /* --eval MODEL */
 void arch_str(const model_info *mi, char *arch, size_t size);   /* "784-128-10" */
+/* Every option a checkpoint records besides the architecture, with the option
+ * that sets it: a resumed run must have the same, or it would continue as another
+ * run. Used by checkpoint.c and by train_text. */
+typedef struct ck_opt {
+    const char *key, *option;
+    int real;                      /* value in f (f64 key), else in u (u64 key) */
+    uint64_t u;
+    double f;
+    const char *(*name)(uint64_t); /* shows a u64 as a name (kinds), or NULL */
+} ck_opt;
+/* Put c[0..n) into m under their keys. */
+void ck_opts_store(const ck_opt *c, int n, cr_meta *m);
+/* Compare c[0..n) with a checkpoint's m (keys m lacks are skipped): 0, or
+ * EXIT_USAGE with "<path>: --lr is 0.1 in the checkpoint but 0.2 in this run; ..." */
+int ck_opts_compare(const ck_opt *c, int n, const cr_meta *m, const char *path, char *err,
+                    size_t errsize);
 /* Save the whole training state to --checkpoint / restore it from --resume. */
 int checkpoint_save(trainer *T);
 int checkpoint_resume(trainer *T);
