@@ -165,9 +165,11 @@ static void test_resume_after_kill_9_is_bit_identical(void **state)
         const char *res[] = { COMMON, "--out", out, "--dot", dot, "--checkpoint", ck,
                               "--log", csv, "--resume", ck, NULL };
         /* kill the resumed run too, and resume again; a resumed run that already
-         * finishes before that kill (a late first kill) counts as a
-         * plain resume */
-        if (round == 3 && run_and_kill(res, ck, total_ms / 5, rlog)) assert_false(exists(out));
+         * finishes before that kill (a late first kill), or is killed after it saved
+         * its model (the log is complete by then: its lines are written before the
+         * save), counts as a plain resume — on a loaded machine either can happen */
+        if (round == 3 && run_and_kill(res, ck, total_ms / 5, rlog) && exists(out))
+            print_message("    round 3: the second kill landed after the model was saved\n");
         if (!exists(out)) assert_int_equal(run(res, rlog), 0);
         long step = resumed_step(rlog);
         print_message("    round %d: killed %ld ms after the first checkpoint, resumed at step "
