@@ -46,6 +46,9 @@ typedef struct train_opts {
 
     /* outputs and modes */
     const char *out, *log, *dot, *eval, *checkpoint, *resume;
+    const char *export_dir;       /* --export DIR: the model as C (NULL: none) */
+    const char *export_name;      /* --export-name, default "model" */
+    int export_int8;              /* --export-int8 */
     long checkpoint_every;        /* steps; 0: once per epoch */
     long max_steps;               /* stop after this many steps in total (0: no limit) */
     int progress;                 /* -1 auto (a terminal), 0 plain lines, 1 bar */
@@ -181,6 +184,8 @@ int trainer_report_test(trainer *T, const char *what);
 void trainer_describe(trainer *T);                 /* the data/model lines */
 int trainer_run_eval(trainer *T);                  /* --eval MODEL */
 void arch_str(const model_info *mi, char *arch, size_t size);   /* "784-128-10" */
+/* --export: the model's inference graph as C (export.c). 0 or EXIT_TRAIN_FAILED. */
+int trainer_export(trainer *T);
 /* Save the whole training state to --checkpoint / restore it from --resume. */
 int checkpoint_save(trainer *T);
 int checkpoint_resume(trainer *T);
