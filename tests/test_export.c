@@ -317,6 +317,37 @@ static void export_refuses_unknown_ops_by_name_and_leaves_no_file(void **state)
     cr_tape_free(t);
 }
 
+/* ------------------------------------------------------------ train --export */
+
+static char g_train_bin[4096];   /* absolute: the commands run in g_dir */
+
+/* train --export after training and after --eval of the saved model: the same C,
+ * byte for byte (the weights are written exactly), which builds and runs. With
+ * --arch (batch norm folded) and with the MLP options (standardised inputs). */
+static void train_export_writes_the_same_c_after_training_and_after_eval(void **state)
+{
+    (void)state;
+    const char *models[2] = { "--arch 'dense 12, bn, relu, dropout 0.1, dense 3'",
+                              "--hidden 8,8 --standardize" };
+    for (int k = 0; k < 2; k++) {
+        static char cmd[10240];
+        snprintf(cmd, sizeof cmd, "cd %s && %s --no-progress --quiet --spiral-points 60 %s "
+                 "--epochs 3 --batch 16 --out m%d.crm --export . --export-name tr%d >/dev/null "
+                 "&& mkdir -p ev%d && %s --no-progress --quiet --spiral-points 60 --eval m%d.crm "
+                 "--export ev%d --export-name tr%d >/dev/null && cmp tr%d.c ev%d/tr%d.c && "
+                 "cmp tr%d.h ev%d/tr%d.h", g_dir, g_train_bin, models[k], k, k, k, g_train_bin,
+                 k, k, k, k, k, k, k, k, k);
+        assert_int_equal(system(cmd), 0);
+        char name[8], bin[256];
+        snprintf(name, sizeof name, "tr%d", k);
+        assert_int_equal(build("cc", "", name, "cc", bin, sizeof bin), 0);
+        float x[2] = { 0.5f, -0.25f }, y[3];
+        assert_int_equal(run_bin(bin, x, 1, 2, y, 3), 0);
+        assert_true(isfinite(y[0]) && isfinite(y[1]) && isfinite(y[2]));
+    }
+    assert_true(source_has("tr0", "4 per-channel affine nodes (batch norm) folded"));
+}
+
 /* ------------------------------------------------------------ Fashion-MNIST */
 
 static cr_dataset *g_train, *g_test;
@@ -437,6 +468,15 @@ static void check_fashion_model(cr_model *m, const char *name)
         assert_true(d <= LOGIT_TOL);
         if (c == 0) memcpy(yf, y, n * 10 * sizeof *y);
     }
+    /* memcheck of the generated program on 20 images (when valgrind is installed) */
+    if (have_cc("valgrind")) {
+        char cmd[1024];
+        snprintf(cmd, sizeof cmd, "head -c %zu %s/in.bin > %s/in20.bin && valgrind -q "
+                 "--error-exitcode=99 --leak-check=full %s/%s-cc %s/in20.bin %s/out20.bin",
+                 20 * F * sizeof(float), g_dir, g_dir, g_dir, name, g_dir, g_dir);
+        assert_int_equal(system(cmd), 0);
+        print_message("%s: valgrind memcheck of the generated program: clean\n", name);
+    }
     /* what folding batch norm changes: the same export without folding */
     char nfname[64], nbin[256];
     snprintf(nfname, sizeof nfname, "%s_nofold", name);
@@ -521,10 +561,14 @@ static void export_fashion_cnn_with_batchnorm_agrees_on_every_test_image(void **
 
 int main(int argc, char **argv)
 {
+    char rel[512], cwd[2048];
+    if (!cr_test_train_bin(rel, sizeof rel, argv[0]) || !getcwd(cwd, sizeof cwd)) return 1;
+    snprintf(g_train_bin, sizeof g_train_bin, "%s/%s", rel[0] == '/' ? "" : cwd, rel);
     struct CMUnitTest tests[] = {
         cmocka_unit_test(export_matches_library_for_every_op_family),
         cmocka_unit_test(export_folds_batchnorm_into_dense_and_conv),
         cmocka_unit_test(export_refuses_unknown_ops_by_name_and_leaves_no_file),
+        cmocka_unit_test(train_export_writes_the_same_c_after_training_and_after_eval),
         cmocka_unit_test(export_fashion_mlp_agrees_on_every_test_image),
         cmocka_unit_test(export_fashion_cnn_with_batchnorm_agrees_on_every_test_image),
     };
