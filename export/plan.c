@@ -100,6 +100,10 @@ static cr_status take_weights(xplan *p, xnode *x, char *err, size_t errsize)
                         x->n->out->id, x->n->op->name);
     x->O = x->kind == XK_LINEAR ? w->shape[1] : w->shape[0];
     x->wn = w->size;
+    /* folding works on a double copy of the weights */
+    cr_status st = cr_memory_check((uint64_t)(w->size + (size_t)x->O) * sizeof(double),
+                                   "export: a copy of the weights", err, errsize);
+    if (st != CR_OK) return st;
     x->w = cr_malloc(w->size * sizeof *x->w);
     x->b = cr_calloc((size_t)x->O, sizeof *x->b);
     if (!x->w || !x->b) return cr__errf(CR_ERR_NOMEM, err, errsize, "export: out of memory");
