@@ -7,6 +7,7 @@
  *            reader);
  *   emit.c   writes the C text of a plan: helper kernels, constant arrays as
  *            hexadecimal floats, one block of code per node;
+ *   templates.c  the fixed text of those kernels and blocks;
  *   export_c.c  cr_export_c: arguments, the two files written atomically. */
 #ifndef CR_EXPORT_INTERNAL_H
 #define CR_EXPORT_INTERNAL_H
@@ -79,5 +80,18 @@ int cr__xplan_root(const xplan *p, int i);
 int cr__xemit_source(FILE *f, xplan *p, const char *name);
 int cr__xemit_header(FILE *f, const xplan *p, const char *name, int n_in,
                      cr_tensor *const *inputs, const cr_tensor *output);
+
+/* templates.c: the text of kernels and inline blocks */
+extern const char cr__x_dense_text[];
+extern const char cr__x_conv_text[];
+extern const char cr__x_pool_head[];
+extern const char cr__x_maxpool_tail[];
+extern const char cr__x_avgpool_tail[];
+extern const char cr__x_gap_text[];
+extern const char cr__x_softmax_text[];
+extern const char cr__x_log_softmax_text[];
+extern const char cr__x_sigmoid_text[];
+extern const char cr__x_tanh_text[];
+extern const char cr__x_log_text[];
 
 #endif
