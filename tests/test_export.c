@@ -200,6 +200,40 @@ static void export_matches_library_for_every_op_family(void **state)
     for (int i = 0; i < nk; i++) cr_tensor_free(keep[i]);
 }
 
+/* ------------------------------------------------------------ inputs, views, constants */
+
+/* Two inputs back to back in x (b broadcast over a's rows); an output that is a view
+ * of an input (a copy is written); an output that depends on no input (a constant). */
+static void export_handles_two_inputs_views_and_constant_outputs(void **state)
+{
+    (void)state;
+    char err[256] = "", bin[256];
+    cr_tape *t = cr_tape_new(0);
+    int s23[2] = { 2, 3 }, s3 = 3, s6 = 6;
+    cr_real av[6] = { 1, -2, 3, -4, 5, -6 }, bv[3] = { 0.5f, 0.25f, -1 };
+    cr_tensor *a = cr_const(t, 2, s23, av), *b = cr_const(t, 1, &s3, bv);
+    cr_tensor *y = cr_div(t, a, b);
+    cr_tensor *in[2] = { a, b };
+    assert_int_equal(cr_export_c(t, 2, in, y, "two_in", g_dir, NULL, err, sizeof err), CR_OK);
+    assert_int_equal(build("cc", "", "two_in", "cc", bin, sizeof bin), 0);
+    float x[9] = { 1, -2, 3, -4, 5, -6, 0.5f, 0.25f, -1 }, yo[6];
+    assert_int_equal(run_bin(bin, x, 1, 9, yo, 6), 0);
+    for (int i = 0; i < 6; i++) assert_true(yo[i] == x[i] / x[6 + i % 3]);
+
+    cr_tensor *v = cr_reshape(t, a, 1, &s6);
+    assert_int_equal(cr_export_c(t, 1, &a, v, "view_out", g_dir, NULL, err, sizeof err), CR_OK);
+    assert_int_equal(build("cc", "", "view_out", "cc", bin, sizeof bin), 0);
+    assert_int_equal(run_bin(bin, x, 1, 6, yo, 6), 0);
+    for (int i = 0; i < 6; i++) assert_true(yo[i] == x[i]);
+
+    cr_tensor *k = cr_exp(t, b);   /* no input involved: written as its value */
+    assert_int_equal(cr_export_c(t, 1, &a, k, "const_out", g_dir, NULL, err, sizeof err), CR_OK);
+    assert_int_equal(build("cc", "", "const_out", "cc", bin, sizeof bin), 0);
+    assert_int_equal(run_bin(bin, x, 1, 6, yo, 3), 0);
+    for (int i = 0; i < 3; i++) assert_true(yo[i] == (float)k->data[i]);
+    cr_tape_free(t);
+}
+
 /* ------------------------------------------------------------ folding, dropout */
 
 /* Batch norm in evaluation mode after a dense and after a conv layer is folded into
@@ -567,6 +601,7 @@ int main(int argc, char **argv)
     struct CMUnitTest tests[] = {
         cmocka_unit_test(export_matches_library_for_every_op_family),
         cmocka_unit_test(export_folds_batchnorm_into_dense_and_conv),
+        cmocka_unit_test(export_handles_two_inputs_views_and_constant_outputs),
         cmocka_unit_test(export_refuses_unknown_ops_by_name_and_leaves_no_file),
         cmocka_unit_test(train_export_writes_the_same_c_after_training_and_after_eval),
         cmocka_unit_test(export_fashion_mlp_agrees_on_every_test_image),
