@@ -525,7 +525,10 @@ static void check_fashion_model(cr_model *m, const char *name)
                   "library: %.3g)\n", name, fold_d, max_abs_diff(y, ref, n * 10));
     /* 32-bit build, when the compiler can make one */
     char bin[256];
-    if (system("echo 'int main(void){return 0;}' | cc -m32 -x c - -o /dev/null 2>/dev/null") == 0) {
+    char probe[256];
+    snprintf(probe, sizeof probe, "echo 'int main(void){return 0;}' | cc -m32 -x c - -o %s/m32 "
+             "2>/dev/null && %s/m32", g_dir, g_dir);
+    if (system(probe) == 0) {
         /* i386's default x87 arithmetic keeps excess precision (FLT_EVAL_METHOD 2):
          * other roundings than SSE's, so a looser bound; with SSE the same bound */
         assert_int_equal(build("cc", "-m32", name, "m32", bin, sizeof bin), 0);
@@ -539,7 +542,8 @@ static void check_fashion_model(cr_model *m, const char *name)
         assert_true(d87 <= 5e-5);
         assert_true(dsse <= LOGIT_TOL);
     } else {
-        print_message("%s: no -m32 build (cc -m32 does not link: gcc-multilib missing)\n", name);
+        print_message("%s: no -m32 build (cc -m32 does not build and run a program: "
+                      "gcc-multilib missing?)\n", name);
     }
     /* int8 weights */
     char qname[64];
