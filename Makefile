@@ -70,7 +70,7 @@ CPPFLAGS += -DCR_HAVE_ZLIB
 LDLIBS   += -lz
 endif
 
-LIB_DIRS := kernel graph ops nn optim data
+LIB_DIRS := kernel graph ops nn optim data export
 LIB_SRC  := $(sort $(wildcard $(addsuffix /*.c,$(LIB_DIRS))))
 LIB_OBJ  := $(LIB_SRC:%.c=$(B)/obj/%.o)
 LIB_A    := $(B)/libchainrule.a

@@ -30,5 +30,7 @@ part "Recurrent step (LSTM/GRU, synthetic text): replay vs re-record, threads, v
     sh bench/rnn.sh "$b"
 part "Character language model (fortunes), LSTM and GRU: train_text vs PyTorch" \
     sh bench/text.sh "$b"
+part "Exported C (cr_export_c): MLP prediction per image vs the library and PyTorch, object size" \
+    "$b/bench/export_bench"
 
 exit $status

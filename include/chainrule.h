@@ -1940,6 +1940,49 @@ void cr_rnn_state_zero(cr_rnn_state *s);
  * unchanged: checked first). */
 cr_status cr_rnn_state_copy(cr_rnn_state *dst, const cr_rnn_state *src, char *err,
                             size_t errsize);
+/* =========================================================== export to C */
+/* (section owned by export/) Turn a recorded inference graph into one C file
+ * that needs no library: name.h and name.c, C99, libm only, no heap. */
+
+typedef struct cr_export_opts {
+    int int8;   /* 1: dense (linear) and conv2d weights as int8 with one float scale
+                 * per output channel (weight-only quantisation: activations stay
+                 * float); 0: float weights, bit-exact */
+    int no_fold; /* 1: write affine nodes after linear/conv (batch norm) as recorded
+                  * instead of folding them into the layer (to measure the folding) */
+} cr_export_opts;
+
+/* Write dir/name.h and dir/name.c computing `output` from `inputs` as recorded on t:
+ *   int name_predict(const float *x, float *y);
+ *   int name_predict_scratch(const float *x, float *y, float *scratch);
+ * x holds the n_in inputs back to back (NAME_IN_SIZE floats, each row-major in its
+ * recorded shape), y gets the output (NAME_OUT_SIZE floats); both return 0, or -1
+ * for a NULL pointer. Shapes are the recorded ones: record on a batch of 1 for a
+ * per-sample predictor (the header says the shapes). name_predict uses a static
+ * scratch array (not reentrant: one thread at a time); name_predict_scratch uses
+ * the caller's NAME_SCRATCH_SIZE floats and is thread-safe.
+ * Only the nodes output depends on are written. A node that does not depend on an
+ * input is a constant: its current value is written (so are parameters' and other
+ * leaves' current data; for such nodes, the value last computed, at recording or by
+ * cr_tape_forward). Weights are hexadecimal float literals (in a double library
+ * they are rounded to float once). A chain of per-channel affine ops with constant
+ * operands (add, sub, mul, div by a constant varying at most along the output
+ * channel, neg, scale, add_scalar) right after a linear or conv2d node, such as
+ * batch norm in evaluation mode, is folded into that node's weights and bias,
+ * computed in double and rounded once. Dropout nodes are the identity.
+ * Ops written: linear, matmul, conv2d, max_pool2d, avg_pool2d, global_avg_pool2d,
+ * add, sub, mul, div, max (broadcast), neg, exp, log, sqrt, pow, square, abs, relu,
+ * leaky_relu, sigmoid, tanh, scale, add_scalar, softmax, log_softmax, reshape,
+ * flatten, permute, transpose, slice, concat, sum, mean, sum_axis, mean_axis,
+ * dropout. Any other node (a loss, a custom op) is refused with its op's name.
+ * name is a C identifier of 1..48 characters; the files are written atomically
+ * (a temporary file renamed), neither is left behind on failure.
+ * Returns CR_OK; CR_ERR_ARG (NULL or bad argument, an input or output not on t, an
+ * unknown op: "export: node #12 (softmax_cross_entropy) cannot be exported"),
+ * CR_ERR_STATE (t has an error), CR_ERR_IO, CR_ERR_NOMEM; message in err. */
+cr_status cr_export_c(const cr_tape *t, int n_in, cr_tensor *const *inputs,
+                      const cr_tensor *output, const char *name, const char *dir,
+                      const cr_export_opts *opts, char *err, size_t errsize);
 
 #if defined(__GNUC__) && __GNUC__ >= 4
 #pragma GCC visibility pop

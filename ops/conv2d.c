@@ -22,6 +22,7 @@
  * col2im by input plane (sample, channel), adding its taps in a fixed order), so
  * the whole op gives the same bits for any thread count. */
 #include "ops_internal.h"
+#include "op_attrs.h"
 #include "shape_util.h"
 
 #include <limits.h>
@@ -307,4 +308,13 @@ cr_tensor *cr_conv2d(cr_tape *t, cr_tensor *x, cr_tensor *w, cr_tensor *b,
     n->attr = a;
     n->aux = NULL;
     return cr_run(t, n);
+}
+
+int cr__conv2d_attrs(const cr_node *n, cr_conv2d_opts *o)
+{
+    if (!n || n->op != &conv2d_op || !n->attr) return 0;
+    const conv2d_attr *a = n->attr;
+    *o = (cr_conv2d_opts){ { a->stride[0], a->stride[1] }, { a->pad[0], a->pad[1] },
+                           { a->dil[0], a->dil[1] }, a->groups };
+    return 1;
 }

@@ -5,6 +5,7 @@
  * The node's op is a cr_op built in the arena under the user's name, so printing,
  * DOT export and traces show that name; the callbacks and user pointer live in an
  * arena block in n->aux. Replay calls forward again. */
+#include "op_attrs.h"
 #include "shape_util.h"
 
 #include <string.h>
@@ -87,4 +88,9 @@ cr_tensor *cr_custom(cr_tape *t, const char *name, int n_in, cr_tensor *const *i
             }
     }
     return cr_run(t, n);
+}
+
+int cr__op_is_custom(const cr_op *op)
+{
+    return op && op->forward == custom_forward;
 }

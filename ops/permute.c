@@ -5,6 +5,7 @@
  * axes; split over the tape's pool by y's leading index pairs, each x element is
  * touched by one item: the same bits for any thread count. */
 #include "ops_internal.h"
+#include "op_attrs.h"
 #include "shape_util.h"
 
 /* The node's attributes (n->attr). Shapes are padded to rank 4 with 1s. */
@@ -100,4 +101,12 @@ cr_tensor *cr_permute(cr_tape *t, cr_tensor *x, const int *perm)
     if (!n) return NULL;
     n->attr = a;
     return cr_run(t, n);
+}
+
+int cr__permute_attrs(const cr_node *n, int perm[CR_MAX_DIMS])
+{
+    if (!n || n->op != &permute_op || !n->attr) return 0;
+    const permute_attr *a = n->attr;
+    for (int k = 0; k < CR_MAX_DIMS; k++) perm[k] = a->perm[k];
+    return 1;
 }

@@ -433,6 +433,7 @@ int train_run(const train_opts *o)
         rc = EXIT_USAGE;
     } else if (o->eval) {
         rc = trainer_run_eval(&T);
+        if (!rc && o->export_dir) rc = trainer_export(&T);
     } else {
         rc = setup(&T);
         if (!rc) rc = open_log(&T);
@@ -441,6 +442,7 @@ int train_run(const train_opts *o)
             rc = epochs(&T);
         }
         if (!rc) rc = finish(&T);
+        if (!rc && o->export_dir) rc = trainer_export(&T);
         int lrc = close_log(&T);
         if (!rc) rc = lrc;
     }

@@ -128,6 +128,12 @@ void train_usage(FILE *f)
 "  --max-steps N          stop after N steps in total (default 0: no limit)\n"
 "  --eval MODEL           do not train: evaluate MODEL on the test set (the\n"
 "                         model file holds the network and its input scaling)\n"
+"  --export DIR           after training (or --eval), write the model as plain C:\n"
+"                         DIR/NAME.h and DIR/NAME.c, NAME_predict(x, y) on one\n"
+"                         sample as the data files hold it (input scaling included)\n"
+"  --export-name NAME     C name of the exported model (default model)\n"
+"  --export-int8          export dense and conv weights as int8 (one scale per\n"
+"                         output channel)\n"
 "  --progress, --no-progress\n"
 "                         live progress bar on or off (default: on if stderr is\n"
 "                         a terminal, else one line per epoch)\n"
@@ -284,6 +290,7 @@ static void defaults(train_opts *o)
     o->epochs = 10;
     o->seed = 1;
     o->out = "model.crm";
+    o->export_name = "model";
     o->progress = -1;
 }
 
@@ -296,7 +303,7 @@ static const char *const with_value[] = {
     "--gamma", "--step-size", "--decay", "--lr-min", "--cosine-steps", "--warmup", "--clip",
     "--batch", "--epochs", "--patience", "--seed", "--threads", "--out", "--dot", "--html", "--log",
     "--checkpoint", "--checkpoint-every", "--resume", "--max-steps", "--eval", "--max-memory",
-    NULL
+    "--export", "--export-name", NULL
 };
 
 static int takes_value(const char *name)
@@ -400,6 +407,8 @@ static int option(train_opts *o, raw *r, const char *n, const char *v, char *err
     else if (IS("--resume")) o->resume = v;
     else if (IS("--max-steps")) return get_long(n, v, 1, LONG_MAX, &o->max_steps, err, errsize);
     else if (IS("--eval")) o->eval = v;
+    else if (IS("--export")) o->export_dir = v;
+    else if (IS("--export-name")) o->export_name = v;
     else if (IS("--max-memory")) return get_size(n, v, &o->max_memory, err, errsize);
     else if (IS("--standardize")) o->standardize = 1;
     else if (IS("--progress")) o->progress = 1;
@@ -407,6 +416,7 @@ static int option(train_opts *o, raw *r, const char *n, const char *v, char *err
     else if (IS("--quiet")) o->quiet = 1;
     else if (IS("--rerecord")) o->rerecord = 1;
     else if (IS("--anomaly")) o->anomaly = 1;
+    else if (IS("--export-int8")) o->export_int8 = 1;
     else if (IS("--batchnorm")) o->batchnorm = 1;
     else return fail(err, errsize, "unknown option '%s' (see --help)", n);
 #undef IS

@@ -47,6 +47,9 @@ typedef struct train_opts {
     /* outputs and modes */
     const char *out, *log, *dot, *eval, *checkpoint, *resume;
     const char *html;             /* --html: page of the first step's graph */
+    const char *export_dir;       /* --export DIR: the model as C (NULL: none) */
+    const char *export_name;      /* --export-name, default "model" */
+    int export_int8;              /* --export-int8 */
     long checkpoint_every;        /* steps; 0: once per epoch */
     long max_steps;               /* stop after this many steps in total (0: no limit) */
     int progress;                 /* -1 auto (a terminal), 0 plain lines, 1 bar */
@@ -210,6 +213,8 @@ void ck_opts_store(const ck_opt *c, int n, cr_meta *m);
  * EXIT_USAGE with "<path>: --lr is 0.1 in the checkpoint but 0.2 in this run; ..." */
 int ck_opts_compare(const ck_opt *c, int n, const cr_meta *m, const char *path, char *err,
                     size_t errsize);
+/* --export: the model's inference graph as C (export.c). 0 or EXIT_TRAIN_FAILED. */
+int trainer_export(trainer *T);
 /* Save the whole training state to --checkpoint / restore it from --resume. */
 int checkpoint_save(trainer *T);
 int checkpoint_resume(trainer *T);
