@@ -97,7 +97,7 @@ EX_BIN := $(EX_SRC:examples/%.c=$(B)/examples/%)
 MPICC    ?= mpicc
 HAVE_MPI := $(shell command -v $(MPICC) >/dev/null 2>&1 && command -v mpirun >/dev/null 2>&1 && echo 1)
 MPI      ?= $(if $(HAVE_MPI),auto,0)
-TRAIN_MPI := $(if $(filter-out 0,$(MPI)),$(B)/examples/train-mpi)
+TRAIN_MPI := $(if $(filter-out 0,$(MPI)),$(B)/examples/train-mpi $(B)/tools/mpi_allreduce_time)
 
 .PHONY: all lib test check examples run clean install deps bench fuzz graphs fashion fashion-adam \
         fashion-cnn
@@ -161,6 +161,10 @@ $(B)/examples/train-mpi: examples/train.c $(TRAIN_PARTS) $(wildcard examples/tra
 	OMPI_CC='$(CC)' MPICH_CC='$(CC)' $(MPICC) $(CPPFLAGS) -DCR_MPI \
 	    $(filter-out -MMD -MP,$(CFLAGS)) -Iexamples/train -o $@ examples/train.c $(TRAIN_PARTS) \
 	    $(LIB_A) $(LDFLAGS) $(LDLIBS)
+# The trainer's all-reduce timed alone (bench/mpi_scaling.sh, tools/scaling_model.py).
+$(B)/tools/mpi_allreduce_time: tools/mpi_allreduce_time.c
+	@mkdir -p $(@D)
+	OMPI_CC='$(CC)' MPICH_CC='$(CC)' $(MPICC) $(filter-out -MMD -MP,$(CFLAGS)) -o $@ $< $(LDFLAGS)
 
 # Everything compiled, nothing run (CI's builds with other flags).
 build-all: lib examples $(TRAIN_MPI) $(TEST_BIN) $(BENCH_BIN)
@@ -315,7 +319,7 @@ bench:
 	@CC="$(CC)" FASHION_DIR="$(FASHION_DIR)" sh tools/need-bench.sh bench
 	@$(MAKE) --no-print-directory bench-run
 
-bench-run: lib $(BENCH_BIN)
+bench-run: lib $(BENCH_BIN) $(B)/examples/train $(TRAIN_MPI)
 	@FASHION_DIR="$(FASHION_DIR)" sh bench/run.sh $(B)
 
 clean:

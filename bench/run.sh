@@ -26,5 +26,7 @@ openblas_pick_core "$b"   # sets PEER_ENV, exports the choice to bench/train.sh
 part "GEMM GFLOP/s, chainrule vs OpenBLAS" $PEER_ENV "$b/bench/gemm_bench"
 part "Fashion-MNIST training, scalar graph, memory: chainrule vs PyTorch and C+OpenBLAS" \
     sh bench/train.sh "$b"
+part "Data parallel: 2 MPI ranks vs 1 process, vs PyTorch DDP (gloo); the scaling model" \
+    sh bench/mpi_scaling.sh "$b"
 
 exit $status

@@ -414,6 +414,7 @@ static int epochs(trainer *T)
         }
         progress_end(&pr);
         if (stop && T->batch < cr_batcher_batches(T->batcher)) {
+            T->t_train += now_seconds() - pr.t_epoch;
             if (!o->quiet) printf("stopped after %ld steps (--max-steps), in epoch %d\n",
                                   cr_optim_step_count(T->opt), e);
             break;
