@@ -96,10 +96,16 @@ TEST_HELP := $(B)/obj/tests/helpers.o
 EX_SRC := $(sort $(wildcard examples/*.c examples/lessons/*.c))
 EX_BIN := $(EX_SRC:examples/%.c=$(B)/examples/%)
 
+# The MPI training program (below, after `examples`).
+MPICC    ?= mpicc
+HAVE_MPI := $(shell command -v $(MPICC) >/dev/null 2>&1 && command -v mpirun >/dev/null 2>&1 && echo 1)
+MPI      ?= $(if $(HAVE_MPI),auto,0)
+TRAIN_MPI := $(if $(filter-out 0,$(MPI)),$(B)/examples/train-mpi $(B)/tools/mpi_allreduce_time)
+
 .PHONY: all lib test check examples run clean install deps bench fuzz graphs fashion fashion-adam \
         fashion-cnn
 .PHONY: fuzz-corpus bench-run graphs-deps build-all
-all: lib examples
+all: lib examples $(if $(filter 1,$(MPI)),$(TRAIN_MPI))
 
 lib: $(LIB_A) $(LIB_SO) $(B)/$(SONAME)
 
@@ -155,8 +161,26 @@ $(B)/examples/train_text: examples/train_text.c $(TEXT_PARTS) $(TRAIN_PARTS) \
 
 examples: $(EX_BIN)
 
+# Data-parallel training over MPI (README "Training on several machines"): the
+# training program built with mpicc and -DCR_MPI as $(B)/examples/train-mpi, run
+# with mpirun -np N. The default build never needs MPI. `make MPI=1` builds it (and
+# fails when mpicc is missing: apt-get install libopenmpi-dev openmpi-bin); `make
+# test` builds and tests it whenever mpicc and mpirun are found (MPI=0: never).
+# OMPI_CC/MPICH_CC make mpicc compile with $(CC). (Variables: above `all`.)
+$(B)/examples/train-mpi: examples/train.c $(TRAIN_PARTS) $(wildcard examples/train/*.h) $(LIB_A)
+	@mkdir -p $(@D)
+	@command -v $(MPICC) >/dev/null 2>&1 || { echo "MPI=1 needs $(MPICC): apt-get install" \
+	    "libopenmpi-dev openmpi-bin (or MPICC=...)"; exit 1; }
+	OMPI_CC='$(CC)' MPICH_CC='$(CC)' $(MPICC) $(CPPFLAGS) -DCR_MPI \
+	    $(filter-out -MMD -MP,$(CFLAGS)) -Iexamples/train -o $@ examples/train.c $(TRAIN_PARTS) \
+	    $(LIB_A) $(LDFLAGS) $(LDLIBS)
+# The trainer's all-reduce timed alone (bench/mpi_scaling.sh, tools/scaling_model.py).
+$(B)/tools/mpi_allreduce_time: tools/mpi_allreduce_time.c
+	@mkdir -p $(@D)
+	OMPI_CC='$(CC)' MPICH_CC='$(CC)' $(MPICC) $(filter-out -MMD -MP,$(CFLAGS)) -o $@ $< $(LDFLAGS)
+
 # Everything compiled, nothing run (CI's builds with other flags).
-build-all: lib examples $(TEST_BIN) $(BENCH_BIN)
+build-all: lib examples $(TRAIN_MPI) $(TEST_BIN) $(BENCH_BIN)
 
 # cmocka is the one test dependency: install it when we can, else say how.
 deps:
@@ -165,7 +189,7 @@ deps:
 # Build and run every test in this precision, then the machine matrix (MATRIX=0:
 # not); used by `make test`, which runs both precisions whatever the first gives
 # and ends with one line "N passed, M failed" over both (tests/summary.sh).
-check: lib examples $(TEST_BIN)
+check: lib examples $(TRAIN_MPI) $(TEST_BIN)
 	@rm -f $(B)/test-counts
 	@rc=0; sh tests/run.sh $(B) $(TEST_BIN) || rc=1; \
 	if [ "$(MATRIX)" = 1 ]; then sh tests/matrix.sh $(B) || rc=1; fi; \
@@ -338,7 +362,7 @@ bench:
 	@CC="$(CC)" FASHION_DIR="$(FASHION_DIR)" sh tools/need-bench.sh bench
 	@$(MAKE) --no-print-directory bench-run
 
-bench-run: lib $(BENCH_BIN) $(B)/examples/train_text
+bench-run: lib $(BENCH_BIN) $(B)/examples/train $(B)/examples/train_text $(TRAIN_MPI)
 	@FASHION_DIR="$(FASHION_DIR)" sh bench/run.sh $(B)
 
 clean:

@@ -32,5 +32,7 @@ part "Character language model (fortunes), LSTM and GRU: train_text vs PyTorch" 
     sh bench/text.sh "$b"
 part "Exported C (cr_export_c): MLP prediction per image vs the library and PyTorch, object size" \
     "$b/bench/export_bench"
+part "Data parallel: 2 MPI ranks vs 1 process, vs PyTorch DDP (gloo); the scaling model" \
+    sh bench/mpi_scaling.sh "$b"
 
 exit $status

@@ -6,7 +6,8 @@
 #
 #   sh tools/need-bench.sh bench    OpenBLAS (libopenblas-dev), PyTorch with NumPy
 #                                   (python3-torch, python3-numpy), Fashion-MNIST
-#                                   (dataset-fashion-mnist)
+#                                   (dataset-fashion-mnist), Open MPI for the
+#                                   data-parallel rows (libopenmpi-dev, openmpi-bin)
 #   sh tools/need-bench.sh graphs   Graphviz (graphviz)
 #
 # Environment: CC (the compiler that must find cblas.h and -lopenblas, default cc),
@@ -27,6 +28,7 @@ have_fashion() {
     [ -f "$FASHION_DIR/train-images-idx3-ubyte.gz" ] || [ -f "$FASHION_DIR/train-images-idx3-ubyte" ]
 }
 have_dot() { command -v dot >/dev/null 2>&1; }
+have_mpi() { command -v mpicc >/dev/null 2>&1 && command -v mpirun >/dev/null 2>&1; }
 
 # missing: the Debian packages whose probe fails.
 missing() {
@@ -36,6 +38,7 @@ missing() {
             have_openblas || m="$m libopenblas-dev"
             have_torch || m="$m python3-torch python3-numpy"
             have_fashion || [ "$FASHION_DIR" != "$deb_fashion" ] || m="$m dataset-fashion-mnist"
+            have_mpi || m="$m libopenmpi-dev openmpi-bin"
             ;;
         graphs) have_dot || m="$m graphviz" ;;
         *) echo "usage: sh tools/need-bench.sh bench|graphs" >&2; exit 2 ;;

@@ -3,7 +3,9 @@
  * order is a function of (seed, epoch) and the schedule one of the step counter;
  * the dropout masks come from the MLP's own generator, whose position (state, inc)
  * is saved too. This is everything a bit-identical continuation needs. The
- * batchnorm running statistics are tensors of T->file_params (cr_mlp_state). */
+ * batchnorm running statistics are tensors of T->file_params (cr_mlp_state).
+ * Every position is global (batches of the global batch size), so a checkpoint
+ * written by N ranks resumes with any number of ranks (dist.c). */
 #include "train.h"
 
 #include <math.h>
@@ -48,7 +50,18 @@ static void ck_opts(const trainer *T, ck_opt *c)
     memcpy(c, all, sizeof all);
 }
 
+/* With several ranks, rank 0 writes the checkpoint (atomically, as cr_save always
+ * does) and every rank learns whether it could: all hold the same state. */
+static int checkpoint_write(trainer *T);
+
 int checkpoint_save(trainer *T)
+{
+    trainer_sync_buffers(T);
+    int rc = dist_rank() == 0 ? checkpoint_write(T) : 0;
+    return dist_agree(rc, T->err, sizeof T->err);
+}
+
+static int checkpoint_write(trainer *T)
 {
     cr_meta *m = T->meta;
     cr_meta_clear(m);
@@ -234,7 +247,7 @@ int checkpoint_resume(trainer *T)
     /* read once: options compared (by name) before anything of the run is touched */
     void *image = NULL;
     size_t size = 0;
-    if (cr_load_file_image(path, &image, &size, T->err, sizeof T->err) != CR_OK)
+    if (dist_load_file_image(path, &image, &size, T->err, sizeof T->err) != CR_OK)
         return EXIT_USAGE;
     int rc = 0;
     if (cr_load_buffer(image, size, path, NULL, NULL, m, T->err, sizeof T->err) != CR_OK)

@@ -99,8 +99,9 @@ static int write_html(trainer *T, step_graph *g, const char *path)
     return 0;
 }
 
-/* One optimizer step on the samples idx[0..m). */
-static int train_step(trainer *T, const int *idx, size_t m, double *loss, size_t *correct)
+/* Forward and backward on the samples idx[0..m) (this rank's shard of the batch):
+ * the mean loss over them and the number classified correctly. */
+static int step_local(trainer *T, const int *idx, size_t m, double *loss, size_t *correct)
 {
     step_graph *g = (int)m == T->full.rows ? &T->full : &T->last;
     if (cr_dataset_gather_pool(T->train, idx, m, g->x, g->y, cr_tape_pool(g->t), T->err,
@@ -115,7 +116,7 @@ static int train_step(trainer *T, const int *idx, size_t m, double *loss, size_t
     }
     if (cr_backward(g->t, g->loss) != CR_OK)
         return trainer_fail(T, EXIT_TRAIN_FAILED, "backward: %s", cr_tape_error(g->t));
-    if (T->o->html && !T->html_done) {
+    if (T->o->html && !T->html_done && dist_rank() == 0) {
         T->html_done = 1;                      /* before the update: one consistent step */
         int rc = write_html(T, g, T->o->html);
         if (rc) return rc;
@@ -124,13 +125,46 @@ static int train_step(trainer *T, const int *idx, size_t m, double *loss, size_t
     if (!isfinite(*loss))
         return trainer_fail(T, EXIT_TRAIN_FAILED, "the loss became %s (try a smaller --lr, or "
                      "--anomaly to find the first bad op)", isnan(*loss) ? "NaN" : "infinite");
+    *correct = count_correct(g->logits, g->y->data, m);
+    return 0;
+}
+
+/* One optimizer step on the global batch idx[0..m): with several ranks (dist.c)
+ * this rank's shard [lo, hi) forward and backward, the gradients summed over the
+ * ranks, then the same update on every rank; with one, all m samples. */
+static int train_step(trainer *T, const int *idx, size_t m, double *loss, size_t *correct)
+{
+    size_t lo = 0, hi = m;
+    if (dist_size() > 1) dist_shard(m, &lo, &hi);
+    size_t ok = 0;
+    int rc = 0;
+    *loss = 0;
+    if (hi > lo) rc = step_local(T, idx + lo, hi - lo, loss, &ok);
+    else cr_optim_zero_grad(T->opt);          /* a last batch smaller than the ranks */
+    if (dist_size() > 1) {
+        double lsum = *loss * (double)(hi - lo), n_ok = (double)ok;
+        rc = dist_reduce(&T->dist, trainer_params(T), rc, hi - lo, m, &lsum, &n_ok, T->err,
+                         sizeof T->err);
+        *loss = lsum / (double)m;
+        ok = (size_t)(n_ok + 0.5);
+    }
+    if (rc) return rc;
     if (T->o->clip > 0) cr_clip_grad_norm(trainer_params(T), T->o->clip, NULL, NULL, 0);
     cr_optim_set_lr(T->opt, cr_schedule_lr(&T->sched, cr_optim_step_count(T->opt)));
     char why[256];
     if (cr_optim_step(T->opt, why, sizeof why) != CR_OK)
         return trainer_fail(T, EXIT_TRAIN_FAILED, "%s", why);
-    *correct = count_correct(g->logits, g->y->data, m);
+    *correct = ok;
     return 0;
+}
+
+/* Batchnorm running statistics are updated by each rank on its own shard: rank 0's
+ * are the model's (as DistributedDataParallel's broadcast_buffers), sent to every
+ * rank before an evaluation, a checkpoint or the final save. */
+void trainer_sync_buffers(trainer *T)
+{
+    if (dist_size() > 1)
+        dist_bcast_params(T->model ? cr_model_buffers(T->model) : cr_mlp_buffers(T->mlp));
 }
 
 /* ------------------------------------------------------------------- setup */
@@ -197,9 +231,25 @@ static int setup(trainer *T)
     }
 
     size_t B = (size_t)o->batch, nt = T->split.n_train;
+    size_t first_rows = nt < B ? nt : B, last_rows = nt > B ? nt % B : 0;
+    if (dist_size() > 1) {
+        /* each rank runs its shard of every batch: the rows of its own graphs */
+        if (first_rows < (size_t)dist_size()) {
+            snprintf(T->err, sizeof T->err, "a batch of %zu samples (--batch %zu, %zu training "
+                     "samples) cannot be shared by %d ranks: every rank needs at least one "
+                     "sample of every full batch", first_rows, B, nt, dist_size());
+            return EXIT_USAGE;
+        }
+        size_t lo, hi;
+        dist_shard(first_rows, &lo, &hi);
+        first_rows = hi - lo;
+        dist_shard(last_rows, &lo, &hi);
+        last_rows = hi - lo;
+        if (dist_buffer_new(&T->dist, trainer_params(T), T->err, sizeof T->err) != CR_OK)
+            return EXIT_TRAIN_FAILED;
+    }
     /* batch statistics need two rows: refuse a run whose epochs would end with a
      * batch of one, before any training (the user picks another --batch or --val) */
-    size_t first_rows = nt < B ? nt : B, last_rows = nt > B ? nt % B : 0;
     if (mi->batchnorm && o->n_hidden > 0 && (first_rows == 1 || last_rows == 1)) {
         snprintf(T->err, sizeof T->err, "--batchnorm: %s batch of every epoch would hold a "
                  "single sample (%zu training samples, --batch %zu) but batch statistics need "
@@ -217,9 +267,9 @@ static int setup(trainer *T)
     /* recording draws dropout masks; rewind the generator afterwards so that the
      * first step's masks are the same whether it replays or re-records */
     cr_rng dropout_rng = *trainer_rng(T);
-    if (graph_new(T, &T->full, (int)(nt < B ? nt : B))) return EXIT_TRAIN_FAILED;
+    if (graph_new(T, &T->full, (int)first_rows)) return EXIT_TRAIN_FAILED;
     cr_optim_set_pool(T->opt, T->pool);   /* updates on its threads too */
-    if (nt > B && nt % B && graph_new(T, &T->last, (int)(nt % B))) return EXIT_TRAIN_FAILED;
+    if (last_rows && graph_new(T, &T->last, (int)last_rows)) return EXIT_TRAIN_FAILED;
     *trainer_rng(T) = dropout_rng;
     size_t most = tr->n > (T->test ? T->test->n : 0) ? tr->n : T->test->n;
     T->all_idx = cr_malloc(most * sizeof *T->all_idx);
@@ -230,8 +280,7 @@ static int setup(trainer *T)
     cr_tape_set_grad_mode(T->eval_tape, 0);
     if (trainer_tape_setup(T, T->eval_tape)) return EXIT_TRAIN_FAILED;
     T->best_val = INFINITY;
-    if (o->resume) return checkpoint_resume(T);
-    return 0;
+    return 0;                  /* --resume: train_run, once every rank is set up */
 }
 
 static void teardown(trainer *T)
@@ -247,6 +296,7 @@ static void teardown(trainer *T)
     cr_meta_free(T->meta);
     cr_split_free(&T->split);
     cr_free(T->all_idx);
+    dist_buffer_free(&T->dist);
     if (T->log) fclose(T->log);
     cr_pool_free(T->pool); /* after everything that borrowed it */
 }
@@ -315,6 +365,7 @@ static int epochs(trainer *T)
         }
         progress_end(&pr);
         if (stop && T->batch < cr_batcher_batches(T->batcher)) {
+            T->t_train += now_seconds() - pr.t_epoch;
             if (!o->quiet) printf("stopped after %ld steps (--max-steps), in epoch %d\n",
                                   cr_optim_step_count(T->opt), e);
             break;
@@ -323,23 +374,27 @@ static int epochs(trainer *T)
         double rate = secs > 0 ? (double)(T->ep_seen - seen0) / secs : 0;
         double tl = T->ep_loss / (double)T->ep_seen;
         double ta = (double)T->ep_correct / (double)T->ep_seen;
+        T->t_train += secs;
         double vl = NAN, va = NAN;
+        int rc = 0;
         if (T->split.n_val) {
-            int rc = trainer_evaluate(T, T->train, T->split.val, T->split.n_val, &vl, &va, NULL);
-            if (rc) return rc;
+            trainer_sync_buffers(T);
+            rc = trainer_evaluate(T, T->train, T->split.val, T->split.n_val, &vl, &va, NULL);
         }
         double lr = cr_optim_lr(T->opt);
-        if (!o->quiet) {
+        if (!rc && !o->quiet) {
             printf("epoch %d/%d  loss %.4f  acc %.2f%%", e, o->epochs, tl, 100 * ta);
             if (T->split.n_val) printf("  val loss %.4f  val acc %.2f%%", vl, 100 * va);
             printf("  lr %.3g  %.2fs  %.0f samples/s\n", lr, secs, rate);
             fflush(stdout);
         }
-        if (T->log) {
+        if (!rc && T->log) {
             fprintf(T->log, "%d,%ld,%.6f,%.6f,%.6f,%.6f,%.6g,%.3f,%.0f\n", e,
                     cr_optim_step_count(T->opt), tl, ta, vl, va, lr, secs, rate);
-            if (log_check(T)) return EXIT_TRAIN_FAILED;
+            rc = log_check(T);
         }
+        /* the log is rank 0's: every rank learns whether the epoch ended well */
+        if ((rc = dist_agree(rc, T->err, sizeof T->err)) != 0) return rc;
         if (T->split.n_val) {
             if (vl < T->best_val) {
                 T->best_val = vl;
@@ -410,7 +465,13 @@ static int finish(trainer *T)
     }
     printf("computation graph of one training step (Graphviz; render it with dot -Tsvg %s "
            "-o graph.svg): %s\n", dot, dot);
-    double secs = now_seconds() - T->t_start;
+    double secs = now_seconds() - T->t_start, comm;
+    long calls;
+    dist_comm_time(&comm, &calls);
+    if (calls && !o->quiet && T->t_train > 0)
+        printf("all-reduce: %d ranks, one buffer of %zu values per step: %.2f ms per step, "
+               "%.1f%% of the training time\n", dist_size(), T->dist.padded,
+               1e3 * comm / (double)calls, 100 * comm / T->t_train);
     if (isnan(T->test_acc))
         printf("done in %.1f s; model %s; graph %s\n", secs, o->out, dot);
     else
@@ -420,6 +481,9 @@ static int finish(trainer *T)
     return 0;
 }
 
+/* With several ranks (dist.c), rank 0 prints and writes the files; the others
+ * train alongside it. Every failure goes through dist_agree, so that all ranks stop
+ * at the same point with the first failing rank's message, printed once. */
 int train_run(const train_opts *o)
 {
     trainer T;
@@ -428,25 +492,34 @@ int train_run(const train_opts *o)
     T.o = o;
     T.t_start = now_seconds();
     cr_set_memory_limit(o->max_memory);   /* 0: the library's default */
-    int rc;
-    if (train_load_data(o, o->eval ? NULL : &T.train, &T.test, T.err, sizeof T.err) != CR_OK) {
-        rc = EXIT_USAGE;
+    int rank0 = dist_rank() == 0;
+    int rc = train_load_data(o, o->eval ? NULL : &T.train, &T.test, T.err, sizeof T.err) != CR_OK
+           ? EXIT_USAGE : 0;
+    rc = dist_agree(rc, T.err, sizeof T.err);
+    if (rc) {
+        /* nothing loaded */
     } else if (o->eval) {
         rc = trainer_run_eval(&T);
         if (!rc && o->export_dir) rc = trainer_export(&T);
     } else {
-        rc = setup(&T);
-        if (!rc) rc = open_log(&T);
+        rc = dist_agree(setup(&T), T.err, sizeof T.err);
+        if (!rc && o->resume) rc = dist_agree(checkpoint_resume(&T), T.err, sizeof T.err);
+        if (!rc) rc = dist_verify(&T);
+        if (!rc) rc = dist_agree(rank0 ? open_log(&T) : 0, T.err, sizeof T.err);
         if (!rc) {
             trainer_describe(&T);
             rc = epochs(&T);
         }
-        if (!rc) rc = finish(&T);
-        if (!rc && o->export_dir) rc = trainer_export(&T);
+        if (!rc) {
+            trainer_sync_buffers(&T);
+            if (rank0) rc = finish(&T);
+        }
+        if (!rc && rank0 && o->export_dir) rc = trainer_export(&T);
         int lrc = close_log(&T);
         if (!rc) rc = lrc;
     }
-    if (rc) fprintf(stderr, "train: %s\n", T.err);
+    rc = dist_agree(rc, T.err, sizeof T.err);
+    if (rc && rank0) fprintf(stderr, "train: %s\n", T.err);
     teardown(&T);
     cr_dataset_free(T.train);
     cr_dataset_free(T.test);

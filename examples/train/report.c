@@ -137,6 +137,10 @@ void trainer_describe(trainer *T)
            o->batch, o->epochs, o->seed, cr_pool_threads(cr_tape_pool(T->full.t)),
            cr_pool_threads(cr_tape_pool(T->full.t)) > 1 ? "s" : "",
            o->rerecord ? "graph re-recorded every step" : "graph recorded once, replayed");
+    if (dist_size() > 1)
+        printf("data parallel: %d ranks (MPI), each %d samples of every batch of %d; gradients "
+               "summed in one buffer of %zu values per step\n", dist_size(), T->full.rows,
+               o->batch, T->dist.padded);
     if (o->resume)
         printf("resumed from %s at epoch %llu, batch %llu (step %ld)\n", o->resume,
                (unsigned long long)T->epoch + 1, (unsigned long long)T->batch,

@@ -132,6 +132,13 @@ cr_status model_info_from_meta(model_info *mi, const cr_meta *meta, const char *
 
 /* The training run (loop.c), shared with report.c and checkpoint.c. Everything a
  * step depends on is here, so that a checkpoint can hold all of it. */
+/* The one flat buffer of a data-parallel step (dist.c): gradients, loss, correct
+ * count, failure flags. */
+typedef struct dist_buf {
+    cr_real *send, *recv;      /* padded values each; NULL with one rank */
+    size_t n_grad, n, padded;
+} dist_buf;
+
 typedef struct step_graph {
     cr_tape *t;
     cr_tensor *x, *y;          /* heap inputs: rows x features, rows */
@@ -157,6 +164,8 @@ typedef struct trainer {
     cr_params *file_params;    /* what model files and checkpoints hold */
     cr_tensor *mean_t, *inv_t;
     cr_meta *meta;
+    dist_buf dist;             /* the all-reduce buffer (MPI, more than one rank) */
+    double t_train;            /* seconds in the epochs' steps (the all-reduce report) */
     FILE *log;
     char err[TRAIN_ERR];
     /* position and running state: all in checkpoints */
@@ -215,8 +224,40 @@ int ck_opts_compare(const ck_opt *c, int n, const cr_meta *m, const char *path, 
                     size_t errsize);
 /* --export: the model's inference graph as C (export.c). 0 or EXIT_TRAIN_FAILED. */
 int trainer_export(trainer *T);
+/* Rank 0's batchnorm running statistics on every rank (several ranks only). */
+void trainer_sync_buffers(trainer *T);
 /* Save the whole training state to --checkpoint / restore it from --resume. */
 int checkpoint_save(trainer *T);
 int checkpoint_resume(trainer *T);
+
+/* Data parallelism over MPI (dist.c; one process without CR_MPI: rank 0 of 1).
+ * Every function is collective: all ranks call it at the same point. */
+int dist_init(int *argc, char ***argv);            /* MPI_Init; nonzero on failure */
+void dist_finish(void);                            /* MPI_Finalize */
+int dist_rank(void);
+int dist_size(void);
+/* This rank's rows [lo, hi) of a global batch of m. */
+void dist_shard(size_t m, size_t *lo, size_t *hi);
+/* Every rank's rc: 0 if all are 0; else the first failing rank's rc, with its
+ * message in err ("rank R of N: ..." unless every rank failed alike), on every rank. */
+int dist_agree(int rc, char *err, size_t errsize);
+cr_status dist_buffer_new(dist_buf *d, const cr_params *p, char *err, size_t errsize);
+void dist_buffer_free(dist_buf *d);
+/* Sum p's gradients (this rank's mean over m_local rows, weighted m_local /
+ * m_global), *loss_sum and *correct over the ranks, in place; rc is this rank's
+ * status so far (the step still joins the sum when it failed). Returns 0, or the
+ * agreed status and message of the first failing rank. */
+int dist_reduce(dist_buf *d, cr_params *p, int rc, size_t m_local, size_t m_global,
+                double *loss_sum, double *correct, char *err, size_t errsize);
+/* Rank 0's values of p on every rank (batchnorm running statistics). */
+cr_status dist_bcast_params(cr_params *p);
+/* cr_load_file_image read by rank 0 and sent to every rank. */
+cr_status dist_load_file_image(const char *path, void **data, size_t *size, char *err,
+                               size_t errsize);
+/* Same build, command line, data, model and optimizer position on every rank as on
+ * rank 0; EXIT_USAGE and T->err naming the first rank that differs. */
+int dist_verify(trainer *T);
+/* Seconds spent in dist_reduce and the number of calls. */
+void dist_comm_time(double *seconds, long *steps);
 
 #endif
