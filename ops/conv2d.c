@@ -22,6 +22,7 @@
  * col2im by input plane (sample, channel), adding its taps in a fixed order), so
  * the whole op gives the same bits for any thread count. */
 #include "ops_internal.h"
+#include "graph_ops.h"
 #include "shape_util.h"
 
 #include <limits.h>
@@ -307,4 +308,12 @@ cr_tensor *cr_conv2d(cr_tape *t, cr_tensor *x, cr_tensor *w, cr_tensor *b,
     n->attr = a;
     n->aux = NULL;
     return cr_run(t, n);
+}
+
+/* For graph files (ops/graph_ops.h): the options n was recorded with. */
+void cr__conv2d_opts_of(const cr_node *n, cr_conv2d_opts *o)
+{
+    const conv2d_attr *a = n->attr;
+    *o = (cr_conv2d_opts){ { a->stride[0], a->stride[1] }, { a->pad[0], a->pad[1] },
+                           { a->dil[0], a->dil[1] }, a->groups };
 }

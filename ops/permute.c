@@ -5,6 +5,7 @@
  * axes; split over the tape's pool by y's leading index pairs, each x element is
  * touched by one item: the same bits for any thread count. */
 #include "ops_internal.h"
+#include "graph_ops.h"
 #include "shape_util.h"
 
 /* The node's attributes (n->attr). Shapes are padded to rank 4 with 1s. */
@@ -100,4 +101,11 @@ cr_tensor *cr_permute(cr_tape *t, cr_tensor *x, const int *perm)
     if (!n) return NULL;
     n->attr = a;
     return cr_run(t, n);
+}
+
+/* For graph files (ops/graph_ops.h): the resolved permutation of n. */
+void cr__permute_perm_of(const cr_node *n, int perm[CR_MAX_DIMS])
+{
+    const permute_attr *a = n->attr;
+    for (int k = 0; k < CR_MAX_DIMS; k++) perm[k] = a->perm[k];
 }

@@ -15,6 +15,7 @@
  * Every pass is split over the tape's pool by planes, each plane written by one
  * item in a fixed order: the same bits for any thread count. */
 #include "ops_internal.h"
+#include "graph_ops.h"
 #include "shape_util.h"
 
 #include <limits.h>
@@ -293,4 +294,13 @@ cr_tensor *cr_global_avg_pool2d(cr_tape *t, cr_tensor *x)
     }
     cr_node *n = cr_record(t, &gap_op, 1, &x, 2, x->shape);
     return n ? cr_run(t, n) : NULL;
+}
+
+/* For graph files (ops/graph_ops.h): the options a max or average pool node was
+ * recorded with. */
+void cr__pool2d_opts_of(const cr_node *n, cr_pool2d_opts *o)
+{
+    const pool2d_attr *a = n->attr;
+    *o = (cr_pool2d_opts){ { a->kernel[0], a->kernel[1] }, { a->stride[0], a->stride[1] },
+                           { a->pad[0], a->pad[1] } };
 }
