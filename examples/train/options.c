@@ -120,12 +120,16 @@ void train_usage(FILE *f)
 "  --dot FILE             Graphviz file of one training step's graph\n"
 "                         (default: the model path with .dot)\n"
 "  --log FILE             CSV log, one line per epoch (default: none)\n"
+"  --save-graph FILE      also save the inference graph (raw samples in, logits\n"
+"                         out; a graph file runs without this program's code:\n"
+"                         chainrule-run FILE DATA, or --eval FILE)\n"
 "  --checkpoint FILE      save the whole training state there (atomically) ...\n"
 "  --checkpoint-every N   ... every N steps (default: at the end of every epoch)\n"
 "  --resume FILE          continue from a checkpoint (give the same options)\n"
 "  --max-steps N          stop after N steps in total (default 0: no limit)\n"
 "  --eval MODEL           do not train: evaluate MODEL on the test set (the\n"
-"                         model file holds the network and its input scaling)\n"
+"                         model file holds the network and its input scaling;\n"
+"                         MODEL may also be a graph file, --save-graph)\n"
 "  --progress, --no-progress\n"
 "                         live progress bar on or off (default: on if stderr is\n"
 "                         a terminal, else one line per epoch)\n"
@@ -294,7 +298,7 @@ static const char *const with_value[] = {
     "--gamma", "--step-size", "--decay", "--lr-min", "--cosine-steps", "--warmup", "--clip",
     "--batch", "--epochs", "--patience", "--seed", "--threads", "--out", "--dot", "--log",
     "--checkpoint", "--checkpoint-every", "--resume", "--max-steps", "--eval", "--max-memory",
-    NULL
+    "--save-graph", NULL
 };
 
 static int takes_value(const char *name)
@@ -397,6 +401,7 @@ static int option(train_opts *o, raw *r, const char *n, const char *v, char *err
     else if (IS("--resume")) o->resume = v;
     else if (IS("--max-steps")) return get_long(n, v, 1, LONG_MAX, &o->max_steps, err, errsize);
     else if (IS("--eval")) o->eval = v;
+    else if (IS("--save-graph")) o->save_graph = v;
     else if (IS("--max-memory")) return get_size(n, v, &o->max_memory, err, errsize);
     else if (IS("--standardize")) o->standardize = 1;
     else if (IS("--progress")) o->progress = 1;

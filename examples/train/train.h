@@ -46,6 +46,7 @@ typedef struct train_opts {
 
     /* outputs and modes */
     const char *out, *log, *dot, *eval, *checkpoint, *resume;
+    const char *save_graph;       /* --save-graph FILE: the inference graph (graph.c) */
     long checkpoint_every;        /* steps; 0: once per epoch */
     long max_steps;               /* stop after this many steps in total (0: no limit) */
     int progress;                 /* -1 auto (a terminal), 0 plain lines, 1 bar */
@@ -183,6 +184,11 @@ int trainer_run_eval(trainer *T);                  /* --eval MODEL */
 void arch_str(const model_info *mi, char *arch, size_t size);   /* "784-128-10" */
 /* Save the whole training state to --checkpoint / restore it from --resume. */
 int checkpoint_save(trainer *T);
+/* --save-graph: the inference graph of the trained model (graph.c). 0 or an exit
+ * status. */
+int trainer_save_graph(trainer *T);
+/* --eval of a graph file g on the test set (graph.c). */
+int trainer_eval_graph(trainer *T, cr_graph *g);
 int checkpoint_resume(trainer *T);
 
 #endif
