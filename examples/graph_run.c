@@ -1,34 +1,49 @@
 /* graph_run (installed as chainrule-run): run a graph file on a data file.
  *
- *   chainrule-run model.crg t10k-images-idx3-ubyte [t10k-labels-idx1-ubyte]
- *   chainrule-run model.crg test.csv --print logits
+ *   graph_run model.crg t10k-images-idx3-ubyte [t10k-labels-idx1-ubyte]
+ *   graph_run model.crg test.csv --print logits
  *
- * The graph (cr_graph_save, `train --save-graph`) needs none of the code that built
- * it. INPUT is an IDX image file (with its IDX label file, or none) or a CSV table
- * whose label column is the last (--label-column K). Samples go through the graph
- * --batch at a time; each line printed is a sample's index and the argmax of the
- * output (--print logits: all its values; none: nothing), and with labels the
- * accuracy ends the output. Exit status: 0 ok, 1 a run failed, 2 bad usage/files. */
+ * The usage text below is the manual (options, output, exit status). */
 #include "chainrule.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+/* The manual: chainrule-run(1) is made from this text by tools/help-to-man.sh. */
 static const char *usage =
-    "usage: chainrule-run GRAPH INPUT [LABELS] [OPTION]...\n"
-    "Run a graph file (cr_graph_save, chainrule-train --save-graph) on IDX or CSV data.\n"
-    "  GRAPH              the graph file\n"
-    "  INPUT              IDX images (LABELS: their IDX labels, optional) or a CSV\n"
-    "                     table with a label column\n"
-    "  --batch N          samples per forward pass (default 100)\n"
-    "  --print WHAT       argmax (default): sample index and predicted class;\n"
-    "                     logits: every value of the output; none: only the summary\n"
-    "  --output NAME      the graph output to read (default: the first)\n"
-    "  --label-column K   CSV: 0-based label column (default -1, the last)\n"
-    "  --help             this text\n"
-    "Labels, when given, add a last line: accuracy P% (k/n).\n"
-    "Exit status: 0 success, 1 a forward pass failed, 2 bad usage or files.\n";
+    "NAME\n"
+    "    chainrule-run - run a chainrule graph file on IDX or CSV data\n"
+    "\n"
+    "SYNOPSIS\n"
+    "    chainrule-run GRAPH INPUT [LABELS] [OPTION]...\n"
+    "\n"
+    "DESCRIPTION\n"
+    "    Loads GRAPH, a graph file (cr_graph_save; chainrule-train --save-graph),\n"
+    "    which needs none of the code that made it, and runs it on the samples of\n"
+    "    INPUT: an IDX image file (LABELS, optional: its IDX label file) or a CSV\n"
+    "    table with a label column. The samples go to the graph's first input,\n"
+    "    --batch at a time. Prints one line per sample: its index and the argmax\n"
+    "    of the output; with labels, a last line: accuracy P% (k/n).\n"
+    "\n"
+    "OPTIONS\n"
+    "  --batch N            samples per forward pass (default 100)\n"
+    "  --print WHAT         argmax (default): index and predicted class; logits:\n"
+    "                       index and every value of the output; none: only the\n"
+    "                       accuracy line\n"
+    "  --output NAME        the graph output to read (default: the first)\n"
+    "  --label-column K     CSV: 0-based label column (default -1: the last)\n"
+    "  --help               this text\n"
+    "\n"
+    "EXIT STATUS\n"
+    "    0   success\n"
+    "    1   a forward pass failed\n"
+    "    2   bad usage, or a file that cannot be read\n"
+    "\n"
+    "EXAMPLES\n"
+    "    chainrule-train --data /usr/share/datasets/fashion-mnist --save-graph f.crg\n"
+    "    chainrule-run f.crg t10k-images-idx3-ubyte.gz t10k-labels-idx1-ubyte.gz\n"
+    "    chainrule-run f.crg table.csv --print logits\n";
 
 /* IDX images, with labels or (plain files only) made-up zero labels. */
 static cr_status load_idx(cr_dataset **d, const char *images, const char *labels, char *err,
@@ -73,16 +88,16 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--print") && v) print = argv[++i];
         else if (!strcmp(a, "--output") && v) out_name = argv[++i];
         else if (!strcmp(a, "--label-column") && v) label_col = atoi(argv[++i]);
-        else if (a[0] == '-' && a[1] == '-') return fprintf(stderr, "chainrule-run: bad option %s\n%s", a, usage), 2;
+        else if (a[0] == '-' && a[1] == '-') return fprintf(stderr, "chainrule-run: bad option %s (see --help)\n", a), 2;
         else if (!path) path = a;
         else if (!input) input = a;
         else if (!labels) labels = a;
-        else return fprintf(stderr, "chainrule-run: too many arguments\n%s", usage), 2;
+        else return fprintf(stderr, "chainrule-run: too many arguments (see --help)\n"), 2;
     }
     if (!input || batch < 1 || (strcmp(print, "argmax") && strcmp(print, "logits") &&
                                 strcmp(print, "none")))
-        return fprintf(stderr, "chainrule-run: %s\n%s", !input ? "GRAPH and INPUT are needed"
-                       : "bad --batch or --print", usage), 2;
+        return fprintf(stderr, "chainrule-run: %s (see --help)\n", !input ?
+                       "GRAPH and INPUT are needed" : "bad --batch or --print"), 2;
     char err[512];
     cr_graph *g = cr_graph_load(path, err, sizeof err);
     if (!g) return fprintf(stderr, "chainrule-run: %s\n", err), 2;

@@ -1,7 +1,9 @@
 /* libFuzzer harness: rebuilding a recorded graph from a graph file image
  * (cr_graph_load_buffer, docs/FORMAT.md "Graph files").
  *
- * The input is the file. Checked besides ASan/UBSan: a failure says why and returns
+ * The input is the file, loaded as it is and, when it starts with the magic, again
+ * with its size field and CRC-32 repaired (so that mutations get past the
+ * checksum into the graph section). Checked besides ASan/UBSan: a failure says why and returns
  * NULL; a success has at least one output, every input and output a tensor of its
  * tape; the tape replays (cr_tape_forward) without a tape error other than a
  * numeric or memory one; a batch change either succeeds or leaves the graph's
@@ -27,23 +29,14 @@ static void fz_double(cr_tensor *out, cr_tensor *const *in, int n_in, void *user
         out->data[i] = 2 * in[0]->data[i];
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+static void load_one(const uint8_t *data, size_t size)
 {
-    static int hooked;
-    if (!hooked) {
-        cr_allocator a = { fuzz_malloc, fuzz_realloc, fuzz_free, NULL };
-        cr_set_allocator(&a);
-        cr_set_memory_limit((size_t)16 << 20);
-        FUZZ_CHECK(cr_graph_register_op("fz_double", fz_double, NULL, NULL) == CR_OK,
-                   "cannot register");
-        hooked = 1;
-    }
     char msg[256];
     memset(msg, 'x', sizeof msg);
     cr_graph *g = cr_graph_load_buffer(data, size, "fuzz.crg", msg, sizeof msg);
     if (!g) {
         fuzz_check_message(CR_ERR_FORMAT, msg, sizeof msg);
-        return 0;
+        return;
     }
     cr_tape *t = cr_graph_tape(g);
     FUZZ_CHECK(t && cr_graph_n_outputs(g) >= 1, "a loaded graph without outputs");
@@ -70,5 +63,31 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
     }
     cr_graph_free(g);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    static int hooked;
+    if (!hooked) {
+        cr_allocator a = { fuzz_malloc, fuzz_realloc, fuzz_free, NULL };
+        cr_set_allocator(&a);
+        cr_set_memory_limit((size_t)16 << 20);
+        FUZZ_CHECK(cr_graph_register_op("fz_double", fz_double, NULL, NULL) == CR_OK,
+                   "cannot register");
+        hooked = 1;
+    }
+    load_one(data, size);
+    /* the same with the size field and CRC-32 repaired, so that mutations reach the
+     * graph section instead of stopping at the checksum */
+    if (size >= 32 && memcmp(data, "CRMODEL", 8) == 0) {
+        uint8_t *fixed = malloc(size);
+        FUZZ_CHECK(fixed, "out of memory");
+        memcpy(fixed, data, size);
+        for (int i = 0; i < 8; i++) fixed[16 + i] = (uint8_t)((uint64_t)size >> (8 * i));
+        uint32_t crc = cr_crc32(0, fixed, size - 4);
+        for (int i = 0; i < 4; i++) fixed[size - 4 + i] = (uint8_t)(crc >> (8 * i));
+        load_one(fixed, size);
+        free(fixed);
+    }
     return 0;
 }

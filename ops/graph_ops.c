@@ -245,6 +245,14 @@ static cr_tensor *build_dropout(cr_tape *t, cr_tensor *const *in, int n_in, cons
     return cr_dropout(t, in[0], (cr_real)a->r[0], &c->rngs[a->i[0]], 1);
 }
 
+/* batchnorm_running_stats: mu, var, x, running mean, running variance; r = momentum */
+static cr_tensor *build_running_stats(cr_tape *t, cr_tensor *const *in, int n_in,
+                                      const cr__gattr *a, const cr__gctx *c)
+{
+    UNUSED_ARGS;
+    return cr__running_stats(t, in, a->r[0]);
+}
+
 /* ------------------------------------------------------------ table */
 
 #define E0(name, nin) { #name, nin, nin, 0, 0, NULL, build_##name }
@@ -275,6 +283,7 @@ static const cr__graph_op table[] = {
     E0(softmax, 1), E0(log_softmax, 1),
     E0(softmax_cross_entropy, 2), E0(bce_with_logits, 2),
     { "dropout", 1, 1, 1, 1, save_dropout, build_dropout },
+    { "batchnorm_running_stats", 5, 5, 0, 1, save_farg, build_running_stats },
 };
 
 const cr__graph_op *cr__graph_op_find(const char *name)

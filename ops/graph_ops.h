@@ -60,6 +60,10 @@ typedef struct cr__custom_reg {
 /* The registered custom op of that name, or NULL. */
 const cr__custom_reg *cr__custom_find(const char *name);
 
+/* The side-effect node of a training-mode batch norm (ops/running_stats.c): in =
+ * mu, var, x, running mean, running variance. Used by nn/batchnorm.c. */
+cr_tensor *cr__running_stats(cr_tape *t, cr_tensor *const *in, double momentum);
+
 /* Attribute readers of ops whose attributes live in a private struct (each in
  * the op's own file). */
 int cr__is_custom_node(const cr_node *n);                            /* ops/custom.c */

@@ -163,7 +163,8 @@ static cr_status parse(rd *r, cr_graph *g, uint32_t rs, uint64_t *declared)
             if (v->flags & ~CR__GV_FLAG_GRAD) return bad(r, "unknown value flags");
             cr_status s = gshape(r, v);
             if (s) return s;
-            bytes += (uint64_t)v->size * sizeof(cr_real);
+            uint64_t vb = (uint64_t)v->size * sizeof(cr_real);    /* size < 2^61 */
+            bytes = bytes > UINT64_MAX - vb ? UINT64_MAX : bytes + vb;
             int is_const = v->kind >= CR__GV_CONST && v->kind <= CR__GV_LEAF_VAR;
             if ((s = gname(r, v->name, is_const))) return s;
             if (is_const) {
@@ -387,6 +388,48 @@ static cr_status record(cr_graph *g, cr_tape *t, int batch, cr_tensor **cur, cha
     return CR_OK;
 }
 
+/* What recording may change besides the tape: the generators (dropout draws) and
+ * the values of constants and of parameters without gradient (batch norm's running
+ * statistics move in every training-mode forward). Recording runs every forward
+ * once, so load and cr_graph_set_batch save these first and put them back after:
+ * the graph then replays as the saved tape would have. NULL when out of memory. */
+static int moves(const gval *v)
+{
+    return v->kind == CR__GV_CONST || (v->kind == CR__GV_PARAM && !(v->flags & CR__GV_FLAG_GRAD));
+}
+
+static unsigned char *state_save(const cr_graph *g)
+{
+    size_t n = (size_t)g->nrngs * sizeof(cr_rng);
+    for (uint32_t i = 0; i < g->nvals; i++)
+        if (moves(&g->vals[i])) n += g->vals[i].size * sizeof(cr_real);
+    unsigned char *buf = cr_malloc(n ? n : 1), *p = buf;
+    if (!buf) return NULL;
+    memcpy(p, g->rngs, (size_t)g->nrngs * sizeof(cr_rng));
+    p += (size_t)g->nrngs * sizeof(cr_rng);
+    for (uint32_t i = 0; i < g->nvals; i++)
+        if (moves(&g->vals[i])) {
+            size_t k = g->vals[i].size * sizeof(cr_real);
+            memcpy(p, g->vals[i].heap->data, k);
+            p += k;
+        }
+    return buf;
+}
+
+static void state_restore(cr_graph *g, unsigned char *buf)
+{
+    const unsigned char *p = buf;
+    memcpy(g->rngs, p, (size_t)g->nrngs * sizeof(cr_rng));
+    p += (size_t)g->nrngs * sizeof(cr_rng);
+    for (uint32_t i = 0; i < g->nvals; i++)
+        if (moves(&g->vals[i])) {
+            size_t k = g->vals[i].size * sizeof(cr_real);
+            memcpy(g->vals[i].heap->data, p, k);
+            p += k;
+        }
+    cr_free(buf);
+}
+
 void cr_graph_free(cr_graph *g)
 {
     if (!g) return;
@@ -454,15 +497,13 @@ static cr_status load(cr_graph *g, const unsigned char *buf, size_t n, const cha
     g->tape = cr_tape_new(0);
     if (!g->cur || !g->tape) return cr__errf(CR_ERR_NOMEM, err, errsize, "%s: out of memory", name);
     cr_tape_set_arena_limit(g->tape, cr_memory_limit());
-    /* recording runs every forward once (on zero inputs); the generators then go
-     * back to their saved state, so the first replay draws what the saved tape's
-     * next replay would have drawn */
-    cr_rng *saved = cr_malloc((g->nrngs ? (size_t)g->nrngs : 1) * sizeof *saved);
+    /* recording runs every forward once (on zero inputs): generators and moving
+     * values go back to their saved state, so the first replay draws the masks and
+     * makes the updates the saved tape's next replay would have */
+    unsigned char *saved = state_save(g);
     if (!saved) return cr__errf(CR_ERR_NOMEM, err, errsize, "%s: out of memory", name);
-    memcpy(saved, g->rngs, (size_t)g->nrngs * sizeof *saved);
     s = record(g, g->tape, g->batch0, g->cur, err, errsize, name);
-    memcpy(g->rngs, saved, (size_t)g->nrngs * sizeof *saved);
-    cr_free(saved);
+    state_restore(g, saved);
     return s;
 }
 
@@ -507,12 +548,11 @@ cr_status cr_graph_set_batch(cr_graph *g, int batch, char *err, size_t errsize)
     if (batch == g->batch) return CR_OK;
     cr_tensor **cur = cr_calloc(g->nvals, sizeof *cur);
     cr_tape *t = cr_tape_new(0);
-    cr_rng *saved = cr_malloc((g->nrngs ? (size_t)g->nrngs : 1) * sizeof *saved);
+    unsigned char *saved = state_save(g);
     cr_status s = CR_OK;
     if (!cur || !t || !saved) {
         s = cr__errf(CR_ERR_NOMEM, err, errsize, "graph: out of memory");
     } else {
-        memcpy(saved, g->rngs, (size_t)g->nrngs * sizeof *saved);
         cr_tape_set_arena_limit(t, cr_memory_limit());
         s = record(g, t, batch, cur, err, errsize, "graph");
     }
@@ -526,8 +566,7 @@ cr_status cr_graph_set_batch(cr_graph *g, int batch, char *err, size_t errsize)
         g->batch = batch;
         if (err && errsize) err[0] = '\0';
     }
-    if (saved) memcpy(g->rngs, saved, (size_t)g->nrngs * sizeof *saved);
-    cr_free(saved);
+    if (saved) state_restore(g, saved);
     cr_free(cur);
     cr_tape_free(t);
     return s;

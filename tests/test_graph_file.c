@@ -280,6 +280,34 @@ static void test_round_trip_dropout_and_batchnorm_is_bit_identical(void **state)
     cr_batchnorm_free(bn);
 }
 
+/* batch norm in training mode (images): its running statistics move on every
+ * replay of the loaded graph exactly as on the saved tape's */
+static void rec_batchnorm_training(cr_tape *t, cr_params *p, cr_rng *rng, rt_case *c)
+{
+    int sx[4] = { 3, 4, 2, 3 };
+    cr_tensor *x = leaf(t, rng, 4, sx, -1, 2);
+    cr_tensor_rand_uniform(bn->gamma, rng, 0.5, 2);
+    assert_int_equal(cr_params_extend(p, bn->params, "bn.", NULL, 0), CR_OK);
+    assert_int_equal(cr_params_extend(p, bn->buffers, "bn.", NULL, 0), CR_OK);
+    c->n_in = 1, c->in[0] = x;
+    c->n_out = 1, c->out[0] = cr_tanh(t, cr_batchnorm_forward(t, bn, x, 1));
+}
+
+static void test_round_trip_training_batchnorm_moves_the_same_statistics(void **state)
+{
+    (void)state;
+    bn = cr_batchnorm_new(4, (cr_real)0.3, 0, NULL, 0);
+    assert_non_null(bn);
+    cr_graph *g = round_trip(rec_batchnorm_training, "bn-train.crg", 1);
+    cr_params *q = cr_graph_params(g);
+    assert_same_bits(bn->running_mean, cr_params_find(q, "bn.running_mean"), "running mean");
+    assert_same_bits(bn->running_var, cr_params_find(q, "bn.running_var"), "running var");
+    assert_false(cr_params_find(q, "bn.running_var")->flags & CR_REQUIRES_GRAD);
+    assert_true(cr_params_find(q, "bn.gamma")->flags & CR_REQUIRES_GRAD);
+    cr_graph_free(g);
+    cr_batchnorm_free(bn);
+}
+
 /* An MLP with its loss: the loaded graph's parameters are real parameters. */
 static void rec_mlp_loss(cr_tape *t, cr_params *p, cr_rng *rng, rt_case *c)
 {
@@ -742,6 +770,53 @@ static void test_truncated_or_corrupt_graph_files_never_load(void **state)
     cr_params_free(p);
 }
 
+/* Every allocation of a load (and of a save) failing in turn: a clean refusal with
+ * a message each time, no file written, nothing left allocated (the sanitizer
+ * build's leak check), then a load that succeeds. */
+static void test_out_of_memory_at_any_allocation_fails_cleanly(void **state)
+{
+    (void)state;
+    cr_rng rng;
+    cr_rng_seed(&rng, 8);
+    cr_tape *t = cr_tape_new(0);
+    cr_params *p = cr_params_new();
+    rt_case c;
+    rec_conv_pool(t, p, &rng, &c);
+    char err[512];
+    const char *path = path_in("oom.crg");
+    assert_int_equal(cr_graph_save(t, c.n_in, c.in, c.n_out, c.out, p, path, err, sizeof err),
+                     CR_OK);
+    void *image = NULL;
+    size_t size = 0;
+    assert_int_equal(cr_load_file_image(path, &image, &size, err, sizeof err), CR_OK);
+    int loaded = 0;
+    for (long k = 1; k < 10000 && !loaded; k++) {
+        cr_test_alloc a = { 0, 0, 0, k, 0 };
+        cr_test_alloc_install(&a);
+        err[0] = '\0';
+        cr_graph *g = cr_graph_load_buffer(image, size, "oom.crg", err, sizeof err);
+        loaded = g != NULL;
+        if (g) assert_int_equal(cr_tape_forward(cr_graph_tape(g)), CR_OK);
+        cr_graph_free(g);
+        cr_test_alloc_remove();
+        if (!loaded) assert_true(err[0] != '\0');
+    }
+    assert_true(loaded);
+    for (long k = 1; k < 10000; k++) {
+        cr_test_alloc a = { 0, 0, 0, k, 0 };
+        cr_test_alloc_install(&a);
+        cr_status st = cr_graph_save(t, c.n_in, c.in, c.n_out, c.out, p, path_in("oom2.crg"), err,
+                                     sizeof err);
+        cr_test_alloc_remove();
+        if (st == CR_OK) break;
+        assert_int_equal(st, CR_ERR_NOMEM);
+        assert_int_equal(access(path_in("oom2.crg"), F_OK), -1);
+    }
+    cr_free(image);
+    cr_tape_free(t);
+    cr_params_free(p);
+}
+
 int main(int argc, char **argv)
 {
     struct CMUnitTest tests[] = {
@@ -752,6 +827,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_round_trip_conv_and_pool_is_bit_identical),
         cmocka_unit_test(test_round_trip_softmax_family_and_losses_is_bit_identical),
         cmocka_unit_test(test_round_trip_dropout_and_batchnorm_is_bit_identical),
+        cmocka_unit_test(test_round_trip_training_batchnorm_moves_the_same_statistics),
         cmocka_unit_test(test_loaded_parameters_train_like_the_originals),
         cmocka_unit_test(test_another_batch_size_records_again_and_agrees_row_by_row),
         cmocka_unit_test(test_a_failed_batch_change_leaves_the_graph_as_it_was),
@@ -761,6 +837,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_the_hand_made_reference_graph_loads),
         cmocka_unit_test(test_hostile_graph_sections_are_refused_clearly),
         cmocka_unit_test(test_truncated_or_corrupt_graph_files_never_load),
+        cmocka_unit_test(test_out_of_memory_at_any_allocation_fails_cleanly),
     };
     return CR_TEST_RUN(tests, setup, teardown, argc, argv);
 }
