@@ -385,6 +385,12 @@ static cr_status record(cr_graph *g, cr_tape *t, int batch, cr_tensor **cur, cha
         if (v->kind == CR__GV_INPUT) cr_tensor_label(x, v->name);
         cur[i] = x;
     }
+    /* outputs computed on the tape carry their names (printing, DOT, saving again) */
+    for (int k = 0; k < g->n_out; k++)
+        if (g->vals[g->out_val[k]].kind == CR__GV_OP) cr_tensor_label(cur[g->out_val[k]],
+                                                                      g->out_name[k]);
+    if (cr_tape_error(t))
+        return cr__errf(cr_tape_status(t), err, errsize, "%s: %s", name, cr_tape_error(t));
     return CR_OK;
 }
 

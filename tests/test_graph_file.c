@@ -385,6 +385,20 @@ static void test_loaded_parameters_train_like_the_originals(void **state)
     for (size_t i = 0; i < cr_params_count(p); i++)
         assert_same_bits(cr_params_get(p, i), cr_params_get(q, i), cr_params_name(p, i));
     assert_same_bits(c.out[1], cr_graph_output(g, 1), "loss");
+    /* the trained, loaded graph saves again (a graph file of a graph file) */
+    cr_tensor *gin[2] = { cr_graph_input(g, 0), cr_graph_input(g, 1) };
+    cr_tensor *gout[2] = { cr_graph_output(g, 0), cr_graph_output(g, 1) };
+    const char *path2 = path_in("mlp2.crg");
+    assert_int_equal(cr_graph_save(cr_graph_tape(g), 2, gin, 2, gout, q, path2, err, sizeof err),
+                     CR_OK);
+    cr_graph *g2 = cr_graph_load(path2, err, sizeof err);
+    assert_non_null(g2);
+    assert_string_equal(cr_graph_output_name(g2, 1), "loss");
+    memcpy(cr_graph_input(g2, 0)->data, gin[0]->data, gin[0]->size * sizeof(cr_real));
+    memcpy(cr_graph_input(g2, 1)->data, gin[1]->data, gin[1]->size * sizeof(cr_real));
+    assert_int_equal(cr_tape_forward(cr_graph_tape(g2)), CR_OK);
+    assert_same_bits(gout[0], cr_graph_output(g2, 0), "saved again");
+    cr_graph_free(g2);
     cr_graph_free(g);
     cr_tape_free(t);
     cr_params_free(p);
@@ -633,15 +647,15 @@ static void pstr(fbuf *f, const char *s)
     f->n += strlen(s);
 }
 
-/* A whole file: header, an empty PARM, the GRPH body g, CRC. */
-static fbuf file_with(const fbuf *g)
+/* A whole file: header (real size rs), an empty PARM, the GRPH body g, CRC. */
+static fbuf file_rs(const fbuf *g, uint32_t rs)
 {
     fbuf f;
     f.n = 0;
     memcpy(f.b, "CRMODEL", 8);
     f.n = 8;
     p32(&f, 1);
-    p32(&f, (uint32_t)sizeof(cr_real));
+    p32(&f, rs);
     p64(&f, 28 + 12 + 4 + 12 + g->n + 4);
     p32(&f, 2);
     memcpy(f.b + f.n, "PARM", 4), f.n += 4;
@@ -654,6 +668,8 @@ static fbuf file_with(const fbuf *g)
     p32(&f, cr_crc32(0, f.b, f.n));
     return f;
 }
+
+static fbuf file_with(const fbuf *g) { return file_rs(g, (uint32_t)sizeof(cr_real)); }
 
 /* What to change in the small graph x (2x3) -> op(x) -> output. */
 typedef struct variant {
@@ -712,6 +728,54 @@ static void test_the_hand_made_reference_graph_loads(void **state)
     assert_int_equal(cr_tape_forward(cr_graph_tape(gr)), CR_OK);
     assert_true(cr_graph_output(gr, 0)->data[0] == 0 && cr_graph_output(gr, 0)->data[1] == 2);
     cr_graph_free(gr);
+}
+
+/* A file of the other precision (binary64 constants, as the double build writes
+ * them): the float build rounds each value to nearest, refuses one beyond float's
+ * range, and the double build reads them exactly. Written by hand: x (2x3) + c (3). */
+static fbuf double_constant_graph(double c2)
+{
+    fbuf g;
+    g.n = 0;
+    p32(&g, 1), p32(&g, 0), p32(&g, 3);
+    p32(&g, 1), p32(&g, 0), p32(&g, 2), p32(&g, 2), p32(&g, 3), pstr(&g, "x");
+    p32(&g, 4), p32(&g, 0), p32(&g, 1), p32(&g, 3), pstr(&g, "c");
+    double c[3] = { 0.1, -2.5, c2 };
+    for (int k = 0; k < 3; k++) {
+        uint64_t b;
+        memcpy(&b, &c[k], 8);
+        p64(&g, b);
+    }
+    p32(&g, 6), p32(&g, 0), p32(&g, 2), p32(&g, 2), p32(&g, 3), pstr(&g, "add");
+    p32(&g, 2), p32(&g, 0), p32(&g, 1), p32(&g, 0), p32(&g, 0);
+    p32(&g, 1), p32(&g, 2), pstr(&g, "y");
+    return file_rs(&g, 8);
+}
+
+static void test_a_double_file_loads_converted_or_is_refused_out_of_range(void **state)
+{
+    (void)state;
+    fbuf f = double_constant_graph(1e-3);
+    char err[512];
+    cr_graph *g = cr_graph_load_buffer(f.b, f.n, "double.crg", err, sizeof err);
+    if (!g) print_error("%s\n", err);
+    assert_non_null(g);
+    cr_graph_input(g, 0)->data[2] = 1;
+    assert_int_equal(cr_tape_forward(cr_graph_tape(g)), CR_OK);
+    cr_tensor *y = cr_graph_output(g, 0);
+    assert_true(y->data[0] == (cr_real)0.1 && y->data[1] == (cr_real)-2.5);
+    assert_true(y->data[2] == (cr_real)1 + (cr_real)1e-3);
+    assert_true(y->data[5] == (cr_real)1e-3);
+    cr_graph_free(g);
+    f = double_constant_graph(1e300);
+    g = cr_graph_load_buffer(f.b, f.n, "big.crg", err, sizeof err);
+    if (CR_TEST_DOUBLE) {
+        assert_non_null(g);
+        cr_graph_free(g);
+    } else {
+        assert_null(g);
+        assert_non_null(strstr(err, "does not fit a float"));
+    }
 }
 
 static void test_hostile_graph_sections_are_refused_clearly(void **state)
@@ -835,6 +899,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_every_op_defined_in_ops_has_a_graph_file_entry),
         cmocka_unit_test(test_saves_that_cannot_be_described_are_refused),
         cmocka_unit_test(test_the_hand_made_reference_graph_loads),
+        cmocka_unit_test(test_a_double_file_loads_converted_or_is_refused_out_of_range),
         cmocka_unit_test(test_hostile_graph_sections_are_refused_clearly),
         cmocka_unit_test(test_truncated_or_corrupt_graph_files_never_load),
         cmocka_unit_test(test_out_of_memory_at_any_allocation_fails_cleanly),
