@@ -1640,9 +1640,10 @@ size_t cr_batcher_position(const cr_batcher *b);  /* batches handed out this epo
  * attributes, shapes, which values are inputs, parameters, constants and outputs)
  * plus the parameter data, in the model file container (docs/FORMAT.md, "Graph
  * files"): a program that loads it needs none of the code that built the model.
- * Every built-in op is covered; dropout keeps its generator's state (a recorded
- * dropout node is in training mode: record in evaluation mode to save an inference
- * graph). A custom op (cr_custom) is saved by name; the loading program must
+ * Every built-in op is covered, in the mode it was recorded in: a dropout node
+ * (training mode) keeps its generator's state, a training-mode batch norm keeps
+ * moving its running statistics on every replay (record in evaluation mode to save
+ * an inference graph). A custom op (cr_custom) is saved by name; the loading program must
  * register an op of that name (cr_graph_register_op) or the load is refused,
  * naming it. A graph file is also a model file: cr_load reads its parameters. */
 typedef struct cr_graph cr_graph;
@@ -1656,16 +1657,22 @@ typedef struct cr_graph cr_graph;
  * and in its order; every other heap tensor a node reads is a constant, saved with
  * its values, and so is every other leaf of t. Every node of t is saved, in order.
  * CR_ERR_ARG for a node input that was computed in no-grad mode or belongs to
- * another tape, a heap tensor needing a gradient that is not in params, an input
- * that is not a leaf or heap tensor, an output not on t; CR_ERR_UNSUPPORTED for an
- * op without a graph-file entry (ops/graph_ops.c); CR_ERR_STATE for a tape with an
+ * another tape, a heap tensor needing a gradient that is not in params, a tensor
+ * listed twice, an input that is not a leaf or heap tensor, an output not on t, a
+ * node of an op of one's own that carries a built-in op's name but not its
+ * attributes; CR_ERR_UNSUPPORTED for an op without a graph-file entry
+ * (ops/graph_ops.c); CR_ERR_STATE for a tape with an
  * error; CR_ERR_IO / CR_ERR_NOMEM as cr_save. Messages start with "graph: ". */
 cr_status cr_graph_save(cr_tape *t, int n_inputs, cr_tensor *const *inputs, int n_outputs,
                         cr_tensor *const *outputs, const cr_params *params, const char *path,
                         char *err, size_t errsize);
 /* Load a graph file: a new tape on which every node was recorded again through its
- * op (so each ran forward once, on zero inputs), with heap parameters that are real
- * parameters (cr_graph_params: train further with backward and an optimizer).
+ * op (so each ran forward once, on zero inputs; generators and the values of
+ * constants and gradient-free parameters are then reset to the file's, so the
+ * first replay draws the masks the saved tape's next replay would), with heap
+ * parameters that are real parameters (cr_graph_params: train further with
+ * backward and an optimizer). Outputs computed on the tape carry their names as
+ * labels.
  * Feed new data by writing cr_graph_input(g, k)->data, then cr_tape_forward on
  * cr_graph_tape(g); read cr_graph_output(g, k). Caller owns the graph
  * (cr_graph_free). NULL on failure with a message in err: what cr_load refuses

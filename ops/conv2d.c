@@ -310,10 +310,13 @@ cr_tensor *cr_conv2d(cr_tape *t, cr_tensor *x, cr_tensor *w, cr_tensor *b,
     return cr_run(t, n);
 }
 
-/* For graph files (ops/graph_ops.h): the options n was recorded with. */
-void cr__conv2d_opts_of(const cr_node *n, cr_conv2d_opts *o)
+/* For graph files (ops/graph_ops.h): the options n was recorded with; 0 when n is
+ * not a conv2d node (another op of that name). */
+int cr__conv2d_opts_of(const cr_node *n, cr_conv2d_opts *o)
 {
+    if (n->op != &conv2d_op) return 0;
     const conv2d_attr *a = n->attr;
     *o = (cr_conv2d_opts){ { a->stride[0], a->stride[1] }, { a->pad[0], a->pad[1] },
                            { a->dil[0], a->dil[1] }, a->groups };
+    return 1;
 }

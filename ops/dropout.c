@@ -61,9 +61,11 @@ cr_tensor *cr_dropout(cr_tape *t, cr_tensor *x, cr_real p, cr_rng *rng, int trai
     return cr_run(t, n);
 }
 
-/* For graph files (ops/graph_ops.h): the generator n draws its masks from. */
+/* For graph files (ops/graph_ops.h): the generator n draws its masks from; NULL
+ * when n is not a dropout node (another op of that name). */
 const cr_rng *cr__dropout_rng_of(const cr_node *n)
 {
+    if (n->op != &dropout_op) return NULL;
     const dropout_aux *a = n->aux;
     return a->rng;
 }

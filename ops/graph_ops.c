@@ -146,7 +146,7 @@ static int save_permute(const cr_node *n, cr__gattr *a, const cr_rng *const *r, 
 {
     (void)r, (void)nr;
     int perm[CR_MAX_DIMS];
-    cr__permute_perm_of(n, perm);
+    if (!cr__permute_perm_of(n, perm)) return 0;
     for (int k = 0; k < CR_MAX_DIMS; k++) a->i[k] = perm[k];
     return 1;
 }
@@ -167,7 +167,7 @@ static int save_conv2d(const cr_node *n, cr__gattr *a, const cr_rng *const *r, i
 {
     (void)r, (void)nr;
     cr_conv2d_opts o;
-    cr__conv2d_opts_of(n, &o);
+    if (!cr__conv2d_opts_of(n, &o)) return 0;
     int v[7] = { o.stride[0], o.stride[1], o.padding[0], o.padding[1], o.dilation[0],
                  o.dilation[1], o.groups };
     for (int k = 0; k < 7; k++) a->i[k] = v[k];
@@ -188,7 +188,7 @@ static int save_pool2d(const cr_node *n, cr__gattr *a, const cr_rng *const *r, i
 {
     (void)r, (void)nr;
     cr_pool2d_opts o;
-    cr__pool2d_opts_of(n, &o);
+    if (!cr__pool2d_opts_of(n, &o)) return 0;
     int v[6] = { o.kernel[0], o.kernel[1], o.stride[0], o.stride[1], o.padding[0],
                  o.padding[1] };
     for (int k = 0; k < 6; k++) a->i[k] = v[k];
@@ -224,7 +224,7 @@ static cr_tensor *build_avg_pool2d(cr_tape *t, cr_tensor *const *in, int n_in,
 static int save_dropout(const cr_node *n, cr__gattr *a, const cr_rng *const *rngs, int nr)
 {
     const cr_rng *g = cr__dropout_rng_of(n);
-    for (int k = 0; k < nr; k++)
+    for (int k = 0; g && k < nr; k++)
         if (rngs[k] == g) {
             a->i[0] = k;
             a->r[0] = n->farg[0];

@@ -65,11 +65,12 @@ const cr__custom_reg *cr__custom_find(const char *name);
 cr_tensor *cr__running_stats(cr_tape *t, cr_tensor *const *in, double momentum);
 
 /* Attribute readers of ops whose attributes live in a private struct (each in
- * the op's own file). */
+ * the op's own file). Each first checks that n is a node of that very op (an op
+ * of the user's own may carry a built-in name): 0 (NULL) when it is not. */
 int cr__is_custom_node(const cr_node *n);                            /* ops/custom.c */
-void cr__conv2d_opts_of(const cr_node *n, cr_conv2d_opts *o);         /* ops/conv2d.c */
-void cr__pool2d_opts_of(const cr_node *n, cr_pool2d_opts *o);         /* ops/pool2d.c */
-void cr__permute_perm_of(const cr_node *n, int perm[CR_MAX_DIMS]);    /* ops/permute.c */
+int cr__conv2d_opts_of(const cr_node *n, cr_conv2d_opts *o);          /* ops/conv2d.c */
+int cr__pool2d_opts_of(const cr_node *n, cr_pool2d_opts *o);          /* ops/pool2d.c */
+int cr__permute_perm_of(const cr_node *n, int perm[CR_MAX_DIMS]);     /* ops/permute.c */
 const cr_rng *cr__dropout_rng_of(const cr_node *n);                   /* ops/dropout.c */
 
 #endif

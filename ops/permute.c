@@ -103,9 +103,12 @@ cr_tensor *cr_permute(cr_tape *t, cr_tensor *x, const int *perm)
     return cr_run(t, n);
 }
 
-/* For graph files (ops/graph_ops.h): the resolved permutation of n. */
-void cr__permute_perm_of(const cr_node *n, int perm[CR_MAX_DIMS])
+/* For graph files (ops/graph_ops.h): the resolved permutation of n; 0 when n is not
+ * a permute node (another op of that name). */
+int cr__permute_perm_of(const cr_node *n, int perm[CR_MAX_DIMS])
 {
+    if (n->op != &permute_op) return 0;
     const permute_attr *a = n->attr;
     for (int k = 0; k < CR_MAX_DIMS; k++) perm[k] = a->perm[k];
+    return 1;
 }

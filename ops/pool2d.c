@@ -297,10 +297,12 @@ cr_tensor *cr_global_avg_pool2d(cr_tape *t, cr_tensor *x)
 }
 
 /* For graph files (ops/graph_ops.h): the options a max or average pool node was
- * recorded with. */
-void cr__pool2d_opts_of(const cr_node *n, cr_pool2d_opts *o)
+ * recorded with; 0 when n is neither (another op of that name). */
+int cr__pool2d_opts_of(const cr_node *n, cr_pool2d_opts *o)
 {
+    if (n->op != &max_pool2d_op && n->op != &avg_pool2d_op) return 0;
     const pool2d_attr *a = n->attr;
     *o = (cr_pool2d_opts){ { a->kernel[0], a->kernel[1] }, { a->stride[0], a->stride[1] },
                            { a->pad[0], a->pad[1] } };
+    return 1;
 }

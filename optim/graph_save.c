@@ -134,8 +134,8 @@ static void value_name(const cr_tensor *x, const char *fallback, int k, char *bu
 static int collect_rngs(gsave *s, const cr_node *nodes, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        if (strcmp(nodes[i].op->name, "dropout") != 0 || cr__is_custom_node(&nodes[i])) continue;
         const cr_rng *g = cr__dropout_rng_of(&nodes[i]);
+        if (!g) continue;
         int k = 0;
         while (k < s->nrngs && s->rngs[k] != g) k++;
         if (k < s->nrngs) continue;

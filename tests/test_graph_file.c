@@ -598,6 +598,15 @@ static void test_saves_that_cannot_be_described_are_refused(void **state)
     assert_int_equal(cr_graph_save(t, 1, &x, 1, &y, NULL, path, err, sizeof err),
                      CR_ERR_UNSUPPORTED);
     assert_non_null(strstr(err, "'my_copy'"));
+    /* an op of one's own under a built-in name: its node is not read as that op's */
+    cr_tape_reset(t);
+    x = cr_const(t, 1, s, NULL);
+    static const cr_op fake = { "conv2d", nop_fwd, NULL };
+    n = cr_record(t, &fake, 1, &x, 1, s);
+    y = cr_run(t, n);
+    assert_non_null(y);
+    assert_int_equal(cr_graph_save(t, 1, &x, 1, &y, NULL, path, err, sizeof err), CR_ERR_ARG);
+    assert_non_null(strstr(err, "conv2d: its attributes cannot be described"));
     cr_tape_reset(t);
     /* a parameter that is not in the list */
     x = cr_const(t, 1, s, NULL);
