@@ -372,7 +372,8 @@ clean:
 # libchainrule_double: .a, and the .so with its SONAME and dev symlinks), the header,
 # chainrule.pc and chainrule_double.pc (whose Cflags define CR_REAL_DOUBLE), the
 # training program as chainrule-train and its man page, made from its --help by
-# tools/help-to-man.sh. As root into the system (DESTDIR empty) it runs ldconfig;
+# tools/help-to-man.sh (and so the graph runner, examples/graph_run.c, as
+# chainrule-run). As root into the system (DESTDIR empty) it runs ldconfig;
 # otherwise tools/post-install.sh says how programs find the library. `make
 # uninstall` with the same PREFIX/DESTDIR removes exactly these files.
 LIBDIR     ?= $(PREFIX)/lib
@@ -380,12 +381,13 @@ INCLUDEDIR ?= $(PREFIX)/include
 BINDIR     ?= $(PREFIX)/bin
 MANDIR     ?= $(PREFIX)/share/man
 INST_FILES := $(INCLUDEDIR)/chainrule.h $(BINDIR)/chainrule-train \
-    $(MANDIR)/man1/chainrule-train.1 $(foreach n,chainrule chainrule_double, \
+    $(MANDIR)/man1/chainrule-train.1 $(BINDIR)/chainrule-run $(MANDIR)/man1/chainrule-run.1 \
+    $(foreach n,chainrule chainrule_double, \
     $(LIBDIR)/lib$(n).a $(LIBDIR)/lib$(n).so.$(CR_VERSION) $(LIBDIR)/lib$(n).so.$(CR_MAJOR) \
     $(LIBDIR)/lib$(n).so $(LIBDIR)/pkgconfig/$(n).pc)
 .PHONY: uninstall install-lib test-install
 
-install: $(B)/examples/train
+install: $(B)/examples/train $(B)/examples/graph_run
 	@$(MAKE) --no-print-directory REAL=float install-lib
 	@$(MAKE) --no-print-directory REAL=double install-lib
 	install -d $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
@@ -393,6 +395,9 @@ install: $(B)/examples/train
 	install -m 755 $(B)/examples/train $(DESTDIR)$(BINDIR)/chainrule-train
 	$(B)/examples/train --help | sh tools/help-to-man.sh chainrule-train 1 "chainrule $(CR_VERSION)" \
 	    > $(DESTDIR)$(MANDIR)/man1/chainrule-train.1
+	install -m 755 $(B)/examples/graph_run $(DESTDIR)$(BINDIR)/chainrule-run
+	$(B)/examples/graph_run --help | sh tools/help-to-man.sh chainrule-run 1 "chainrule $(CR_VERSION)" \
+	    > $(DESTDIR)$(MANDIR)/man1/chainrule-run.1
 	@sh tools/post-install.sh install '$(DESTDIR)' '$(PREFIX)' '$(LIBDIR)' '$(BINDIR)' \
 	    libchainrule.so.$(CR_MAJOR)
 

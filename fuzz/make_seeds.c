@@ -228,6 +228,74 @@ static void load_seeds(void)
     cr_meta_free(m);
 }
 
+/* -------------------------------------------------------------- graph seeds */
+
+static void graph_seed(const char *name, cr_tape *t, int ni, cr_tensor **in, int no,
+                       cr_tensor **out, const cr_params *p)
+{
+    char path[512], err[256];
+    snprintf(path, sizeof path, "%s/graph_load/%s-f%zu", root, name, 8 * sizeof(cr_real));
+    if (cr_tape_error(t) || cr_graph_save(t, ni, in, no, out, p, path, err, sizeof err) != CR_OK) {
+        fprintf(stderr, "make_seeds: %s: %s\n", name, cr_tape_error(t) ? cr_tape_error(t) : err);
+        exit(1);
+    }
+    cr_tape_reset(t);
+}
+
+static void fz_double(cr_tensor *out, cr_tensor *const *in, int n_in, void *user)
+{
+    (void)n_in, (void)user;
+    for (size_t i = 0; i < out->size; i++) out->data[i] = 2 * in[0]->data[i];
+}
+
+static void graph_seeds(void)
+{
+    cr_tape *t = cr_tape_new(0);
+    cr_params *p = cr_params_new();
+    cr_rng rng;
+    cr_rng_seed(&rng, 1);
+    /* MLP with its loss */
+    int sx[2] = { 4, 3 }, sy[1] = { 4 };
+    cr_tensor *W1 = add(p, "fc1.W", 2, 3, 4), *b1 = add(p, "fc1.b", 1, 4, 1);
+    cr_tensor *W2 = add(p, "fc2.W", 2, 4, 2), *b2 = add(p, "fc2.b", 1, 2, 1);
+    cr_tensor *x = cr_const(t, 2, sx, NULL), *y = cr_const(t, 1, sy, NULL);
+    cr_tensor *z = cr_linear(t, cr_relu(t, cr_linear(t, x, W1, b1)), W2, b2);
+    cr_tensor *io[4] = { x, y, z, cr_softmax_cross_entropy(t, z, y) };
+    graph_seed("mlp", t, 2, io, 2, io + 2, p);
+    /* CNN: conv, batch norm (evaluation), pools, dropout (training) */
+    cr_params *q = cr_params_new();
+    int si[4] = { 2, 2, 6, 6 }, sw[4] = { 3, 2, 3, 3 }, sb[1] = { 3 };
+    cr_tensor *w = cr_param_new(4, sw), *b = cr_param_new(1, sb);
+    cr_tensor_rand_uniform(w, &rng, -1, 1);
+    cr_params_add_owned(q, w, "conv.W", NULL, 0);
+    cr_params_add_owned(q, b, "conv.b", NULL, 0);
+    cr_batchnorm *bn = cr_batchnorm_new(3, 0, 0, NULL, 0);
+    cr_params_extend(q, bn->params, "bn.", NULL, 0);
+    x = cr_const(t, 4, si, NULL);
+    cr_conv2d_opts co = { { 1, 1 }, { 1, 1 }, { 1, 1 }, 1 };
+    cr_pool2d_opts mp = { { 2, 2 }, { 0, 0 }, { 0, 0 } }, ap = { { 3, 3 }, { 1, 1 }, { 1, 1 } };
+    cr_tensor *h = cr_batchnorm_forward(t, bn, cr_conv2d(t, x, w, b, &co), 0);
+    h = cr_dropout(t, cr_relu(t, cr_max_pool2d(t, h, &mp)), (cr_real)0.25, &rng, 1);
+    cr_tensor *o2[2] = { cr_flatten(t, cr_avg_pool2d(t, h, &ap)), cr_global_avg_pool2d(t, h) };
+    graph_seed("cnn", t, 1, &x, 2, o2, q);
+    /* shape ops and reductions */
+    int s3[3] = { 2, 3, 4 }, r[2] = { 6, 4 }, perm[3] = { 2, 0, 1 };
+    x = cr_const(t, 3, s3, NULL);
+    cr_tensor *v = cr_reshape(t, x, 2, r), *parts[2] = { v, cr_slice(t, v, 1, 1, 2) };
+    cr_tensor *o3[4] = { cr_concat(t, 2, parts, 1), cr_max_axis(t, cr_permute(t, x, perm), 1, 1),
+                         cr_mean(t, cr_softmax(t, cr_transpose(t, v))),
+                         cr_sum_axis(t, cr_pow(t, cr_abs(t, x), (cr_real)1.5), -1, 0) };
+    graph_seed("shape", t, 1, &x, 4, o3, NULL);
+    /* a custom op (the harness registers fz_double) */
+    x = cr_const(t, 2, sx, NULL);
+    cr_tensor *c = cr_exp(t, cr_custom(t, "fz_double", 1, &x, 2, sx, fz_double, NULL, NULL));
+    graph_seed("custom", t, 1, &x, 1, &c, NULL);
+    cr_batchnorm_free(bn);
+    cr_params_free(q);
+    cr_params_free(p);
+    cr_tape_free(t);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
@@ -240,5 +308,6 @@ int main(int argc, char **argv)
         csv_seeds();
     }
     load_seeds();
+    graph_seeds();
     return 0;
 }

@@ -1,11 +1,11 @@
 #!/bin/sh
 # Regenerate the seed corpora in fuzz/corpus/ (idx, csv, load) from
-# fuzz/make_seeds.c, once per precision: model files record their real size, and
+# fuzz/make_seeds.c (and graph_load), once per precision: model files record their real size, and
 # the loader converts between them, so both kinds are seeds.
 # Usage (from the repository root): sh fuzz/make_seeds.sh
 set -eu
 cd "$(dirname "$0")/.."
-mkdir -p fuzz/corpus/idx fuzz/corpus/csv fuzz/corpus/load build/fuzz-seeds
+mkdir -p fuzz/corpus/idx fuzz/corpus/csv fuzz/corpus/load fuzz/corpus/graph_load build/fuzz-seeds
 zflags=""
 if echo 'int main(void){return 0;}' | ${CC:-cc} -include zlib.h -x c - -o /dev/null -lz 2>/dev/null; then
     zflags="-DCR_HAVE_ZLIB -lz"

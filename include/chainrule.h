@@ -1983,6 +1983,100 @@ typedef struct cr_export_opts {
 cr_status cr_export_c(const cr_tape *t, int n_in, cr_tensor *const *inputs,
                       const cr_tensor *output, const char *name, const char *dir,
                       const cr_export_opts *opts, char *err, size_t errsize);
+/* ============================================ graph files (issue 16, part A) */
+/* A graph file is a recorded tape saved as a model: the nodes (op by name, typed
+ * attributes, shapes, which values are inputs, parameters, constants and outputs)
+ * plus the parameter data, in the model file container (docs/FORMAT.md, "Graph
+ * files"): a program that loads it needs none of the code that built the model.
+ * Every built-in op is covered, in the mode it was recorded in: a dropout node
+ * (training mode) keeps its generator's state, a training-mode batch norm keeps
+ * moving its running statistics on every replay (record in evaluation mode to save
+ * an inference graph). A custom op (cr_custom) is saved by name; the loading program must
+ * register an op of that name (cr_graph_register_op) or the load is refused,
+ * naming it. A graph file is also a model file: cr_load reads its parameters. */
+typedef struct cr_graph cr_graph;
+
+/* Write the graph recorded on t to path, atomically (as cr_save). inputs[0..
+ * n_inputs) are what a caller will feed: leaves of t (cr_const, cr_var) or heap
+ * tensors (a batch buffer); their data is not saved. outputs[0..n_outputs) (>= 1)
+ * are tensors of t (or heap tensors) the loaded graph exposes. Inputs and outputs
+ * are named by their labels (cr_tensor_label / cr_tensor_set_name), else "input<k>"
+ * / "output<k>". params (may be NULL) lists the parameters, saved under its names
+ * and in its order; every other heap tensor a node reads is a constant, saved with
+ * its values, and so is every other leaf of t. Every node of t is saved, in order.
+ * CR_ERR_ARG for a node input that was computed in no-grad mode or belongs to
+ * another tape, a heap tensor needing a gradient that is not in params, a tensor
+ * listed twice, an input that is not a leaf or heap tensor, an output not on t, a
+ * node of an op of one's own that carries a built-in op's name but not its
+ * attributes; CR_ERR_UNSUPPORTED for an op without a graph-file entry
+ * (ops/graph_ops.c); CR_ERR_STATE for a tape with an
+ * error; CR_ERR_IO / CR_ERR_NOMEM as cr_save. Messages start with "graph: ". */
+cr_status cr_graph_save(cr_tape *t, int n_inputs, cr_tensor *const *inputs, int n_outputs,
+                        cr_tensor *const *outputs, const cr_params *params, const char *path,
+                        char *err, size_t errsize);
+/* Load a graph file: a new tape on which every node was recorded again through its
+ * op (so each ran forward once, on zero inputs; generators and the values of
+ * constants and gradient-free parameters are then reset to the file's, so the
+ * first replay draws the masks the saved tape's next replay would), with heap
+ * parameters that are real parameters (cr_graph_params: train further with
+ * backward and an optimizer). Outputs computed on the tape carry their names as
+ * labels.
+ * Feed new data by writing cr_graph_input(g, k)->data, then cr_tape_forward on
+ * cr_graph_tape(g); read cr_graph_output(g, k). Caller owns the graph
+ * (cr_graph_free). NULL on failure with a message in err: what cr_load refuses
+ * (CR_ERR_IO, CR_ERR_FORMAT, CR_ERR_NOMEM for the memory limit), a file without a
+ * graph ("not a graph file"), a malformed graph section (counts, shapes, indices,
+ * a node reading a value numbered after it: "malformed graph section at byte N"),
+ * an unknown op (CR_ERR_UNSUPPORTED, naming it), a node its op refuses or whose
+ * output shape differs from the file's. The graph's declared size is checked
+ * against cr_memory_limit before anything big is allocated, and the tape's arena
+ * is capped at that limit. A failed load changes nothing. */
+cr_graph *cr_graph_load(const char *path, char *err, size_t errsize);
+/* The same from a file image in memory (name is used in messages; NULL: "<buffer>"). */
+cr_graph *cr_graph_load_buffer(const void *data, size_t size, const char *name, char *err,
+                               size_t errsize);
+/* Free the graph, its tape, parameters and constants. NULL is safe. */
+void cr_graph_free(cr_graph *g);
+/* The graph's tape (owned by the graph; replaced by cr_graph_set_batch). NULL for NULL. */
+cr_tape *cr_graph_tape(const cr_graph *g);
+/* Inputs and outputs, in the order they were saved, and their names (owned by the
+ * graph). Out of range or NULL g: 0 / NULL. The tensors change with
+ * cr_graph_set_batch: fetch them again after it. */
+int cr_graph_n_inputs(const cr_graph *g);
+int cr_graph_n_outputs(const cr_graph *g);
+cr_tensor *cr_graph_input(const cr_graph *g, int k);
+cr_tensor *cr_graph_output(const cr_graph *g, int k);
+const char *cr_graph_input_name(const cr_graph *g, int k);
+const char *cr_graph_output_name(const cr_graph *g, int k);
+/* Index of the input / output of that name, -1 if none. */
+int cr_graph_find_input(const cr_graph *g, const char *name);
+int cr_graph_find_output(const cr_graph *g, const char *name);
+/* The parameters (owned by the graph), in the saved list's order and names. */
+cr_params *cr_graph_params(const cr_graph *g);
+/* The generators of the graph's dropout nodes (their state as saved; owned by the
+ * graph), n of them; NULL when out of range. */
+int cr_graph_n_rngs(const cr_graph *g);
+cr_rng *cr_graph_rng(const cr_graph *g, int k);
+/* Leading dimension of the first input now (0 when it has none). */
+int cr_graph_batch(const cr_graph *g);
+/* Record the graph again on a new tape with batch as the leading dimension of every
+ * input whose saved leading dimension equals the first input's (and of reshape and
+ * custom outputs that had it), and replace the graph's tape if every node records
+ * (input data is zero again; the new tape has its own pool, CR_NUM_THREADS). On
+ * failure (CR_ERR_SHAPE with the op's message, e.g. a reshape to a fixed size; or
+ * CR_ERR_NOMEM) the graph is unchanged, generators included. CR_ERR_ARG for batch
+ * < 1 or a graph without inputs of rank >= 1. */
+cr_status cr_graph_set_batch(cr_graph *g, int batch, char *err, size_t errsize);
+/* Let graph files name a custom op: a node of op `name` in a loaded file is
+ * recorded with cr_custom(t, name, ..., forward, backward, user). Process-wide,
+ * like cr_set_allocator (register before loading, not concurrently); registering a
+ * name again replaces its callbacks. CR_ERR_ARG for a NULL or empty name, one
+ * longer than 63 bytes or of a built-in op, NULL forward; CR_ERR_NOMEM beyond 64
+ * registered ops. */
+cr_status cr_graph_register_op(const char *name, cr_custom_fn forward, cr_custom_fn backward,
+                               void *user);
+/* 1 when graph files can hold nodes of the built-in op `name` ("conv2d"), else 0. */
+int cr_graph_op_known(const char *name);
 
 #if defined(__GNUC__) && __GNUC__ >= 4
 #pragma GCC visibility pop

@@ -15,6 +15,7 @@
  * gamma, beta and the running statistics are viewed as C x 1 x 1 to broadcast. */
 #include "chainrule.h"
 #include "../graph/errf.h"
+#include "../ops/graph_ops.h"     /* cr__running_stats */
 
 void cr_batchnorm_free(cr_batchnorm *bn)
 {
@@ -76,34 +77,6 @@ cr_batchnorm *cr_batchnorm_new(int features, cr_real momentum, cr_real eps, char
     return bn;
 }
 
-/* Forward of the side-effect node: blend the batch statistics in[0] = mu and
- * in[1] = var (1 x F, on the tape) into the running ones. Being a node, it runs
- * again on every replay, so record-once training loops keep the statistics moving. */
-static void update_running(cr_tensor *out, cr_tensor *const *in, int n_in, void *user)
-{
-    (void)n_in;
-    cr_batchnorm *bn = user;
-    const cr_tensor *mu = in[0], *var = in[1];
-    int n = (int)(in[2]->size / (size_t)bn->features);   /* rows: N, or N H W for images */
-    out->data[0] = 0;
-    double m = bn->momentum, unbias = (double)n / (n - 1);
-    for (int j = 0; j < bn->features; j++) {
-        cr_real *rm = &bn->running_mean->data[j], *rv = &bn->running_var->data[j];
-        *rm = (cr_real)((1 - m) * *rm + m * mu->data[j]);
-        *rv = (cr_real)((1 - m) * *rv + m * var->data[j] * unbias);
-    }
-}
-
-/* The loss never depends on the side-effect node's output, so backward never reaches
- * it; a gradient callback is still required because its inputs need gradients. */
-static void no_gradient(cr_tensor *out, cr_tensor *const *in, int n_in, void *user)
-{
-    (void)out;
-    (void)in;
-    (void)n_in;
-    (void)user;
-}
-
 cr_tensor *cr_batchnorm_forward(cr_tape *t, cr_batchnorm *bn, cr_tensor *x, int training)
 {
     if (!cr_check_inputs(t, "batchnorm", 1, &x)) return NULL;
@@ -144,10 +117,10 @@ cr_tensor *cr_batchnorm_forward(cr_tape *t, cr_batchnorm *bn, cr_tensor *x, int 
                              : cr_mean_axis(t, sq, 0, 1);
         sd = cr_sqrt(t, cr_add_scalar(t, var, bn->eps));
         if (!sd) return NULL;
-        cr_tensor *stats[3] = { mu, var, x };
-        if (!cr_custom(t, "batchnorm_running_stats", 3, stats, 0, NULL, update_running,
-                       no_gradient, bn))
-            return NULL;
+        /* the side-effect node (ops/running_stats.c): being a node, it runs again
+         * on every replay, so record-once training loops keep the statistics moving */
+        cr_tensor *stats[5] = { mu, var, x, bn->running_mean, bn->running_var };
+        if (!cr__running_stats(t, stats, (double)bn->momentum)) return NULL;
     } else {
         /* The buffers have gradient blocks (cr_params needs them) but must get
          * nothing: they enter the graph through cr_detach. */

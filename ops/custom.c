@@ -6,6 +6,7 @@
  * DOT export and traces show that name; the callbacks and user pointer live in an
  * arena block in n->aux. Replay calls forward again. */
 #include "op_attrs.h"
+#include "graph_ops.h"
 #include "shape_util.h"
 
 #include <string.h>
@@ -93,4 +94,37 @@ cr_tensor *cr_custom(cr_tape *t, const char *name, int n_in, cr_tensor *const *i
 int cr__op_is_custom(const cr_op *op)
 {
     return op && op->forward == custom_forward;
+}
+
+/* ------------------------------------------------------ graph files */
+
+/* Custom ops a graph file may name (cr_graph_register_op): process-wide, like the
+ * allocator hooks. */
+#define CR_CUSTOM_REG_MAX 64
+static cr__custom_reg registry[CR_CUSTOM_REG_MAX];
+static int n_registered;
+
+cr_status cr_graph_register_op(const char *name, cr_custom_fn forward, cr_custom_fn backward,
+                               void *user)
+{
+    if (!name || !forward) return CR_ERR_ARG;
+    size_t len = strlen(name);
+    if (len == 0 || len > CR_CUSTOM_NAME_MAX || cr__graph_op_find(name)) return CR_ERR_ARG;
+    cr__custom_reg *r = (cr__custom_reg *)cr__custom_find(name);
+    if (!r) {
+        if (n_registered == CR_CUSTOM_REG_MAX) return CR_ERR_NOMEM;
+        r = &registry[n_registered++];
+        memcpy(r->name, name, len + 1);
+    }
+    r->forward = forward;
+    r->backward = backward;
+    r->user = user;
+    return CR_OK;
+}
+
+const cr__custom_reg *cr__custom_find(const char *name)
+{
+    for (int i = 0; name && i < n_registered; i++)
+        if (strcmp(registry[i].name, name) == 0) return &registry[i];
+    return NULL;
 }

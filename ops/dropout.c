@@ -3,7 +3,7 @@
  * The mask is drawn in forward, from the generator the node points to, so a replay
  * (cr_tape_forward) draws a fresh mask and backward uses the mask of the latest
  * forward. Evaluation mode is the identity and records nothing. */
-#include "chainrule.h"
+#include "op_attrs.h"
 
 /* Node scratch (arena): where to draw from and the mask of the last forward. */
 typedef struct dropout_aux {
@@ -59,4 +59,13 @@ cr_tensor *cr_dropout(cr_tape *t, cr_tensor *x, cr_real p, cr_rng *rng, int trai
     n->aux = a;
     n->farg[0] = p;
     return cr_run(t, n);
+}
+
+/* For graph files (ops/graph_ops.h): the generator n draws its masks from; NULL
+ * when n is not a dropout node (another op of that name). */
+const cr_rng *cr__dropout_rng_of(const cr_node *n)
+{
+    if (n->op != &dropout_op) return NULL;
+    const dropout_aux *a = n->aux;
+    return a->rng;
 }

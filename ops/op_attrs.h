@@ -1,6 +1,6 @@
 /* Typed attributes of recorded nodes read back as the public option structs, for
  * code that walks a tape and needs what an op was recorded with (export/: export
- * to C). Each op keeps its attribute struct private to its file; these accessors
+ * to C; optim/graph_*.c: graph files). Each op keeps its attribute struct private to its file; these accessors
  * are the one way out. Not installed, not public. */
 #ifndef CR_OPS_OP_ATTRS_H
 #define CR_OPS_OP_ATTRS_H
@@ -19,5 +19,7 @@ int cr__permute_attrs(const cr_node *n, int perm[CR_MAX_DIMS]);
 /* 1 when op was made by cr_custom (its name is the user's: it may equal a built-in
  * op's name), else 0. */
 int cr__op_is_custom(const cr_op *op);
+/* n is a dropout node: the generator it draws from (NULL otherwise). */
+const cr_rng *cr__dropout_rng_of(const cr_node *n);
 
 #endif

@@ -44,6 +44,9 @@ typedef struct loaded {
     char hname[1 + CR_OPTIM_MAX_HYPER][CR__HYPER_NAME_MAX];
     double hval[1 + CR_OPTIM_MAX_HYPER];
     cr__meta_entry *meta;       /* cr_malloc'ed only when the caller wants meta */
+    const char *want_tag;       /* cr__load_section: the section to find */
+    const unsigned char *found; /* its body, or NULL */
+    size_t found_len;
 } loaded;
 
 /* Cursor over buf[pos, end) with the path for messages. */
@@ -330,6 +333,11 @@ static cr_status parse_file(reader *r, size_t n, loaded *L)
             L->has_meta = 1;
             s = parse_meta(r, L);
         } else {
+            if (L->want_tag && memcmp(tag, L->want_tag, 4) == 0) {
+                if (L->found) return malformed(r, "second graph section");
+                L->found = b + r->pos;
+                L->found_len = r->end - r->pos;
+            }
             r->pos = r->end;                  /* unknown section: skipped */
         }
         if (s) return s;
@@ -672,4 +680,24 @@ cr_status cr_load_buffer(const void *data, size_t size, const char *name, cr_par
         return cr__errf(CR_ERR_ARG, err, errsize, "load: data is NULL");
     return load_image(data ? data : "", size, name ? name : "<buffer>", params, opt, meta, err,
                       errsize);
+}
+
+cr_status cr__load_section(const void *data, size_t size, const char *name, const char *tag,
+                           const unsigned char **body, size_t *len, uint32_t *real_size,
+                           char *err, size_t errsize)
+{
+    loaded L;
+    memset(&L, 0, sizeof L);
+    L.want_tag = tag;
+    reader r = { name, data ? data : (const void *)"", 0, size, err, errsize };
+    cr_status s = parse_file(&r, size, &L);
+    if (!s) {
+        *body = L.found;
+        *len = L.found_len;
+        *real_size = L.real_size;
+    }
+    cr_free(L.meta);
+    cr_free(L.params);
+    cr_free(L.state);
+    return s;
 }

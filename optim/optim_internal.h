@@ -63,5 +63,22 @@ struct cr_meta {
  * NULL when n == 0). Cannot fail. */
 void cr__meta_adopt(cr_meta *m, cr__meta_entry *items, size_t n);
 
+/* One more section of a model file (graph files: GRPH, docs/FORMAT.md). */
+typedef struct cr__section {
+    char tag[5];                /* four ASCII bytes and a NUL */
+    const void *body;
+    size_t len;
+} cr__section;
+/* cr_save, with extra (non-NULL) written after the other sections. */
+cr_status cr__save_with(const char *path, const cr_params *params, const cr_optim *opt,
+                        const cr_meta *meta, const cr__section *extra, char *err,
+                        size_t errsize);
+/* Validate a whole file image as cr_load does (header, size, checksum, every
+ * section) and find the section tagged tag: *body and *len (NULL and 0 when the
+ * file has none); *real_size is the file's real size. */
+cr_status cr__load_section(const void *data, size_t size, const char *name, const char *tag,
+                           const unsigned char **body, size_t *len, uint32_t *real_size,
+                           char *err, size_t errsize);
+
 
 #endif

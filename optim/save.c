@@ -166,13 +166,15 @@ static void put_optim(writer *w, const cr_optim *o, uint64_t body)
     for (size_t i = 0; i < o->nstate; i++) put_record(w, o->names[i], o->state[i]);
 }
 
-static void write_file(writer *w, const cr_params *p, const cr_optim *o, const cr_meta *m)
+/* x: an extra section written last (graph files), or NULL. */
+static void write_file(writer *w, const cr_params *p, const cr_optim *o, const cr_meta *m,
+                       const cr__section *x)
 {
     uint64_t bp = params_body(p), bo = o ? optim_body(o) : 0, bm = m ? meta_body(m) : 0;
-    uint32_t nsec = 1 + (o != NULL) + (m != NULL);
+    uint32_t nsec = 1 + (o != NULL) + (m != NULL) + (x != NULL);
     uint64_t total = CR__HEADER_BYTES + CR__SECTION_HEAD + bp +
                      (o ? CR__SECTION_HEAD + bo : 0) + (m ? CR__SECTION_HEAD + bm : 0) +
-                     CR__CRC_BYTES;
+                     (x ? CR__SECTION_HEAD + (uint64_t)x->len : 0) + CR__CRC_BYTES;
 
     put_bytes(w, CR__MAGIC, CR__MAGIC_LEN);
     put_u32(w, CR_FORMAT_VERSION);
@@ -197,6 +199,11 @@ static void write_file(writer *w, const cr_params *p, const cr_optim *o, const c
             put_u32(w, (uint32_t)e->type);
             put_u64(w, e->bits);
         }
+    }
+
+    if (x) {
+        put_section(w, x->tag, x->len);
+        put_bytes(w, x->body, x->len);
     }
 
     w->crc = cr_crc32(w->crc, w->buf, w->len);   /* everything before the CRC */
@@ -330,6 +337,13 @@ static void sync_dir(const char *path, char *scratch)
 cr_status cr_save(const char *path, const cr_params *params, const cr_optim *opt,
                   const cr_meta *meta, char *err, size_t errsize)
 {
+    return cr__save_with(path, params, opt, meta, NULL, err, errsize);
+}
+
+cr_status cr__save_with(const char *path, const cr_params *params, const cr_optim *opt,
+                        const cr_meta *meta, const cr__section *extra, char *err,
+                        size_t errsize)
+{
     if (!path || !path[0] || !params)
         return cr__errf(CR_ERR_ARG, err, errsize, "save: %s is NULL or empty",
                               !path || !path[0] ? "path" : "parameter list");
@@ -358,7 +372,7 @@ cr_status cr_save(const char *path, const cr_params *params, const cr_optim *opt
     }
     memset(w, 0, sizeof *w);
     w->fd = fd;
-    write_file(w, params, opt, meta);
+    write_file(w, params, opt, meta, extra);
     if (w->err) {
         s = cr__errf(CR_ERR_IO, err, errsize, "%s: write failed: %s", user,
                            strerror(w->err));

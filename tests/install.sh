@@ -163,6 +163,24 @@ check "chainrule-train trains the spirals briefly" "$train" --no-progress --quie
 check "chainrule-train refuses an unknown option with exit status 2" \
     sh -c "'$train' --no-such-option; [ \$? -eq 2 ]"
 
+# chainrule-run: its --help is its manual page, and it runs a graph chainrule-train saved.
+runner=$prefix/bin/chainrule-run
+"$runner" --help > "$tmp/help" 2>&1
+check "chainrule-run --help exits 0" [ "$?" -eq 0 ]
+for s in NAME SYNOPSIS DESCRIPTION OPTIONS 'EXIT STATUS' EXAMPLES; do
+    check "chainrule-run --help has the section $s" grep -qx "$s" "$tmp/help"
+done
+check "the chainrule-run manual page is installed" [ -f "$prefix/share/man/man1/chainrule-run.1" ]
+if command -v groff >/dev/null 2>&1; then
+    check "groff formats the chainrule-run page without warnings" \
+        sh -c "groff -man -ww -z '$prefix/share/man/man1/chainrule-run.1' 2>&1 | grep . && exit 1 || exit 0"
+fi
+printf 'x,y,label\n0.5,0.5,0\n-0.5,0.5,1\n-0.5,-0.5,2\n' > "$tmp/s.csv"
+check "chainrule-train --save-graph writes a graph file" "$train" --no-progress --quiet \
+    --spiral-points 60 --hidden 8 --epochs 1 --out "$tmp/m.crm" --save-graph "$tmp/m.crg"
+"$runner" "$tmp/m.crg" "$tmp/s.csv" > "$tmp/run.out" 2>&1
+check "chainrule-run runs it on a CSV table" grep -q '^accuracy .* (.*/3)$' "$tmp/run.out"
+
 # make uninstall removes every file and link that make install put there.
 check "make uninstall exits 0" "$MAKE" --no-print-directory uninstall PREFIX="$prefix"
 check "nothing is left in the prefix after make uninstall" \
@@ -174,7 +192,7 @@ check "make install DESTDIR=... PREFIX=/usr exits 0" \
     "$MAKE" --no-print-directory install DESTDIR="$stage" PREFIX=/usr
 check "staged chainrule.pc says prefix=/usr" grep -qx 'prefix=/usr' "$stage/usr/lib/pkgconfig/chainrule.pc"
 check "staged header and command" \
-    sh -c "[ -f '$stage/usr/include/chainrule.h' ] && [ -x '$stage/usr/bin/chainrule-train' ]"
+    sh -c "[ -f '$stage/usr/include/chainrule.h' ] && [ -x '$stage/usr/bin/chainrule-train' ] && [ -x '$stage/usr/bin/chainrule-run' ]"
 check "make uninstall DESTDIR=... PREFIX=/usr exits 0" \
     "$MAKE" --no-print-directory uninstall DESTDIR="$stage" PREFIX=/usr
 check "nothing is left in DESTDIR after make uninstall" \

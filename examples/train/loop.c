@@ -445,6 +445,7 @@ static int finish(trainer *T)
             return EXIT_TRAIN_FAILED;
     }
     printf("model saved to %s\n", o->out);
+    if (o->save_graph && (rc = trainer_save_graph(T)) != 0) return rc;
     /* the graph's path: --dot, or the model's with .dot for its extension; sized
      * from the path itself (no fixed-size buffer, whatever the length) */
     const char *src = o->dot ? o->dot : o->out;

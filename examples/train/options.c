@@ -122,12 +122,16 @@ void train_usage(FILE *f)
 "  --html FILE            interactive page (open it in a browser) of the first\n"
 "                         training step: step through its forward and backward\n"
 "  --log FILE             CSV log, one line per epoch (default: none)\n"
+"  --save-graph FILE      also save the inference graph (raw samples in, logits\n"
+"                         out; a graph file runs without this program's code:\n"
+"                         chainrule-run FILE DATA, or --eval FILE)\n"
 "  --checkpoint FILE      save the whole training state there (atomically) ...\n"
 "  --checkpoint-every N   ... every N steps (default: at the end of every epoch)\n"
 "  --resume FILE          continue from a checkpoint (give the same options)\n"
 "  --max-steps N          stop after N steps in total (default 0: no limit)\n"
 "  --eval MODEL           do not train: evaluate MODEL on the test set (the\n"
-"                         model file holds the network and its input scaling)\n"
+"                         model file holds the network and its input scaling;\n"
+"                         MODEL may also be a graph file, --save-graph)\n"
 "  --export DIR           after training (or --eval), write the model as plain C:\n"
 "                         DIR/NAME.h and DIR/NAME.c, NAME_predict(x, y) on one\n"
 "                         sample as the data files hold it (input scaling included)\n"
@@ -310,7 +314,7 @@ static const char *const with_value[] = {
     "--gamma", "--step-size", "--decay", "--lr-min", "--cosine-steps", "--warmup", "--clip",
     "--batch", "--epochs", "--patience", "--seed", "--threads", "--out", "--dot", "--html", "--log",
     "--checkpoint", "--checkpoint-every", "--resume", "--max-steps", "--eval", "--max-memory",
-    "--export", "--export-name", NULL
+    "--export", "--export-name", "--save-graph", NULL
 };
 
 static int takes_value(const char *name)
@@ -416,6 +420,7 @@ static int option(train_opts *o, raw *r, const char *n, const char *v, char *err
     else if (IS("--eval")) o->eval = v;
     else if (IS("--export")) o->export_dir = v;
     else if (IS("--export-name")) o->export_name = v;
+    else if (IS("--save-graph")) o->save_graph = v;
     else if (IS("--max-memory")) return get_size(n, v, &o->max_memory, err, errsize);
     else if (IS("--standardize")) o->standardize = 1;
     else if (IS("--progress")) o->progress = 1;

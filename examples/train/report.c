@@ -286,6 +286,14 @@ int trainer_run_eval(trainer *T)
     size_t size = 0;
     if (cr_load_file_image(path, &image, &size, T->err, sizeof T->err) != CR_OK)
         return EXIT_USAGE;
+    /* a graph file runs as it is; a model file without a graph goes on below */
+    cr_graph *g = cr_graph_load_buffer(image, size, path, T->err, sizeof T->err);
+    if (g || !strstr(T->err, "not a graph file")) {
+        cr_free(image);
+        int grc = g ? trainer_eval_graph(T, g) : EXIT_USAGE;
+        cr_graph_free(g);
+        return grc;
+    }
     int rc = eval_image(T, image, size);
     cr_free(image);
     return rc;

@@ -50,6 +50,7 @@ typedef struct train_opts {
     const char *export_dir;       /* --export DIR: the model as C (NULL: none) */
     const char *export_name;      /* --export-name, default "model" */
     int export_int8;              /* --export-int8 */
+    const char *save_graph;       /* --save-graph FILE: the inference graph (graph.c) */
     long checkpoint_every;        /* steps; 0: once per epoch */
     long max_steps;               /* stop after this many steps in total (0: no limit) */
     int progress;                 /* -1 auto (a terminal), 0 plain lines, 1 bar */
@@ -228,6 +229,11 @@ int trainer_export(trainer *T);
 void trainer_sync_buffers(trainer *T);
 /* Save the whole training state to --checkpoint / restore it from --resume. */
 int checkpoint_save(trainer *T);
+/* --save-graph: the inference graph of the trained model (graph.c). 0 or an exit
+ * status. */
+int trainer_save_graph(trainer *T);
+/* --eval of a graph file g on the test set (graph.c). */
+int trainer_eval_graph(trainer *T, cr_graph *g);
 int checkpoint_resume(trainer *T);
 
 /* Data parallelism over MPI (dist.c; one process without CR_MPI: rank 0 of 1).
