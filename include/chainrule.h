@@ -581,8 +581,10 @@ cr_tensor *cr_concat(cr_tape *t, int n, cr_tensor *const *xs, int axis);
 cr_tensor *cr_permute(cr_tape *t, cr_tensor *x, const int *perm);
 /* N x d1 x .. -> N x (d1 d2 ..) (rank >= 2; torch.flatten(x, 1), nn.Flatten).
  * A view: y->data IS x->data (no copy on forward or replay; writes to one are
- * seen by the other), but y has its own gradient buffer: backward adds it into
- * dx in one pass (dx += g), and the arena still reserves y's unused data block. */
+ * seen by the other) and y has no arena block for data or gradient: the reverse
+ * pass points y->grad at x's buffer, so y's consumers add straight into dL/dx and
+ * after backward y->grad shows all of dL/dx (a traced pass, cr_tape_set_trace,
+ * gives y a buffer of its own so each step shows what it adds). */
 cr_tensor *cr_flatten(cr_tape *t, cr_tensor *x);
 
 /* convolution and pooling over images x of shape N x C x H x W (PyTorch's layout) */
