@@ -1341,6 +1341,11 @@ cr_status cr_file_info_buffer(const void *data, size_t size, const char *name,
  *   batchnorm                       (also "bn") over features or channels (cr_batchnorm,
  *                                   momentum 0.1, eps 1e-5)
  *   dropout P                       inverted dropout, 0 <= P < 1, training mode only
+ *   standardize                     y = (x - mean) * inv_std per value of a sample (the
+ *                                   input statistics a program computes on its training
+ *                                   data: buffers "l<i>.standardize.mean"/".inv_std",
+ *                                   shaped as the layer's input, 0 and 1 until set;
+ *                                   saved and loaded with the model; no parameters)
  *   relu | tanh | sigmoid | softmax | leaky_relu [SLOPE]
  *                                   activations (softmax: features only; SLOPE default
  *                                   CR_LEAKY_SLOPE, 0 <= SLOPE <= 1)
@@ -1374,7 +1379,8 @@ typedef enum cr_layer_kind {
     CR_LAYER_FLATTEN,
     CR_LAYER_BATCHNORM,
     CR_LAYER_DROPOUT,
-    CR_LAYER_ACTIVATION
+    CR_LAYER_ACTIVATION,
+    CR_LAYER_STANDARDIZE
 } cr_layer_kind;
 /* One layer, for cr_model_add; zero what a kind does not use. Sizes index 0 is the
  * height axis, 1 the width axis; stride/dilation 0 mean the default. */
