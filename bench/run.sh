@@ -26,5 +26,7 @@ openblas_pick_core "$b"   # sets PEER_ENV, exports the choice to bench/train.sh
 part "GEMM GFLOP/s, chainrule vs OpenBLAS" $PEER_ENV "$b/bench/gemm_bench"
 part "Fashion-MNIST training, scalar graph, memory: chainrule vs PyTorch and C+OpenBLAS" \
     sh bench/train.sh "$b"
+part "Fashion-MNIST CNN (issue 14): conv2d vs GEMM, epoch vs PyTorch, FLOP limit, threads, RSS" \
+    sh bench/cnn.sh "$b"
 
 exit $status
