@@ -62,6 +62,30 @@ static void tap_range(int off, int s, int len, int out, int *q0, int *q1)
     *q1 = (int)hi;
 }
 
+/* im2col of one (row, sample) block when both strides are 1 and OW == W (the
+ * "same" padding of the usual 3x3 pad 1): output row p reads input row p + off_h
+ * shifted by off_w, so the rows [p0, p1) inside the image are ONE contiguous run of
+ * the plane xp: one copy, then each row's |off_w| columns that fell off its edge
+ * (and picked up the neighbouring row's values) are zeroed. Same values as the
+ * row-by-row loop. */
+static void im2col_block(cr_real *dst, const cr_real *xp, int W, int OH, int off_h, int off_w,
+                         int p0, int p1)
+{
+    const size_t Wz = (size_t)W;
+    int lcut = off_w < 0 ? -off_w : 0, rcut = off_w > 0 ? off_w : 0;
+    memset(dst, 0, (size_t)p0 * Wz * sizeof *dst);
+    size_t lo = (size_t)p0 * Wz + (size_t)lcut, hi = (size_t)p1 * Wz - (size_t)rcut;
+    if (hi > lo)
+        memcpy(dst + lo, xp + (ptrdiff_t)lo + (ptrdiff_t)off_h * W + off_w,
+               (hi - lo) * sizeof *dst);
+    for (int p = p0; p < p1; p++) {
+        cr_real *d = dst + (size_t)p * Wz;
+        for (int q = 0; q < lcut; q++) d[q] = 0;
+        for (int q = W - rcut; q < W; q++) d[q] = 0;
+    }
+    memset(dst + (size_t)p1 * Wz, 0, (size_t)(OH - p1) * Wz * sizeof *dst);
+}
+
 /* im2col, items r * N + n: row r of col over sample n's OH OW columns. */
 static void im2col_items(void *ctx, size_t b, size_t e)
 {
@@ -69,6 +93,7 @@ static void im2col_items(void *ctx, size_t b, size_t e)
     const conv2d_attr *a = j->a;
     const size_t N = (size_t)a->N, plane = (size_t)a->H * (size_t)a->W;
     const size_t OHW = (size_t)a->OH * (size_t)a->OW, P = N * OHW;
+    const int block = a->stride[0] == 1 && a->stride[1] == 1 && a->OW == a->W;
     for (size_t it = b; it < e; it++) {
         size_t r = it / N, n = it % N;
         int c = (int)(r / ((size_t)a->KH * a->KW));
@@ -76,6 +101,12 @@ static void im2col_items(void *ctx, size_t b, size_t e)
         const cr_real *xp = j->src + (n * (size_t)a->C + (size_t)c) * plane;
         cr_real *dst = j->dst + r * P + n * OHW;
         int off_w = kj * a->dil[1] - a->pad[1], q0, q1;
+        if (block && off_w > -a->W && off_w < a->W) {
+            int off_h = ki * a->dil[0] - a->pad[0], p0, p1;
+            tap_range(off_h, 1, a->H, a->OH, &p0, &p1);
+            im2col_block(dst, xp, a->W, a->OH, off_h, off_w, p0, p1);
+            continue;
+        }
         tap_range(off_w, a->stride[1], a->W, a->OW, &q0, &q1);
         for (int p = 0; p < a->OH; p++) {
             cr_real *d = dst + (size_t)p * a->OW;
@@ -117,7 +148,13 @@ static void col2im_items(void *ctx, size_t b, size_t e)
                     if (h < 0 || h >= a->H) continue;
                     cr_real *row = dxp + (size_t)h * a->W;
                     const cr_real *s = src + (size_t)p * a->OW;
-                    for (int q = q0; q < q1; q++) row[q * a->stride[1] + off_w] += s[q];
+                    if (a->stride[1] == 1) {   /* contiguous: a loop the compiler vectorises */
+                        cr_real *restrict r = row + off_w;
+                        const cr_real *restrict ss = s;
+                        for (int q = q0; q < q1; q++) r[q] += ss[q];
+                    } else {
+                        for (int q = q0; q < q1; q++) row[q * a->stride[1] + off_w] += s[q];
+                    }
                 }
             }
     }

@@ -113,6 +113,53 @@ static void test_max_pool_by_hand_first_maximum_and_nan(void **state)
     cr_tape_free(t);
 }
 
+/* 2x2 stride 2 (its own loop in ops/pool2d.c) on odd 7x5 planes full of ties
+ * (values 0..3) and two NaNs, against the definition written out here: the last
+ * row and column are dropped (floor), y is the window maximum, the gradient goes to
+ * the first maximum in row-major window order, a NaN wins. */
+static void test_max_pool_2x2_odd_planes_against_definition(void **state)
+{
+    (void)state;
+    enum { N = 3, C = 2, H = 7, W = 5, OH = 3, OW = 2 };
+    int sx[4] = { N, C, H, W };
+    cr_real xv[N * C * H * W];
+    cr_rng r;
+    cr_rng_seed(&r, 21);
+    for (int i = 0; i < N * C * H * W; i++) xv[i] = (cr_real)cr_rng_below(&r, 4);
+    xv[1 * H * W + 2 * W + 3] = (cr_real)NAN;        /* plane 1, window (1, 1) */
+    xv[4 * H * W + 1 * W + 0] = (cr_real)NAN;        /* plane 4, window (0, 0) */
+    double ey[N * C * OH * OW], edx[N * C * H * W] = { 0 };
+    for (int pl = 0; pl < N * C; pl++)
+        for (int p = 0; p < OH; p++)
+            for (int q = 0; q < OW; q++) {
+                int best = -1;
+                for (int i = 0; i < 2; i++)
+                    for (int j = 0; j < 2; j++) {
+                        int k = pl * H * W + (2 * p + i) * W + 2 * q + j;
+                        if (best < 0 || xv[k] > xv[best] || (isnan(xv[k]) && !isnan(xv[best])))
+                            best = k;
+                    }
+                int o = (pl * OH + p) * OW + q;
+                ey[o] = xv[best];
+                edx[best] += 1 + o;                  /* g[o] = 1 + o */
+            }
+    cr_tape *t = cr_tape_new(0);
+    cr_tensor *x = cr_var(t, 4, sx, xv);
+    cr_pool2d_opts o = { { 2, 2 }, { 2, 2 }, { 0, 0 } };
+    cr_tensor *y = cr_max_pool2d(t, x, &o);
+    assert_non_null(y);
+    assert_int_equal(y->size, N * C * OH * OW);
+    cr_tensor *g = cr_const(t, 4, y->shape, NULL);
+    for (size_t k = 0; k < g->size; k++) g->data[k] = (cr_real)(1 + k);
+    assert_int_equal(cr_backward(t, cr_sum(t, cr_mul(t, y, g))), CR_OK);
+    for (size_t k = 0; k < y->size; k++) {
+        if (isnan(ey[k])) assert_true(isnan(y->data[k]));
+        else assert_close(y->data[k], ey[k], 0, 0);
+    }
+    assert_all_close(x->grad, edx, N * C * H * W, 0, 0);
+    cr_tape_free(t);
+}
+
 /* With padding 1 the padded border never wins, even over negative values. */
 static void test_max_pool_padding_never_wins(void **state)
 {
@@ -443,6 +490,7 @@ int main(void)
         cmocka_unit_test(test_pools_match_pytorch),
         cmocka_unit_test(test_global_avg_pool_matches_pytorch),
         cmocka_unit_test(test_max_pool_by_hand_first_maximum_and_nan),
+        cmocka_unit_test(test_max_pool_2x2_odd_planes_against_definition),
         cmocka_unit_test(test_max_pool_padding_never_wins),
         cmocka_unit_test(test_avg_pool_counts_padding_in_the_divisor),
         cmocka_unit_test(test_pools_gradcheck),
