@@ -49,6 +49,7 @@ typedef struct conv_job {
     const cr_real *src;      /* what the pass reads */
     cr_real *dst;            /* what it writes or adds into */
     const cr_real *bias;     /* forward layout: b or NULL */
+    cr_real *scratch;        /* col2im: src again, writable (dcol is scratch) */
 } conv_job;
 
 /* The output positions q in [*q0, *q1) whose tap q*s + off lies in [0, len). */
@@ -126,6 +127,29 @@ static void im2col_items(void *ctx, size_t b, size_t e)
     }
 }
 
+/* col2im of one tap block in the case of im2col_block: dx[k + off_h W + off_w] +=
+ * src[k] over the rows [p0, p1) as ONE contiguous run. The |off_w| columns of each
+ * row that fall off the image edge are first set to 0 in src (dcol is scratch that
+ * nothing else reads, and this item owns this block of it), so the run adds +0 there,
+ * which leaves every value as it was (a gradient starts at +0 and a sum is -0 only
+ * when both terms are; were dx -0, it would become +0, the same number). Every element
+ * receives the same additions in the same order as the row-by-row loop. */
+static void col2im_block(cr_real *dxp, cr_real *src, int W, int off_h, int off_w, int p0, int p1)
+{
+    const size_t Wz = (size_t)W;
+    int lcut = off_w < 0 ? -off_w : 0, rcut = off_w > 0 ? off_w : 0;
+    for (int p = p0; p < p1; p++) {
+        cr_real *s = src + (size_t)p * Wz;
+        for (int q = 0; q < lcut; q++) s[q] = 0;
+        for (int q = W - rcut; q < W; q++) s[q] = 0;
+    }
+    size_t lo = (size_t)p0 * Wz + (size_t)lcut, hi = (size_t)p1 * Wz - (size_t)rcut;
+    if (hi <= lo) return;
+    cr_real *restrict d = dxp + (ptrdiff_t)off_h * W + off_w;
+    const cr_real *restrict s = src;
+    for (size_t k = lo; k < hi; k++) d[k] += s[k];
+}
+
 /* col2im, items n * C + c: dx plane (n, c) += every tap of dcol that lands in it,
  * taps in the order (i, j, p, q) whatever the split. */
 static void col2im_items(void *ctx, size_t b, size_t e)
@@ -134,6 +158,7 @@ static void col2im_items(void *ctx, size_t b, size_t e)
     const conv2d_attr *a = j->a;
     const size_t C = (size_t)a->C, plane = (size_t)a->H * (size_t)a->W;
     const size_t OHW = (size_t)a->OH * (size_t)a->OW, P = (size_t)a->N * OHW;
+    const int block = a->stride[0] == 1 && a->stride[1] == 1 && a->OW == a->W;
     for (size_t it = b; it < e; it++) {
         size_t n = it / C, c = it % C;
         cr_real *dxp = j->dst + it * plane;
@@ -142,6 +167,12 @@ static void col2im_items(void *ctx, size_t b, size_t e)
                 size_t r = (c * (size_t)a->KH + (size_t)ki) * (size_t)a->KW + (size_t)kj;
                 const cr_real *src = j->src + r * P + n * OHW;
                 int off_w = kj * a->dil[1] - a->pad[1], q0, q1;
+                if (block && off_w > -a->W && off_w < a->W) {
+                    int off_h = ki * a->dil[0] - a->pad[0], p0, p1;
+                    tap_range(off_h, 1, a->H, a->OH, &p0, &p1);
+                    col2im_block(dxp, j->scratch + r * P + n * OHW, a->W, off_h, off_w, p0, p1);
+                    continue;
+                }
                 tap_range(off_w, a->stride[1], a->W, a->OW, &q0, &q1);
                 for (int p = 0; p < a->OH; p++) {
                     int h = p * a->stride[0] - a->pad[0] + ki * a->dil[0];
@@ -205,12 +236,12 @@ static void conv2d_forward(cr_tape *t, cr_node *n)
     const size_t rows = (size_t)a->C * a->KH * a->KW;
     const int P = a->N * a->OH * a->OW, G = a->groups;
     const int Og = a->O / G, Kg = (a->C / G) * a->KH * a->KW;
-    conv_job j = { a, x->data, a->col, NULL };
+    conv_job j = { a, x->data, a->col, NULL, NULL };
     cr__par_items(t, rows * (size_t)a->N, (size_t)a->OH * a->OW, im2col_items, &j);
     for (int g = 0; g < G; g++)   /* Yt_g (Og x P) = W_g (Og x Kg) col_g (Kg x P) */
         cr_gemm(cr_tape_pool(t), 0, 0, Og, P, Kg, 1, w->data + (size_t)g * Og * Kg, Kg,
                 a->col + (size_t)g * Kg * P, P, 0, a->yt + (size_t)g * Og * P, P);
-    conv_job k = { a, a->yt, n->out->data, n->n_in == 3 ? n->in[2]->data : NULL };
+    conv_job k = { a, a->yt, n->out->data, n->n_in == 3 ? n->in[2]->data : NULL, NULL };
     cr__par_items(t, (size_t)a->N * a->O, (size_t)a->OH * a->OW, yt_to_y_items, &k);
 }
 
@@ -223,10 +254,10 @@ static void conv2d_backward(cr_tape *t, cr_node *n)
     const int Og = a->O / G, Kg = (a->C / G) * a->KH * a->KW;
     cr_pool *pool = cr_tape_pool(t);
     cr_real *gt = a->yt;                                   /* O x P */
-    conv_job j = { a, n->out->grad, gt, NULL };
+    conv_job j = { a, n->out->grad, gt, NULL, NULL };
     cr__par_items(t, (size_t)a->N * a->O, (size_t)a->OH * a->OW, g_to_gt_items, &j);
     if (b && b->grad) {
-        conv_job k = { a, gt, b->grad, NULL };
+        conv_job k = { a, gt, b->grad, NULL, NULL };
         cr__par_items(t, (size_t)a->O, (size_t)P, bias_grad_items, &k);
     }
     if (w->grad)
@@ -242,7 +273,7 @@ static void conv2d_backward(cr_tape *t, cr_node *n)
     for (int g = 0; g < G; g++)       /* dcol_g (Kg x P) = W_g^T Gt_g (Og x P) */
         cr_gemm(pool, 1, 0, Kg, P, Og, 1, w->data + (size_t)g * Og * Kg, Kg,
                 gt + (size_t)g * Og * P, P, 0, dcol + (size_t)g * Kg * P, P);
-    conv_job k = { a, dcol, x->grad, NULL };
+    conv_job k = { a, dcol, x->grad, NULL, dcol };
     cr__par_items(t, (size_t)a->N * a->C, rows / a->C * a->OH * a->OW, col2im_items, &k);
 }
 
