@@ -34,5 +34,7 @@ part "Exported C (cr_export_c): MLP prediction per image vs the library and PyTo
     "$b/bench/export_bench"
 part "Data parallel: 2 MPI ranks vs 1 process, vs PyTorch DDP (gloo); the scaling model" \
     sh bench/mpi_scaling.sh "$b"
+part "Fashion-MNIST CNN (issue 14): conv2d vs GEMM, epoch vs PyTorch, FLOP limit, threads, RSS" \
+    sh bench/cnn.sh "$b"
 
 exit $status

@@ -17,7 +17,8 @@ cr_tensor *cr_run(cr_tape *t, cr_node *n)
 }
 
 /* Give x a gradient buffer zeroed for this pass (tape tensors only; a heap
- * parameter keeps accumulating into its own buffer). Marks x as reached. */
+ * parameter keeps accumulating into its own buffer). Marks x as reached. A view
+ * (graph/view.h) takes its base's buffer, touched first, except in a traced pass. */
 static int touch_grad(cr_tape *t, cr_tensor *x)
 {
     if (!(x->flags & CR_REQUIRES_GRAD)) return 1;
@@ -26,6 +27,16 @@ static int touch_grad(cr_tape *t, cr_tensor *x)
         return 1;
     }
     if (x->grad_epoch == t->epoch) return 1;
+    if (x->flags & CR__VIEW) {
+        cr_tensor *base = t->nodes[x->id].in[0];
+        if (!t->trace) {
+            if (!touch_grad(t, base)) return 0;
+            x->grad = base->grad;
+            x->grad_epoch = t->epoch;
+            return 1;
+        }
+        if (x->grad == base->grad) x->grad = NULL;   /* shared in an untraced pass */
+    }
     if (!x->grad) {
         x->grad = cr__tape_bump(t, x->size * sizeof(cr_real),
                                   x->size >= 16 ? 64 : sizeof(cr_real));

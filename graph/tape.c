@@ -242,8 +242,9 @@ size_t cr_tape_arena_reserved(const cr_tape *t) { return t ? t->arena.reserved :
 
 #define CR_ROUND(n, a) (((n) + (a) - 1) & ~(size_t)((a) - 1))
 
-cr_tensor *cr__tape_tensor(cr_tape *t, int ndim, const int *shape, size_t extra,
-                           void **extra_out)
+/* cr__tape_tensor; with_data 0 reserves no data block (a view: data set by the caller). */
+static cr_tensor *tape_tensor(cr_tape *t, int ndim, const int *shape, size_t extra,
+                              void **extra_out, int with_data)
 {
     size_t size = cr__shape_size(ndim, shape);
     if (!size) {
@@ -253,23 +254,30 @@ cr_tensor *cr__tape_tensor(cr_tape *t, int ndim, const int *shape, size_t extra,
     }
     /* [cr_tensor | extra | data]: one bump allocation per node. Data of 16 values
      * or more starts on a 64-byte boundary for the vector kernels. */
-    size_t align = size >= 16 ? 64 : 16;
+    size_t align = size >= 16 && with_data ? 64 : 16;
     size_t data_off = CR_ROUND(CR_ROUND(sizeof(cr_tensor), 16) + CR_ROUND(extra, 16), align);
     if (size > (SIZE_MAX - data_off) / sizeof(cr_real)) {
         cr_tape_fail(t, CR_ERR_NOMEM, "tensor: %zu values do not fit in memory", size);
         return NULL;
     }
-    unsigned char *mem = cr__tape_bump(t, data_off + size * sizeof(cr_real), align);
+    unsigned char *mem = cr__tape_bump(t, data_off + (with_data ? size * sizeof(cr_real) : 0),
+                                       align);
     if (!mem) return NULL;
     cr_tensor *x = (cr_tensor *)mem;
     if (extra_out) *extra_out = extra ? mem + CR_ROUND(sizeof(cr_tensor), 16) : NULL;
-    x->data = (cr_real *)(mem + data_off);
+    x->data = with_data ? (cr_real *)(mem + data_off) : NULL;
     cr__set_shape(x, ndim, shape, size);
     x->grad = NULL;
     x->flags = 0;
     x->tape = t;
     x->gen = t->gen;
     return x;
+}
+
+cr_tensor *cr__tape_tensor(cr_tape *t, int ndim, const int *shape, size_t extra,
+                           void **extra_out)
+{
+    return tape_tensor(t, ndim, shape, extra, extra_out, 1);
 }
 
 static cr_node *reserve_node(cr_tape *t)
@@ -295,13 +303,13 @@ void cr__commit(cr_tape *t, cr_node *n)
     }
 }
 
-cr_node *cr_record(cr_tape *t, const cr_op *op, int n, cr_tensor *const *in,
-                   int ndim, const int *shape)
+static cr_node *record(cr_tape *t, const cr_op *op, int n, cr_tensor *const *in,
+                       int ndim, const int *shape, int with_data)
 {
     if (!t || t->err != CR_OK) return NULL;
     void *extra = NULL;
-    cr_tensor *out = cr__tape_tensor(t, ndim, shape, n > 0 ? (size_t)n * sizeof(cr_tensor *) : 0,
-                                     &extra);
+    cr_tensor *out = tape_tensor(t, ndim, shape, n > 0 ? (size_t)n * sizeof(cr_tensor *) : 0,
+                                 &extra, with_data);
     if (!out) return NULL;
     cr_tensor **ins = extra;
     int needs_grad = 0;
@@ -331,6 +339,27 @@ cr_node *cr_record(cr_tape *t, const cr_op *op, int n, cr_tensor *const *in,
     memset(node->iarg, 0, sizeof node->iarg);
     node->farg[0] = node->farg[1] = 0;
     node->aux = NULL;
+    return node;
+}
+
+cr_node *cr_record(cr_tape *t, const cr_op *op, int n, cr_tensor *const *in,
+                   int ndim, const int *shape)
+{
+    return record(t, op, n, in, ndim, shape, 1);
+}
+
+cr_node *cr__record_view(cr_tape *t, const cr_op *op, cr_tensor *x, int ndim, const int *shape)
+{
+    if (!t || t->err != CR_OK) return NULL;
+    if (cr__shape_size(ndim, shape) != x->size) {
+        cr_tape_fail(t, CR_ERR_SHAPE, "%s: a view must keep the %zu values of its input",
+                     op->name, x->size);
+        return NULL;
+    }
+    cr_node *node = record(t, op, 1, &x, ndim, shape, 0);
+    if (!node) return NULL;
+    node->out->data = x->data;
+    node->out->flags |= CR__VIEW;
     return node;
 }
 

@@ -11,6 +11,7 @@
 
 #include "arena.h"
 #include "tensor_internal.h"
+#include "view.h"
 
 struct cr_tape {
     cr_node *nodes;                 /* recorded nodes, creation (= topological) order */
@@ -69,6 +70,10 @@ cr_status cr__tape_refuse(cr_tape *t, cr_status s, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)))
 #endif
     ;
+/* Flag of a view's output (graph/view.h), next to the public CR_REQUIRES_GRAD,
+ * CR_HEAP and CR_LEAF bits. */
+#define CR__VIEW 8u
+
 /* Op used for leaves (cr_var, cr_const): no forward, no backward. */
 extern const cr_op cr__leaf_op;
 

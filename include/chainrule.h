@@ -581,8 +581,10 @@ cr_tensor *cr_concat(cr_tape *t, int n, cr_tensor *const *xs, int axis);
 cr_tensor *cr_permute(cr_tape *t, cr_tensor *x, const int *perm);
 /* N x d1 x .. -> N x (d1 d2 ..) (rank >= 2; torch.flatten(x, 1), nn.Flatten).
  * A view: y->data IS x->data (no copy on forward or replay; writes to one are
- * seen by the other), but y has its own gradient buffer: backward adds it into
- * dx in one pass (dx += g), and the arena still reserves y's unused data block. */
+ * seen by the other) and y has no arena block for data or gradient: the reverse
+ * pass points y->grad at x's buffer, so y's consumers add straight into dL/dx and
+ * after backward y->grad shows all of dL/dx (a traced pass, cr_tape_set_trace,
+ * gives y a buffer of its own so each step shows what it adds). */
 cr_tensor *cr_flatten(cr_tape *t, cr_tensor *x);
 
 /* convolution and pooling over images x of shape N x C x H x W (PyTorch's layout) */
@@ -1339,6 +1341,11 @@ cr_status cr_file_info_buffer(const void *data, size_t size, const char *name,
  *   batchnorm                       (also "bn") over features or channels (cr_batchnorm,
  *                                   momentum 0.1, eps 1e-5)
  *   dropout P                       inverted dropout, 0 <= P < 1, training mode only
+ *   standardize                     y = (x - mean) * inv_std per value of a sample (the
+ *                                   input statistics a program computes on its training
+ *                                   data: buffers "l<i>.standardize.mean"/".inv_std",
+ *                                   shaped as the layer's input, 0 and 1 until set;
+ *                                   saved and loaded with the model; no parameters)
  *   relu | tanh | sigmoid | softmax | leaky_relu [SLOPE]
  *                                   activations (softmax: features only; SLOPE default
  *                                   CR_LEAKY_SLOPE, 0 <= SLOPE <= 1)
@@ -1372,7 +1379,8 @@ typedef enum cr_layer_kind {
     CR_LAYER_FLATTEN,
     CR_LAYER_BATCHNORM,
     CR_LAYER_DROPOUT,
-    CR_LAYER_ACTIVATION
+    CR_LAYER_ACTIVATION,
+    CR_LAYER_STANDARDIZE
 } cr_layer_kind;
 /* One layer, for cr_model_add; zero what a kind does not use. Sizes index 0 is the
  * height axis, 1 the width axis; stride/dilation 0 mean the default. */

@@ -16,6 +16,7 @@ typedef struct layer {
     size_t nparams;
     cr_tensor *W, *b;             /* dense (in x out, out) and conv (O x C x KH x KW, O) */
     cr_batchnorm *bn;
+    cr_tensor *mean, *inv_std;    /* standardize: per-sample shape, buffers */
     cr_conv2d_opts copts;
     cr_pool2d_opts popts;
 } layer;
@@ -35,6 +36,8 @@ static void layer_free(layer *L)
     cr_tensor_free(L->W);
     cr_tensor_free(L->b);
     cr_batchnorm_free(L->bn);
+    cr_tensor_free(L->mean);
+    cr_tensor_free(L->inv_std);
     memset(L, 0, sizeof *L);
 }
 
@@ -110,6 +113,9 @@ static int rebuild_lists(cr_model *m, int n)
                  add_named(p, s, L->bn->beta, i, "bn", "beta") &&
                  add_named(b, s, L->bn->running_mean, i, "bn", "running_mean") &&
                  add_named(b, s, L->bn->running_var, i, "bn", "running_var");
+        if (ok && L->mean)
+            ok = add_named(b, s, L->mean, i, "standardize", "mean") &&
+                 add_named(b, s, L->inv_std, i, "standardize", "inv_std");
     }
     if (!ok) {
         cr_params_free(p);
@@ -187,6 +193,17 @@ static cr_status add_one(cr_model *m, const cr_layer *l, const char *text, char 
     } else if (l->kind == CR_LAYER_BATCHNORM) {
         L.bn = cr_batchnorm_new(L.in[0], 0, 0, NULL, 0);
         if (!L.bn) goto nomem;
+    } else if (l->kind == CR_LAYER_STANDARDIZE) {
+        /* buffers, as batchnorm's running statistics: CR_REQUIRES_GRAD clear, so an
+         * input without gradient (a data batch) records no backward through the
+         * layer; after a trainable layer, ops still add into their gradient
+         * buffers (cr_params needs one), which nothing reads */
+        L.mean = cr_param_new(L.in_ndim, L.in);
+        L.inv_std = cr_param_new(L.in_ndim, L.in);
+        if (!L.mean || !L.inv_std) goto nomem;
+        L.mean->flags &= ~CR_REQUIRES_GRAD;
+        L.inv_std->flags &= ~CR_REQUIRES_GRAD;
+        cr_tensor_fill(L.inv_std, 1);
     }
     if ((l->kind == CR_LAYER_DENSE || l->kind == CR_LAYER_CONV2D) && (!L.W || !L.b)) goto nomem;
     m->layers[m->n++] = L;
@@ -263,6 +280,10 @@ cr_status cr_model_init(cr_model *m, cr_rng *rng, char *err, size_t errsize)
             cr_tensor_fill(L->bn->running_mean, 0);
             cr_tensor_fill(L->bn->running_var, 1);
         }
+        if (L->mean) {
+            cr_tensor_fill(L->mean, 0);
+            cr_tensor_fill(L->inv_std, 1);
+        }
     }
     uint64_t hi = cr_rng_u32(rng), lo = cr_rng_u32(rng);
     cr_rng_seed(&m->drop_rng, hi << 32 | lo);
@@ -303,6 +324,8 @@ static cr_tensor *layer_forward(cr_tape *t, cr_model *m, layer *L, cr_tensor *h)
     case CR_LAYER_ACTIVATION:
         if (l->act == CR_ACT_LEAKY_RELU) return cr_leaky_relu(t, h, (cr_real)l->value);
         return cr_activate(t, h, l->act);
+    case CR_LAYER_STANDARDIZE:   /* N x sample - sample: broadcast over N */
+        return cr_mul(t, cr_sub(t, h, L->mean), L->inv_std);
     }
     return NULL;
 }

@@ -91,6 +91,7 @@ void cr__layer_format(const cr_layer *l, char *buf, size_t size)
     case CR_LAYER_GLOBAL_AVGPOOL2D: snprintf(buf, size, "globalavgpool"); return;
     case CR_LAYER_FLATTEN: snprintf(buf, size, "flatten"); return;
     case CR_LAYER_BATCHNORM: snprintf(buf, size, "batchnorm"); return;
+    case CR_LAYER_STANDARDIZE: snprintf(buf, size, "standardize"); return;
     case CR_LAYER_DROPOUT:
         real_str(l->value, a, sizeof a);
         snprintf(buf, size, "dropout %s", a);
@@ -232,6 +233,7 @@ cr_status cr__layer_infer(const cr_layer *l, int pos, const char *text, int in_n
         }
         break;
     case CR_LAYER_BATCHNORM: np = 2 * (size_t)in[0]; break;
+    case CR_LAYER_STANDARDIZE: break;        /* buffers only */
     case CR_LAYER_DROPOUT:
         if (!(l->value >= 0 && l->value < 1))
             return LFAIL(CR_ERR_ARG, "dropout probability %g outside [0, 1)", l->value);
@@ -368,6 +370,8 @@ static cr_status parse_layer(const word *w, int nw, int pos, const char *text, c
         l->kind = CR_LAYER_FLATTEN;
     } else if (word_is(k, "batchnorm") || word_is(k, "bn")) {
         l->kind = CR_LAYER_BATCHNORM;
+    } else if (word_is(k, "standardize")) {
+        l->kind = CR_LAYER_STANDARDIZE;
     } else if (word_is(k, "dropout")) {
         l->kind = CR_LAYER_DROPOUT;
         if (nw < 2 || !parse_real(w[1], &l->value))
@@ -393,7 +397,7 @@ static cr_status parse_layer(const word *w, int nw, int pos, const char *text, c
         return LFAIL(CR_ERR_ARG,
                      "unknown layer '%.*s' (known: dense, conv, maxpool, avgpool, "
                      "globalavgpool, flatten, batchnorm, dropout, relu, tanh, sigmoid, "
-                     "leaky_relu, softmax)", (int)(k.n > 32 ? 32 : k.n), k.s);
+                     "leaky_relu, softmax, standardize)", (int)(k.n > 32 ? 32 : k.n), k.s);
     }
     int windowed = l->kind == CR_LAYER_CONV2D || l->kind == CR_LAYER_MAXPOOL2D ||
                    l->kind == CR_LAYER_AVGPOOL2D;

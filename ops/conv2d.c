@@ -50,6 +50,7 @@ typedef struct conv_job {
     const cr_real *src;      /* what the pass reads */
     cr_real *dst;            /* what it writes or adds into */
     const cr_real *bias;     /* forward layout: b or NULL */
+    cr_real *scratch;        /* col2im: src again, writable (dcol is scratch) */
 } conv_job;
 
 /* The output positions q in [*q0, *q1) whose tap q*s + off lies in [0, len). */
@@ -63,6 +64,30 @@ static void tap_range(int off, int s, int len, int out, int *q0, int *q1)
     *q1 = (int)hi;
 }
 
+/* im2col of one (row, sample) block when both strides are 1 and OW == W (the
+ * "same" padding of the usual 3x3 pad 1): output row p reads input row p + off_h
+ * shifted by off_w, so the rows [p0, p1) inside the image are ONE contiguous run of
+ * the plane xp: one copy, then each row's |off_w| columns that fell off its edge
+ * (and picked up the neighbouring row's values) are zeroed. Same values as the
+ * row-by-row loop. */
+static void im2col_block(cr_real *dst, const cr_real *xp, int W, int OH, int off_h, int off_w,
+                         int p0, int p1)
+{
+    const size_t Wz = (size_t)W;
+    int lcut = off_w < 0 ? -off_w : 0, rcut = off_w > 0 ? off_w : 0;
+    memset(dst, 0, (size_t)p0 * Wz * sizeof *dst);
+    size_t lo = (size_t)p0 * Wz + (size_t)lcut, hi = (size_t)p1 * Wz - (size_t)rcut;
+    if (hi > lo)
+        memcpy(dst + lo, xp + (ptrdiff_t)lo + (ptrdiff_t)off_h * W + off_w,
+               (hi - lo) * sizeof *dst);
+    for (int p = p0; p < p1; p++) {
+        cr_real *d = dst + (size_t)p * Wz;
+        for (int q = 0; q < lcut; q++) d[q] = 0;
+        for (int q = W - rcut; q < W; q++) d[q] = 0;
+    }
+    memset(dst + (size_t)p1 * Wz, 0, (size_t)(OH - p1) * Wz * sizeof *dst);
+}
+
 /* im2col, items r * N + n: row r of col over sample n's OH OW columns. */
 static void im2col_items(void *ctx, size_t b, size_t e)
 {
@@ -70,6 +95,7 @@ static void im2col_items(void *ctx, size_t b, size_t e)
     const conv2d_attr *a = j->a;
     const size_t N = (size_t)a->N, plane = (size_t)a->H * (size_t)a->W;
     const size_t OHW = (size_t)a->OH * (size_t)a->OW, P = N * OHW;
+    const int block = a->stride[0] == 1 && a->stride[1] == 1 && a->OW == a->W;
     for (size_t it = b; it < e; it++) {
         size_t r = it / N, n = it % N;
         int c = (int)(r / ((size_t)a->KH * a->KW));
@@ -77,6 +103,12 @@ static void im2col_items(void *ctx, size_t b, size_t e)
         const cr_real *xp = j->src + (n * (size_t)a->C + (size_t)c) * plane;
         cr_real *dst = j->dst + r * P + n * OHW;
         int off_w = kj * a->dil[1] - a->pad[1], q0, q1;
+        if (block && off_w > -a->W && off_w < a->W) {
+            int off_h = ki * a->dil[0] - a->pad[0], p0, p1;
+            tap_range(off_h, 1, a->H, a->OH, &p0, &p1);
+            im2col_block(dst, xp, a->W, a->OH, off_h, off_w, p0, p1);
+            continue;
+        }
         tap_range(off_w, a->stride[1], a->W, a->OW, &q0, &q1);
         for (int p = 0; p < a->OH; p++) {
             cr_real *d = dst + (size_t)p * a->OW;
@@ -96,6 +128,29 @@ static void im2col_items(void *ctx, size_t b, size_t e)
     }
 }
 
+/* col2im of one tap block in the case of im2col_block: dx[k + off_h W + off_w] +=
+ * src[k] over the rows [p0, p1) as ONE contiguous run. The |off_w| columns of each
+ * row that fall off the image edge are first set to 0 in src (dcol is scratch that
+ * nothing else reads, and this item owns this block of it), so the run adds +0 there,
+ * which leaves every value as it was (a gradient starts at +0 and a sum is -0 only
+ * when both terms are; were dx -0, it would become +0, the same number). Every element
+ * receives the same additions in the same order as the row-by-row loop. */
+static void col2im_block(cr_real *dxp, cr_real *src, int W, int off_h, int off_w, int p0, int p1)
+{
+    const size_t Wz = (size_t)W;
+    int lcut = off_w < 0 ? -off_w : 0, rcut = off_w > 0 ? off_w : 0;
+    for (int p = p0; p < p1; p++) {
+        cr_real *s = src + (size_t)p * Wz;
+        for (int q = 0; q < lcut; q++) s[q] = 0;
+        for (int q = W - rcut; q < W; q++) s[q] = 0;
+    }
+    size_t lo = (size_t)p0 * Wz + (size_t)lcut, hi = (size_t)p1 * Wz - (size_t)rcut;
+    if (hi <= lo) return;
+    cr_real *restrict d = dxp + (ptrdiff_t)off_h * W + off_w;
+    const cr_real *restrict s = src;
+    for (size_t k = lo; k < hi; k++) d[k] += s[k];
+}
+
 /* col2im, items n * C + c: dx plane (n, c) += every tap of dcol that lands in it,
  * taps in the order (i, j, p, q) whatever the split. */
 static void col2im_items(void *ctx, size_t b, size_t e)
@@ -104,6 +159,7 @@ static void col2im_items(void *ctx, size_t b, size_t e)
     const conv2d_attr *a = j->a;
     const size_t C = (size_t)a->C, plane = (size_t)a->H * (size_t)a->W;
     const size_t OHW = (size_t)a->OH * (size_t)a->OW, P = (size_t)a->N * OHW;
+    const int block = a->stride[0] == 1 && a->stride[1] == 1 && a->OW == a->W;
     for (size_t it = b; it < e; it++) {
         size_t n = it / C, c = it % C;
         cr_real *dxp = j->dst + it * plane;
@@ -112,13 +168,25 @@ static void col2im_items(void *ctx, size_t b, size_t e)
                 size_t r = (c * (size_t)a->KH + (size_t)ki) * (size_t)a->KW + (size_t)kj;
                 const cr_real *src = j->src + r * P + n * OHW;
                 int off_w = kj * a->dil[1] - a->pad[1], q0, q1;
+                if (block && off_w > -a->W && off_w < a->W) {
+                    int off_h = ki * a->dil[0] - a->pad[0], p0, p1;
+                    tap_range(off_h, 1, a->H, a->OH, &p0, &p1);
+                    col2im_block(dxp, j->scratch + r * P + n * OHW, a->W, off_h, off_w, p0, p1);
+                    continue;
+                }
                 tap_range(off_w, a->stride[1], a->W, a->OW, &q0, &q1);
                 for (int p = 0; p < a->OH; p++) {
                     int h = p * a->stride[0] - a->pad[0] + ki * a->dil[0];
                     if (h < 0 || h >= a->H) continue;
                     cr_real *row = dxp + (size_t)h * a->W;
                     const cr_real *s = src + (size_t)p * a->OW;
-                    for (int q = q0; q < q1; q++) row[q * a->stride[1] + off_w] += s[q];
+                    if (a->stride[1] == 1) {   /* contiguous: a loop the compiler vectorises */
+                        cr_real *restrict r = row + off_w;
+                        const cr_real *restrict ss = s;
+                        for (int q = q0; q < q1; q++) r[q] += ss[q];
+                    } else {
+                        for (int q = q0; q < q1; q++) row[q * a->stride[1] + off_w] += s[q];
+                    }
                 }
             }
     }
@@ -169,12 +237,12 @@ static void conv2d_forward(cr_tape *t, cr_node *n)
     const size_t rows = (size_t)a->C * a->KH * a->KW;
     const int P = a->N * a->OH * a->OW, G = a->groups;
     const int Og = a->O / G, Kg = (a->C / G) * a->KH * a->KW;
-    conv_job j = { a, x->data, a->col, NULL };
+    conv_job j = { a, x->data, a->col, NULL, NULL };
     cr__par_items(t, rows * (size_t)a->N, (size_t)a->OH * a->OW, im2col_items, &j);
     for (int g = 0; g < G; g++)   /* Yt_g (Og x P) = W_g (Og x Kg) col_g (Kg x P) */
         cr_gemm(cr_tape_pool(t), 0, 0, Og, P, Kg, 1, w->data + (size_t)g * Og * Kg, Kg,
                 a->col + (size_t)g * Kg * P, P, 0, a->yt + (size_t)g * Og * P, P);
-    conv_job k = { a, a->yt, n->out->data, n->n_in == 3 ? n->in[2]->data : NULL };
+    conv_job k = { a, a->yt, n->out->data, n->n_in == 3 ? n->in[2]->data : NULL, NULL };
     cr__par_items(t, (size_t)a->N * a->O, (size_t)a->OH * a->OW, yt_to_y_items, &k);
 }
 
@@ -187,10 +255,10 @@ static void conv2d_backward(cr_tape *t, cr_node *n)
     const int Og = a->O / G, Kg = (a->C / G) * a->KH * a->KW;
     cr_pool *pool = cr_tape_pool(t);
     cr_real *gt = a->yt;                                   /* O x P */
-    conv_job j = { a, n->out->grad, gt, NULL };
+    conv_job j = { a, n->out->grad, gt, NULL, NULL };
     cr__par_items(t, (size_t)a->N * a->O, (size_t)a->OH * a->OW, g_to_gt_items, &j);
     if (b && b->grad) {
-        conv_job k = { a, gt, b->grad, NULL };
+        conv_job k = { a, gt, b->grad, NULL, NULL };
         cr__par_items(t, (size_t)a->O, (size_t)P, bias_grad_items, &k);
     }
     if (w->grad)
@@ -206,7 +274,7 @@ static void conv2d_backward(cr_tape *t, cr_node *n)
     for (int g = 0; g < G; g++)       /* dcol_g (Kg x P) = W_g^T Gt_g (Og x P) */
         cr_gemm(pool, 1, 0, Kg, P, Og, 1, w->data + (size_t)g * Og * Kg, Kg,
                 gt + (size_t)g * Og * P, P, 0, dcol + (size_t)g * Kg * P, P);
-    conv_job k = { a, dcol, x->grad, NULL };
+    conv_job k = { a, dcol, x->grad, NULL, dcol };
     cr__par_items(t, (size_t)a->N * a->C, rows / a->C * a->OH * a->OW, col2im_items, &k);
 }
 

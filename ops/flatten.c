@@ -1,12 +1,12 @@
 /* flatten: N x d1 x d2 x .. -> N x (d1 d2 ..), a view (torch.flatten(x, 1)).
  *   y->data is x->data: the row-major order is the same, so no value is copied,
- *   when recorded or on replay (forward has nothing to do).
- *   dx += g, one pass: y keeps a gradient buffer of its own, because the tape gives
- *   every tensor that needs a gradient its own buffer, zeroed when the reverse pass
- *   first reaches it (graph/backward.c) -- sharing x's buffer would let that zeroing
- *   erase what y's consumers had already added. For the same reason of tape
- *   structure, cr_record reserves y's own data block, which stays unused. */
+ *   when recorded or on replay (forward has nothing to do), and y has no data
+ *   block in the arena.
+ *   dx += g, element by element -- but y's gradient buffer IS x's (graph/view.h):
+ *   y's consumers already added into dx, so backward adds nothing. Only in a
+ *   traced pass, where y gets a buffer of its own, does it add g into dx. */
 #include "shape_util.h"
+#include "../graph/view.h"
 
 static void flatten_forward(cr_tape *t, cr_node *n)
 {
@@ -14,7 +14,13 @@ static void flatten_forward(cr_tape *t, cr_node *n)
     (void)n;   /* n->out->data aliases n->in[0]->data */
 }
 
-static const cr_op flatten_op = { "flatten", flatten_forward, cr__same_order_backward };
+static void flatten_backward(cr_tape *t, cr_node *n)
+{
+    cr_tensor *x = n->in[0];
+    if (x->grad != n->out->grad) cr__same_order_backward(t, n);   /* traced pass only */
+}
+
+static const cr_op flatten_op = { "flatten", flatten_forward, flatten_backward };
 
 cr_tensor *cr_flatten(cr_tape *t, cr_tensor *x)
 {
@@ -32,8 +38,6 @@ cr_tensor *cr_flatten(cr_tape *t, cr_tensor *x)
         return NULL;
     }
     int shape[2] = { x->shape[0], (int)(x->size / (size_t)x->shape[0]) };
-    cr_node *n = cr_record(t, &flatten_op, 1, &x, 2, shape);
-    if (!n) return NULL;
-    n->out->data = x->data;
-    return cr_run(t, n);
+    cr_node *n = cr__record_view(t, &flatten_op, x, 2, shape);
+    return n ? cr_run(t, n) : NULL;
 }

@@ -48,11 +48,55 @@ static void window2(const pool2d_attr *a, int p, int q, int *h0, int *h1, int *v
     window(q, a->stride[1], a->pad[1], a->kernel[1], a->W, v0, v1);
 }
 
+/* One step of the window scan: z at index i replaces the maximum m (at *best) when
+ * strictly greater (the first maximum stays) or when it is the first NaN. */
+static inline cr_real max_step(cr_real m, cr_real z, int32_t i, int32_t *best)
+{
+    if (z > m || (z != z && m == m)) {
+        *best = i;
+        return z;
+    }
+    return m;
+}
+
+/* max_items for kernel 2x2, stride 2, no padding (the usual downsampling): every
+ * window lies inside the plane; the same scan order, so the same values and
+ * positions as the general loop. */
+static void max_items_2x2(const cr_node *n, size_t b, size_t e)
+{
+    const pool2d_attr *a = n->attr;
+    const int W = a->W, OH = a->OH, OW = a->OW;
+    const size_t plane = (size_t)a->H * W, oplane = (size_t)OH * OW;
+    for (size_t it = b; it < e; it++) {
+        const cr_real *xp = n->in[0]->data + it * plane;
+        cr_real *yp = n->out->data + it * oplane;
+        int32_t *ap = a->arg + it * oplane;
+        for (int p = 0; p < OH; p++) {
+            const cr_real *r0 = xp + (size_t)(2 * p) * W, *r1 = r0 + W;
+            int32_t i0 = 2 * p * W;
+            for (int q = 0; q < OW; q++) {
+                int32_t v = 2 * q, best = i0 + v;
+                cr_real m = r0[v];
+                m = max_step(m, r0[v + 1], i0 + v + 1, &best);
+                m = max_step(m, r1[v], i0 + W + v, &best);
+                m = max_step(m, r1[v + 1], i0 + W + v + 1, &best);
+                yp[p * OW + q] = m;
+                ap[p * OW + q] = best;
+            }
+        }
+    }
+}
+
 static void max_items(void *ctx, size_t b, size_t e)
 {
     const cr_node *n = ((const pool_job *)ctx)->n;
     const pool2d_attr *a = n->attr;
     const size_t plane = (size_t)a->H * a->W, oplane = (size_t)a->OH * a->OW;
+    if (a->kernel[0] == 2 && a->kernel[1] == 2 && a->stride[0] == 2 && a->stride[1] == 2 &&
+        a->pad[0] == 0 && a->pad[1] == 0) {
+        max_items_2x2(n, b, e);
+        return;
+    }
     for (size_t it = b; it < e; it++) {
         const cr_real *xp = n->in[0]->data + it * plane;
         cr_real *yp = n->out->data + it * oplane;

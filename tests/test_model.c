@@ -269,6 +269,52 @@ static void test_model_save_load_rebuilds_identical_model(void **state)
     cr_meta_free(back);
 }
 
+/* "standardize": y = (x - mean) * inv_std per value of a sample, broadcast over the
+ * batch; mean 0, inv_std 1 until set; buffers (not parameters), saved
+ * and loaded with the model. By hand on 1x1x2 samples: mean (1, -2), inv_std (0.5, 4). */
+static void test_model_standardize_layer_by_hand_and_saved(void **state)
+{
+    (void)state;
+    char err[256] = "";
+    cr_rng r;
+    cr_rng_seed(&r, 3);
+    int in[3] = { 1, 1, 2 };
+    cr_model *m = cr_model_from_spec("standardize", 3, in, &r, err, sizeof err);
+    assert_non_null(m);
+    assert_int_equal(cr_model_param_count(m), 0);
+    assert_int_equal(cr_params_count(cr_model_params(m)), 0);
+    cr_tensor *mean = cr_params_find(cr_model_buffers(m), "l0.standardize.mean");
+    cr_tensor *inv = cr_params_find(cr_model_buffers(m), "l0.standardize.inv_std");
+    assert_non_null(mean);
+    assert_non_null(inv);
+    assert_int_equal(mean->ndim, 3);
+    assert_close(mean->data[1], 0, 0, 0);
+    assert_close(inv->data[1], 1, 0, 0);
+    mean->data[0] = 1, mean->data[1] = -2;
+    inv->data[0] = 0.5, inv->data[1] = 4;
+    const char *path = path_in("standardize.crm");
+    assert_int_equal(cr_model_save(m, path, NULL, NULL, err, sizeof err), CR_OK);
+    cr_model *l = cr_model_load(path, NULL, err, sizeof err);
+    assert_non_null(l);
+    int xs[4] = { 2, 1, 1, 2 };
+    cr_real xv[4] = { 3, -1, 0, 0.25f };
+    double want[4] = { 1, 4, -0.5, 9 };
+    cr_tape *t = cr_tape_new(0);
+    cr_tensor *x = cr_var(t, 4, xs, xv);
+    cr_tensor *y = cr_model_forward(t, l, x);
+    assert_non_null(y);
+    assert_all_close(y->data, want, 4, 0, 0);
+    assert_int_equal(cr_backward(t, cr_sum(t, y)), CR_OK);
+    double dx[4] = { 0.5, 4, 0.5, 4 };
+    assert_all_close(x->grad, dx, 4, 0, 0);
+    cr_tensor *lm = cr_params_find(cr_model_buffers(l), "l0.standardize.mean");
+    assert_false(lm->flags & CR_REQUIRES_GRAD);        /* a buffer, never optimized */
+    assert_null(cr_params_find(cr_model_params(l), "l0.standardize.mean"));
+    cr_tape_free(t);
+    cr_model_free(l);
+    cr_model_free(m);
+}
+
 /* Resuming: the file of cr_model_save with an optimizer rebuilds the model, and
  * cr_load into its state restores a fresh optimizer's step count and moments. */
 static void test_model_resume_restores_optimizer(void **state)
@@ -481,6 +527,7 @@ int main(void)
         cmocka_unit_test(test_model_forward_matches_ops_bit_for_bit),
         cmocka_unit_test(test_model_equals_mlp_from_same_seed),
         cmocka_unit_test(test_model_save_load_rebuilds_identical_model),
+        cmocka_unit_test(test_model_standardize_layer_by_hand_and_saved),
         cmocka_unit_test(test_model_resume_restores_optimizer),
         cmocka_unit_test(test_model_load_refuses_damaged_files_changing_nothing),
         cmocka_unit_test(test_model_load_refuses_inconsistent_description),

@@ -113,6 +113,53 @@ static void test_max_pool_by_hand_first_maximum_and_nan(void **state)
     cr_tape_free(t);
 }
 
+/* 2x2 stride 2 (its own loop in ops/pool2d.c) on odd 7x5 planes full of ties
+ * (values 0..3) and two NaNs, against the definition written out here: the last
+ * row and column are dropped (floor), y is the window maximum, the gradient goes to
+ * the first maximum in row-major window order, a NaN wins. */
+static void test_max_pool_2x2_odd_planes_against_definition(void **state)
+{
+    (void)state;
+    enum { N = 3, C = 2, H = 7, W = 5, OH = 3, OW = 2 };
+    int sx[4] = { N, C, H, W };
+    cr_real xv[N * C * H * W];
+    cr_rng r;
+    cr_rng_seed(&r, 21);
+    for (int i = 0; i < N * C * H * W; i++) xv[i] = (cr_real)cr_rng_below(&r, 4);
+    xv[1 * H * W + 2 * W + 3] = (cr_real)NAN;        /* plane 1, window (1, 1) */
+    xv[4 * H * W + 1 * W + 0] = (cr_real)NAN;        /* plane 4, window (0, 0) */
+    double ey[N * C * OH * OW], edx[N * C * H * W] = { 0 };
+    for (int pl = 0; pl < N * C; pl++)
+        for (int p = 0; p < OH; p++)
+            for (int q = 0; q < OW; q++) {
+                int best = -1;
+                for (int i = 0; i < 2; i++)
+                    for (int j = 0; j < 2; j++) {
+                        int k = pl * H * W + (2 * p + i) * W + 2 * q + j;
+                        if (best < 0 || xv[k] > xv[best] || (isnan(xv[k]) && !isnan(xv[best])))
+                            best = k;
+                    }
+                int o = (pl * OH + p) * OW + q;
+                ey[o] = xv[best];
+                edx[best] += 1 + o;                  /* g[o] = 1 + o */
+            }
+    cr_tape *t = cr_tape_new(0);
+    cr_tensor *x = cr_var(t, 4, sx, xv);
+    cr_pool2d_opts o = { { 2, 2 }, { 2, 2 }, { 0, 0 } };
+    cr_tensor *y = cr_max_pool2d(t, x, &o);
+    assert_non_null(y);
+    assert_int_equal(y->size, N * C * OH * OW);
+    cr_tensor *g = cr_const(t, 4, y->shape, NULL);
+    for (size_t k = 0; k < g->size; k++) g->data[k] = (cr_real)(1 + k);
+    assert_int_equal(cr_backward(t, cr_sum(t, cr_mul(t, y, g))), CR_OK);
+    for (size_t k = 0; k < y->size; k++) {
+        if (isnan(ey[k])) assert_true(isnan(y->data[k]));
+        else assert_close(y->data[k], ey[k], 0, 0);
+    }
+    assert_all_close(x->grad, edx, N * C * H * W, 0, 0);
+    cr_tape_free(t);
+}
+
 /* With padding 1 the padded border never wins, even over negative values. */
 static void test_max_pool_padding_never_wins(void **state)
 {
@@ -318,11 +365,100 @@ static void test_flatten_is_a_view_with_gradient(void **state)
     double w[24];
     weighted_sum_weights(w, 24);
     assert_all_close(x->grad, w, 24, 0, 0);
+    assert_ptr_equal(y->grad, x->grad);       /* one gradient buffer */
     x->data[5] = 100;                         /* seen through the view at once */
     assert_close(y->data[5], 100, 0, 0);
     assert_int_equal(cr_tape_forward(t), CR_OK);
     assert_ptr_equal(y->data, x->data);
     cr_tape_free(t);
+}
+
+/* loss = sum(x) or sum(flatten(x)), x 8x16x7x7 (the CNN's last pool output): the
+ * flatten adds only its node (header and input list), no data block, and its
+ * backward no gradient buffer for y. */
+static void arena_bytes(int with_flatten, size_t *recorded, size_t *after_backward)
+{
+    int sx[4] = { 8, 16, 7, 7 };
+    cr_tape *t = cr_tape_new(0);
+    cr_tensor *x = cr_var(t, 4, sx, NULL);
+    size_t before = cr_tape_arena_used(t);
+    cr_tensor *y = with_flatten ? cr_flatten(t, x) : x;
+    assert_non_null(y);
+    *recorded = cr_tape_arena_used(t) - before;
+    cr_tensor *loss = cr_sum(t, y);
+    size_t forward = cr_tape_arena_used(t);
+    assert_int_equal(cr_backward(t, loss), CR_OK);
+    *after_backward = cr_tape_arena_used(t) - forward;
+    assert_close(x->grad[0], 1, 0, 0);
+    assert_close(x->grad[x->size - 1], 1, 0, 0);
+    if (with_flatten) assert_ptr_equal(y->grad, x->grad);
+    cr_tape_free(t);
+}
+
+static void test_flatten_takes_no_arena_block_for_data_or_gradient(void **state)
+{
+    (void)state;
+    size_t rec_plain, back_plain, rec_flat, back_flat;
+    arena_bytes(0, &rec_plain, &back_plain);
+    arena_bytes(1, &rec_flat, &back_flat);
+    assert_int_equal(rec_plain, 0);
+    /* a data block would be 6272 values; the node is a header and one pointer */
+    assert_true(rec_flat < sizeof(cr_tensor) + 64);
+    /* the same gradient blocks (x's, the loss's) up to 64-byte alignment padding;
+     * a buffer of y's own would add 6272 values */
+    assert_true(back_flat < back_plain + 64);
+}
+
+/* h = x*x feeds the flatten and other ops, recorded before and after it, and a
+ * flatten of the flatten: every path's gradient ends up in dh once. */
+static cr_tensor *build_flatten_shared(cr_tape *t, cr_tensor *const *in, int n, void *user)
+{
+    (void)n;
+    (void)user;
+    cr_tensor *h = cr_mul(t, in[0], in[0]);
+    cr_tensor *before = cr_sum(t, cr_mul(t, h, h));
+    cr_tensor *y = cr_flatten(t, h);
+    cr_tensor *yy = cr_flatten(t, y);
+    cr_tensor *after = cr_sum(t, cr_exp(t, h));
+    cr_tensor *l = cr_add(t, weighted_sum(t, y), cr_add(t, before, after));
+    return cr_add(t, l, cr_sum(t, cr_mul(t, yy, yy)));
+}
+
+/* Same loss with the gradient of x written out: dL/dh = w + 2h + exp(h) + 2h and
+ * dL/dx = 2x dL/dh. A traced pass (y with its own buffer) gives the same bits as
+ * an untraced one, before and after it on the same recording. */
+static void test_flatten_shared_input_gradient_traced_and_not(void **state)
+{
+    (void)state;
+    cr_rng r;
+    cr_rng_seed(&r, 9);
+    int sx[3] = { 2, 3, 4 };
+    cr_tensor *x = rand_param(&r, 3, sx, -1, 1);
+    check_gradients(build_flatten_shared, &x, 1, NULL, "flatten, shared input");
+    double w[24], want[24];
+    weighted_sum_weights(w, 24);
+    for (int i = 0; i < 24; i++) {
+        double v = x->data[i], h = v * v;
+        want[i] = 2 * v * (w[i] + 4 * h + exp(h));
+    }
+    cr_real got[3][24];
+    cr_tape *t = cr_tape_new(0);
+    cr_tape_set_keep_graph(t, 1);
+    cr_tensor *loss = build_flatten_shared(t, &x, 1, NULL);
+    FILE *sink = tmpfile();
+    assert_non_null(sink);
+    for (int pass = 0; pass < 3; pass++) {
+        cr_tensor_zero_grad(x);
+        cr_tape_set_trace(t, pass == 1 ? sink : NULL);
+        assert_int_equal(cr_backward(t, loss), CR_OK);
+        assert_all_close(x->grad, want, 24, TOL(1e-12, 1e-5), TOL(1e-12, 1e-5));
+        memcpy(got[pass], x->grad, sizeof got[pass]);
+    }
+    assert_memory_equal(got[0], got[1], sizeof got[0]);
+    assert_memory_equal(got[0], got[2], sizeof got[0]);
+    fclose(sink);
+    cr_tape_free(t);
+    cr_tensor_free(x);
 }
 
 static cr_tensor *build_flatten(cr_tape *t, cr_tensor *const *in, int n, void *user)
@@ -354,6 +490,7 @@ int main(void)
         cmocka_unit_test(test_pools_match_pytorch),
         cmocka_unit_test(test_global_avg_pool_matches_pytorch),
         cmocka_unit_test(test_max_pool_by_hand_first_maximum_and_nan),
+        cmocka_unit_test(test_max_pool_2x2_odd_planes_against_definition),
         cmocka_unit_test(test_max_pool_padding_never_wins),
         cmocka_unit_test(test_avg_pool_counts_padding_in_the_divisor),
         cmocka_unit_test(test_pools_gradcheck),
@@ -362,6 +499,8 @@ int main(void)
         cmocka_unit_test(test_pool_error_messages),
         cmocka_unit_test(test_flatten_is_a_view_with_gradient),
         cmocka_unit_test(test_flatten_gradcheck_and_errors),
+        cmocka_unit_test(test_flatten_takes_no_arena_block_for_data_or_gradient),
+        cmocka_unit_test(test_flatten_shared_input_gradient_traced_and_not),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

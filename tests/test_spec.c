@@ -214,7 +214,7 @@ static void test_spec_bad_specs_fail_with_exact_messages(void **state)
         { "relu, swish", 1, { 4 }, CR_ERR_ARG,
           "layer 2 (swish): unknown layer 'swish' (known: dense, conv, maxpool, avgpool, "
           "globalavgpool, flatten, batchnorm, dropout, relu, tanh, sigmoid, leaky_relu, "
-          "softmax)" },
+          "softmax, standardize)" },
         { "dropout 1", 1, { 4 }, CR_ERR_ARG,
           "layer 1 (dropout 1): dropout probability 1 outside [0, 1)" },
         { "dropout nan", 1, { 4 }, CR_ERR_ARG,

@@ -76,6 +76,49 @@ static void test_arch_resume_from_checkpoint_is_bit_identical(void **state)
     expect_usage_error(args, "the checkpoint is of an --arch run but this run has no --arch");
 }
 
+/* --arch with --standardize: the model starts with a "standardize" layer holding
+ * the training part's per-pixel mean and 1/std (here --val 0: all 600 images,
+ * computed again below by cr_dataset_standardize), so the saved file alone
+ * re-evaluates the raw test images to the same accuracy. */
+static void test_arch_standardize_statistics_travel_with_the_model(void **state)
+{
+    (void)state;
+    char args[2048], line[256], line2[256];
+    snprintf(args, sizeof args, "--data '%s' --arch '" CNN "' --standardize --val 0 --optim adam "
+             "--lr 0.01 --batch 16 --epochs 3 --seed 5 --out '%s'", data_dir(),
+             td_path("std.crm"));
+    assert_int_equal(run(args), 0);
+    assert_msg_has(slurp(td_path("stdout")), "model: standardize, " CNN " on 1x6x6, "
+                   "188 parameters");
+    assert_true(test_accuracy(line, sizeof line) > 0.8);
+    snprintf(args, sizeof args, "--data '%s' --eval '%s'", data_dir(), td_path("std.crm"));
+    assert_int_equal(run(args), 0);
+    test_accuracy(line2, sizeof line2);
+    assert_string_equal(line, line2);
+
+    char err[256];
+    cr_model *m = cr_model_load(td_path("std.crm"), NULL, err, sizeof err);
+    assert_non_null(m);
+    cr_tensor *mean = cr_params_find(cr_model_buffers(m), "l0.standardize.mean");
+    cr_tensor *inv = cr_params_find(cr_model_buffers(m), "l0.standardize.inv_std");
+    assert_non_null(mean);
+    assert_non_null(inv);
+    cr_dataset *tr = NULL;
+    assert_int_equal(cr_idx_load_dir(&tr, NULL, data_dir(), 0, err, sizeof err), CR_OK);
+    assert_int_equal(cr_dataset_standardize(tr, NULL, 0, err, sizeof err), CR_OK);
+    assert_int_equal(mean->size, 36);
+    double want_mean[36], want_inv[36];
+    for (int j = 0; j < 36; j++) {
+        want_mean[j] = tr->mean[j];
+        want_inv[j] = tr->inv_std[j];
+    }
+    assert_all_close(mean->data, want_mean, 36, 0, 0);
+    assert_all_close(inv->data, want_inv, 36, 0, 0);
+    assert_true(want_inv[0] != 1 || want_inv[14] != 1);   /* not the identity */
+    cr_dataset_free(tr);
+    cr_model_free(m);
+}
+
 static void test_arch_refuses_mlp_options_and_bad_specs(void **state)
 {
     (void)state;
@@ -107,6 +150,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_arch_cnn_learns_and_saved_model_reevaluates),
         cmocka_unit_test(test_arch_resume_from_checkpoint_is_bit_identical),
+        cmocka_unit_test(test_arch_standardize_statistics_travel_with_the_model),
         cmocka_unit_test(test_arch_refuses_mlp_options_and_bad_specs),
     };
     return cmocka_run_group_tests_name("train_arch", tests, NULL, NULL);

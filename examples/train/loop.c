@@ -179,8 +179,11 @@ static int setup(trainer *T)
     if (cr_split_make(&T->split, n, n_val, o->seed, NULL, 0) != CR_OK)
         return trainer_fail(T, EXIT_TRAIN_FAILED, "out of memory%s", "");
     if (o->standardize) {
+        /* --arch: the statistics go into the model's first layer (trainer_build_arch),
+         * so the test set stays raw */
         if (cr_dataset_standardize(tr, T->split.train, T->split.n_train, NULL, 0) != CR_OK ||
-            (T->test && cr_dataset_set_norm(T->test, tr->mean, tr->inv_std, NULL, 0) != CR_OK))
+            (T->test && !o->arch &&
+             cr_dataset_set_norm(T->test, tr->mean, tr->inv_std, NULL, 0) != CR_OK))
             return trainer_fail(T, EXIT_TRAIN_FAILED, "out of memory%s", "");
     }
     model_info *mi = &T->mi;
@@ -206,6 +209,7 @@ static int setup(trainer *T)
         mi->act = CR_ACT_NONE;
         mi->dropout = 0;
         mi->batchnorm = 0;
+        mi->standardized = 0;                /* --standardize: the model's first layer */
         int rc = trainer_build_arch(T, &rng);
         if (rc) return rc;
         /* files hold cr_model_state (cr_model_save), no file_params */

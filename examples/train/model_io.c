@@ -7,6 +7,7 @@
  * are tensors of the file, since they belong to cr_mlp_state. */
 #include "train.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 cr_params *model_file_params(cr_mlp *m, int standardized, int n_features,
@@ -169,8 +170,34 @@ int trainer_build_arch(trainer *T, cr_rng *rng)
         T->in_shape[0] = (int)d->n_features;
     }
     char why[TRAIN_ERR - 16];
-    T->model = cr_model_from_spec(T->o->arch, T->in_ndim, T->in_shape, rng, why, sizeof why);
+    /* --standardize: a first layer "standardize" takes the training part's statistics
+     * from the dataset (which then stops applying them), so model files carry them */
+    const char *spec = T->o->arch;
+    char *with_std = NULL;
+    if (T->o->standardize) {
+        size_t len = strlen(spec) + sizeof "standardize, ";
+        with_std = malloc(len);
+        if (!with_std) return trainer_fail(T, EXIT_TRAIN_FAILED, "out of memory%s", "");
+        snprintf(with_std, len, "standardize, %s", spec);
+        spec = with_std;
+    }
+    T->model = cr_model_from_spec(spec, T->in_ndim, T->in_shape, rng, why, sizeof why);
+    free(with_std);
     if (!T->model) return trainer_fail(T, EXIT_USAGE, "--arch: %s", why);
+    if (T->o->standardize) {
+        cr_params *b = cr_model_buffers(T->model);
+        cr_tensor *mean = cr_params_find(b, "l0.standardize.mean");
+        cr_tensor *inv = cr_params_find(b, "l0.standardize.inv_std");
+        cr_dataset *tr = T->train;
+        if (!mean || !inv || mean->size != tr->n_features || !tr->mean)
+            return trainer_fail(T, EXIT_TRAIN_FAILED, "--standardize: no statistics%s", "");
+        for (size_t j = 0; j < tr->n_features; j++) {
+            mean->data[j] = tr->mean[j];
+            inv->data[j] = tr->inv_std[j];
+        }
+        if (cr_dataset_set_norm(tr, NULL, NULL, NULL, 0) != CR_OK)
+            return trainer_fail(T, EXIT_TRAIN_FAILED, "out of memory%s", "");
+    }
     int out[3], nd = cr_model_shape(T->model, cr_model_n_layers(T->model) - 1, out);
     if (nd != 1) {
         snprintf(T->err, sizeof T->err, "--arch: the model's output is not a vector of class "

@@ -64,7 +64,9 @@ void train_usage(FILE *f)
 "  --val X                hold out X of the training set for validation:\n"
 "                         a fraction if < 1, else a count (default 0.1)\n"
 "  --standardize          per-feature mean/std from the training part\n"
-"                         (default: off; pixels are always scaled to [0,1])\n"
+"                         (default: off; pixels are always scaled to [0,1]);\n"
+"                         with --arch, a first layer \"standardize\" holding\n"
+"                         them, saved in the model file\n"
 "  --spiral-arms N        embedded data: number of arms (default 3)\n"
 "  --spiral-points N      embedded data: training points per arm (default 2000)\n"
 "\n", f);
@@ -513,8 +515,6 @@ static int finish(train_opts *o, raw *r, char *err, size_t errsize)
         if (mlp)
             return fail(err, errsize, "--arch describes the whole model; %s is a shorthand for "
                         "an MLP and cannot be combined with it (put the layer in the spec)", mlp);
-        if (o->standardize && !o->eval)
-            return fail(err, errsize, "--standardize is not supported with --arch yet");
     }
     if (o->checkpoint_every && !o->checkpoint)
         return fail(err, errsize, "--checkpoint-every needs --checkpoint FILE");
