@@ -382,12 +382,13 @@ BINDIR     ?= $(PREFIX)/bin
 MANDIR     ?= $(PREFIX)/share/man
 INST_FILES := $(INCLUDEDIR)/chainrule.h $(BINDIR)/chainrule-train \
     $(MANDIR)/man1/chainrule-train.1 $(BINDIR)/chainrule-run $(MANDIR)/man1/chainrule-run.1 \
+    $(BINDIR)/chainrule-train-text $(MANDIR)/man1/chainrule-train-text.1 \
     $(foreach n,chainrule chainrule_double, \
     $(LIBDIR)/lib$(n).a $(LIBDIR)/lib$(n).so.$(CR_VERSION) $(LIBDIR)/lib$(n).so.$(CR_MAJOR) \
     $(LIBDIR)/lib$(n).so $(LIBDIR)/pkgconfig/$(n).pc)
 .PHONY: uninstall install-lib test-install
 
-install: $(B)/examples/train $(B)/examples/graph_run
+install: $(B)/examples/train $(B)/examples/graph_run $(B)/examples/train_text
 	@$(MAKE) --no-print-directory REAL=float install-lib
 	@$(MAKE) --no-print-directory REAL=double install-lib
 	install -d $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
@@ -398,6 +399,9 @@ install: $(B)/examples/train $(B)/examples/graph_run
 	install -m 755 $(B)/examples/graph_run $(DESTDIR)$(BINDIR)/chainrule-run
 	$(B)/examples/graph_run --help | sh tools/help-to-man.sh chainrule-run 1 "chainrule $(CR_VERSION)" \
 	    > $(DESTDIR)$(MANDIR)/man1/chainrule-run.1
+	install -m 755 $(B)/examples/train_text $(DESTDIR)$(BINDIR)/chainrule-train-text
+	$(B)/examples/train_text --help | sh tools/help-to-man.sh chainrule-train-text 1 \
+	    "chainrule $(CR_VERSION)" > $(DESTDIR)$(MANDIR)/man1/chainrule-train-text.1
 	@sh tools/post-install.sh install '$(DESTDIR)' '$(PREFIX)' '$(LIBDIR)' '$(BINDIR)' \
 	    libchainrule.so.$(CR_MAJOR)
 

@@ -181,6 +181,23 @@ check "chainrule-train --save-graph writes a graph file" "$train" --no-progress 
 "$runner" "$tmp/m.crg" "$tmp/s.csv" > "$tmp/run.out" 2>&1
 check "chainrule-run runs it on a CSV table" grep -q '^accuracy .* (.*/3)$' "$tmp/run.out"
 
+# chainrule-train-text: the character language model, trained and sampled from its
+# model file alone.
+ttext=$prefix/bin/chainrule-train-text
+"$ttext" --help > "$tmp/help" 2>&1
+check "chainrule-train-text --help exits 0" [ "$?" -eq 0 ]
+for s in NAME SYNOPSIS DESCRIPTION OPTIONS 'EXIT STATUS'; do
+    check "chainrule-train-text --help has the section $s" grep -qx "$s" "$tmp/help"
+done
+check "the chainrule-train-text manual page is installed" \
+    [ -f "$prefix/share/man/man1/chainrule-train-text.1" ]
+i=0
+while [ $i -lt 30 ]; do echo "the chain rule, step by step; abc abc abc."; i=$((i + 1)); done > "$tmp/t.txt"
+check "chainrule-train-text trains an LSTM briefly" "$ttext" --no-progress --text "$tmp/t.txt" \
+    --hidden 8 --embed 4 --batch 2 --steps 8 --epochs 1 --out "$tmp/t.crm"
+"$ttext" --model "$tmp/t.crm" --generate 20 --seed 3 > "$tmp/gen.out" 2>&1
+check "chainrule-train-text samples from the model file alone" [ "$?" -eq 0 -a -s "$tmp/gen.out" ]
+
 # make uninstall removes every file and link that make install put there.
 check "make uninstall exits 0" "$MAKE" --no-print-directory uninstall PREFIX="$prefix"
 check "nothing is left in the prefix after make uninstall" \
@@ -192,7 +209,7 @@ check "make install DESTDIR=... PREFIX=/usr exits 0" \
     "$MAKE" --no-print-directory install DESTDIR="$stage" PREFIX=/usr
 check "staged chainrule.pc says prefix=/usr" grep -qx 'prefix=/usr' "$stage/usr/lib/pkgconfig/chainrule.pc"
 check "staged header and command" \
-    sh -c "[ -f '$stage/usr/include/chainrule.h' ] && [ -x '$stage/usr/bin/chainrule-train' ] && [ -x '$stage/usr/bin/chainrule-run' ]"
+    sh -c "[ -f '$stage/usr/include/chainrule.h' ] && [ -x '$stage/usr/bin/chainrule-train' ] && [ -x '$stage/usr/bin/chainrule-run' ] && [ -x '$stage/usr/bin/chainrule-train-text' ]"
 check "make uninstall DESTDIR=... PREFIX=/usr exits 0" \
     "$MAKE" --no-print-directory uninstall DESTDIR="$stage" PREFIX=/usr
 check "nothing is left in DESTDIR after make uninstall" \
