@@ -123,7 +123,7 @@ static cr_tensor *run_op(state *s, reader *r, unsigned code)
 {
     cr_tape *t = s->t;
     cr_tensor *a = pick(s, r), *b = pick(s, r);
-    switch (code % 38) {
+    switch (code % 39) {
     case 0: return cr_add(t, a, b);
     case 1: return cr_sub(t, a, b);
     case 2: return cr_mul(t, a, b);
@@ -193,6 +193,10 @@ static cr_tensor *run_op(state *s, reader *r, unsigned code)
     case 36: {
         int axis = small(r, -4, 4), index = small(r, -3, 4);
         return cr_select(t, a, axis, index);
+    }
+    case 37: {
+        int start = small(r, -2, 5), len = small(r, -1, 5);
+        return cr_gate(t, a, start, len, (cr_gate_act)small(r, -1, 2));
     }
     default: {
         cr_tensor *in[2] = { a, b };

@@ -1832,7 +1832,8 @@ int cr_unbind(cr_tape *t, cr_tensor *x, int axis, cr_tensor **out, int cap);
  * Layers: layer l's h' is layer l+1's x; with dropout p > 0, in training, layer
  * l's output goes through inverted dropout (cr_dropout) before layer l+1 (not after
  * the last layer), as PyTorch. Everything is recorded as ops (cr_matmul with the
- * weight transposed, cr_add, cr_slice for the gate blocks, cr_sigmoid, cr_tanh,
+ * weight transposed, cr_add, cr_slice for the gate blocks, cr_sigmoid, cr_tanh
+ * (the LSTM: cr_gate, both at once, and b_ih + b_hh added as one bias),
  * cr_mul, ...): backward is the chain rule over them, nothing hand-written.
  *
  * Parameters (cr_rnn_params, PyTorch's names, shapes and order; save/load with
@@ -2085,6 +2086,16 @@ cr_status cr_graph_register_op(const char *name, cr_custom_fn forward, cr_custom
                                void *user);
 /* 1 when graph files can hold nodes of the built-in op `name` ("conv2d"), else 0. */
 int cr_graph_op_known(const char *name);
+
+/* ---- gate activations on column blocks (issue 15: the LSTM's memory) ---- */
+typedef enum { CR_GATE_SIGMOID = 0, CR_GATE_TANH = 1 } cr_gate_act;
+/* y = act(x[:, start:start+len]) for a rank-2 x (rows x columns), act cr_sigmoid's
+ * or cr_tanh's function: the same bits as cr_slice(t, x, 1, start, len) followed
+ * by cr_sigmoid / cr_tanh, in one node (no sliced copy and its gradient kept on the
+ * tape; LSTM gate blocks). dx[:, start+j] += g*y*(1-y) (sigmoid) or g*(1-y^2)
+ * (tanh); the other columns get nothing. Returns a tape tensor; NULL with
+ * CR_ERR_SHAPE for x not rank 2 or columns outside x, CR_ERR_ARG for another act. */
+cr_tensor *cr_gate(cr_tape *t, cr_tensor *x, int start, int len, cr_gate_act act);
 
 #if defined(__GNUC__) && __GNUC__ >= 4
 #pragma GCC visibility pop

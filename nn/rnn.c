@@ -167,6 +167,21 @@ static void layer_step(cr_tape *t, const cr_rnn *r, int l, cr_tensor *x, cr_tens
                        cr_tensor *c, cr_tensor **h_out, cr_tensor **c_out)
 {
     const int H = r->hidden;
+    if (r->kind == CR_LSTM) {
+        /* Fewest B x 4H nodes (each is kept with its gradient for the whole chunk):
+         * one sum of the two products, one add of b_ih + b_hh (a 4H node), each
+         * gate block activated by cr_gate (slice + sigmoid/tanh in one node). */
+        cr_tensor *b = cr_add(t, r->b_ih[l], r->b_hh[l]);
+        cr_tensor *a = cr_add(t, cr_add(t, cr_matmul(t, x, r->w_ih[l], 0, 1),
+                                        cr_matmul(t, h, r->w_hh[l], 0, 1)), b);
+        cr_tensor *i = cr_gate(t, a, 0 * H, H, CR_GATE_SIGMOID);
+        cr_tensor *f = cr_gate(t, a, 1 * H, H, CR_GATE_SIGMOID);
+        cr_tensor *g = cr_gate(t, a, 2 * H, H, CR_GATE_TANH);
+        cr_tensor *o = cr_gate(t, a, 3 * H, H, CR_GATE_SIGMOID);
+        *c_out = cr_add(t, cr_mul(t, f, c), cr_mul(t, i, g));
+        *h_out = cr_mul(t, o, cr_tanh(t, *c_out));
+        return;
+    }
     cr_tensor *gi = cr_add(t, cr_matmul(t, x, r->w_ih[l], 0, 1), r->b_ih[l]);
     cr_tensor *gh = cr_add(t, cr_matmul(t, h, r->w_hh[l], 0, 1), r->b_hh[l]);
     switch (r->kind) {
@@ -176,16 +191,8 @@ static void layer_step(cr_tape *t, const cr_rnn *r, int l, cr_tensor *x, cr_tens
     case CR_RNN_RELU:
         *h_out = cr_relu(t, cr_add(t, gi, gh));
         break;
-    case CR_LSTM: {
-        cr_tensor *a = cr_add(t, gi, gh);
-        cr_tensor *i = cr_sigmoid(t, gate(t, a, 0, H));
-        cr_tensor *f = cr_sigmoid(t, gate(t, a, 1, H));
-        cr_tensor *g = cr_tanh(t, gate(t, a, 2, H));
-        cr_tensor *o = cr_sigmoid(t, gate(t, a, 3, H));
-        *c_out = cr_add(t, cr_mul(t, f, c), cr_mul(t, i, g));
-        *h_out = cr_mul(t, o, cr_tanh(t, *c_out));
+    case CR_LSTM:   /* above */
         break;
-    }
     case CR_GRU: {
         cr_tensor *rg = cr_sigmoid(t, cr_add(t, gate(t, gi, 0, H), gate(t, gh, 0, H)));
         cr_tensor *z = cr_sigmoid(t, cr_add(t, gate(t, gi, 1, H), gate(t, gh, 1, H)));

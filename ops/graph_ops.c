@@ -127,6 +127,23 @@ static cr_tensor *build_slice(cr_tape *t, cr_tensor *const *in, int n_in, const 
     return cr_slice(t, in[0], (int)a->i[0], (int)a->i[1], (int)a->i[2]);
 }
 
+/* gate: i = start, length, act */
+static int save_gate(const cr_node *n, cr__gattr *a, const cr_rng *const *r, int nr)
+{
+    (void)r, (void)nr;
+    a->i[0] = n->iarg[0];
+    a->i[1] = n->out->shape[1];
+    a->i[2] = n->iarg[1];
+    return 1;
+}
+
+static cr_tensor *build_gate(cr_tape *t, cr_tensor *const *in, int n_in, const cr__gattr *a,
+                             const cr__gctx *c)
+{
+    UNUSED_ARGS;
+    return cr_gate(t, in[0], (int)a->i[0], (int)a->i[1], (cr_gate_act)a->i[2]);
+}
+
 /* concat: i = axis (resolved) */
 static int save_iarg0(const cr_node *n, cr__gattr *a, const cr_rng *const *r, int nr)
 {
@@ -298,6 +315,7 @@ static const cr__graph_op table[] = {
     { "max_axis", 1, 1, 2, 0, save_axis_keep, build_max_axis },
     E0(reshape, 1),
     { "slice", 1, 1, 3, 0, save_slice, build_slice },
+    { "gate", 1, 1, 3, 0, save_gate, build_gate },
     { "concat", 1, INT_MAX, 1, 0, save_iarg0, build_concat },
     { "permute", 1, 1, 4, 0, save_permute, build_permute },
     { "stack", 1, INT_MAX, 1, 0, save_iarg0, build_stack },

@@ -1,6 +1,9 @@
 /* Squashing functions, g = dL/dy; both backward passes use the output y:
  *   sigmoid:  y = 1 / (1 + e^-x)     dx += g y (1 - y)
  *   tanh:     y = tanh x             dx += g (1 - y^2)
+ *   gate:     y[r,j] = act(x[r,start+j]) for j < len, act sigmoid or tanh (the same
+ *             bits as slice then sigmoid/tanh, in one node: an LSTM's gate blocks
+ *             without a sliced copy kept on the tape); dx[r,start+j] += as above.
  * sigmoid only evaluates e^-|x|: for x < 0 it is e^x / (1 + e^x), so nothing
  * overflows for any x; sigmoid(0) = 0.5 exactly. For large x, y rounds to 1 and
  * the gradient to 0 (x > ~17 in float, ~37 in double); for very negative x both
@@ -9,14 +12,17 @@
 
 /* -------------------------------------------------------------- sigmoid */
 
+static inline cr_real sigmoid_real(cr_real x)
+{
+    const cr_real e = cr__exp(-cr__fabs(x));     /* in (0, 1]: cannot overflow */
+    return x >= 0 ? 1 / (1 + e) : e / (1 + e);
+}
+
 static void sigmoid_fwd(const cr_node *n, size_t b, size_t e)
 {
     const cr_real *restrict x = n->in[0]->data;
     cr_real *restrict y = n->out->data;
-    for (size_t i = b; i < e; i++) {
-        const cr_real e = cr__exp(-cr__fabs(x[i]));     /* in (0, 1]: cannot overflow */
-        y[i] = x[i] >= 0 ? 1 / (1 + e) : e / (1 + e);
-    }
+    for (size_t i = b; i < e; i++) y[i] = sigmoid_real(x[i]);
 }
 
 static void sigmoid_forward(cr_tape *t, cr_node *n)
@@ -100,3 +106,86 @@ static void tanh_backward(cr_tape *t, cr_node *n)
 static const cr_op tanh_op = { "tanh", tanh_forward, tanh_backward };
 
 cr_tensor *cr_tanh(cr_tape *t, cr_tensor *x) { return cr__unary(t, &tanh_op, x, 0); }
+
+/* ----------------------------------------------------------------- gate */
+
+/* iarg: [0] start, [1] act (CR_GATE_SIGMOID or CR_GATE_TANH). Output element i is
+ * row i / len, column i % len; a range [b, e) is walked row piece by row piece. */
+
+static void gate_fwd(const cr_node *n, size_t b, size_t e)
+{
+    const size_t len = (size_t)n->out->shape[1], cols = (size_t)n->in[0]->shape[1];
+    const cr_real *x = n->in[0]->data + (size_t)n->iarg[0];
+    cr_real *y = n->out->data;
+    const int use_tanh = n->iarg[1] == CR_GATE_TANH;
+    while (b < e) {
+        const size_t r = b / len, j0 = b % len;
+        const size_t j1 = e - b < len - j0 ? j0 + (e - b) : len;
+        const cr_real *restrict xr = x + r * cols;
+        cr_real *restrict yr = y + r * len;
+        if (use_tanh)
+            for (size_t j = j0; j < j1; j++) yr[j] = tanh_real(xr[j]);
+        else
+            for (size_t j = j0; j < j1; j++) yr[j] = sigmoid_real(xr[j]);
+        b += j1 - j0;
+    }
+}
+
+static void gate_forward(cr_tape *t, cr_node *n)
+{
+    cr__par_node(t, n, n->out->size, gate_fwd);
+}
+
+static void gate_bwd(const cr_node *n, size_t b, size_t e)
+{
+    const size_t len = (size_t)n->out->shape[1], cols = (size_t)n->in[0]->shape[1];
+    cr_real *dx = n->in[0]->grad + (size_t)n->iarg[0];
+    const cr_real *g = n->out->grad, *y = n->out->data;
+    const int use_tanh = n->iarg[1] == CR_GATE_TANH;
+    while (b < e) {
+        const size_t r = b / len, j0 = b % len;
+        const size_t j1 = e - b < len - j0 ? j0 + (e - b) : len;
+        cr_real *restrict dr = dx + r * cols;
+        const cr_real *restrict gr = g + r * len, *restrict yr = y + r * len;
+        if (use_tanh)
+            for (size_t j = j0; j < j1; j++) dr[j] += gr[j] * (1 - yr[j] * yr[j]);
+        else
+            for (size_t j = j0; j < j1; j++) dr[j] += gr[j] * yr[j] * (1 - yr[j]);
+        b += j1 - j0;
+    }
+}
+
+static void gate_backward(cr_tape *t, cr_node *n)
+{
+    if (!n->in[0]->grad) return;
+    cr__par_node(t, n, n->out->size, gate_bwd);
+}
+
+static const cr_op gate_op = { "gate", gate_forward, gate_backward };
+
+cr_tensor *cr_gate(cr_tape *t, cr_tensor *x, int start, int len, cr_gate_act act)
+{
+    if (!cr_check_inputs(t, "gate", 1, &x)) return NULL;
+    char s[48];
+    if (x->ndim != 2) {
+        cr_tape_fail(t, CR_ERR_SHAPE, "gate: x is %s but must be rank 2 (rows x columns)",
+                     cr_shape_str(x, s, sizeof s));
+        return NULL;
+    }
+    if (act != CR_GATE_SIGMOID && act != CR_GATE_TANH) {
+        cr_tape_fail(t, CR_ERR_ARG, "gate: act %d is neither CR_GATE_SIGMOID nor CR_GATE_TANH",
+                     (int)act);
+        return NULL;
+    }
+    if (len < 1 || start < 0 || start > x->shape[1] - len) {
+        cr_tape_fail(t, CR_ERR_SHAPE, "gate: columns [%d, %lld) are not within the %d of x",
+                     start, (long long)start + len, x->shape[1]);
+        return NULL;
+    }
+    int shape[2] = { x->shape[0], len };
+    cr_node *n = cr_record(t, &gate_op, 1, &x, 2, shape);
+    if (!n) return NULL;
+    n->iarg[0] = start;
+    n->iarg[1] = (int)act;
+    return cr_run(t, n);
+}

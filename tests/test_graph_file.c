@@ -169,7 +169,8 @@ static void rec_shape(cr_tape *t, cr_params *p, cr_rng *rng, rt_case *c)
     cr_tensor *x = leaf(t, rng, 4, s, -2, 2);
     cr_tensor *y = cr_reshape(t, x, 2, r);                /* 6x4 */
     cr_tensor *z = cr_slice(t, y, 1, 1, 2);               /* 6x2 */
-    cr_tensor *parts[3] = { z, y, z };
+    cr_tensor *g = cr_gate(t, y, 2, 2, CR_GATE_TANH);    /* 6x2 */
+    cr_tensor *parts[3] = { z, y, g };
     cr_tensor *w = cr_concat(t, 3, parts, -1);            /* 6x8 */
     cr_tensor *q = cr_permute(t, x, perm);                /* 2x2x2x3 */
     cr_tensor *f = cr_flatten(t, q);                      /* 2x12 */

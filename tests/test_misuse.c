@@ -120,10 +120,11 @@ static cr_tensor *run_op(cr_tape *t, int op, cr_tensor **in)
         extra_nodes += parts[0] != NULL;
         return k == 2 ? parts[1] : NULL;
     }
+    case 41: return cr_gate(t, a, 1, 2, CR_GATE_TANH);
     default: return NULL;
     }
 }
-#define N_OPS 41
+#define N_OPS 42
 
 /* Every op, under every arena cap up to 6 KiB in steps of 8 bytes (0: none): whatever
  * fails, the tape holds exactly the nodes whose tensors were returned, and print,

@@ -526,6 +526,46 @@ static void test_rnn_step_in_no_grad_mode_matches_and_records_nothing(void **sta
     cr_rnn_free(r);
 }
 
+/* Memory of one LSTM step on the tape (issue 15: the fortunes LSTM's peak RSS):
+ * values recorded plus the gradients backward allocates stay within 5 tensors of
+ * B x 4H (the two products, their sum, + b_ih + b_hh, the cr_gate outputs) and 5
+ * of B x H (f c, i g, c', tanh c', h'), each twice (value and gradient), plus 6 KiB
+ * for the node records and the 4H bias sum. The composed cell before had 7 B x 4H
+ * tensors (a bias add per product, the four slices, the four activations): 32 KiB
+ * of float more at B 32, H 16, over the bound. */
+static void test_lstm_step_keeps_five_gate_sized_tensors_on_the_tape(void **state)
+{
+    (void)state;
+    enum { B = 32, I = 4, H = 16 };
+    char err[200];
+    cr_rnn *r = cr_rnn_new(CR_LSTM, I, H, 1, 0, err, sizeof err);
+    assert_non_null(r);
+    cr_rng rng;
+    cr_rng_seed(&rng, 3);
+    assert_int_equal(cr_rnn_init(r, &rng, err, sizeof err), CR_OK);
+    cr_rnn_state carry;
+    assert_int_equal(cr_rnn_state_alloc(r, B, &carry, err, sizeof err), CR_OK);
+    cr_tape *t = cr_tape_new(0);
+    int sx[2] = { B, I };
+    cr_tensor *x = cr_const(t, 2, sx, NULL);
+    cr_tensor_rand_uniform(x, &rng, -1, 1);
+    size_t before = cr_tape_arena_used(t);
+    cr_rnn_state s = carry;
+    cr_tensor *y = cr_rnn_step(t, r, x, &s, 1, NULL);
+    assert_non_null(y);
+    size_t step = cr_tape_arena_used(t) - before;
+    cr_tensor *loss = cr_sum(t, y);
+    size_t loss_bytes = cr_tape_arena_used(t) - before - step;
+    assert_int_equal(cr_backward(t, loss), CR_OK);
+    size_t total = cr_tape_arena_used(t) - before - loss_bytes;
+    size_t bound = 2 * sizeof(cr_real) * (5 * (size_t)B * 4 * H + 5 * (size_t)B * H) + 6144;
+    if (total > bound)
+        fail_msg("one LSTM step holds %zu bytes (values %zu), bound %zu", total, step, bound);
+    cr_tape_free(t);
+    cr_rnn_state_free(&carry);
+    cr_rnn_free(r);
+}
+
 int main(int argc, char **argv)
 {
     struct CMUnitTest tests[] = {
@@ -540,6 +580,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_rnn_state_helpers),
         cmocka_unit_test(test_rnn_errors),
         cmocka_unit_test(test_rnn_step_in_no_grad_mode_matches_and_records_nothing),
+        cmocka_unit_test(test_lstm_step_keeps_five_gate_sized_tensors_on_the_tape),
     };
     return CR_TEST_RUN(tests, NULL, NULL, argc, argv);
 }
