@@ -2,6 +2,7 @@
  *
  *   graph_run model.crg t10k-images-idx3-ubyte [t10k-labels-idx1-ubyte]
  *   graph_run model.crg test.csv --print logits
+ *   graph_run --export DIR model.crg          (model.h + model.c, plain C)
  *
  * The usage text below is the manual (options, output, exit status). */
 #include "chainrule.h"
@@ -17,6 +18,7 @@ static const char *usage =
     "\n"
     "SYNOPSIS\n"
     "    chainrule-run GRAPH INPUT [LABELS] [OPTION]...\n"
+    "    chainrule-run --export DIR [--export-name NAME] [--batch N] [--int8] GRAPH\n"
     "\n"
     "DESCRIPTION\n"
     "    Loads GRAPH, a graph file (cr_graph_save; chainrule-train --save-graph),\n"
@@ -26,6 +28,14 @@ static const char *usage =
     "    --batch at a time. Prints one line per sample: its index and the argmax\n"
     "    of the output; with labels, a last line: accuracy P% (k/n).\n"
     "\n"
+    "    With --export, runs nothing: writes GRAPH as C (cr_export_graph_c) to\n"
+    "    DIR/NAME.h and DIR/NAME.c, which need no library (C99, libm, no heap):\n"
+    "    int NAME_predict(const float *x, float *y) computes every output of the\n"
+    "    graph, back to back in y, from every input, back to back in x, in the\n"
+    "    file's order for --batch samples (default 1 here); NAME.h lists them\n"
+    "    with their shapes, offsets and names. An op the exporter does not know\n"
+    "    is refused by name (exit status 2).\n"
+    "\n"
     "OPTIONS\n"
     "  --batch N            samples per forward pass (default 100)\n"
     "  --print WHAT         argmax (default): index and predicted class; logits:\n"
@@ -33,6 +43,11 @@ static const char *usage =
     "                       accuracy line\n"
     "  --output NAME        the graph output to read (default: the first)\n"
     "  --label-column K     CSV: 0-based label column (default -1: the last)\n"
+    "  --export DIR         write GRAPH as C into DIR (an existing directory)\n"
+    "  --export-name NAME   the C name of the export (default model): NAME.h,\n"
+    "                       NAME.c, NAME_predict\n"
+    "  --int8               with --export: dense and conv weights as int8 with one\n"
+    "                       scale per output channel (else float, bit-exact)\n"
     "  --help               this text\n"
     "\n"
     "EXIT STATUS\n"
@@ -43,7 +58,9 @@ static const char *usage =
     "EXAMPLES\n"
     "    chainrule-train --data /usr/share/datasets/fashion-mnist --save-graph f.crg\n"
     "    chainrule-run f.crg t10k-images-idx3-ubyte.gz t10k-labels-idx1-ubyte.gz\n"
-    "    chainrule-run f.crg table.csv --print logits\n";
+    "    chainrule-run f.crg table.csv --print logits\n"
+    "    chainrule-run --export out --export-name fashion f.crg\n"
+    "    cc -std=c99 -O2 -c out/fashion.c\n";
 
 /* IDX images, with labels or (plain files only) made-up zero labels. */
 static cr_status load_idx(cr_dataset **d, const char *images, const char *labels, char *err,
@@ -80,11 +97,15 @@ static cr_status load_idx(cr_dataset **d, const char *images, const char *labels
 int main(int argc, char **argv)
 {
     const char *path = NULL, *input = NULL, *labels = NULL, *out_name = NULL, *print = "argmax";
-    int batch = 100, label_col = -1;
+    const char *export_dir = NULL, *export_name = "model";
+    int batch = 100, label_col = -1, batch_given = 0, int8 = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--help")) return fputs(usage, stdout), 0;
-        else if (!strcmp(a, "--batch") && v) batch = atoi(argv[++i]);
+        else if (!strcmp(a, "--batch") && v) batch = atoi(argv[++i]), batch_given = 1;
+        else if (!strcmp(a, "--export") && v) export_dir = argv[++i];
+        else if (!strcmp(a, "--export-name") && v) export_name = argv[++i];
+        else if (!strcmp(a, "--int8")) int8 = 1;
         else if (!strcmp(a, "--print") && v) print = argv[++i];
         else if (!strcmp(a, "--output") && v) out_name = argv[++i];
         else if (!strcmp(a, "--label-column") && v) label_col = atoi(argv[++i]);
@@ -93,6 +114,22 @@ int main(int argc, char **argv)
         else if (!input) input = a;
         else if (!labels) labels = a;
         else return fprintf(stderr, "chainrule-run: too many arguments (see --help)\n"), 2;
+    }
+    if (export_dir) {
+        if (!path || input || batch < 1)
+            return fprintf(stderr, "chainrule-run: --export takes one GRAPH and --batch >= 1 "
+                           "(see --help)\n"), 2;
+        char err[512];
+        cr_graph *g = cr_graph_load(path, err, sizeof err);
+        cr_export_opts eo = { .int8 = int8 };
+        int b = batch_given ? batch : 1;
+        cr_status st = !g ? CR_ERR_IO
+                       : (batch_given || cr_graph_batch(g) > 1) && cr_graph_batch(g) != b
+                       ? cr_graph_set_batch(g, b, err, sizeof err) : CR_OK;
+        if (st == CR_OK) st = cr_export_graph_c(g, export_name, export_dir, &eo, err, sizeof err);
+        cr_graph_free(g);
+        if (st != CR_OK) return fprintf(stderr, "chainrule-run: %s\n", err), 2;
+        return 0;
     }
     if (!input || batch < 1 || (strcmp(print, "argmax") && strcmp(print, "logits") &&
                                 strcmp(print, "none")))

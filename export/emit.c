@@ -304,10 +304,11 @@ static void put_node(out *o, xplan *p, int i)
             "    }\n", e[0], e[1], e[2], e[3], y, a, st[0], st[1], st[2], st[3]);
         break;
     }
-    case XK_SLICE: {
+    case XK_SLICE: {   /* slice (axis, start) or select (axis, index: one row, axis removed) */
         size_t outer, len, inner;
         split_axis(at, n->iarg[0], &outer, &len, &inner);
-        size_t run = (size_t)yt->shape[n->iarg[0]] * inner;
+        size_t run = strcmp(n->op->name, "select") ? (size_t)yt->shape[n->iarg[0]] * inner
+                                                   : inner;
         put(o, "    for (size_t o = 0; o < %zu; o++)\n        for (size_t k = 0; k < %zu; k++) "
             "%s[o * %zu + k] = %s[o * %zu + %zu + k];\n", outer, run, y, run, a, len * inner,
             (size_t)n->iarg[1] * inner);
@@ -325,6 +326,27 @@ static void put_node(out *o, xplan *p, int i)
                 at_off, b, run);
             at_off += run;
         }
+        break;
+    }
+    case XK_STACK: {   /* input k is run k of every outer block of y */
+        size_t outer, count, inner;
+        split_axis(yt, n->iarg[0], &outer, &count, &inner);
+        for (int k = 0; k < x->n_in; k++) {
+            vexpr(p, x->in[k], b, sizeof b);
+            put(o, "    for (size_t o = 0; o < %zu; o++)\n        for (size_t k = 0; k < %zu; "
+                "k++) %s[o * %zu + %zu + k] = %s[o * %zu + k];\n", outer, inner, y,
+                count * inner, (size_t)k * inner, b, inner);
+        }
+        break;
+    }
+    case XK_EMBED: {   /* rows of the table c (V x E) by the indices in b, checked */
+        const cr_tensor *tt = p->v[x->in[0]].t, *it = p->v[x->in[1]].t;
+        put(o, "    for (size_t p = 0; p < %zu; p++) {\n        const float v = %s[p];\n"
+            "        /* a whole number in 0..%d, else -2 (a NaN fails every comparison) */\n"
+            "        if (!(v >= 0 && v < %d.0f && v == (float)(long)v)) return -2;\n"
+            "        for (size_t e = 0; e < %d; e++) %s[p * %d + e] = %s[(size_t)v * %d + e];\n"
+            "    }\n", it->size, b, tt->shape[0] - 1, tt->shape[0], tt->shape[1], y,
+            tt->shape[1], a, tt->shape[1]);
         break;
     }
     case XK_SUM:
@@ -409,17 +431,22 @@ int cr__xemit_source(FILE *f, xplan *p, const char *name)
         else
             for (int k = 0; k < x->n_in; k++) need_const(&o, p, x->in[k]);
     }
-    need_const(&o, p, p->out);
+    for (int k = 0; k < p->n_out; k++) need_const(&o, p, p->outs[k]);
 
     put(&o, "\nint %s_predict_scratch(const float *x, float *y, float *s)\n{\n"
         "    if (!x || !y || !s) return -1;\n    (void)x;\n    (void)s;\n", name);
     for (int i = 0; i < p->nx && !o.bad; i++)
         if (!p->x[i].dead) put_node(&o, p, i);
-    int r = cr__xplan_root(p, p->out);
-    if (!p->v[r].in_y) {
+    for (int k = 0; k < p->n_out; k++) {
+        int r = cr__xplan_root(p, p->outs[k]);
+        if (p->v[r].in_y) continue;
         char e[48];
-        put(&o, "    for (size_t i = 0; i < %zu; i++) y[i] = %s[i];\n", p->v[p->out].t->size,
-            vexpr(p, p->out, e, sizeof e));
+        if (p->out_off[k] == 0)
+            put(&o, "    for (size_t i = 0; i < %zu; i++) y[i] = %s[i];\n",
+                p->v[p->outs[k]].t->size, vexpr(p, p->outs[k], e, sizeof e));
+        else
+            put(&o, "    for (size_t i = 0; i < %zu; i++) y[%zu + i] = %s[i];\n",
+                p->v[p->outs[k]].t->size, p->out_off[k], vexpr(p, p->outs[k], e, sizeof e));
     }
     put(&o, "    return 0;\n}\n\n");
     put(&o, "static float %s_scratch[%s_SCRATCH_SIZE > 0 ? %s_SCRATCH_SIZE : 1];\n\n"
@@ -434,8 +461,15 @@ static void put_shape(out *o, const cr_tensor *t)
     for (int k = 0; k < t->ndim; k++) put(o, "%s%d", k ? "x" : "", t->shape[k]);
 }
 
+static void put_name(out *o, const char *given, const cr_tensor *t)
+{
+    const char *nm = given ? given : t->name;
+    if (nm) put(o, " \"%s\"", nm);
+}
+
 int cr__xemit_header(FILE *f, const xplan *p, const char *name, int n_in,
-                     cr_tensor *const *inputs, const cr_tensor *output)
+                     cr_tensor *const *inputs, const char *const *in_names,
+                     const cr_tensor *const *outputs, const char *const *out_names)
 {
     out o = { f, 0 };
     char N[64];
@@ -451,20 +485,45 @@ int cr__xemit_header(FILE *f, const xplan *p, const char *name, int n_in,
         " * No heap allocation; link with -lm.\n *\n * x holds, back to back (row-major):\n",
         name, CR_VERSION, name, name, N, N, name, name, N);
     for (int k = 0; k < n_in; k++) {
-        put(&o, " *   input %d%s%s%s: ", k, inputs[k]->name ? " \"" : "",
-            inputs[k]->name ? inputs[k]->name : "", inputs[k]->name ? "\"" : "");
+        put(&o, " *   input %d", k);
+        put_name(&o, in_names ? in_names[k] : NULL, inputs[k]);
+        put(&o, ": ");
         put_shape(&o, inputs[k]);
         put(&o, " at offset %zu\n", p->v[k].in_off);
     }
-    put(&o, " * y: ");
-    put_shape(&o, output);
-    put(&o, "%s%s%s\n */\n", output->name ? " (\"" : "", output->name ? output->name : "",
-        output->name ? "\")" : "");
-    put(&o, "#ifndef %s_H\n#define %s_H\n\n#define %s_IN_SIZE %zu\n#define %s_OUT_SIZE %zu\n"
-        "#define %s_SCRATCH_SIZE %zu\n\n#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n"
+    for (int i = 0; i < p->nx; i++)
+        if (!p->x[i].dead && p->x[i].kind == XK_EMBED) {
+            put(&o, " * An embedding reads row numbers from x (as floats): when one is not a\n"
+                " * whole number in 0..rows-1 (or is NaN), both return -2 and y is incomplete.\n");
+            break;
+        }
+    if (p->n_out == 1) {
+        put(&o, " * y: ");
+        put_shape(&o, outputs[0]);
+        const char *nm = out_names && out_names[0] ? out_names[0] : outputs[0]->name;
+        put(&o, "%s%s%s\n", nm ? " (\"" : "", nm ? nm : "", nm ? "\")" : "");
+    } else {
+        put(&o, " * y holds the %d outputs, back to back (row-major):\n", p->n_out);
+        for (int k = 0; k < p->n_out; k++) {
+            put(&o, " *   output %d", k);
+            put_name(&o, out_names ? out_names[k] : NULL, outputs[k]);
+            put(&o, ": ");
+            put_shape(&o, outputs[k]);
+            put(&o, " at offset %zu\n", p->out_off[k]);
+        }
+    }
+    put(&o, " */\n#ifndef %s_H\n#define %s_H\n\n#define %s_IN_SIZE %zu\n#define %s_OUT_SIZE %zu\n"
+        "#define %s_SCRATCH_SIZE %zu\n", N, N, N, p->in_size, N, p->out_size, N, p->scratch);
+    /* where each input and output starts in x and y, and its size */
+    for (int k = 0; k < n_in; k++)
+        put(&o, "#define %s_IN%d_OFFSET %zu\n#define %s_IN%d_SIZE %zu\n", N, k, p->v[k].in_off,
+            N, k, inputs[k]->size);
+    for (int k = 0; k < p->n_out; k++)
+        put(&o, "#define %s_OUT%d_OFFSET %zu\n#define %s_OUT%d_SIZE %zu\n", N, k,
+            p->out_off[k], N, k, outputs[k]->size);
+    put(&o, "\n#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n"
         "int %s_predict(const float *x, float *y);\n"
         "int %s_predict_scratch(const float *x, float *y, float *scratch);\n\n"
-        "#ifdef __cplusplus\n}\n#endif\n#endif\n", N, N, N, p->in_size, N, output->size, N,
-        p->scratch, name, name);
+        "#ifdef __cplusplus\n}\n#endif\n#endif\n", name, name);
     return o.bad || ferror(f) ? -1 : 0;
 }

@@ -53,16 +53,23 @@ static cr_status close_tmp(xfile *x, int wrote, char *err, size_t errsize)
     return CR_OK;
 }
 
-cr_status cr_export_c(const cr_tape *t, int n_in, cr_tensor *const *inputs,
-                      const cr_tensor *output, const char *name, const char *dir,
-                      const cr_export_opts *opts, char *err, size_t errsize)
+/* The exports: n_out >= 1 outputs; in_names / out_names (may be NULL) name them in
+ * the header. */
+static cr_status export_files(const cr_tape *t, int n_in, cr_tensor *const *inputs,
+                              const char *const *in_names, int n_out,
+                              const cr_tensor *const *outputs, const char *const *out_names,
+                              const char *name, const char *dir, const cr_export_opts *opts,
+                              char *err, size_t errsize)
 {
-    if (!t || !output || !name || !dir || n_in < 0 || (n_in > 0 && !inputs))
-        return cr__errf(CR_ERR_ARG, err, errsize, "export: %s is NULL or n_in = %d is below 0",
-                        !t ? "the tape" : !output ? "the output" : !name ? "the name"
-                        : !dir ? "the directory" : "inputs", n_in);
+    if (!t || !outputs || !name || !dir || n_in < 0 || (n_in > 0 && !inputs) || n_out < 1)
+        return cr__errf(CR_ERR_ARG, err, errsize, "export: %s is NULL, n_in = %d is below 0 "
+                        "or n_out = %d is below 1", !t ? "the tape" : !outputs ? "the output"
+                        : !name ? "the name" : !dir ? "the directory" : "nothing", n_in, n_out);
     for (int k = 0; k < n_in; k++)
         if (!inputs[k]) return cr__errf(CR_ERR_ARG, err, errsize, "export: input %d is NULL", k);
+    for (int k = 0; k < n_out; k++)
+        if (!outputs[k])
+            return cr__errf(CR_ERR_ARG, err, errsize, "export: output %d is NULL", k);
     if (!c_identifier(name))
         return cr__errf(CR_ERR_ARG, err, errsize, "export: name '%.60s' is not a C identifier "
                         "of 1..%d characters", name, EXPORT_NAME_MAX);
@@ -73,14 +80,15 @@ cr_status cr_export_c(const cr_tape *t, int n_in, cr_tensor *const *inputs,
     if (int8 != 0 && int8 != 1)
         return cr__errf(CR_ERR_ARG, err, errsize, "export: int8 = %d (must be 0 or 1)", int8);
     xplan p;
-    cr_status st = cr__xplan_build(&p, t, n_in, inputs, output, int8, opts && opts->no_fold,
-                                   err, errsize);
+    cr_status st = cr__xplan_build(&p, t, n_in, inputs, n_out, outputs, int8,
+                                   opts && opts->no_fold, err, errsize);
     if (st != CR_OK) return st;
     xfile h = { .f = NULL }, c = { .f = NULL };
     int made_h = 0, made_c = 0;
     if ((st = open_tmp(&h, dir, name, "h", err, errsize)) != CR_OK) goto done;
     made_h = 1;
-    if ((st = close_tmp(&h, cr__xemit_header(h.f, &p, name, n_in, inputs, output), err,
+    if ((st = close_tmp(&h, cr__xemit_header(h.f, &p, name, n_in, inputs, in_names, outputs,
+                                                    out_names), err,
                         errsize)) != CR_OK)
         goto done;
     if ((st = open_tmp(&c, dir, name, "c", err, errsize)) != CR_OK) goto done;
@@ -106,4 +114,47 @@ done:
     if (made_c) remove(c.tmp);
     cr__xplan_free(&p);
     return st;
+}
+
+cr_status cr_export_c(const cr_tape *t, int n_in, cr_tensor *const *inputs,
+                      const cr_tensor *output, const char *name, const char *dir,
+                      const cr_export_opts *opts, char *err, size_t errsize)
+{
+    return export_files(t, n_in, inputs, NULL, 1, output ? &output : NULL, NULL, name, dir,
+                        opts, err, errsize);
+}
+
+cr_status cr_export_c_multi(const cr_tape *t, int n_in, cr_tensor *const *inputs, int n_out,
+                            const cr_tensor *const *outputs, const char *name,
+                            const char *dir, const cr_export_opts *opts, char *err,
+                            size_t errsize)
+{
+    return export_files(t, n_in, inputs, NULL, n_out, outputs, NULL, name, dir, opts, err,
+                        errsize);
+}
+
+#define GRAPH_IO_MAX 64
+
+cr_status cr_export_graph_c(const cr_graph *g, const char *name, const char *dir,
+                            const cr_export_opts *opts, char *err, size_t errsize)
+{
+    if (!g) return cr__errf(CR_ERR_ARG, err, errsize, "export: the graph is NULL");
+    int ni = cr_graph_n_inputs(g), no = cr_graph_n_outputs(g);
+    if (ni > GRAPH_IO_MAX || no > GRAPH_IO_MAX || no < 1)
+        return cr__errf(CR_ERR_ARG, err, errsize, "export: the graph has %d inputs and %d "
+                        "outputs (1..%d outputs and at most %d inputs are exported)", ni, no,
+                        GRAPH_IO_MAX, GRAPH_IO_MAX);
+    cr_tensor *in[GRAPH_IO_MAX];
+    const cr_tensor *outs[GRAPH_IO_MAX];
+    const char *in_names[GRAPH_IO_MAX], *out_names[GRAPH_IO_MAX];
+    for (int k = 0; k < ni; k++) {
+        in[k] = cr_graph_input(g, k);
+        in_names[k] = cr_graph_input_name(g, k);
+    }
+    for (int k = 0; k < no; k++) {
+        outs[k] = cr_graph_output(g, k);
+        out_names[k] = cr_graph_output_name(g, k);
+    }
+    return export_files(cr_graph_tape(g), ni, in, in_names, no, outs, out_names, name, dir,
+                        opts, err, errsize);
 }

@@ -23,7 +23,7 @@ enum { XV_INPUT = 1, XV_CONST, XV_COMP };
 enum xk {
     XK_LINEAR = 1, XK_MATMUL, XK_CONV, XK_MAXPOOL, XK_AVGPOOL, XK_GAP, XK_BINARY, XK_UNARY,
     XK_SOFTMAX, XK_LOG_SOFTMAX, XK_VIEW, XK_PERMUTE, XK_TRANSPOSE, XK_SLICE, XK_CONCAT,
-    XK_SUM, XK_SUM_AXIS
+    XK_SUM, XK_SUM_AXIS, XK_EMBED, XK_STACK
 };
 
 typedef struct xval {
@@ -58,19 +58,24 @@ typedef struct xplan {
     int nv, capv;
     xnode *x;
     int nx;
-    int out;             /* value of the output */
+    int out;             /* value of the first output */
+    int *outs;           /* values of the n_out outputs, back to back in y */
+    int n_out;
+    size_t *out_off;     /* offset of each output in y (floats) */
     size_t in_size;      /* floats of x */
+    size_t out_size;     /* floats of y */
     size_t scratch;      /* floats of scratch */
     int int8;
     int folded;          /* affine nodes folded into linear/conv nodes */
     int n_const;         /* constant arrays written so far */
 } xplan;
 
-/* Build the plan for output from inputs on t (checked by the caller: t has no
- * error, output and inputs non-NULL). CR_OK or an error with the message in err. */
+/* Build the plan for the n_out >= 1 outputs from inputs on t (checked by the
+ * caller: t has no error, outputs and inputs non-NULL). CR_OK or an error with the
+ * message in err. */
 cr_status cr__xplan_build(xplan *p, const cr_tape *t, int n_in, cr_tensor *const *inputs,
-                          const cr_tensor *output, int int8, int no_fold, char *err,
-                          size_t errsize);
+                          int n_out, const cr_tensor *const *outputs, int int8, int no_fold,
+                          char *err, size_t errsize);
 void cr__xplan_free(xplan *p);
 
 /* The storage root of value i (follows views). */
@@ -78,8 +83,11 @@ int cr__xplan_root(const xplan *p, int i);
 
 /* Write name.c / name.h for p. 0, or -1 when writing fails (errno set). */
 int cr__xemit_source(FILE *f, xplan *p, const char *name);
+/* in_names / out_names: the names the header gives the inputs and outputs (NULL,
+ * or a NULL entry: the tensor's own name, if any). */
 int cr__xemit_header(FILE *f, const xplan *p, const char *name, int n_in,
-                     cr_tensor *const *inputs, const cr_tensor *output);
+                     cr_tensor *const *inputs, const char *const *in_names,
+                     const cr_tensor *const *outputs, const char *const *out_names);
 
 /* templates.c: the text of kernels and inline blocks */
 extern const char cr__x_dense_text[];

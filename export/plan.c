@@ -30,7 +30,9 @@ static const struct {
     { "transpose", XK_TRANSPOSE }, { "slice", XK_SLICE },
     { "concat", XK_CONCAT },       { "sum", XK_SUM },
     { "mean", XK_SUM },            { "sum_axis", XK_SUM_AXIS },
-    { "mean_axis", XK_SUM_AXIS },
+    { "mean_axis", XK_SUM_AXIS },  { "embedding", XK_EMBED },
+    { "stack", XK_STACK },         { "select", XK_SLICE },
+    { "detach", XK_VIEW },
 };
 
 static int op_kind(const cr_op *op)
@@ -58,6 +60,13 @@ int cr__xplan_root(const xplan *p, int i)
 {
     while (p->v[i].view) i = p->v[i].src;
     return i;
+}
+
+static int is_output(const xplan *p, int v)
+{
+    for (int k = 0; k < p->n_out; k++)
+        if (p->outs[k] == v) return 1;
+    return 0;
 }
 
 static int find_input(const xplan *p, int n_in, const cr_tensor *x)
@@ -191,7 +200,7 @@ static void fold_affine(xplan *p)
         for (;;) {
             /* L's output must have exactly one reader, a later live node, and
              * not be the graph's output */
-            if (L->out == p->out) break;
+            if (is_output(p, L->out)) break;
             int reader = -1, count = 0;
             for (int j = i + 1; j < p->nx; j++) {
                 if (p->x[j].dead) continue;
@@ -239,8 +248,14 @@ static cr_status place_values(xplan *p, char *err, size_t errsize)
             if (p->v[r].last < i) p->v[r].last = i;
         }
     }
-    int oroot = cr__xplan_root(p, p->out);
-    if (p->v[oroot].kind == XV_COMP) p->v[oroot].in_y = 1;
+    /* one output is computed in y itself; several are copied into y at the end
+     * from their blocks, which stay live until then */
+    for (int k = 0; k < p->n_out; k++) {
+        int oroot = cr__xplan_root(p, p->outs[k]);
+        if (p->v[oroot].kind != XV_COMP) continue;
+        if (p->n_out == 1) p->v[oroot].in_y = 1;
+        else p->v[oroot].last = p->nx;
+    }
     block *live = cr_malloc(((size_t)p->nx + 1) * sizeof *live);
     if (!live) return cr__errf(CR_ERR_NOMEM, err, errsize, "export: out of memory");
     int nlive = 0;
@@ -276,12 +291,14 @@ void cr__xplan_free(xplan *p)
     }
     cr_free(p->x);
     cr_free(p->v);
+    cr_free(p->outs);
+    cr_free(p->out_off);
     memset(p, 0, sizeof *p);
 }
 
 cr_status cr__xplan_build(xplan *p, const cr_tape *t, int n_in, cr_tensor *const *inputs,
-                          const cr_tensor *output, int int8, int no_fold, char *err,
-                          size_t errsize)
+                          int n_out, const cr_tensor *const *outputs, int int8, int no_fold,
+                          char *err, size_t errsize)
 {
     memset(p, 0, sizeof *p);
     p->t = t;
@@ -305,20 +322,36 @@ cr_status cr__xplan_build(xplan *p, const cr_tape *t, int n_in, cr_tensor *const
         p->v[k].in_off = p->in_size;
         p->in_size += x->size;
     }
-    p->out = find_input(p, n_in, output);
-    if (p->out >= 0) return CR_OK;   /* the output is an input: a copy */
-    if (output->tape != t || output->id < 0 || (size_t)output->id >= t->n_nodes ||
-        t->nodes[output->id].out != output) {
-        st = cr__errf(CR_ERR_ARG, err, errsize, "export: the output is not on this tape's "
-                      "recording (nor one of the inputs)");
-        goto fail;
+    p->n_out = n_out;
+    p->outs = cr_malloc((size_t)n_out * sizeof *p->outs);
+    p->out_off = cr_malloc((size_t)n_out * sizeof *p->out_off);
+    if (!p->outs || !p->out_off) goto nomem;
+    /* the last node any output needs; outputs that are inputs are copies */
+    size_t last = 0;
+    int on_tape = 0;
+    for (int k = 0; k < n_out; k++) {
+        const cr_tensor *output = outputs[k];
+        p->out_off[k] = p->out_size;
+        p->out_size += output->size;
+        p->outs[k] = find_input(p, n_in, output);
+        if (p->outs[k] >= 0) continue;
+        if (output->tape != t || output->id < 0 || (size_t)output->id >= t->n_nodes ||
+            t->nodes[output->id].out != output) {
+            st = cr__errf(CR_ERR_ARG, err, errsize, "export: output %d is not on this tape's "
+                          "recording (nor one of the inputs)", k);
+            goto fail;
+        }
+        if (!on_tape || (size_t)output->id > last) last = (size_t)output->id;
+        on_tape = 1;
     }
-    size_t last = (size_t)output->id;
+    p->out = p->outs[0];
+    if (!on_tape) return CR_OK;   /* every output is an input: copies */
     need = cr_calloc(last + 1, 1);
     vmap = cr_malloc((last + 1) * sizeof *vmap);
     p->x = cr_calloc(last + 1, sizeof *p->x);
     if (!need || !vmap || !p->x) goto nomem;
-    need[last] = 1;
+    for (int k = 0; k < n_out; k++)
+        if (p->outs[k] < 0) need[outputs[k]->id] = 1;
     for (size_t i = last + 1; i-- > 0;) {
         vmap[i] = -1;
         const cr_node *n = &t->nodes[i];
@@ -374,8 +407,15 @@ cr_status cr__xplan_build(xplan *p, const cr_tape *t, int n_in, cr_tensor *const
         if ((x->kind == XK_LINEAR || x->kind == XK_CONV) &&
             (st = take_weights(p, x, err, errsize)) != CR_OK)
             goto fail;
+        if (x->kind == XK_EMBED && p->v[ins[0]].kind != XV_CONST) {
+            st = cr__errf(CR_ERR_ARG, err, errsize, "export: node #%zu (embedding): its table "
+                          "depends on the input (only a constant table is written)", i);
+            goto fail;
+        }
     }
-    p->out = vmap[last];
+    for (int k = 0; k < n_out; k++)
+        if (p->outs[k] < 0) p->outs[k] = vmap[outputs[k]->id];
+    p->out = p->outs[0];
     cr_free(need);
     cr_free(vmap);
     need = NULL;

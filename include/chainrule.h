@@ -1983,7 +1983,11 @@ typedef struct cr_export_opts {
  * add, sub, mul, div, max (broadcast), neg, exp, log, sqrt, pow, square, abs, relu,
  * leaky_relu, sigmoid, tanh, scale, add_scalar, softmax, log_softmax, reshape,
  * flatten, permute, transpose, slice, concat, sum, mean, sum_axis, mean_axis,
- * dropout. Any other node (a loss, a custom op) is refused with its op's name.
+ * dropout, embedding, stack, select, detach (the identity). An embedding's row
+ * numbers come from x as floats; the generated functions return -2 (y incomplete)
+ * when one is not a whole number in 0..rows-1, as the library's tape error.
+ * Several outputs (a recurrent step: logits and the new state): cr_export_c_multi.
+ * Any other node (a loss, a custom op) is refused with its op's name.
  * name is a C identifier of 1..48 characters; the files are written atomically
  * (a temporary file renamed), neither is left behind on failure.
  * Returns CR_OK; CR_ERR_ARG (NULL or bad argument, an input or output not on t, an
@@ -2098,6 +2102,24 @@ typedef enum { CR_GATE_SIGMOID = 0, CR_GATE_TANH = 1 } cr_gate_act;
 cr_tensor *cr_gate(cr_tape *t, cr_tensor *x, int start, int len, cr_gate_act act);
 
 #if defined(__GNUC__) && __GNUC__ >= 4
+/* ============================ export: several outputs, graph files (issue 16, h9) */
+/* cr_export_c with n_out >= 1 outputs, written back to back in y (in the order
+ * given; NAME_OUT_SIZE is their sum). The header also defines NAME_IN<k>_OFFSET,
+ * NAME_IN<k>_SIZE, NAME_OUT<k>_OFFSET and NAME_OUT<k>_SIZE (floats) for every input
+ * and output. For a recurrent step, feed the new state (an output) back as the next
+ * call's state (an input): the caller copies it. Errors as cr_export_c (CR_ERR_ARG
+ * also for n_out < 1 or a NULL outputs[k]). */
+cr_status cr_export_c_multi(const cr_tape *t, int n_in, cr_tensor *const *inputs, int n_out,
+                            const cr_tensor *const *outputs, const char *name,
+                            const char *dir, const cr_export_opts *opts, char *err,
+                            size_t errsize);
+/* Export a graph (cr_graph_load) as cr_export_c_multi does: its inputs in x and its
+ * outputs in y, in the file's order, named in the header as in the file. The
+ * shapes are the graph's current ones: cr_graph_set_batch(g, 1, ...) first for a
+ * per-sample predictor. Does not change g. Errors as cr_export_c_multi, plus
+ * CR_ERR_ARG for a NULL g or more than 64 inputs or outputs. */
+cr_status cr_export_graph_c(const cr_graph *g, const char *name, const char *dir,
+                            const cr_export_opts *opts, char *err, size_t errsize);
 #pragma GCC visibility pop
 #endif
 
