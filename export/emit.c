@@ -314,6 +314,14 @@ static void put_node(out *o, xplan *p, int i)
             (size_t)n->iarg[1] * inner);
         break;
     }
+    case XK_GATE: {    /* gate (start, act): act of columns [start, start + len) of a */
+        const size_t rows = (size_t)yt->shape[0], len = (size_t)yt->shape[1];
+        const size_t cols = (size_t)at->shape[1];
+        put(o, "    for (size_t r = 0; r < %zu; r++)\n        for (size_t k = 0; k < %zu; k++) "
+            "%s[r * %zu + k] = %s(%s[r * %zu + %d + k]);\n", rows, len, y, len,
+            n->iarg[1] == CR_GATE_TANH ? "k_tanh" : "k_sigmoid", a, cols, n->iarg[0]);
+        break;
+    }
     case XK_CONCAT: {
         size_t outer, len, inner, at_off = 0;
         split_axis(yt, n->iarg[0], &outer, &len, &inner);
@@ -402,6 +410,7 @@ int cr__xemit_source(FILE *f, xplan *p, const char *name)
             if (!strcmp(op, "tanh")) h |= H_TANH;
             if (!strcmp(op, "log")) h |= H_LOG;
             break;
+        case XK_GATE: h |= x->n->iarg[1] == CR_GATE_TANH ? H_TANH : H_SIGMOID; break;
         default: break;
         }
     }

@@ -32,6 +32,7 @@ static const struct {
     { "mean", XK_SUM },            { "sum_axis", XK_SUM_AXIS },
     { "mean_axis", XK_SUM_AXIS },  { "embedding", XK_EMBED },
     { "stack", XK_STACK },         { "select", XK_SLICE },
+    { "gate", XK_GATE },
     { "detach", XK_VIEW },
 };
 

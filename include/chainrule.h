@@ -1983,7 +1983,7 @@ typedef struct cr_export_opts {
  * add, sub, mul, div, max (broadcast), neg, exp, log, sqrt, pow, square, abs, relu,
  * leaky_relu, sigmoid, tanh, scale, add_scalar, softmax, log_softmax, reshape,
  * flatten, permute, transpose, slice, concat, sum, mean, sum_axis, mean_axis,
- * dropout, embedding, stack, select, detach (the identity). An embedding's row
+ * dropout, embedding, stack, select, gate, detach (the identity). An embedding's row
  * numbers come from x as floats; the generated functions return -2 (y incomplete)
  * when one is not a whole number in 0..rows-1, as the library's tape error.
  * Several outputs (a recurrent step: logits and the new state): cr_export_c_multi.
