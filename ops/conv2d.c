@@ -76,7 +76,10 @@ static void im2col_block(cr_real *dst, const cr_real *xp, int W, int OH, int off
     const size_t Wz = (size_t)W;
     int lcut = off_w < 0 ? -off_w : 0, rcut = off_w > 0 ? off_w : 0;
     memset(dst, 0, (size_t)p0 * Wz * sizeof *dst);
-    size_t lo = (size_t)p0 * Wz + (size_t)lcut, hi = (size_t)p1 * Wz - (size_t)rcut;
+    /* no row inside the image (p1 == p0, maybe 0): nothing to copy, and p1 W - rcut
+     * would wrap below zero */
+    size_t lo = (size_t)p0 * Wz + (size_t)lcut;
+    size_t hi = p1 > p0 ? (size_t)p1 * Wz - (size_t)rcut : lo;
     if (hi > lo)
         memcpy(dst + lo, xp + (ptrdiff_t)lo + (ptrdiff_t)off_h * W + off_w,
                (hi - lo) * sizeof *dst);
@@ -144,6 +147,7 @@ static void col2im_block(cr_real *dxp, cr_real *src, int W, int off_h, int off_w
         for (int q = 0; q < lcut; q++) s[q] = 0;
         for (int q = W - rcut; q < W; q++) s[q] = 0;
     }
+    if (p1 <= p0) return;              /* no row inside the image: nothing lands */
     size_t lo = (size_t)p0 * Wz + (size_t)lcut, hi = (size_t)p1 * Wz - (size_t)rcut;
     if (hi <= lo) return;
     cr_real *restrict d = dxp + (ptrdiff_t)off_h * W + off_w;

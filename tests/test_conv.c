@@ -94,6 +94,32 @@ static void test_conv2d_by_hand(void **state)
     cr_tape_free(t);
 }
 
+/* A 3x3 pad 1 convolution of a one-row image: the kernel rows 0 and 2 fall wholly
+ * outside it, which once made the "same"-padding block copy (im2col_block and
+ * col2im_block) compute a row range below zero (found by fuzz_spec; ASan:
+ * negative-size-param in memcpy). Only the middle kernel row counts (by hand). */
+static void test_conv2d_one_row_image_same_padding_by_hand(void **state)
+{
+    (void)state;
+    int sx[4] = { 1, 1, 1, 4 }, sw[4] = { 1, 1, 3, 3 };
+    cr_real xv[4] = { 1, 2, 3, 4 }, wv[9] = { 1, 2, 3, 4, 5, 6, 7, 8, 9 };
+    cr_tape *t = cr_tape_new(0);
+    cr_tensor *x = cr_var(t, 4, sx, xv), *w = cr_var(t, 4, sw, wv);
+    cr_conv2d_opts o = { .padding = { 1, 1 } };
+    cr_tensor *y = cr_conv2d(t, x, w, NULL, &o);
+    assert_non_null(y);
+    assert_int_equal(y->shape[2], 1);
+    assert_int_equal(y->shape[3], 4);
+    const double ey[4] = { 17, 32, 47, 32 };   /* 4 x[q-1] + 5 x[q] + 6 x[q+1] */
+    assert_all_close(y->data, ey, 4, 0, 0);
+    assert_int_equal(cr_backward(t, cr_sum(t, y)), CR_OK);
+    const double edw[9] = { 0, 0, 0, 6, 10, 9, 0, 0, 0 };
+    const double edx[4] = { 9, 15, 15, 11 };
+    assert_all_close(w->grad, edw, 9, 0, 0);
+    assert_all_close(x->grad, edx, 4, 0, 0);
+    cr_tape_free(t);
+}
+
 typedef struct gc_conv {
     cr_conv2d_opts o;
 } gc_conv;
@@ -426,6 +452,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_conv2d_matches_pytorch_values_and_gradients),
         cmocka_unit_test(test_conv2d_by_hand),
+        cmocka_unit_test(test_conv2d_one_row_image_same_padding_by_hand),
         cmocka_unit_test(test_conv2d_gradcheck),
         cmocka_unit_test(test_conv2d_bit_identical_for_1_2_3_threads),
         cmocka_unit_test(test_cnn_step_allocates_nothing_after_first),
