@@ -6,6 +6,7 @@
  * test images, same argmax everywhere and logits within 1e-5; int8 weights within
  * one point of accuracy. */
 #include "helpers.h"
+#include "export_helpers.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -23,29 +24,6 @@
  * so against the double build the float rounding itself shows: 3e-5 there. */
 #define LOGIT_TOL TOL(3e-5, 1e-5)
 
-static char g_dir[64];
-
-static int setup(void **state)
-{
-    (void)state;
-    strcpy(g_dir, "/tmp/cr_export_XXXXXX");
-    return mkdtemp(g_dir) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
-    return system(cmd) == 0 ? 0 : -1;
-}
-
-static int have_cc(const char *cc)
-{
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "command -v %s >/dev/null 2>&1", cc);
-    return system(cmd) == 0;
-}
 
 /* Compile g_dir/name.c with the driver into g_dir/<name>-<tag>; 0 on success (the
  * compiler's output is shown on failure). */

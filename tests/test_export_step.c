@@ -8,6 +8,7 @@
  * the same argmax at every step (valgrind-clean when valgrind is installed);
  * likewise a GRU step. */
 #include "helpers.h"
+#include "export_helpers.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -23,30 +24,7 @@
 
 enum { V = 11, E = 6, H = 8, STEPS = 40, MAXIO = 1 + 2 * 2 };
 
-static char g_dir[64];
 static char g_train_bin[4096], g_run_bin[4096];
-
-static int setup(void **state)
-{
-    (void)state;
-    strcpy(g_dir, "/tmp/cr_xstep_XXXXXX");
-    return mkdtemp(g_dir) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
-    return system(cmd) == 0 ? 0 : -1;
-}
-
-static int have_cc(const char *cc)
-{
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "command -v %s >/dev/null 2>&1", cc);
-    return system(cmd) == 0;
-}
 
 /* Compile g_dir/name.c with driver (tests/<driver>.c) into g_dir/<name>-<cc>; the
  * step driver gets XSTATE_Y = state_y. 0 on success. */
