@@ -175,9 +175,12 @@ $(B)/examples/train-mpi: examples/train.c $(TRAIN_PARTS) $(wildcard examples/tra
 	    $(filter-out -MMD -MP,$(CFLAGS)) -Iexamples/train -o $@ examples/train.c $(TRAIN_PARTS) \
 	    $(LIB_A) $(LDFLAGS) $(LDLIBS)
 # The trainer's all-reduce timed alone (bench/mpi_scaling.sh, tools/scaling_model.py).
-$(B)/tools/mpi_allreduce_time: tools/mpi_allreduce_time.c
+$(B)/tools/mpi_allreduce_time: tools/mpi_allreduce_time.c examples/train/allreduce.c \
+    examples/train/allreduce.h $(LIB_A)
 	@mkdir -p $(@D)
-	OMPI_CC='$(CC)' MPICH_CC='$(CC)' $(MPICC) $(filter-out -MMD -MP,$(CFLAGS)) -o $@ $< $(LDFLAGS)
+	OMPI_CC='$(CC)' MPICH_CC='$(CC)' $(MPICC) $(CPPFLAGS) -DCR_MPI \
+	    $(filter-out -MMD -MP,$(CFLAGS)) -Iexamples/train -o $@ $< examples/train/allreduce.c \
+	    $(LIB_A) $(LDFLAGS) $(LDLIBS)
 
 # Everything compiled, nothing run (CI's builds with other flags).
 build-all: lib examples $(TRAIN_MPI) $(TEST_BIN) $(BENCH_BIN)
@@ -383,12 +386,16 @@ MANDIR     ?= $(PREFIX)/share/man
 INST_FILES := $(INCLUDEDIR)/chainrule.h $(BINDIR)/chainrule-train \
     $(MANDIR)/man1/chainrule-train.1 $(BINDIR)/chainrule-run $(MANDIR)/man1/chainrule-run.1 \
     $(BINDIR)/chainrule-train-text $(MANDIR)/man1/chainrule-train-text.1 \
+    $(BINDIR)/chainrule-train-mpi $(MANDIR)/man1/chainrule-train-mpi.1 \
     $(foreach n,chainrule chainrule_double, \
     $(LIBDIR)/lib$(n).a $(LIBDIR)/lib$(n).so.$(CR_VERSION) $(LIBDIR)/lib$(n).so.$(CR_MAJOR) \
     $(LIBDIR)/lib$(n).so $(LIBDIR)/pkgconfig/$(n).pc)
 .PHONY: uninstall install-lib test-install
 
-install: $(B)/examples/train $(B)/examples/graph_run $(B)/examples/train_text
+# With MPI (MPI=1, or found: see TRAIN_MPI) the data-parallel trainer too, as
+# chainrule-train-mpi; its manual page is chainrule-train's (the same options).
+INST_MPI := $(filter %/train-mpi,$(TRAIN_MPI))
+install: $(B)/examples/train $(B)/examples/graph_run $(B)/examples/train_text $(INST_MPI)
 	@$(MAKE) --no-print-directory REAL=float install-lib
 	@$(MAKE) --no-print-directory REAL=double install-lib
 	install -d $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
@@ -402,6 +409,10 @@ install: $(B)/examples/train $(B)/examples/graph_run $(B)/examples/train_text
 	install -m 755 $(B)/examples/train_text $(DESTDIR)$(BINDIR)/chainrule-train-text
 	$(B)/examples/train_text --help | sh tools/help-to-man.sh chainrule-train-text 1 \
 	    "chainrule $(CR_VERSION)" > $(DESTDIR)$(MANDIR)/man1/chainrule-train-text.1
+ifneq ($(INST_MPI),)
+	install -m 755 $(INST_MPI) $(DESTDIR)$(BINDIR)/chainrule-train-mpi
+	echo '.so man1/chainrule-train.1' > $(DESTDIR)$(MANDIR)/man1/chainrule-train-mpi.1
+endif
 	@sh tools/post-install.sh install '$(DESTDIR)' '$(PREFIX)' '$(LIBDIR)' '$(BINDIR)' \
 	    libchainrule.so.$(CR_MAJOR)
 

@@ -10,8 +10,9 @@
 #   sh bench/mpi_scaling.sh [BUILD_DIR]   (default build/float; after make MPI=1)
 #
 # Environment: FASHION_DIR, EPOCHS (default 3; samples/s is the median over the
-# epochs), PYTHON (default /usr/bin/python3), MPIRUN_FLAGS (default: loopback TCP,
-# --oversubscribe, --allow-run-as-root as root). Figures from a loaded machine
+# epochs), PYTHON (default /usr/bin/python3), MPIRUN_FLAGS (default: MPI's messages over
+# loopback TCP, --oversubscribe, --allow-run-as-root as root; the trainer's default
+# all-reduce uses a shared-memory window whatever the transport). Figures from a loaded machine
 # (the load average is printed before and after) are not evidence of anything.
 set -u
 B=${1:-build/float}
@@ -46,21 +47,38 @@ median_rate() {
 
 "$B/examples/train" $ARGS --out "$OUT/mpi_1.crm" --log "$OUT/mpi_1.csv" > "$OUT/mpi_1.log" 2>&1 ||
     die "the 1-process run failed: $OUT/mpi_1.log"
+# 2 ranks as the trainer sums by default on one host (shared memory), then with
+# MPI collectives only (--allreduce mpi: what ranks on different hosts do, here over
+# TCP loopback; the scaling model's communication term is checked against this one)
 # shellcheck disable=SC2086
 mpirun $MPIRUN_FLAGS -np 2 "$B/examples/train-mpi" $ARGS --out "$OUT/mpi_2.crm" \
     --log "$OUT/mpi_2.csv" > "$OUT/mpi_2.log" 2>&1 || die "the 2-rank run failed: $OUT/mpi_2.log"
+# shellcheck disable=SC2086
+mpirun $MPIRUN_FLAGS -np 2 "$B/examples/train-mpi" $ARGS --allreduce mpi --out "$OUT/mpi_2m.crm" \
+    --log "$OUT/mpi_2m.csv" > "$OUT/mpi_2m.log" 2>&1 ||
+    die "the 2-rank run with --allreduce mpi failed: $OUT/mpi_2m.log"
 c1=$(median_rate "$OUT/mpi_1.csv")
 c2=$(median_rate "$OUT/mpi_2.csv")
-ar=$(sed -n 's/^all-reduce: .*: \([0-9.]*\) ms per step, \([0-9.]*\)% .*/\1 \2/p' "$OUT/mpi_2.log")
+c2m=$(median_rate "$OUT/mpi_2m.csv")
+ar_of() { sed -n 's/^all-reduce: .*: \([0-9.]*\) ms per step, \([0-9.]*\)% .*/\1 \2/p' "$1"; }
+ar=$(ar_of "$OUT/mpi_2.log")
 ar_ms=${ar% *}
 ar_pct=${ar#* }
+arm=$(ar_of "$OUT/mpi_2m.log")
+arm_ms=${arm% *}
+arm_pct=${arm#* }
 # the same all-reduce alone (no training): a quarter of the buffer, and all of it
-iso_q= iso=
+iso_q= iso= iso_shm=
 if [ -x "$B/tools/mpi_allreduce_time" ]; then
     # shellcheck disable=SC2086
-    mpirun $MPIRUN_FLAGS -np 2 "$B/tools/mpi_allreduce_time" 58788 235150 > "$OUT/mpi_ar.log" 2>&1
+    mpirun $MPIRUN_FLAGS -np 2 "$B/tools/mpi_allreduce_time" --allreduce mpi 58788 235150 \
+        > "$OUT/mpi_ar.log" 2>&1
     iso_q=$(sed -n 's/^ALLREDUCE values=58788 .* ms=\([0-9.]*\).*/\1/p' "$OUT/mpi_ar.log")
     iso=$(sed -n 's/^ALLREDUCE values=235150 .* ms=\([0-9.]*\).*/\1/p' "$OUT/mpi_ar.log")
+    # shellcheck disable=SC2086
+    mpirun $MPIRUN_FLAGS -np 2 "$B/tools/mpi_allreduce_time" 235150 >> "$OUT/mpi_ar.log" 2>&1
+    iso_shm=$(sed -n 's/^ALLREDUCE values=235150 .* ms=\([0-9.]*\).*shared memory.*/\1/p' \
+        "$OUT/mpi_ar.log")
 fi
 
 t1= t2=
@@ -81,15 +99,18 @@ row() {   # name one two
 echo
 printf "%-34s %10s %10s %9s %10s\n" "samples/s (median of $EPOCHS epochs)" "1 process" "2 ranks" \
     "speedup" "efficiency"
-row "chainrule (MPI, Open MPI TCP lo)" "$c1" "$c2"
+row "chainrule, shared memory (default)" "$c1" "$c2"
+row "chainrule, --allreduce mpi (TCP lo)" "$c1" "$c2m"
 [ -n "$t1$t2" ] && row "PyTorch $( "$PYTHON" -c 'import torch; print(torch.__version__)') DDP gloo" "$t1" "$t2"
 [ -n "$t2" ] && awk -v a="$c2" -v b="$t2" 'BEGIN { printf "2 ranks, chainrule / DDP: %.2fx\n", a / b }'
-echo "chainrule all-reduce: $ar_ms ms per step, $ar_pct% of the 2-rank training time;" \
-     "alone (median of 50, tools/mpi_allreduce_time): ${iso:-?} ms (a quarter of it: ${iso_q:-?} ms)"
+echo "chainrule all-reduce in training: $ar_ms ms per step ($ar_pct% of the 2-rank time)," \
+     "with --allreduce mpi $arm_ms ms ($arm_pct%); alone (median of 50," \
+     "tools/mpi_allreduce_time): shared memory ${iso_shm:-?} ms, MPI ${iso:-?} ms" \
+     "(a quarter of it: ${iso_q:-?} ms)"
 echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
 echo "scaling model with this run's measurements (tools/scaling_model.py):"
-"$PYTHON" tools/scaling_model.py --validate --batch 256 --rate1 "$c1" --rate2 "$c2" \
-    --allreduce-ms "$ar_ms" --params 235146 ${iso:+--isolated-ms "$iso"} \
+"$PYTHON" tools/scaling_model.py --validate --batch 256 --rate1 "$c1" --rate2 "$c2m" \
+    --allreduce-ms "$arm_ms" --params 235146 ${iso:+--isolated-ms "$iso"} \
     ${iso_q:+--isolated-quarter-ms "$iso_q"}
-echo "logs: $OUT/mpi_1.log $OUT/mpi_2.log $OUT/mpi_ar.log $OUT/ddp_1.log $OUT/ddp_2.log"
+echo "logs: $OUT/mpi_1.log $OUT/mpi_2.log $OUT/mpi_2m.log $OUT/mpi_ar.log $OUT/ddp_1.log $OUT/ddp_2.log"

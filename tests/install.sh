@@ -198,6 +198,21 @@ check "chainrule-train-text trains an LSTM briefly" "$ttext" --no-progress --tex
 "$ttext" --model "$tmp/t.crm" --generate 20 --seed 3 > "$tmp/gen.out" 2>&1
 check "chainrule-train-text samples from the model file alone" [ "$?" -eq 0 -a -s "$tmp/gen.out" ]
 
+# chainrule-train-mpi: installed when MPI is there (make's default finds mpicc),
+# and it trains under mpirun from the prefix.
+if command -v mpicc >/dev/null 2>&1 && command -v mpirun >/dev/null 2>&1; then
+    root=""
+    [ "$(id -u)" = 0 ] && root="--allow-run-as-root"
+    check "chainrule-train-mpi is installed with its manual page" \
+        sh -c "[ -x '$prefix/bin/chainrule-train-mpi' ] && [ -f '$prefix/share/man/man1/chainrule-train-mpi.1' ]"
+    (cd "$tmp" && timeout -s KILL 120 mpirun $root --oversubscribe --mca btl self,tcp \
+        --mca btl_tcp_if_include lo --mca oob_tcp_if_include lo -np 2 \
+        "$prefix/bin/chainrule-train-mpi" --no-progress --spiral-points 60 --hidden 8 \
+        --epochs 1 --out "$tmp/mpi.crm" > "$tmp/mpi.out" 2>&1)
+    check "chainrule-train-mpi trains on 2 ranks from the prefix" \
+        grep -q '^data parallel: 2 ranks (MPI)' "$tmp/mpi.out"
+fi
+
 # make uninstall removes every file and link that make install put there.
 check "make uninstall exits 0" "$MAKE" --no-print-directory uninstall PREFIX="$prefix"
 check "nothing is left in the prefix after make uninstall" \

@@ -244,6 +244,38 @@ static void test_mpi_cnn_two_ranks_match_one_process_and_repeat_bit_identically(
     assert_true(cr_test_files_equal(td_path("cnn2.crm"), td_path("cnn2-again.crm")));
 }
 
+/* Three ranks summed three ways: in one shared-memory group (the default on one
+ * host), in two groups (2 + 1 ranks: the groups' sums then added over MPI between
+ * their leaders, as across hosts) and by MPI collectives only. Each is one
+ * process's run up to the order of the additions, and repeats bit-identically. */
+static void test_mpi_three_ranks_in_groups_or_over_mpi_match_one_process(void **state)
+{
+    (void)state;
+    static const struct { const char *opts, *how, *file; } way[] = {
+        { "", "shared memory, 1 group of 3 ranks", "g3.crm" },
+        { "--allreduce-group 2", "shared memory in 2 groups of at most 2 ranks, MPI between "
+          "groups", "g2.crm" },
+        { "--allreduce mpi", "MPI reduce-scatter and allgather over 3 ranks", "mpi3.crm" },
+    };
+    expect_ok(run_fmt(MLP " --out '%s'", data_dir(), td_path("one3.crm")));
+    for (int k = 0; k < 3; k++) {
+        char path[512];
+        snprintf(path, sizeof path, "%s", td_path(way[k].file));
+        expect_ok(mpi(3, MLP " %s --out '%s'", data_dir(), way[k].opts, path));
+        const char *out = slurp(td_path("stdout"));
+        assert_msg_has(out, "data parallel: 3 ranks (MPI), each 21 samples of every batch of 64");
+        assert_msg_has(out, way[k].how);
+        double d = mlp_file_diff(td_path("one3.crm"), path);
+        print_message("    MLP, 1 epoch, 3 ranks (%s) vs 1 process: %.3g\n", way[k].how, d);
+        assert_true(d <= BOUND);
+    }
+    expect_ok(mpi(3, MLP " --allreduce-group 2 --out '%s'", data_dir(), td_path("g2-again.crm")));
+    assert_true(cr_test_files_equal(td_path("g2.crm"), td_path("g2-again.crm")));
+    /* a mode that does not exist is refused by every rank alike */
+    assert_int_equal(mpi(2, MLP " --allreduce ring --out '%s'", data_dir(), td_path("x.crm")), 2);
+    assert_msg_has(slurp(td_path("stderr")), "--allreduce: 'ring' is not auto or mpi");
+}
+
 /* A batch too small to share, options that differ between ranks, data that
  * differs, and a rank whose data is missing: every rank stops, one message. */
 static void test_mpi_ranks_that_disagree_or_fail_stop_the_job_naming_the_rank(void **state)
@@ -416,6 +448,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(cr_test_config_accepted),
         cmocka_unit_test(test_mpi_mlp_two_ranks_match_one_process_and_repeat_bit_identically),
         cmocka_unit_test(test_mpi_cnn_two_ranks_match_one_process_and_repeat_bit_identically),
+        cmocka_unit_test(test_mpi_three_ranks_in_groups_or_over_mpi_match_one_process),
         cmocka_unit_test(test_mpi_ranks_that_disagree_or_fail_stop_the_job_naming_the_rank),
         cmocka_unit_test(test_mpi_killed_rank_ends_the_job_within_bounded_time),
         cmocka_unit_test(test_mpi_checkpoint_by_rank0_resumes_with_same_and_other_rank_count),

@@ -11,11 +11,11 @@
  *
  * g_r is the mean gradient over the rank's m_r rows, so the sum over ranks is the
  * mean gradient over the global batch, as one process computes it, up to the order
- * of the additions. The sum is a reduce-scatter (each rank adds one segment of the
- * buffer, in an order fixed by N) followed by an allgather (a copy), both
- * nonblocking and waited for without spinning (wait_yielding): every rank
- * receives the same bits by construction, and a repeated run with the same N gives
- * the same bits. The tail carries the step's loss and accuracy and one failure flag
+ * of the additions. The sum is allreduce.h's: by default the ranks of a host add
+ * their buffers in shared memory and one rank per host joins an MPI reduce-scatter
+ * and allgather between hosts (--allreduce mpi: the MPI collectives only). Every
+ * rank receives the same bits by construction, and a repeated run with the same N
+ * and grouping gives the same bits. The tail carries the step's loss and accuracy and one failure flag
  * per rank, so the one collective of a step also tells every rank that another one
  * failed (bad data, a NaN loss, out of memory): all ranks then agree on the first
  * failing rank's message (dist_agree) and stop; a rank that dies is reported by
@@ -24,10 +24,10 @@
  * Everything here is collective: every rank must call the same functions in the
  * same order. */
 #include "train.h"
+#include "allreduce.h"
 
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #ifdef CR_MPI
 #include <mpi.h>
@@ -152,52 +152,41 @@ int dist_agree(int rc, char *err, size_t errsize)
 
 /* ------------------------------------------------------------- the flat buffer */
 
-#ifdef CR_MPI
-/* Wait for a nonblocking collective: poll for 100 us (the other rank is usually
- * there already), then every 50 us, asleep in between, so that a waiting rank gives
- * its core to the rank it waits for. Open MPI's blocking collectives spin instead;
- * on this project's shared 2-core machine (load average 16) the 784-256-128-10
- * step's all-reduce took 93-117 ms spinning and 6-25 ms this way, in alternating
- * runs of 40 steps. On an idle machine it costs at most one sleep per wait. */
-static void wait_yielding(MPI_Request *rq)
-{
-    int done = 0;
-    double t0 = MPI_Wtime();
-    struct timespec ts = { 0, 50000 };
-    MPI_Test(rq, &done, MPI_STATUS_IGNORE);
-    while (!done) {
-        if (MPI_Wtime() - t0 > 100e-6) nanosleep(&ts, NULL);
-        MPI_Test(rq, &done, MPI_STATUS_IGNORE);
-    }
-}
-#endif
-
-cr_status dist_buffer_new(dist_buf *d, const cr_params *p, char *err, size_t errsize)
+cr_status dist_buffer_new(dist_buf *d, const cr_params *p, const train_opts *o, char *err,
+                          size_t errsize)
 {
     memset(d, 0, sizeof *d);
     d->n_grad = cr_params_numel(p);
     d->n = d->n_grad + 2 + (size_t)g_size;
-    d->padded = (d->n + (size_t)g_size - 1) / (size_t)g_size * (size_t)g_size;
     if (g_size == 1) return CR_OK;
-    char what[64];
-    snprintf(what, sizeof what, "the gradient buffers of %d ranks", g_size);
-    uint64_t need = 2 * (uint64_t)d->padded * sizeof(cr_real);
-    if (cr_memory_check(need, what, err, errsize) != CR_OK) return CR_ERR_NOMEM;
-    d->send = cr_calloc(d->padded, sizeof *d->send);
-    d->recv = cr_calloc(d->padded, sizeof *d->recv);
-    if (!d->send || !d->recv) {
-        dist_buffer_free(d);
-        snprintf(err, errsize, "out of memory (%s)", what);
-        return CR_ERR_NOMEM;
-    }
+#ifdef CR_MPI
+    d->ar = allreduce_new(d->n, o->allreduce_mpi ? AR_MPI : AR_AUTO, o->allreduce_group, err,
+                          errsize);
+    return d->ar ? CR_OK : CR_ERR_NOMEM;
+#else
+    (void)o;
+    (void)err;
+    (void)errsize;
     return CR_OK;
+#endif
+}
+
+const char *dist_buffer_describe(const dist_buf *d)
+{
+#ifdef CR_MPI
+    if (d->ar) return allreduce_describe(d->ar);
+#else
+    (void)d;
+#endif
+    return "";
 }
 
 void dist_buffer_free(dist_buf *d)
 {
-    cr_free(d->send);
-    cr_free(d->recv);
-    d->send = d->recv = NULL;
+#ifdef CR_MPI
+    allreduce_free(d->ar);
+#endif
+    d->ar = NULL;
 }
 
 int dist_reduce(dist_buf *d, cr_params *p, int rc, size_t m_local, size_t m_global,
@@ -205,28 +194,20 @@ int dist_reduce(dist_buf *d, cr_params *p, int rc, size_t m_local, size_t m_glob
 {
 #ifdef CR_MPI
     double t0 = now_seconds();
-    cr_real *s = d->send, scale = (cr_real)((double)m_local / (double)m_global);
+    cr_real *s = allreduce_input(d->ar), scale = (cr_real)((double)m_local / (double)m_global);
     size_t k = 0, np = cr_params_count(p);
     for (size_t i = 0; i < np; i++) {
         const cr_tensor *x = cr_params_get(p, i);
         for (size_t j = 0; j < x->size; j++) s[k + j] = x->grad ? x->grad[j] * scale : 0;
         k += x->size;
     }
-    memset(s + k, 0, (d->padded - k) * sizeof *s);
+    memset(s + k, 0, (d->n - k) * sizeof *s);
     s[k] = (cr_real)*loss_sum;
     s[k + 1] = (cr_real)*correct;
     s[k + 2 + (size_t)g_rank] = rc ? 1 : 0;
-    int seg = (int)(d->padded / (size_t)g_size);
-    cr_real *mine = d->recv + (size_t)g_rank * (size_t)seg;
-    MPI_Request rq;
-    MPI_Ireduce_scatter_block(s, mine, seg, MPI_CR_REAL, MPI_SUM, MPI_COMM_WORLD, &rq);
-    wait_yielding(&rq);
-    MPI_Iallgather(MPI_IN_PLACE, seg, MPI_CR_REAL, d->recv, seg, MPI_CR_REAL, MPI_COMM_WORLD,
-                   &rq);
-    wait_yielding(&rq);
+    const cr_real *r = allreduce_run(d->ar);
     g_comm_seconds += now_seconds() - t0;
     g_comm_steps++;
-    const cr_real *r = d->recv;
     int failed = 0;
     for (int q = 0; q < g_size; q++) failed |= r[k + 2 + (size_t)q] != 0;
     if (failed) return dist_agree(rc ? rc : 0, err, errsize);

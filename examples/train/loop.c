@@ -249,8 +249,6 @@ static int setup(trainer *T)
         first_rows = hi - lo;
         dist_shard(last_rows, &lo, &hi);
         last_rows = hi - lo;
-        if (dist_buffer_new(&T->dist, trainer_params(T), T->err, sizeof T->err) != CR_OK)
-            return EXIT_TRAIN_FAILED;
     }
     /* batch statistics need two rows: refuse a run whose epochs would end with a
      * batch of one, before any training (the user picks another --batch or --val) */
@@ -475,7 +473,7 @@ static int finish(trainer *T)
     dist_comm_time(&comm, &calls);
     if (calls && !o->quiet && T->t_train > 0)
         printf("all-reduce: %d ranks, one buffer of %zu values per step: %.2f ms per step, "
-               "%.1f%% of the training time\n", dist_size(), T->dist.padded,
+               "%.1f%% of the training time\n", dist_size(), T->dist.n,
                1e3 * comm / (double)calls, 100 * comm / T->t_train);
     if (isnan(T->test_acc))
         printf("done in %.1f s; model %s; graph %s\n", secs, o->out, dot);
@@ -510,6 +508,10 @@ int train_run(const train_opts *o)
         rc = dist_agree(setup(&T), T.err, sizeof T.err);
         if (!rc && o->resume) rc = dist_agree(checkpoint_resume(&T), T.err, sizeof T.err);
         if (!rc) rc = dist_verify(&T);
+        /* collective, so after every rank has agreed it is set up */
+        if (!rc && dist_size() > 1 &&
+            dist_buffer_new(&T.dist, trainer_params(&T), o, T.err, sizeof T.err) != CR_OK)
+            rc = EXIT_TRAIN_FAILED;
         if (!rc) rc = dist_agree(rank0 ? open_log(&T) : 0, T.err, sizeof T.err);
         if (!rc) {
             trainer_describe(&T);

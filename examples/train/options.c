@@ -157,6 +157,12 @@ void train_usage(FILE *f)
 "    its N-th of every batch and the gradients are summed over the ranks; rank\n"
 "    0 prints and writes --out, --log and --checkpoint; --resume works with any\n"
 "    N. All ranks need the same options and data (checked at the start).\n"
+"    The ranks of one host sum their gradients in shared memory, one rank per\n"
+"    host with the others over MPI:\n"
+"  --allreduce MODE       auto (that) or mpi (MPI collectives between all ranks,\n"
+"                         no shared memory)\n"
+"  --allreduce-group K    at most K ranks per shared-memory group (default: all\n"
+"                         the ranks of a host)\n"
 "\n"
 "EXIT STATUS\n"
 "    0   success: trained (or evaluated with --eval) and saved, or --help\n"
@@ -316,7 +322,7 @@ static const char *const with_value[] = {
     "--gamma", "--step-size", "--decay", "--lr-min", "--cosine-steps", "--warmup", "--clip",
     "--batch", "--epochs", "--patience", "--seed", "--threads", "--out", "--dot", "--html", "--log",
     "--checkpoint", "--checkpoint-every", "--resume", "--max-steps", "--eval", "--max-memory",
-    "--export", "--export-name", "--save-graph", NULL
+    "--export", "--export-name", "--save-graph", "--allreduce", "--allreduce-group", NULL
 };
 
 static int takes_value(const char *name)
@@ -429,6 +435,14 @@ static int option(train_opts *o, raw *r, const char *n, const char *v, char *err
     else if (IS("--no-progress")) o->progress = 0;
     else if (IS("--quiet")) o->quiet = 1;
     else if (IS("--rerecord")) o->rerecord = 1;
+    else if (IS("--allreduce")) {
+        if (!strcmp(v, "auto")) o->allreduce_mpi = 0;
+        else if (!strcmp(v, "mpi")) o->allreduce_mpi = 1;
+        else {
+            snprintf(err, errsize, "--allreduce: '%s' is not auto or mpi", v);
+            return -1;
+        }
+    } else if (IS("--allreduce-group")) return INT(&o->allreduce_group, 1, 1 << 20);
     else if (IS("--anomaly")) o->anomaly = 1;
     else if (IS("--export-int8")) o->export_int8 = 1;
     else if (IS("--batchnorm")) o->batchnorm = 1;

@@ -139,8 +139,8 @@ void trainer_describe(trainer *T)
            o->rerecord ? "graph re-recorded every step" : "graph recorded once, replayed");
     if (dist_size() > 1)
         printf("data parallel: %d ranks (MPI), each %d samples of every batch of %d; gradients "
-               "summed in one buffer of %zu values per step\n", dist_size(), T->full.rows,
-               o->batch, T->dist.padded);
+               "summed in one buffer of %zu values per step (%s)\n", dist_size(), T->full.rows,
+               o->batch, T->dist.n, dist_buffer_describe(&T->dist));
     if (o->resume)
         printf("resumed from %s at epoch %llu, batch %llu (step %ld)\n", o->resume,
                (unsigned long long)T->epoch + 1, (unsigned long long)T->batch,

@@ -56,6 +56,8 @@ typedef struct train_opts {
     int progress;                 /* -1 auto (a terminal), 0 plain lines, 1 bar */
     int quiet;                    /* only errors and the final summary */
     int rerecord;                 /* re-record every step instead of replaying */
+    int allreduce_mpi;            /* --allreduce mpi: no shared memory (MPI build) */
+    int allreduce_group;          /* --allreduce-group K: ranks per shared group */
     int anomaly;                  /* NaN/Inf checks on every op */
     size_t max_memory;            /* cr_set_memory_limit; 0: the library's default */
 } train_opts;
@@ -136,8 +138,8 @@ cr_status model_info_from_meta(model_info *mi, const cr_meta *meta, const char *
 /* The one flat buffer of a data-parallel step (dist.c): gradients, loss, correct
  * count, failure flags. */
 typedef struct dist_buf {
-    cr_real *send, *recv;      /* padded values each; NULL with one rank */
-    size_t n_grad, n, padded;
+    struct allreduce *ar;      /* allreduce.h; NULL with one rank */
+    size_t n_grad, n;          /* gradient values; all values of the buffer */
 } dist_buf;
 
 typedef struct step_graph {
@@ -247,7 +249,12 @@ void dist_shard(size_t m, size_t *lo, size_t *hi);
 /* Every rank's rc: 0 if all are 0; else the first failing rank's rc, with its
  * message in err ("rank R of N: ..." unless every rank failed alike), on every rank. */
 int dist_agree(int rc, char *err, size_t errsize);
-cr_status dist_buffer_new(dist_buf *d, const cr_params *p, char *err, size_t errsize);
+/* The all-reduce of p's gradients (allreduce.h, made as --allreduce and
+ * --allreduce-group say); every rank gets the same status and message. */
+cr_status dist_buffer_new(dist_buf *d, const cr_params *p, const train_opts *o, char *err,
+                          size_t errsize);
+/* One line on how the buffer is summed (allreduce_describe); "" with one rank. */
+const char *dist_buffer_describe(const dist_buf *d);
 void dist_buffer_free(dist_buf *d);
 /* Sum p's gradients (this rank's mean over m_local rows, weighted m_local /
  * m_global), *loss_sum and *correct over the ranks, in place; rc is this rank's
