@@ -100,7 +100,8 @@ EX_BIN := $(EX_SRC:examples/%.c=$(B)/examples/%)
 MPICC    ?= mpicc
 HAVE_MPI := $(shell command -v $(MPICC) >/dev/null 2>&1 && command -v mpirun >/dev/null 2>&1 && echo 1)
 MPI      ?= $(if $(HAVE_MPI),auto,0)
-TRAIN_MPI := $(if $(filter-out 0,$(MPI)),$(B)/examples/train-mpi $(B)/tools/mpi_allreduce_time)
+TRAIN_MPI := $(if $(filter-out 0,$(MPI)),$(B)/examples/train-mpi $(B)/examples/train-text-mpi \
+    $(B)/tools/mpi_allreduce_time)
 
 .PHONY: all lib test check examples run clean install deps bench fuzz graphs fashion fashion-adam \
         fashion-cnn
@@ -174,6 +175,15 @@ $(B)/examples/train-mpi: examples/train.c $(TRAIN_PARTS) $(wildcard examples/tra
 	OMPI_CC='$(CC)' MPICH_CC='$(CC)' $(MPICC) $(CPPFLAGS) -DCR_MPI \
 	    $(filter-out -MMD -MP,$(CFLAGS)) -Iexamples/train -o $@ examples/train.c $(TRAIN_PARTS) \
 	    $(LIB_A) $(LDFLAGS) $(LDLIBS)
+# The character language model's trainer, data-parallel over the streams.
+$(B)/examples/train-text-mpi: examples/train_text.c $(TEXT_PARTS) $(TRAIN_PARTS) \
+        $(wildcard examples/train_text/*.h examples/train/*.h) $(LIB_A)
+	@mkdir -p $(@D)
+	@command -v $(MPICC) >/dev/null 2>&1 || { echo "MPI=1 needs $(MPICC): apt-get install" \
+	    "libopenmpi-dev openmpi-bin (or MPICC=...)"; exit 1; }
+	OMPI_CC='$(CC)' MPICH_CC='$(CC)' $(MPICC) $(CPPFLAGS) -DCR_MPI \
+	    $(filter-out -MMD -MP,$(CFLAGS)) -Iexamples/train -Iexamples/train_text -o $@ \
+	    examples/train_text.c $(TEXT_PARTS) $(TRAIN_PARTS) $(LIB_A) $(LDFLAGS) $(LDLIBS)
 # The trainer's all-reduce timed alone (bench/mpi_scaling.sh, tools/scaling_model.py).
 $(B)/tools/mpi_allreduce_time: tools/mpi_allreduce_time.c examples/train/allreduce.c \
     examples/train/allreduce.h $(LIB_A)
@@ -387,14 +397,16 @@ INST_FILES := $(INCLUDEDIR)/chainrule.h $(BINDIR)/chainrule-train \
     $(MANDIR)/man1/chainrule-train.1 $(BINDIR)/chainrule-run $(MANDIR)/man1/chainrule-run.1 \
     $(BINDIR)/chainrule-train-text $(MANDIR)/man1/chainrule-train-text.1 \
     $(BINDIR)/chainrule-train-mpi $(MANDIR)/man1/chainrule-train-mpi.1 \
+    $(BINDIR)/chainrule-train-text-mpi $(MANDIR)/man1/chainrule-train-text-mpi.1 \
     $(foreach n,chainrule chainrule_double, \
     $(LIBDIR)/lib$(n).a $(LIBDIR)/lib$(n).so.$(CR_VERSION) $(LIBDIR)/lib$(n).so.$(CR_MAJOR) \
     $(LIBDIR)/lib$(n).so $(LIBDIR)/pkgconfig/$(n).pc)
 .PHONY: uninstall install-lib test-install
 
-# With MPI (MPI=1, or found: see TRAIN_MPI) the data-parallel trainer too, as
-# chainrule-train-mpi; its manual page is chainrule-train's (the same options).
-INST_MPI := $(filter %/train-mpi,$(TRAIN_MPI))
+# With MPI (MPI=1, or found: see TRAIN_MPI) the data-parallel trainers too, as
+# chainrule-train-mpi and chainrule-train-text-mpi; their manual pages are those of
+# chainrule-train and chainrule-train-text (the same options).
+INST_MPI := $(filter %/train-mpi %/train-text-mpi,$(TRAIN_MPI))
 install: $(B)/examples/train $(B)/examples/graph_run $(B)/examples/train_text $(INST_MPI)
 	@$(MAKE) --no-print-directory REAL=float install-lib
 	@$(MAKE) --no-print-directory REAL=double install-lib
@@ -410,8 +422,10 @@ install: $(B)/examples/train $(B)/examples/graph_run $(B)/examples/train_text $(
 	$(B)/examples/train_text --help | sh tools/help-to-man.sh chainrule-train-text 1 \
 	    "chainrule $(CR_VERSION)" > $(DESTDIR)$(MANDIR)/man1/chainrule-train-text.1
 ifneq ($(INST_MPI),)
-	install -m 755 $(INST_MPI) $(DESTDIR)$(BINDIR)/chainrule-train-mpi
+	install -m 755 $(B)/examples/train-mpi $(DESTDIR)$(BINDIR)/chainrule-train-mpi
 	echo '.so man1/chainrule-train.1' > $(DESTDIR)$(MANDIR)/man1/chainrule-train-mpi.1
+	install -m 755 $(B)/examples/train-text-mpi $(DESTDIR)$(BINDIR)/chainrule-train-text-mpi
+	echo '.so man1/chainrule-train-text.1' > $(DESTDIR)$(MANDIR)/man1/chainrule-train-text-mpi.1
 endif
 	@sh tools/post-install.sh install '$(DESTDIR)' '$(PREFIX)' '$(LIBDIR)' '$(BINDIR)' \
 	    libchainrule.so.$(CR_MAJOR)

@@ -377,21 +377,31 @@ size_t cr_seq_batcher_chunks(const cr_seq_batcher *b) { return b ? b->chunks : 0
 cr_status cr_seq_batcher_get(const cr_seq_batcher *b, size_t chunk, cr_tensor *x, cr_tensor *y,
                              char *err, size_t errsize)
 {
+    if (!b) return cr__errf(CR_ERR_ARG, err, errsize, "seq_batcher: NULL argument");
+    return cr_seq_batcher_get_streams(b, chunk, 0, b->B, x, y, err, errsize);
+}
+
+cr_status cr_seq_batcher_get_streams(const cr_seq_batcher *b, size_t chunk, int first, int count,
+                                     cr_tensor *x, cr_tensor *y, char *err, size_t errsize)
+{
     if (!b || !x) return cr__errf(CR_ERR_ARG, err, errsize, "seq_batcher: NULL argument");
     if (chunk >= b->chunks)
         return cr__errf(CR_ERR_ARG, err, errsize, "seq_batcher: chunk %zu is past the last (%zu "
                         "chunks)", chunk, b->chunks);
-    size_t need = (size_t)b->T * (size_t)b->B;
+    if (first < 0 || count < 1 || count > b->B - first)
+        return cr__errf(CR_ERR_ARG, err, errsize, "seq_batcher: streams %d to %d are not within "
+                        "the %d streams", first, first + count - 1, b->B);
+    size_t need = (size_t)b->T * (size_t)count;
     if (x->size < need || (y && y->size < need))
         return cr__errf(CR_ERR_SHAPE, err, errsize, "seq_batcher: x and y need %d x %d = %zu "
-                        "values, have %zu and %zu", b->T, b->B, need, x->size,
+                        "values, have %zu and %zu", b->T, count, need, x->size,
                         y ? y->size : (size_t)0);
     size_t at = chunk * (size_t)b->T;
     for (int t = 0; t < b->T; t++)
-        for (int s = 0; s < b->B; s++) {
-            const int *stream = b->ids + (size_t)s * b->L;
-            x->data[(size_t)t * b->B + s] = (cr_real)stream[at + t];
-            if (y) y->data[(size_t)t * b->B + s] = (cr_real)stream[at + t + 1];
+        for (int s = 0; s < count; s++) {
+            const int *stream = b->ids + (size_t)(first + s) * b->L;
+            x->data[(size_t)t * (size_t)count + (size_t)s] = (cr_real)stream[at + t];
+            if (y) y->data[(size_t)t * (size_t)count + (size_t)s] = (cr_real)stream[at + t + 1];
         }
     return CR_OK;
 }

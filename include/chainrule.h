@@ -1774,6 +1774,12 @@ size_t cr_seq_batcher_chunks(const cr_seq_batcher *b);   /* chunks per epoch; 0 
  * CR_ERR_ARG (NULL, chunk past the end), CR_ERR_SHAPE (too small), nothing written. */
 cr_status cr_seq_batcher_get(const cr_seq_batcher *b, size_t chunk, cr_tensor *x, cr_tensor *y,
                              char *err, size_t errsize);
+/* As cr_seq_batcher_get for streams first .. first + count - 1 only (one worker's
+ * share of the batch in data-parallel training): x->data[t*count + s] = stream
+ * first + s's id at position chunk*T + t. CR_ERR_ARG also for streams outside
+ * 0 .. B - 1 or count < 1; nothing written on failure. */
+cr_status cr_seq_batcher_get_streams(const cr_seq_batcher *b, size_t chunk, int first, int count,
+                                     cr_tensor *x, cr_tensor *y, char *err, size_t errsize);
 
 /* ====================================================== sequences (issue 15) */
 /* (ops/embedding.c, ops/detach.c, ops/stack.c, nn/rnn.c) Ops for sequence models

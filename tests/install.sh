@@ -198,13 +198,13 @@ check "chainrule-train-text trains an LSTM briefly" "$ttext" --no-progress --tex
 "$ttext" --model "$tmp/t.crm" --generate 20 --seed 3 > "$tmp/gen.out" 2>&1
 check "chainrule-train-text samples from the model file alone" [ "$?" -eq 0 -a -s "$tmp/gen.out" ]
 
-# chainrule-train-mpi: installed when MPI is there (make's default finds mpicc),
-# and it trains under mpirun from the prefix.
+# chainrule-train-mpi and chainrule-train-text-mpi: installed when MPI is there
+# (make's default finds mpicc); the first trains under mpirun from the prefix.
 if command -v mpicc >/dev/null 2>&1 && command -v mpirun >/dev/null 2>&1; then
     root=""
     [ "$(id -u)" = 0 ] && root="--allow-run-as-root"
-    check "chainrule-train-mpi is installed with its manual page" \
-        sh -c "[ -x '$prefix/bin/chainrule-train-mpi' ] && [ -f '$prefix/share/man/man1/chainrule-train-mpi.1' ]"
+    check "chainrule-train-mpi and chainrule-train-text-mpi are installed with manual pages" \
+        sh -c "[ -x '$prefix/bin/chainrule-train-mpi' ] && [ -f '$prefix/share/man/man1/chainrule-train-mpi.1' ] && [ -x '$prefix/bin/chainrule-train-text-mpi' ] && [ -f '$prefix/share/man/man1/chainrule-train-text-mpi.1' ]"
     (cd "$tmp" && timeout -s KILL 120 mpirun $root --oversubscribe --mca btl self,tcp \
         --mca btl_tcp_if_include lo --mca oob_tcp_if_include lo -np 2 \
         "$prefix/bin/chainrule-train-mpi" --no-progress --spiral-points 60 --hidden 8 \

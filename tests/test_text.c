@@ -290,6 +290,43 @@ static void test_seq_batcher_matches_batchify_layout(void **state)
     assert_msg_has(msg, "batch 0 and steps 5 must be >= 1");
 }
 
+/* The same 3 streams as above, chunk 1, one worker's share: streams 1..2 are the
+ * last two columns of the full chunk ([10 17], [11 18], [12 19]; targets one
+ * ahead); stream ranges outside 0..2 are refused and write nothing. */
+static void test_seq_batcher_streams_are_columns_of_the_full_chunk(void **state)
+{
+    (void)state;
+    int ids[23];
+    for (int i = 0; i < 23; i++) ids[i] = i;
+    char msg[256] = "";
+    cr_seq_batcher *b = cr_seq_batcher_new(ids, 23, 3, 3, msg, sizeof msg);
+    assert_non_null(b);
+    int shape[2] = { 3, 2 };
+    cr_tensor *x = cr_tensor_new(2, shape), *y = cr_tensor_new(2, shape);
+    static const double x12[] = { 10, 17, 11, 18, 12, 19 }, y12[] = { 11, 18, 12, 19, 13, 20 };
+    assert_int_equal(cr_seq_batcher_get_streams(b, 1, 1, 2, x, y, msg, sizeof msg), CR_OK);
+    assert_all_close(x->data, x12, 6, 0, 0);
+    assert_all_close(y->data, y12, 6, 0, 0);
+    static const double x0[] = { 0, 1, 2 };       /* stream 0 alone, chunk 0, no y */
+    assert_int_equal(cr_seq_batcher_get_streams(b, 0, 0, 1, x, NULL, msg, sizeof msg), CR_OK);
+    assert_all_close(x->data, x0, 3, 0, 0);
+    assert_all_close(y->data, y12, 6, 0, 0);
+    assert_int_equal(cr_seq_batcher_get_streams(b, 0, 2, 2, x, y, msg, sizeof msg), CR_ERR_ARG);
+    assert_msg_has(msg, "streams 2 to 3 are not within the 3 streams");
+    assert_int_equal(cr_seq_batcher_get_streams(b, 0, -1, 1, x, y, msg, sizeof msg), CR_ERR_ARG);
+    assert_int_equal(cr_seq_batcher_get_streams(b, 0, 0, 0, x, y, msg, sizeof msg), CR_ERR_ARG);
+    assert_all_close(y->data, y12, 6, 0, 0);
+    int one[1] = { 5 };
+    cr_tensor *z = cr_tensor_new(1, one);
+    assert_int_equal(cr_seq_batcher_get_streams(b, 0, 1, 2, z, NULL, msg, sizeof msg),
+                     CR_ERR_SHAPE);
+    assert_msg_has(msg, "need 3 x 2 = 6 values, have 5");
+    cr_tensor_free(x);
+    cr_tensor_free(y);
+    cr_tensor_free(z);
+    cr_seq_batcher_free(b);
+}
+
 /* train_text's loop in miniature: one recorded chunk (embedding -> LSTM -> dense ->
  * cross-entropy) replayed on every chunk of the batcher, state carried by copy.
  * After two warm-up chunks, eight more allocate nothing, and the loss on the
@@ -380,6 +417,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_vocab_survives_a_model_file),
         cmocka_unit_test(test_split_holds_out_the_last_tenth),
         cmocka_unit_test(test_seq_batcher_matches_batchify_layout),
+        cmocka_unit_test(test_seq_batcher_streams_are_columns_of_the_full_chunk),
         cmocka_unit_test(test_batcher_tbptt_loop_allocates_nothing_per_chunk),
     };
     return CR_TEST_RUN(tests, NULL, NULL, argc, argv);

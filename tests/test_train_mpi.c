@@ -440,10 +440,150 @@ static void test_mpi_checkpoint_by_rank0_resumes_with_same_and_other_rank_count(
     assert_true(d <= BOUND);
 }
 
+/* ------------------------------------------------- the character language model */
+
+static char text_bin[1024], text_mpi_bin[1024];
+
+/* train_text in one process (np 0) or train-text-mpi under mpirun -np np, with
+ * --no-progress and ARGS; output in the scratch files stdout and stderr. */
+static int text_np(int np, const char *fmt, ...)
+{
+    char args[2048], cmd[16384];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(args, sizeof args, fmt, ap);
+    va_end(ap);
+    if (np == 0)
+        snprintf(cmd, sizeof cmd, "'%s' --no-progress %s > '%s' 2> '%s'", text_bin, args,
+                 td_path("stdout"), td_path("stderr"));
+    else
+        snprintf(cmd, sizeof cmd, "%s -np %d '%s' --no-progress %s > '%s' 2> '%s'", mpirun, np,
+                 text_mpi_bin, args, td_path("stdout"), td_path("stderr"));
+    int st = system(cmd);
+    assert_true(st != -1 && WIFEXITED(st));
+    return WEXITSTATUS(st);
+}
+
+/* A corpus of 3,900 characters in 26 distinct ones. */
+static const char *text_file(void)
+{
+    static char path[512];
+    if (!path[0]) {
+        snprintf(path, sizeof path, "%s", td_path("corpus.txt"));
+        FILE *f = fopen(path, "w");
+        assert_non_null(f);
+        for (int i = 0; i < 60; i++)
+            fprintf(f, "the chain rule, step by step; abc abc abc. gradients flow back.\n");
+        assert_int_equal(fclose(f), 0);
+    }
+    return path;
+}
+
+/* Two model files of the LSTM below (embedding 8, hidden 16) over text_file(). */
+static double charlm_file_diff(const char *pa, const char *pb)
+{
+    char err[512];
+    cr_text *text = NULL;
+    cr_vocab *v = NULL;
+    assert_int_equal(cr_text_load(&text, text_file(), err, sizeof err), CR_OK);
+    assert_int_equal(cr_vocab_build(&v, text->cp, text->n, err, sizeof err), CR_OK);
+    cr_params *p[2];
+    cr_rnn *rnn[2];
+    for (int k = 0; k < 2; k++) {
+        int se[2] = { v->size, 8 }, sw[2] = { 16, v->size }, sb[1] = { v->size };
+        rnn[k] = cr_rnn_new(CR_LSTM, 8, 16, 1, 0, err, sizeof err);
+        assert_non_null(rnn[k]);
+        p[k] = cr_params_new();
+        assert_int_equal(cr_params_add_owned(p[k], cr_param_new(2, se), "embed.weight", err,
+                                             sizeof err), CR_OK);
+        assert_int_equal(cr_params_extend(p[k], cr_rnn_params(rnn[k]), "rnn.", err, sizeof err),
+                         CR_OK);
+        assert_int_equal(cr_params_add_owned(p[k], cr_param_new(2, sw), "out.W", err, sizeof err),
+                         CR_OK);
+        assert_int_equal(cr_params_add_owned(p[k], cr_param_new(1, sb), "out.b", err, sizeof err),
+                         CR_OK);
+        cr_status st = cr_load(k ? pb : pa, p[k], NULL, NULL, err, sizeof err);
+        if (st != CR_OK) print_error("%s\n", err);
+        assert_int_equal(st, CR_OK);
+    }
+    double d = rel_diff(p[0], p[1]);
+    for (int k = 0; k < 2; k++) {
+        cr_params_free(p[k]);
+        cr_rnn_free(rnn[k]);
+    }
+    cr_vocab_free(v);
+    cr_text_free(text);
+    return d;
+}
+
+/* 4 streams of 8 steps, SGD (so that a wrongly weighted share shows), 2 epochs. */
+#define TEXT "--text '%s' --hidden 16 --embed 8 --batch 4 --steps 8 --optim sgd --lr 0.5 " \
+             "--epochs 2 --seed 3 --threads 1"
+
+/* The LSTM language model on 2 ranks (2 streams each) and on 3 ranks in two
+ * shared-memory groups (1 + 1 + 2 streams): one process's model up to rounding,
+ * the same validation loss printed, and a repeated 2-rank run the same bytes. */
+static void test_mpi_text_lstm_ranks_share_the_streams_and_match_one_process(void **state)
+{
+    (void)state;
+    expect_ok(text_np(0, TEXT " --out '%s'", text_file(), td_path("t1.crm")));
+    const char *val = strstr(slurp(td_path("stdout")), "epoch 2/2");
+    assert_non_null(val);
+    assert_non_null(strchr(val, ')'));
+    char last[128];                                  /* "epoch 2/2  train_loss ... bits/char)" */
+    snprintf(last, sizeof last, "%.*s", (int)(strchr(val, ')') + 1 - val), val);
+    expect_ok(text_np(2, TEXT " --out '%s'", text_file(), td_path("t2.crm")));
+    const char *out = slurp(td_path("stdout"));
+    assert_msg_has(out, "data parallel: 2 ranks (MPI), each 2 of the 4 streams");
+    assert_msg_has(out, last);
+    double d = charlm_file_diff(td_path("t1.crm"), td_path("t2.crm"));
+    print_message("    LSTM, 2 epochs: 2 ranks vs 1 process: %.3g\n", d);
+    assert_true(d <= BOUND);
+    expect_ok(text_np(2, TEXT " --out '%s'", text_file(), td_path("t2-again.crm")));
+    assert_true(cr_test_files_equal(td_path("t2.crm"), td_path("t2-again.crm")));
+    expect_ok(text_np(3, TEXT " --allreduce-group 2 --out '%s'", text_file(), td_path("t3.crm")));
+    assert_msg_has(slurp(td_path("stdout")), "each 1 of the 4 streams");
+    d = charlm_file_diff(td_path("t1.crm"), td_path("t3.crm"));
+    print_message("    LSTM, 2 epochs: 3 ranks in 2 groups vs 1 process: %.3g\n", d);
+    assert_true(d <= BOUND);
+    /* more ranks than streams: refused by every rank alike */
+    assert_int_equal(text_np(5, TEXT " --out '%s'", text_file(), td_path("x.crm")), 2);
+    assert_msg_has(slurp(td_path("stderr")), "--batch 4 streams cannot be shared by 5 ranks");
+}
+
+/* A 2-rank checkpoint holds every stream's carried state: resumed in one process
+ * it ends where the uninterrupted one-process run ends (up to rounding), and a
+ * one-process checkpoint resumed by 3 ranks too. */
+static void test_mpi_text_checkpoint_resumes_with_other_rank_count(void **state)
+{
+    (void)state;
+    expect_ok(text_np(0, TEXT " --out '%s'", text_file(), td_path("tf.crm")));
+    expect_ok(text_np(2, TEXT " --out '%s' --checkpoint '%s' --max-steps 150", text_file(),
+                      td_path("tx.crm"), td_path("tck2.crm")));
+    expect_ok(text_np(0, TEXT " --out '%s' --resume '%s'", text_file(), td_path("t-1from2.crm"),
+                      td_path("tck2.crm")));
+    double d = charlm_file_diff(td_path("tf.crm"), td_path("t-1from2.crm"));
+    print_message("    LSTM: 2 ranks stopped at step 150 -> resumed in 1 process: %.3g\n", d);
+    assert_true(d <= BOUND);
+    expect_ok(text_np(0, TEXT " --out '%s' --checkpoint '%s' --max-steps 150", text_file(),
+                      td_path("ty.crm"), td_path("tck1.crm")));
+    expect_ok(text_np(3, TEXT " --out '%s' --resume '%s'", text_file(), td_path("t-3from1.crm"),
+                      td_path("tck1.crm")));
+    d = charlm_file_diff(td_path("tf.crm"), td_path("t-3from1.crm"));
+    print_message("    LSTM: 1 process stopped at step 150 -> resumed by 3 ranks: %.3g\n", d);
+    assert_true(d <= BOUND);
+}
+
 int main(int argc, char **argv)
 {
     if (!cr_test_train_bin(train_bin, sizeof train_bin, argv[0])) return 1;
     if (!find_mpi(argv[0])) return 0;
+    /* the text trainers sit next to the classifier's */
+    char *slash = strrchr(train_bin, '/');
+    assert_true(slash != NULL);
+    snprintf(text_bin, sizeof text_bin, "%.*s/train_text", (int)(slash - train_bin), train_bin);
+    snprintf(text_mpi_bin, sizeof text_mpi_bin, "%.*s/train-text-mpi", (int)(slash - train_bin),
+             train_bin);
     struct CMUnitTest tests[] = {
         cmocka_unit_test(cr_test_config_accepted),
         cmocka_unit_test(test_mpi_mlp_two_ranks_match_one_process_and_repeat_bit_identically),
@@ -452,6 +592,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_mpi_ranks_that_disagree_or_fail_stop_the_job_naming_the_rank),
         cmocka_unit_test(test_mpi_killed_rank_ends_the_job_within_bounded_time),
         cmocka_unit_test(test_mpi_checkpoint_by_rank0_resumes_with_same_and_other_rank_count),
+        cmocka_unit_test(test_mpi_text_lstm_ranks_share_the_streams_and_match_one_process),
+        cmocka_unit_test(test_mpi_text_checkpoint_resumes_with_other_rank_count),
     };
     return CR_TEST_RUN(tests, NULL, NULL, argc, argv);
 }

@@ -152,19 +152,19 @@ int dist_agree(int rc, char *err, size_t errsize)
 
 /* ------------------------------------------------------------- the flat buffer */
 
-cr_status dist_buffer_new(dist_buf *d, const cr_params *p, const train_opts *o, char *err,
-                          size_t errsize)
+cr_status dist_buffer_new(dist_buf *d, const cr_params *p, int allreduce_mpi, int group_max,
+                          char *err, size_t errsize)
 {
     memset(d, 0, sizeof *d);
     d->n_grad = cr_params_numel(p);
     d->n = d->n_grad + 2 + (size_t)g_size;
     if (g_size == 1) return CR_OK;
 #ifdef CR_MPI
-    d->ar = allreduce_new(d->n, o->allreduce_mpi ? AR_MPI : AR_AUTO, o->allreduce_group, err,
-                          errsize);
+    d->ar = allreduce_new(d->n, allreduce_mpi ? AR_MPI : AR_AUTO, group_max, err, errsize);
     return d->ar ? CR_OK : CR_ERR_NOMEM;
 #else
-    (void)o;
+    (void)allreduce_mpi;
+    (void)group_max;
     (void)err;
     (void)errsize;
     return CR_OK;
@@ -234,6 +234,29 @@ int dist_reduce(dist_buf *d, cr_params *p, int rc, size_t m_local, size_t m_glob
 }
 
 /* ---------------------------------------------------- state held by rank 0 */
+
+cr_status dist_gather_shards(const cr_real *mine, cr_real *all, size_t m, size_t width)
+{
+#ifdef CR_MPI
+    if (g_size > 1) {
+        int *counts = malloc(2 * (size_t)g_size * sizeof *counts);
+        if (!counts) return CR_ERR_NOMEM;
+        int *displs = counts + g_size;
+        for (int r = 0; r < g_size; r++) {
+            size_t lo = m * (size_t)r / (size_t)g_size, hi = m * (size_t)(r + 1) / (size_t)g_size;
+            counts[r] = (int)((hi - lo) * width);
+            displs[r] = (int)(lo * width);
+        }
+        MPI_Gatherv(mine, counts[g_rank], MPI_CR_REAL, all, counts, displs, MPI_CR_REAL, 0,
+                    MPI_COMM_WORLD);
+        free(counts);
+        return CR_OK;
+    }
+#endif
+    if (all != mine) memcpy(all, mine, m * width * sizeof *all);
+    return CR_OK;
+}
+
 
 cr_status dist_bcast_params(cr_params *p)
 {
@@ -324,7 +347,18 @@ static uint64_t hash_dataset(uint64_t h, const cr_dataset *d)
 }
 #endif
 
-int dist_verify(trainer *T)
+uint64_t dist_hash(uint64_t h, const void *p, size_t n)
+{
+#ifdef CR_MPI
+    return hash_words(h, p, n);
+#else
+    (void)p;
+    (void)n;
+    return h;
+#endif
+}
+
+int dist_verify_hashes(uint64_t data, uint64_t model, char *err, size_t errsize)
 {
     if (g_size == 1) return 0;
 #ifdef CR_MPI
@@ -335,12 +369,16 @@ int dist_verify(trainer *T)
     snprintf(build, sizeof build, "%s %zu", CR_VERSION, sizeof(cr_real));
     mine[0] = hash_bytes(HASH0, build, strlen(build));
     mine[1] = g_argv_hash;
-    mine[2] = hash_dataset(hash_dataset(HASH0, T->train), T->test);
-    cr_params *state = T->model ? cr_model_state(T->model) : T->file_params;
-    long step = cr_optim_step_count(T->opt);
-    mine[3] = hash_params(hash_bytes(HASH0, &step, sizeof step), state);
+    mine[2] = data;
+    mine[3] = model;
     uint64_t *all = malloc((size_t)g_size * sizeof mine);
-    if (!all) return trainer_fail(T, EXIT_TRAIN_FAILED, "out of memory%s", "");
+    int ok = all != NULL, all_ok = 0;
+    MPI_Allreduce(&ok, &all_ok, 1, MPI_INT, MPI_LAND, MPI_COMM_WORLD);
+    if (!all_ok) {
+        free(all);
+        snprintf(err, errsize, "out of memory (comparing the ranks)");
+        return EXIT_TRAIN_FAILED;
+    }
     MPI_Allgather(mine, 4, MPI_UINT64_T, all, 4, MPI_UINT64_T, MPI_COMM_WORLD);
     static const char *const what[4] = {
         "runs another build of the training program (precision or version)",
@@ -352,13 +390,31 @@ int dist_verify(trainer *T)
     for (int r = 1; r < g_size && !rc; r++)
         for (int k = 0; k < 4 && !rc; k++)
             if (all[4 * (size_t)r + (size_t)k] != all[k]) {
-                snprintf(T->err, sizeof T->err, "rank %d of %d %s than rank 0; every rank must "
-                         "run the same program with the same options on the same data",
-                         r, g_size, what[k]);
+                snprintf(err, errsize, "rank %d of %d %s than rank 0; every rank must run the "
+                         "same program with the same options on the same data", r, g_size,
+                         what[k]);
                 rc = EXIT_USAGE;
             }
     free(all);
     return rc;
+#else
+    (void)data;
+    (void)model;
+    (void)err;
+    (void)errsize;
+    return 0;
+#endif
+}
+
+int dist_verify(trainer *T)
+{
+    if (g_size == 1) return 0;
+#ifdef CR_MPI
+    cr_params *state = T->model ? cr_model_state(T->model) : T->file_params;
+    long step = cr_optim_step_count(T->opt);
+    return dist_verify_hashes(hash_dataset(hash_dataset(HASH0, T->train), T->test),
+                              hash_params(hash_bytes(HASH0, &step, sizeof step), state), T->err,
+                              sizeof T->err);
 #else
     (void)T;
     return 0;

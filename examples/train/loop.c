@@ -510,7 +510,8 @@ int train_run(const train_opts *o)
         if (!rc) rc = dist_verify(&T);
         /* collective, so after every rank has agreed it is set up */
         if (!rc && dist_size() > 1 &&
-            dist_buffer_new(&T.dist, trainer_params(&T), o, T.err, sizeof T.err) != CR_OK)
+            dist_buffer_new(&T.dist, trainer_params(&T), o->allreduce_mpi, o->allreduce_group,
+                            T.err, sizeof T.err) != CR_OK)
             rc = EXIT_TRAIN_FAILED;
         if (!rc) rc = dist_agree(rank0 ? open_log(&T) : 0, T.err, sizeof T.err);
         if (!rc) {

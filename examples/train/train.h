@@ -251,8 +251,8 @@ void dist_shard(size_t m, size_t *lo, size_t *hi);
 int dist_agree(int rc, char *err, size_t errsize);
 /* The all-reduce of p's gradients (allreduce.h, made as --allreduce and
  * --allreduce-group say); every rank gets the same status and message. */
-cr_status dist_buffer_new(dist_buf *d, const cr_params *p, const train_opts *o, char *err,
-                          size_t errsize);
+cr_status dist_buffer_new(dist_buf *d, const cr_params *p, int allreduce_mpi, int group_max,
+                          char *err, size_t errsize);
 /* One line on how the buffer is summed (allreduce_describe); "" with one rank. */
 const char *dist_buffer_describe(const dist_buf *d);
 void dist_buffer_free(dist_buf *d);
@@ -270,6 +270,17 @@ cr_status dist_load_file_image(const char *path, void **data, size_t *size, char
 /* Same build, command line, data, model and optimizer position on every rank as on
  * rank 0; EXIT_USAGE and T->err naming the first rank that differs. */
 int dist_verify(trainer *T);
+/* The same, for any program: hashes of its data and of its model and optimizer
+ * position (dist_hash), compared with the build's and the command line's; 0, or
+ * EXIT_USAGE with the first rank that differs named in err. */
+int dist_verify_hashes(uint64_t data, uint64_t model, char *err, size_t errsize);
+/* 64-bit hash of n bytes continued from h (start from DIST_HASH0); h without MPI. */
+#define DIST_HASH0 0xcbf29ce484222325ull
+uint64_t dist_hash(uint64_t h, const void *p, size_t n);
+/* Rank r's rows [r m / N, (r+1) m / N) of an m x width array (mine: just those
+ * rows) gathered into all (m x width) on rank 0; all is not written elsewhere.
+ * CR_ERR_NOMEM when a small buffer cannot be had. */
+cr_status dist_gather_shards(const cr_real *mine, cr_real *all, size_t m, size_t width);
 /* Seconds spent in dist_reduce and the number of calls. */
 void dist_comm_time(double *seconds, long *steps);
 

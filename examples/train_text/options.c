@@ -70,6 +70,17 @@ void text_usage(FILE *f)
 "  --max-memory MB        memory limit for files and models\n"
 "  --help                 this text\n"
 "\n"
+"DATA PARALLEL\n"
+"    The MPI build (make MPI=1: build/float/examples/train-text-mpi, installed\n"
+"    as chainrule-train-text-mpi) takes the same options under mpirun -np N:\n"
+"    --batch is the number of streams of the whole job, rank r runs streams\n"
+"    [r B / N, (r + 1) B / N) of every chunk and the gradients are summed over\n"
+"    the ranks (in shared memory on one host); rank 0 prints and writes --out,\n"
+"    --log and --checkpoint (with every stream's carried state), and --resume\n"
+"    works with any N.\n"
+"  --allreduce MODE       auto (shared memory on a host, MPI between hosts) or mpi\n"
+"  --allreduce-group K    at most K ranks per shared-memory group\n"
+"\n"
 "EXIT STATUS\n"
 "    0 success, 1 training failed, 2 bad options or input files.\n", f);
 }
@@ -149,7 +160,7 @@ int text_parse_args(text_opts *o, int argc, char **argv, char *err, size_t errsi
             "--batch", "--steps", "--epochs", "--max-steps", "--optim", "--lr", "--clip",
             "--seed", "--threads", "--out", "--log", "--checkpoint", "--checkpoint-every",
             "--resume", "--eval", "--model", "--generate", "--temperature", "--prime",
-            "--max-memory" };
+            "--max-memory", "--allreduce", "--allreduce-group" };
         int known = 0;
         for (size_t k = 0; k < sizeof valued / sizeof *valued; k++)
             known |= strcmp(name, valued[k]) == 0;
@@ -201,6 +212,11 @@ int text_parse_args(text_opts *o, int argc, char **argv, char *err, size_t errsi
             if (o->clip < 0) return fail(err, errsize, "--clip: '%s' is negative%s", v, "");
         } else if (IS("--seed")) INT(0, LONG_MAX, o->seed);
         else if (IS("--threads")) INT(1, 1024, o->threads);
+        else if (IS("--allreduce")) {
+            if (strcmp(v, "auto") && strcmp(v, "mpi"))
+                return fail(err, errsize, "--allreduce: '%s' is not auto or mpi%s", v, "");
+            o->allreduce_mpi = !strcmp(v, "mpi");
+        } else if (IS("--allreduce-group")) INT(1, 1 << 20, o->allreduce_group);
         else if (IS("--out")) o->out = v;
         else if (IS("--log")) o->log = v;
         else if (IS("--checkpoint")) o->checkpoint = v;

@@ -10,7 +10,16 @@
  * Resumability: a checkpoint holds the weights, the optimizer state, the carried
  * hidden state (as tensors "carry.h<l>", "carry.c<l>"), the position (epoch,
  * chunk), the epoch's running loss and the dropout generator: a resumed run is
- * bit-identical to an uninterrupted one with the same options and thread count. */
+ * bit-identical to an uninterrupted one with the same options and thread count.
+ *
+ * Data parallel (the MPI build, examples/train/dist.c): rank r of N trains streams
+ * [r B / N, (r + 1) B / N) of every chunk on its own tape (cr_seq_batcher_get_streams)
+ * and carries their state; the gradients, weighted by the rank's share of the
+ * streams, are summed over the ranks (dist_reduce), so every rank makes the same
+ * step, as one process over all B streams up to the order of the additions.
+ * Every rank evaluates the whole held-out part (the same numbers on every rank, no
+ * message); rank 0 writes the files, its checkpoints holding the carried state of
+ * all B streams (gathered), so that any N resumes them. */
 #include "text.h"
 
 #include <math.h>
@@ -38,6 +47,9 @@ typedef struct run {
     uint64_t epoch, chunk;        /* the next chunk to train */
     double ep_loss;               /* sum of this epoch's chunk losses */
     uint64_t ep_chunks;
+    int first, streams;           /* this rank's streams of the batch (all: 0, B) */
+    dist_buf dist;                /* the gradient sum over ranks (MPI) */
+    uint64_t data_hash;           /* of the ids and vocabulary (verify_ranks) */
 } run;
 
 static const char LOG_HEADER[] = "epoch,step,train_loss,val_loss,val_bits_per_char,lr,seconds,"
@@ -140,8 +152,10 @@ static void run_opts(const run *R, ck_opt *c)
     memcpy(c, all, sizeof all);
 }
 
-/* The carried state to (dir 1) or from (dir 0) its copies in ck_params. */
-static void carry_files(run *R, int dir)
+/* The carried state (this rank's streams) to (dir 1) or from (dir 0) its copies
+ * in ck_params, which hold all B streams: collective with dir 1 (gathered on rank
+ * 0; the others' copies are not written). */
+static int carry_files(run *R, int dir)
 {
     for (int l = 0; l < R->o->layers; l++)
         for (int k = 0; k < 2; k++) {
@@ -150,15 +164,27 @@ static void carry_files(run *R, int dir)
             snprintf(name, sizeof name, "carry.%c%d", k ? 'c' : 'h', l);
             cr_tensor *f = cr_params_find(R->ck_params, name);
             if (!live || !f) continue;
-            if (dir) memcpy(f->data, live->data, live->size * sizeof *live->data);
-            else memcpy(live->data, f->data, live->size * sizeof *live->data);
+            size_t width = live->size / (size_t)R->streams;
+            if (!dir) memcpy(live->data, f->data + (size_t)R->first * width,
+                             live->size * sizeof *live->data);
+            else if (dist_gather_shards(live->data, f->data, (size_t)R->o->batch, width) != CR_OK)
+                return failf(R, EXIT_TRAIN_FAILED, "%s", "out of memory (gathering the state)");
         }
+    return 0;
 }
 
+/* Collective: rank 0 writes, every rank returns the agreed status. */
+static int checkpoint_write_rank0(run *R);
 static int checkpoint_write(run *R)
 {
     if (!R->o->checkpoint) return 0;
-    carry_files(R, 1);
+    int rc = carry_files(R, 1);
+    if (!rc && dist_rank() == 0) rc = checkpoint_write_rank0(R);
+    return dist_agree(rc, R->err, sizeof R->err);
+}
+
+static int checkpoint_write_rank0(run *R)
+{
     cr_meta *m = R->meta;
     cr_meta_clear(m);
     ck_opt c[N_OPTS];
@@ -181,7 +207,8 @@ static int checkpoint_read(run *R)
     cr_meta *m = R->meta;
     void *img = NULL;
     size_t size = 0;
-    if (cr_load_file_image(path, &img, &size, R->err, sizeof R->err) != CR_OK) return EXIT_USAGE;
+    /* rank 0 reads it and sends it to the others (with one rank: just reads it) */
+    if (dist_load_file_image(path, &img, &size, R->err, sizeof R->err) != CR_OK) return EXIT_USAGE;
     ck_opt c[N_OPTS];
     run_opts(R, c);
     int rc = 0;
@@ -202,7 +229,7 @@ static int checkpoint_read(run *R)
         rc = EXIT_USAGE;
     cr_free(img);
     if (rc) return rc;
-    carry_files(R, 0);
+    carry_files(R, 0);             /* this rank's streams */
     if (cr_meta_get_u64(m, "text.epoch", &R->epoch) || cr_meta_get_u64(m, "text.chunk", &R->chunk) ||
         cr_meta_get_f64(m, "text.ep_loss", &R->ep_loss) ||
         cr_meta_get_u64(m, "text.ep_chunks", &R->ep_chunks) ||
@@ -229,15 +256,24 @@ static int step(run *R, size_t c, double *loss)
 {
     const text_opts *o = R->o;
     chunk_graph *g = &R->g;
-    cr_seq_batcher_get(R->train_b, c, g->x, g->y, NULL, 0);
+    cr_seq_batcher_get_streams(R->train_b, c, R->first, R->streams, g->x, g->y, NULL, 0);
     int rc = o->rerecord ? chunk_graph_record(g, R->m, R->err, sizeof R->err) : 0;
+    if (!rc && !o->rerecord && cr_tape_forward(g->t) != CR_OK)
+        rc = failf(R, EXIT_TRAIN_FAILED, "forward: %s", cr_tape_error(g->t));
+    if (!rc) {
+        cr_optim_zero_grad(R->opt);
+        if (cr_backward(g->t, g->loss) != CR_OK)
+            rc = failf(R, EXIT_TRAIN_FAILED, "backward: %s", cr_tape_error(g->t));
+    }
+    *loss = rc ? 0 : (double)cr_item(g->loss);
+    if (dist_size() > 1) {
+        /* every rank joins the sum, a failed one too (its flag stops them all) */
+        double lsum = *loss * R->streams, none = 0;
+        rc = dist_reduce(&R->dist, R->m->params, rc, (size_t)R->streams, (size_t)o->batch,
+                         &lsum, &none, R->err, sizeof R->err);
+        *loss = lsum / o->batch;
+    }
     if (rc) return rc;
-    if (!o->rerecord && cr_tape_forward(g->t) != CR_OK)
-        return failf(R, EXIT_TRAIN_FAILED, "forward: %s", cr_tape_error(g->t));
-    cr_optim_zero_grad(R->opt);
-    if (cr_backward(g->t, g->loss) != CR_OK)
-        return failf(R, EXIT_TRAIN_FAILED, "backward: %s", cr_tape_error(g->t));
-    *loss = (double)cr_item(g->loss);
     if (!isfinite(*loss))
         return failf(R, EXIT_TRAIN_FAILED, "%s", "the loss is not finite; try a smaller --lr or "
                      "--clip");
@@ -297,7 +333,7 @@ static int train(run *R)
         }
         progress_end(&pr);
         double secs = now_seconds() - pr.t_epoch, val;
-        int rc = evaluate(R, &val);
+        int rc = dist_agree(evaluate(R, &val), R->err, sizeof R->err);
         if (rc) return rc;
         double rate = secs > 0 ? (double)((nc - done0) * per) / secs : 0;
         double tl = R->ep_chunks ? R->ep_loss / (double)R->ep_chunks : 0;
@@ -308,8 +344,9 @@ static int train(run *R)
             fprintf(R->log, "%llu,%ld,%.6f,%.6f,%.6f,%.6g,%.3f,%.0f\n",
                     (unsigned long long)R->epoch + 1, cr_optim_step_count(R->opt), tl, val,
                     val / log(2.0), cr_optim_lr(R->opt), now_seconds() - t0, rate);
-            if (run_log_check(R->log, o->log, R->err, sizeof R->err)) return EXIT_TRAIN_FAILED;
+            rc = run_log_check(R->log, o->log, R->err, sizeof R->err) ? EXIT_TRAIN_FAILED : 0;
         }
+        if ((rc = dist_agree(rc, R->err, sizeof R->err))) return rc;
         R->chunk = 0;
         R->epoch++;                            /* the position after this epoch */
         rc = checkpoint_write(R);
@@ -401,6 +438,7 @@ static void teardown(run *R)
     cr_free(R->ids);
     cr_text_free(R->text);
     if (R->log) fclose(R->log);
+    dist_buffer_free(&R->dist);
     cr_pool_free(R->pool);
 }
 
@@ -423,7 +461,8 @@ static int run_eval(run *R)
     return 0;
 }
 
-static int run_train(run *R)
+/* Everything a training run needs before its first step, on this rank alone. */
+static int setup_train(run *R)
 {
     const text_opts *o = R->o;
     cr_vocab *vocab = NULL;
@@ -447,21 +486,34 @@ static int run_train(run *R)
         snprintf(R->err, sizeof R->err, "%s: training: %s", o->text, why);
         return EXIT_USAGE;
     }
+    /* for verify_ranks: the text as ids, and the vocabulary */
+    R->data_hash = dist_hash(dist_hash(DIST_HASH0, R->ids, R->text->n * sizeof *R->ids),
+                             R->m->vocab->cp, (size_t)R->m->vocab->size * sizeof *R->m->vocab->cp);
     cr_free(R->ids);                   /* both batchers hold their copies */
     R->ids = NULL;
+    /* this rank's streams (all of them in one process) */
+    if (o->batch < dist_size()) {
+        snprintf(R->err, sizeof R->err, "--batch %d streams cannot be shared by %d ranks: every "
+                 "rank needs at least one", o->batch, dist_size());
+        return EXIT_USAGE;
+    }
+    size_t lo, hi;
+    dist_shard((size_t)o->batch, &lo, &hi);
+    R->first = (int)lo;
+    R->streams = (int)(hi - lo);
     int vb = (int)(R->n_val / ((size_t)o->steps + 1));
     if (vb > o->batch) vb = o->batch;
-    if ((rc = chunk_graph_new(&R->g, R->m, o->steps, o->batch, 1, R->pool, o->anomaly, R->err,
+    if ((rc = chunk_graph_new(&R->g, R->m, o->steps, R->streams, 1, R->pool, o->anomaly, R->err,
                               sizeof R->err)))
         return rc;
     /* validation runs at an epoch's end, where the next epoch starts from zeros
      * anyway: the training graph serves when it computes the same thing */
     R->evp = &R->g;
-    if ((vb != o->batch || (o->layers > 1 && o->dropout > 0)) &&
+    if ((vb != R->streams || (o->layers > 1 && o->dropout > 0)) &&
         (rc = chunk_graph_new(R->evp = &R->ev, R->m, o->steps, vb, 0, R->pool, o->anomaly,
                               R->err, sizeof R->err)))
         return rc;
-    /* checkpoints hold the parameters and the carried state */
+    /* checkpoints hold the parameters and the carried state of all B streams */
     if (!(R->ck_params = cr_params_new()) ||
         cr_params_extend(R->ck_params, R->m->params, "", R->err, sizeof R->err) != CR_OK)
         return failf(R, EXIT_TRAIN_FAILED, "%s", "out of memory");
@@ -471,12 +523,44 @@ static int run_train(run *R)
             if (!src) continue;
             char name[32];
             snprintf(name, sizeof name, "carry.%c%d", k ? 'c' : 'h', l);
-            cr_tensor *x = cr_param_new(src->ndim, src->shape);
+            int shape[2] = { o->batch, (int)(src->size / (size_t)R->streams) };
+            cr_tensor *x = cr_param_new(2, shape);
             if (cr_params_add_owned(R->ck_params, x, name, R->err, sizeof R->err) != CR_OK)
                 return EXIT_TRAIN_FAILED;
         }
-    if (o->resume && (rc = checkpoint_read(R))) return rc;
-    if (!o->quiet)
+    return 0;
+}
+
+/* Every rank: the same text, model and optimizer position as rank 0, and the same
+ * build and command line (dist_verify_hashes; nothing with one rank). */
+static int verify_ranks(run *R)
+{
+    uint64_t data = R->data_hash;
+    long step = cr_optim_step_count(R->opt);
+    uint64_t model = dist_hash(DIST_HASH0, &step, sizeof step);
+    for (size_t i = 0, n = cr_params_count(R->ck_params); i < n; i++) {
+        const cr_tensor *x = cr_params_get(R->ck_params, i);
+        if (strncmp(cr_params_name(R->ck_params, i), "carry.", 6) != 0)
+            model = dist_hash(model, x->data, x->size * sizeof *x->data);
+    }
+    return dist_verify_hashes(data, model, R->err, sizeof R->err);
+}
+
+/* Collective (as every step below): each failure is agreed by every rank, so that
+ * all of them stop at the same point with the first failing rank's message. */
+static int run_train(run *R)
+{
+    const text_opts *o = R->o;
+    int rank0 = dist_rank() == 0;
+    int rc = dist_agree(setup_train(R), R->err, sizeof R->err);
+    if (!rc && o->resume) rc = dist_agree(checkpoint_read(R), R->err, sizeof R->err);
+    if (!rc) rc = verify_ranks(R);
+    if (!rc && dist_size() > 1 &&
+        dist_buffer_new(&R->dist, R->m->params, o->allreduce_mpi, o->allreduce_group, R->err,
+                        sizeof R->err) != CR_OK)
+        rc = EXIT_TRAIN_FAILED;
+    if (rc) return rc;
+    if (!o->quiet) {
         printf("text: %s, %zu characters, %d distinct; training on the first %zu, validating on "
                "the last %zu\nmodel: %s, embedding %d, hidden %d, %d layer%s, %zu parameters; "
                "%d streams x %d steps, %zu chunks per epoch, %s lr %g\n",
@@ -484,17 +568,23 @@ static int run_train(run *R)
                cr_rnn_kind_name(o->cell), o->embed, o->hidden, o->layers, o->layers > 1 ? "s" : "",
                cr_params_numel(R->m->params), o->batch, o->steps,
                cr_seq_batcher_chunks(R->train_b), cr_optim_kind_name(o->optim.kind), o->optim.lr);
-    if ((rc = run_log_open(&R->log, o->log, LOG_HEADER, o->resume != NULL, R->epoch, R->err,
-                           sizeof R->err)))
-        return rc;
-    rc = train(R);
-    int lrc = run_log_close(&R->log, o->log, R->err, sizeof R->err);
-    if (!rc) rc = lrc;
+        if (dist_size() > 1)
+            printf("data parallel: %d ranks (MPI), each %d of the %d streams; gradients summed "
+                   "in one buffer of %zu values per step (%s)\n", dist_size(), R->streams,
+                   o->batch, R->dist.n, dist_buffer_describe(&R->dist));
+    }
+    rc = dist_agree(rank0 ? run_log_open(&R->log, o->log, LOG_HEADER, o->resume != NULL, R->epoch,
+                                         R->err, sizeof R->err) : 0, R->err, sizeof R->err);
+    if (!rc) rc = train(R);
+    int lrc = rank0 ? run_log_close(&R->log, o->log, R->err, sizeof R->err) : 0;
+    if (!rc) rc = dist_agree(lrc, R->err, sizeof R->err);
     if (!rc && o->out) {
-        rc = save_model(R, o->out);
+        rc = dist_agree(rank0 ? save_model(R, o->out) : 0, R->err, sizeof R->err);
         if (!rc && !o->quiet) printf("saved %s\n", o->out);
     }
-    if (!rc && o->generate) rc = generate(R->m, o, R->pool, R->err, sizeof R->err);
+    if (!rc && o->generate)
+        rc = dist_agree(rank0 ? generate(R->m, o, R->pool, R->err, sizeof R->err) : 0, R->err,
+                        sizeof R->err);
     return rc;
 }
 
@@ -512,7 +602,8 @@ int text_run(const text_opts *o)
         else rc = generate(R.m, o, R.pool, R.err, sizeof R.err);
     } else if (o->eval) rc = run_eval(&R);
     else rc = run_train(&R);
-    if (rc) {
+    rc = dist_agree(rc, R.err, sizeof R.err);
+    if (rc && dist_rank() == 0) {   /* agreed: the same on every rank */
         fflush(stdout);
         fprintf(stderr, "train_text: %s\n", R.err);
     }

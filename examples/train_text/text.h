@@ -26,6 +26,7 @@ typedef struct text_opts {
     const char *prime;            /* text the sample starts from */
     int progress, quiet, rerecord, anomaly;
     size_t max_memory;
+    int allreduce_mpi, allreduce_group;   /* MPI build: --allreduce, --allreduce-group */
 } text_opts;
 
 int text_parse_args(text_opts *o, int argc, char **argv, char *err, size_t errsize);
