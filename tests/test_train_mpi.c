@@ -77,20 +77,28 @@ static int find_mpi(const char *argv0)
     return 1;
 }
 
-/* Run "mpirun ... -np N train-mpi --no-progress ARGS" (fmt: ARGS), output in the
+/* Run "mpirun ... -np N BIN --no-progress ARGS" (np 0: BIN alone), output in the
  * scratch files stdout and stderr; the exit status. */
+static int run_np(const char *bin, int np, const char *args)
+{
+    char cmd[16384], start[sizeof mpirun + 32] = "";
+    if (np > 0) snprintf(start, sizeof start, "%s -np %d", mpirun, np);
+    snprintf(cmd, sizeof cmd, "%s '%s' --no-progress %s > '%s' 2> '%s'", start, bin, args,
+             td_path("stdout"), td_path("stderr"));
+    int st = system(cmd);
+    assert_true(st != -1 && WIFEXITED(st));
+    return WEXITSTATUS(st);
+}
+
+/* train-mpi on np ranks with ARGS (fmt). */
 static int mpi(int np, const char *fmt, ...)
 {
-    char args[2048], cmd[16384];
+    char args[2048];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(args, sizeof args, fmt, ap);
     va_end(ap);
-    snprintf(cmd, sizeof cmd, "%s -np %d '%s' --no-progress %s > '%s' 2> '%s'", mpirun, np,
-             mpi_bin, args, td_path("stdout"), td_path("stderr"));
-    int st = system(cmd);
-    assert_true(st != -1 && WIFEXITED(st));
-    return WEXITSTATUS(st);
+    return run_np(mpi_bin, np, args);
 }
 
 /* Two ranks, each in its own working directory (MPMD: the same program and
@@ -448,20 +456,12 @@ static char text_bin[1024], text_mpi_bin[1024];
  * --no-progress and ARGS; output in the scratch files stdout and stderr. */
 static int text_np(int np, const char *fmt, ...)
 {
-    char args[2048], cmd[16384];
+    char args[2048];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(args, sizeof args, fmt, ap);
     va_end(ap);
-    if (np == 0)
-        snprintf(cmd, sizeof cmd, "'%s' --no-progress %s > '%s' 2> '%s'", text_bin, args,
-                 td_path("stdout"), td_path("stderr"));
-    else
-        snprintf(cmd, sizeof cmd, "%s -np %d '%s' --no-progress %s > '%s' 2> '%s'", mpirun, np,
-                 text_mpi_bin, args, td_path("stdout"), td_path("stderr"));
-    int st = system(cmd);
-    assert_true(st != -1 && WIFEXITED(st));
-    return WEXITSTATUS(st);
+    return run_np(np ? text_mpi_bin : text_bin, np, args);
 }
 
 /* A corpus of 3,900 characters in 26 distinct ones. */

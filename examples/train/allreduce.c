@@ -13,18 +13,11 @@
 #include "allreduce.h"
 
 #ifdef CR_MPI
-#include <mpi.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-#ifdef CR_REAL_DOUBLE
-#define MPI_CR_REAL MPI_DOUBLE
-#else
-#define MPI_CR_REAL MPI_FLOAT
-#endif
 
 struct allreduce {
     ar_mode mode;

@@ -26,6 +26,16 @@
 
 #include <stddef.h>
 
+#ifdef CR_MPI
+#include <mpi.h>
+/* The MPI datatype of cr_real. */
+#ifdef CR_REAL_DOUBLE
+#define MPI_CR_REAL MPI_DOUBLE
+#else
+#define MPI_CR_REAL MPI_FLOAT
+#endif
+#endif
+
 typedef enum { AR_AUTO, AR_MPI } ar_mode;
 
 typedef struct allreduce allreduce;

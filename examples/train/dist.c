@@ -29,15 +29,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#ifdef CR_MPI
-#include <mpi.h>
-#ifdef CR_REAL_DOUBLE
-#define MPI_CR_REAL MPI_DOUBLE
-#else
-#define MPI_CR_REAL MPI_FLOAT
-#endif
-#endif
-
 static int g_rank, g_size = 1;
 static uint64_t g_argv_hash;        /* the command line (dist_verify) */
 static double g_comm_seconds;       /* in dist_reduce, for the report at the end */
