@@ -1,5 +1,6 @@
 /* The tape: an arena plus an append-only node list (a Wengert list). */
 #include "tape_internal.h"
+#include "record.h"
 
 #include <limits.h>
 #include <stdarg.h>
@@ -7,6 +8,13 @@
 #include <string.h>
 
 #define CR_DEFAULT_ARENA (1u << 20)
+
+/* Inlined into every caller: recording a node must not pay for calls. */
+#if defined(__GNUC__)
+#define CR_HOT_INLINE static inline __attribute__((always_inline))
+#else
+#define CR_HOT_INLINE static inline
+#endif
 
 static void leaf_nop(cr_tape *t, cr_node *n) { (void)t; (void)n; }
 const cr_op cr__leaf_op = { "leaf", leaf_nop, leaf_nop };
@@ -239,7 +247,8 @@ static int check_inputs(cr_tape *t, const char *opname, int n, cr_tensor *const 
     return 1;
 }
 
-int cr_check_inputs(cr_tape *t, const char *opname, int n, cr_tensor *const *in)
+CR_HOT_INLINE int check_inputs_inline(cr_tape *t, const char *opname, int n,
+                                      cr_tensor *const *in)
 {
     if (!t || t->err != CR_OK) return 0;
     /* ops of one or two inputs that are all fine (every op of a scalar graph):
@@ -253,6 +262,11 @@ int cr_check_inputs(cr_tape *t, const char *opname, int n, cr_tensor *const *in)
         return 1;
     }
     return check_inputs(t, opname, n, in);
+}
+
+int cr_check_inputs(cr_tape *t, const char *opname, int n, cr_tensor *const *in)
+{
+    return check_inputs_inline(t, opname, n, in);
 }
 
 /* The slot of the next node, reserved but not yet part of the tape: the node joins
@@ -282,13 +296,6 @@ size_t cr_tape_arena_reserved(const cr_tape *t) { return t ? t->arena.reserved :
 #define CR_ROUND(n, a) (((n) + (a) - 1) & ~(size_t)((a) - 1))
 
 /* cr__tape_tensor; with_data 0 reserves no data block (a view: data set by the caller). */
-/* Inlined into every caller: recording a node must not pay for calls. */
-#if defined(__GNUC__)
-#define CR_HOT_INLINE static inline __attribute__((always_inline))
-#else
-#define CR_HOT_INLINE static inline
-#endif
-
 CR_HOT_INLINE cr_tensor *tape_tensor(cr_tape *t, int ndim, const int *shape, size_t extra,
                                      void **extra_out, int with_data)
 {
@@ -388,6 +395,21 @@ cr_node *cr_record(cr_tape *t, const cr_op *op, int n, cr_tensor *const *in,
                    int ndim, const int *shape)
 {
     return record(t, op, n, in, ndim, shape, 1);
+}
+
+cr_tensor *cr__record_run(cr_tape *t, const cr_op *op, int n, cr_tensor *const *in, double arg)
+{
+    if (!check_inputs_inline(t, op->name, n, in)) return NULL;
+    cr_node *nd = record(t, op, n, in, in[0]->ndim, in[0]->shape, 1);
+    if (!nd) return NULL;
+    nd->farg[0] = arg;
+    if (t->anomaly) return cr_run(t, nd);
+    /* cr_run without the anomaly check, inline */
+    nd->op->forward(t, nd);
+    if (t->err != CR_OK) return NULL;
+    t->ctx_op = NULL;
+    cr__commit(t, nd);
+    return nd->out;
 }
 
 cr_node *cr__record_view(cr_tape *t, const cr_op *op, cr_tensor *x, int ndim, const int *shape)

@@ -23,6 +23,7 @@
 #define CR_OPS_INTERNAL_H
 
 #include "chainrule.h"
+#include "../graph/record.h"
 
 #include <math.h>
 
@@ -137,11 +138,7 @@ static inline void cr__par_rows(cr_tape *t, const cr_node *n, size_t rows, size_
  * exponent, slope, scale... or 0). NULL with the tape's error on failure. */
 static inline cr_tensor *cr__unary(cr_tape *t, const cr_op *op, cr_tensor *x, double arg)
 {
-    if (!cr_check_inputs(t, op->name, 1, &x)) return NULL;
-    cr_node *n = cr_record(t, op, 1, &x, x->ndim, x->shape);
-    if (!n) return NULL;
-    n->farg[0] = arg;
-    return cr_run(t, n);
+    return cr__record_run(t, op, 1, &x, arg);
 }
 
 /* 1 when a and b have the same rank and dimensions (unused entries are 1). */
@@ -161,6 +158,8 @@ int cr__broadcast_shape(cr_tape *t, const char *opname, const cr_tensor *a,
 static inline cr_tensor *cr__binary(cr_tape *t, const cr_op *op, cr_tensor *a, cr_tensor *b)
 {
     cr_tensor *in[2] = { a, b };
+    /* the usual case in one call; a NULL or unusable input is reported by it */
+    if (a && b && cr__same_shape(a, b)) return cr__record_run(t, op, 2, in, 0);
     if (!cr_check_inputs(t, op->name, 2, in)) return NULL;
     cr_node *n;
     if (cr__same_shape(a, b)) {
