@@ -233,6 +233,10 @@ static inline void cr__bcast_grad_range(void *ctx, size_t b, size_t e)
 static inline void cr__bcast_forward(const cr_node *n, cr__fwd_rows f)
 {
     const cr_tensor *a = n->in[0], *b = n->in[1], *y = n->out;
+    if (y->size == 1) {             /* scalars: the kernel inlined for one element */
+        f(y->data, a->data, 1, b->data, 1, 1);
+        return;
+    }
     if (a->size == y->size && (b->size == y->size || b->size == 1)) {
         size_t sb = b->size == y->size ? 1 : 0;
         if (y->size < CR__PAR_MIN) {
@@ -254,6 +258,10 @@ static inline void cr__bcast_grad(const cr_node *n, int k, cr__grad_rows f)
     const cr_tensor *a = n->in[0], *b = n->in[1], *y = n->out;
     cr_real *dx = n->in[k]->grad;
     if (!dx) return;
+    if (y->size == 1) {             /* scalars: the kernel inlined for one element */
+        f(dx, y->grad, a->data, 1, b->data, 1, y->data, 1);
+        return;
+    }
     if (a->size == y->size && b->size == y->size) {
         if (y->size < CR__PAR_MIN) {
             f(dx, y->grad, a->data, 1, b->data, 1, y->data, y->size);
