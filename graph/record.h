@@ -6,10 +6,12 @@
 
 #include "chainrule.h"
 
-/* cr_check_inputs(t, op->name, n, in), then cr_record(t, op, n, in) of an output
- * shaped like in[0], farg[0] = arg, then cr_run: the same result, errors and tape
- * state as those three calls. n is 1 or 2; with 2, the caller has made sure that
- * in[1] (when non-NULL and usable) has in[0]'s shape. */
-cr_tensor *cr__record_run(cr_tape *t, const cr_op *op, int n, cr_tensor *const *in, double arg);
+/* With in = {a} (n 1) or {a, b} (n 2): cr_check_inputs(t, op->name, n, in), then
+ * cr_record(t, op, n, in) of an output shaped like a, farg[0] = arg, then cr_run:
+ * the same result, errors and tape state as those three calls. With n 2 the
+ * caller has made sure that b (when non-NULL and usable) has a's shape. The
+ * inputs are passed by value so that an op's wrapper is a tail call. */
+cr_tensor *cr__record_run(cr_tape *t, const cr_op *op, int n, cr_tensor *a, cr_tensor *b,
+                          double arg);
 
 #endif

@@ -397,8 +397,10 @@ cr_node *cr_record(cr_tape *t, const cr_op *op, int n, cr_tensor *const *in,
     return record(t, op, n, in, ndim, shape, 1);
 }
 
-cr_tensor *cr__record_run(cr_tape *t, const cr_op *op, int n, cr_tensor *const *in, double arg)
+cr_tensor *cr__record_run(cr_tape *t, const cr_op *op, int n, cr_tensor *a, cr_tensor *b,
+                          double arg)
 {
+    cr_tensor *const in[2] = { a, b };
     if (!check_inputs_inline(t, op->name, n, in)) return NULL;
     cr_node *nd = record(t, op, n, in, in[0]->ndim, in[0]->shape, 1);
     if (!nd) return NULL;
