@@ -62,6 +62,9 @@ static cr_block *grow(cr_arena *a, size_t bytes)
     cr_block *b = block_new(cap);
     if (!b) return fail(a, "arena: cannot allocate a block of %zu bytes", cap);
     a->reserved += cap;
+    uintptr_t lo = (uintptr_t)b->mem, hi = lo + cap;
+    if (!a->first || lo < a->lo) a->lo = lo;
+    if (!a->first || hi > a->hi) a->hi = hi;
     /* insert after cur so that the blocks after it keep their order for reuse */
     if (!a->cur) {
         b->next = a->first;
@@ -106,6 +109,7 @@ void cr__arena_rewind(cr_arena *a, size_t shift)
 int cr__arena_owns(const cr_arena *a, const void *p)
 {
     uintptr_t x = (uintptr_t)p;
+    if (x < a->lo || x >= a->hi) return 0;     /* e.g. a heap tensor: no block walk */
     for (const cr_block *b = a->first; b; b = b->next)
         if (x >= (uintptr_t)b->mem && x - (uintptr_t)b->mem < b->cap) return 1;
     return 0;
@@ -121,4 +125,5 @@ void cr__arena_free(cr_arena *a)
     }
     a->first = a->cur = NULL;
     a->reserved = a->used = 0;
+    a->lo = a->hi = 0;
 }

@@ -23,6 +23,8 @@ typedef struct cr_arena {
     size_t first_block;             /* size of the first block */
     size_t shift;                   /* offset where each block starts being used (0 or
                                      * 64), changed by cr__arena_rewind */
+    uintptr_t lo, hi;               /* lowest block start, highest block end: a
+                                     * pointer outside [lo, hi) is not the arena's */
     char why[200];                  /* reason of the last failed allocation */
 } cr_arena;
 

@@ -37,7 +37,9 @@ static int touch_grad(cr_tape *t, cr_tensor *x)
         }
         if (x->grad == base->grad) x->grad = NULL;   /* shared in an untraced pass */
     }
-    if (!x->grad) {
+    if (!x->grad && (x->flags & CR__GRAD_SLOT)) {
+        x->grad = x->data + x->size;                /* reserved when x was recorded */
+    } else if (!x->grad) {
         x->grad = cr__tape_bump(t, x->size * sizeof(cr_real),
                                   x->size >= 16 ? 64 : sizeof(cr_real));
         if (!x->grad) return 0;
@@ -46,6 +48,20 @@ static int touch_grad(cr_tape *t, cr_tensor *x)
     else memset(x->grad, 0, x->size * sizeof(cr_real));
     x->grad_epoch = t->epoch;
     return 1;
+}
+
+/* touch_grad with its usual outcomes inline: x needs no gradient, or already has
+ * this pass's buffer. */
+static inline int touch(cr_tape *t, cr_tensor *x)
+{
+    if (!(x->flags & CR_REQUIRES_GRAD) || x->grad_epoch == t->epoch) return 1;
+    if ((x->flags & CR__GRAD_SLOT) && x->size == 1) {   /* a scalar node's first touch */
+        if (!x->grad) x->grad = x->data + 1;
+        x->grad[0] = 0;
+        x->grad_epoch = t->epoch;
+        return 1;
+    }
+    return touch_grad(t, x);
 }
 
 static cr_status check_loss(cr_tape *t, cr_tensor *loss)
@@ -94,7 +110,7 @@ cr_status cr_backward(cr_tape *t, cr_tensor *loss)
         if (n->op == &cr__leaf_op || !(out->flags & CR_REQUIRES_GRAD)) continue;
         if (out->grad_epoch != t->epoch) continue;         /* loss does not reach it */
         for (int k = 0; k < n->n_in; k++)
-            if (!touch_grad(t, n->in[k])) return t->err;
+            if (!touch(t, n->in[k])) return t->err;
         if (t->trace) cr__trace_backward(t, n);
         else n->op->backward(t, n);
         if (t->err != CR_OK) return t->err;

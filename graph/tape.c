@@ -1,5 +1,6 @@
 /* The tape: an arena plus an append-only node list (a Wengert list). */
 #include "tape_internal.h"
+#include "record.h"
 
 #include <limits.h>
 #include <stdarg.h>
@@ -7,6 +8,13 @@
 #include <string.h>
 
 #define CR_DEFAULT_ARENA (1u << 20)
+
+/* Inlined into every caller: recording a node must not pay for calls. */
+#if defined(__GNUC__)
+#define CR_HOT_INLINE static inline __attribute__((always_inline))
+#else
+#define CR_HOT_INLINE static inline
+#endif
 
 static void leaf_nop(cr_tape *t, cr_node *n) { (void)t; (void)n; }
 const cr_op cr__leaf_op = { "leaf", leaf_nop, leaf_nop };
@@ -185,10 +193,41 @@ int cr__tensor_check(cr_tape *t, const cr_tensor *x)
     return 0;
 }
 
-int cr_check_inputs(cr_tape *t, const char *opname, int n, cr_tensor *const *in)
+/* cr_check_inputs for input k that is not a tensor of t's current generation (or
+ * is NULL): 1 when it may be used (a heap tensor), else 0 with the error recorded.
+ * The message lists the inputs before k (at most 4). */
+static int check_slow(cr_tape *t, const char *opname, int k, const cr_tensor *x)
 {
-    if (!t) return 0;
-    if (t->err != CR_OK) return 0;
+    t->ctx_n = k < 4 ? k : 4;
+    if (!x) {
+        cr_tape_fail(t, CR_ERR_ARG, "%s: input %d is NULL", opname, k + 1);
+        return 0;
+    }
+    int bad = cr__tensor_check(t, x);
+    if (bad == 2) {
+        cr_tape_fail(t, CR_ERR_STATE, "%s: input %d predates the last cr_tape_reset (a tape "
+                     "tensor is valid only until its tape is reset)", opname, k + 1);
+        return 0;
+    }
+    if (bad) {
+        cr_tape_fail(t, CR_ERR_ARG, "%s: input %d belongs to another tape", opname, k + 1);
+        return 0;
+    }
+    return 1;
+}
+
+/* 1 when x (non-NULL) may be used on t for certain, without a walk of the arena's
+ * blocks: a tensor of t's current generation, or a heap tensor lying outside every
+ * block. 0 means "ask cr__tensor_check". */
+static inline int input_fast_ok(const cr_tape *t, const cr_tensor *x)
+{
+    if (x->tape == t) return x->gen == t->gen;
+    uintptr_t p = (uintptr_t)x;
+    return !x->tape && (p < t->arena.lo || p >= t->arena.hi);
+}
+
+static int check_inputs(cr_tape *t, const char *opname, int n, cr_tensor *const *in)
+{
     if (!opname) opname = "op";
     t->ctx_op = opname;
     t->ctx_n = 0;
@@ -196,24 +235,38 @@ int cr_check_inputs(cr_tape *t, const char *opname, int n, cr_tensor *const *in)
         cr_tape_fail(t, CR_ERR_ARG, "%s: input array is NULL", opname);
         return 0;
     }
+    /* the inputs named by an error message: the first 4 (ctx_n says how many count) */
+    const int named = n < 4 ? n : 4;
+    for (int k = 0; k < named; k++) t->ctx_in[k] = in[k];
     for (int k = 0; k < n; k++) {
-        if (!in[k]) {
-            cr_tape_fail(t, CR_ERR_ARG, "%s: input %d is NULL", opname, k + 1);
-            return 0;
-        }
-        int bad = cr__tensor_check(t, in[k]);
-        if (bad == 2) {
-            cr_tape_fail(t, CR_ERR_STATE, "%s: input %d predates the last cr_tape_reset (a tape "
-                         "tensor is valid only until its tape is reset)", opname, k + 1);
-            return 0;
-        }
-        if (bad) {
-            cr_tape_fail(t, CR_ERR_ARG, "%s: input %d belongs to another tape", opname, k + 1);
-            return 0;
-        }
-        if (k < 4) t->ctx_in[t->ctx_n++] = in[k];
+        const cr_tensor *x = in[k];
+        if (x && input_fast_ok(t, x)) continue;
+        if (!check_slow(t, opname, k, x)) return 0;
     }
+    t->ctx_n = named;
     return 1;
+}
+
+CR_HOT_INLINE int check_inputs_inline(cr_tape *t, const char *opname, int n,
+                                      cr_tensor *const *in)
+{
+    if (!t || t->err != CR_OK) return 0;
+    /* ops of one or two inputs that are all fine (every op of a scalar graph):
+     * the same state as check_inputs leaves, without its loops */
+    if (opname && in && (n == 1 || n == 2) && in[0] && input_fast_ok(t, in[0]) &&
+        (n == 1 || (in[1] && input_fast_ok(t, in[1])))) {
+        t->ctx_op = opname;
+        t->ctx_in[0] = in[0];
+        t->ctx_in[1] = in[n - 1];
+        t->ctx_n = n;
+        return 1;
+    }
+    return check_inputs(t, opname, n, in);
+}
+
+int cr_check_inputs(cr_tape *t, const char *opname, int n, cr_tensor *const *in)
+{
+    return check_inputs_inline(t, opname, n, in);
 }
 
 /* The slot of the next node, reserved but not yet part of the tape: the node joins
@@ -243,10 +296,10 @@ size_t cr_tape_arena_reserved(const cr_tape *t) { return t ? t->arena.reserved :
 #define CR_ROUND(n, a) (((n) + (a) - 1) & ~(size_t)((a) - 1))
 
 /* cr__tape_tensor; with_data 0 reserves no data block (a view: data set by the caller). */
-static cr_tensor *tape_tensor(cr_tape *t, int ndim, const int *shape, size_t extra,
-                              void **extra_out, int with_data)
+CR_HOT_INLINE cr_tensor *tape_tensor(cr_tape *t, int ndim, const int *shape, size_t extra,
+                                     void **extra_out, int with_data)
 {
-    size_t size = cr__shape_size(ndim, shape);
+    size_t size = ndim == 0 ? 1 : cr__shape_size(ndim, shape);    /* scalars: no call */
     if (!size) {
         cr_tape_fail(t, CR_ERR_SHAPE, "tensor: bad shape (rank %d; dimensions must be >= 1, "
                      "rank 0..%d, size must fit in memory)", ndim, CR_MAX_DIMS);
@@ -260,7 +313,8 @@ static cr_tensor *tape_tensor(cr_tape *t, int ndim, const int *shape, size_t ext
         cr_tape_fail(t, CR_ERR_NOMEM, "tensor: %zu values do not fit in memory", size);
         return NULL;
     }
-    unsigned char *mem = cr__tape_bump(t, data_off + (with_data ? size * sizeof(cr_real) : 0),
+    const size_t slot = with_data && size <= CR__GRAD_SLOT_MAX ? size : 0;
+    unsigned char *mem = cr__tape_bump(t, data_off + (with_data ? (size + slot) * sizeof(cr_real) : 0),
                                        align);
     if (!mem) return NULL;
     cr_tensor *x = (cr_tensor *)mem;
@@ -268,7 +322,7 @@ static cr_tensor *tape_tensor(cr_tape *t, int ndim, const int *shape, size_t ext
     x->data = with_data ? (cr_real *)(mem + data_off) : NULL;
     cr__set_shape(x, ndim, shape, size);
     x->grad = NULL;
-    x->flags = 0;
+    x->flags = slot ? CR__GRAD_SLOT : 0u;
     x->tape = t;
     x->gen = t->gen;
     return x;
@@ -280,30 +334,25 @@ cr_tensor *cr__tape_tensor(cr_tape *t, int ndim, const int *shape, size_t extra,
     return tape_tensor(t, ndim, shape, extra, extra_out, 1);
 }
 
-static cr_node *reserve_node(cr_tape *t)
+static cr_node *grow_nodes(cr_tape *t)
 {
-    if (t->n_nodes == t->cap_nodes) {
-        size_t cap = t->cap_nodes ? t->cap_nodes * 2 : 256;
-        cr_node *nodes = cap <= SIZE_MAX / sizeof *nodes ? cr_realloc(t->nodes, cap * sizeof *nodes) : NULL;
-        if (!nodes) {
-            cr_tape_fail(t, CR_ERR_NOMEM, "tape: cannot grow the node list to %zu nodes", cap);
-            return NULL;
-        }
-        t->nodes = nodes;
-        t->cap_nodes = cap;
+    size_t cap = t->cap_nodes ? t->cap_nodes * 2 : 256;
+    cr_node *nodes = cap <= SIZE_MAX / sizeof *nodes ? cr_realloc(t->nodes, cap * sizeof *nodes) : NULL;
+    if (!nodes) {
+        cr_tape_fail(t, CR_ERR_NOMEM, "tape: cannot grow the node list to %zu nodes", cap);
+        return NULL;
     }
+    t->nodes = nodes;
+    t->cap_nodes = cap;
     return &t->nodes[t->n_nodes];
 }
 
-void cr__commit(cr_tape *t, cr_node *n)
+static inline cr_node *reserve_node(cr_tape *t)
 {
-    if (t->nodes && n == t->nodes + t->n_nodes && n->out->id == (int)t->n_nodes) {
-        t->n_nodes++;
-        t->backward_done = 0;
-    }
+    return t->n_nodes < t->cap_nodes ? &t->nodes[t->n_nodes] : grow_nodes(t);
 }
 
-static cr_node *record(cr_tape *t, const cr_op *op, int n, cr_tensor *const *in,
+CR_HOT_INLINE cr_node *record(cr_tape *t, const cr_op *op, int n, cr_tensor *const *in,
                        int ndim, const int *shape, int with_data)
 {
     if (!t || t->err != CR_OK) return NULL;
@@ -348,6 +397,23 @@ cr_node *cr_record(cr_tape *t, const cr_op *op, int n, cr_tensor *const *in,
     return record(t, op, n, in, ndim, shape, 1);
 }
 
+cr_tensor *cr__record_run(cr_tape *t, const cr_op *op, int n, cr_tensor *a, cr_tensor *b,
+                          double arg)
+{
+    cr_tensor *const in[2] = { a, b };
+    if (!check_inputs_inline(t, op->name, n, in)) return NULL;
+    cr_node *nd = record(t, op, n, in, in[0]->ndim, in[0]->shape, 1);
+    if (!nd) return NULL;
+    nd->farg[0] = arg;
+    if (t->anomaly) return cr_run(t, nd);
+    /* cr_run without the anomaly check, inline */
+    nd->op->forward(t, nd);
+    if (t->err != CR_OK) return NULL;
+    t->ctx_op = NULL;
+    cr__commit(t, nd);
+    return nd->out;
+}
+
 cr_node *cr__record_view(cr_tape *t, const cr_op *op, cr_tensor *x, int ndim, const int *shape)
 {
     if (!t || t->err != CR_OK) return NULL;
@@ -371,7 +437,7 @@ static cr_tensor *leaf(cr_tape *t, int ndim, const int *shape, const cr_real *da
     if (!n) return NULL;
     cr__commit(t, n);
     cr_tensor *x = n->out;
-    x->flags = CR_LEAF | (grad && t->grad_mode ? CR_REQUIRES_GRAD : 0u);
+    x->flags = (x->flags & CR__GRAD_SLOT) | CR_LEAF | (grad && t->grad_mode ? CR_REQUIRES_GRAD : 0u);
     if (data) memcpy(x->data, data, x->size * sizeof *data);
     else memset(x->data, 0, x->size * sizeof *x->data);
     return x;

@@ -58,7 +58,13 @@ cr_tensor *cr__tape_tensor(cr_tape *t, int ndim, const int *shape, size_t extra,
                            void **extra_out);
 /* Make n, the node reserved by the last cr_record, part of the tape (grad mode;
  * does nothing for a node recorded in no-grad mode). */
-void cr__commit(cr_tape *t, cr_node *n);
+static inline void cr__commit(cr_tape *t, cr_node *n)
+{
+    if (t->nodes && n == t->nodes + t->n_nodes && n->out->id == (int)t->n_nodes) {
+        t->n_nodes++;
+        t->backward_done = 0;
+    }
+}
 /* 0 when x (non-NULL) may be used on t: a heap tensor or a tensor of t's current
  * generation; 1 when it belongs to another tape; 2 when it is stale (made on t
  * before its last reset). */
@@ -73,6 +79,11 @@ cr_status cr__tape_refuse(cr_tape *t, cr_status s, const char *fmt, ...)
 /* Flag of a view's output (graph/view.h), next to the public CR_REQUIRES_GRAD,
  * CR_HEAP and CR_LEAF bits. */
 #define CR__VIEW 8u
+/* Flag of a tape tensor of at most CR__GRAD_SLOT values, allocated with room for
+ * its gradient right after its data (x->data + x->size): the reverse pass points
+ * x->grad there instead of allocating (scalar graphs: one bump per node, not two). */
+#define CR__GRAD_SLOT 16u
+#define CR__GRAD_SLOT_MAX 4
 
 /* Op used for leaves (cr_var, cr_const): no forward, no backward. */
 extern const cr_op cr__leaf_op;

@@ -22,16 +22,6 @@ size_t cr__shape_size(int ndim, const int *shape)
     return n <= SIZE_MAX / sizeof(cr_real) ? n : 0;
 }
 
-void cr__set_shape(cr_tensor *x, int ndim, const int *shape, size_t size)
-{
-    x->ndim = ndim;
-    for (int i = 0; i < CR_MAX_DIMS; i++) x->shape[i] = i < ndim ? shape[i] : 1;
-    x->size = size;
-    x->id = -1;
-    x->grad_epoch = 0;
-    x->name = NULL;
-}
-
 /* One block: struct, name buffer, data (64-byte aligned), grad. */
 static cr_tensor *heap_tensor(int ndim, const int *shape, int with_grad)
 {

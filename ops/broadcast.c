@@ -30,6 +30,21 @@ int cr__broadcast_shape(cr_tape *t, const char *opname, const cr_tensor *a,
     return 1;
 }
 
+cr_tensor *cr__binary_general(cr_tape *t, const cr_op *op, cr_tensor *a, cr_tensor *b)
+{
+    cr_tensor *in[2] = { a, b };
+    if (!cr_check_inputs(t, op->name, 2, in)) return NULL;
+    cr_node *n;
+    if (cr__same_shape(a, b)) {
+        n = cr_record(t, op, 2, in, a->ndim, a->shape);
+    } else {
+        int ndim, shape[CR_MAX_DIMS];
+        if (!cr__broadcast_shape(t, op->name, a, b, &ndim, shape)) return NULL;
+        n = cr_record(t, op, 2, in, ndim, shape);
+    }
+    return n ? cr_run(t, n) : NULL;
+}
+
 /* Element strides of x seen with y's rank nd (x aligned at the right): the
  * row-major stride of each of x's dimensions, 0 where x has extent 1. */
 static void broadcast_strides(size_t s[CR_MAX_DIMS], const cr_tensor *x, int nd)

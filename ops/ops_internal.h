@@ -23,6 +23,7 @@
 #define CR_OPS_INTERNAL_H
 
 #include "chainrule.h"
+#include "../graph/record.h"
 
 #include <math.h>
 
@@ -137,11 +138,7 @@ static inline void cr__par_rows(cr_tape *t, const cr_node *n, size_t rows, size_
  * exponent, slope, scale... or 0). NULL with the tape's error on failure. */
 static inline cr_tensor *cr__unary(cr_tape *t, const cr_op *op, cr_tensor *x, double arg)
 {
-    if (!cr_check_inputs(t, op->name, 1, &x)) return NULL;
-    cr_node *n = cr_record(t, op, 1, &x, x->ndim, x->shape);
-    if (!n) return NULL;
-    n->farg[0] = arg;
-    return cr_run(t, n);
+    return cr__record_run(t, op, 1, x, NULL, arg);
 }
 
 /* 1 when a and b have the same rank and dimensions (unused entries are 1). */
@@ -156,21 +153,17 @@ static inline int cr__same_shape(const cr_tensor *a, const cr_tensor *b)
 int cr__broadcast_shape(cr_tape *t, const char *opname, const cr_tensor *a,
                         const cr_tensor *b, int *ndim, int shape[CR_MAX_DIMS]);
 
+/* cr__binary for operands of different shapes, or NULL or unusable ones
+ * (ops/broadcast.c). */
+cr_tensor *cr__binary_general(cr_tape *t, const cr_op *op, cr_tensor *a, cr_tensor *b);
+
 /* Record and run a binary elementwise op on a and b (broadcast). NULL with the
  * tape's error on NULL input or shapes that do not broadcast. */
 static inline cr_tensor *cr__binary(cr_tape *t, const cr_op *op, cr_tensor *a, cr_tensor *b)
 {
-    cr_tensor *in[2] = { a, b };
-    if (!cr_check_inputs(t, op->name, 2, in)) return NULL;
-    cr_node *n;
-    if (cr__same_shape(a, b)) {
-        n = cr_record(t, op, 2, in, a->ndim, a->shape);
-    } else {
-        int ndim, shape[CR_MAX_DIMS];
-        if (!cr__broadcast_shape(t, op->name, a, b, &ndim, shape)) return NULL;
-        n = cr_record(t, op, 2, in, ndim, shape);
-    }
-    return n ? cr_run(t, n) : NULL;
+    /* the usual case in one call; a NULL or unusable input is reported by it */
+    if (a && b && cr__same_shape(a, b)) return cr__record_run(t, op, 2, a, b, 0);
+    return cr__binary_general(t, op, a, b);
 }
 
 /* ------------------------------------------------------------ broadcast */
@@ -234,6 +227,10 @@ static inline void cr__bcast_grad_range(void *ctx, size_t b, size_t e)
 static inline void cr__bcast_forward(const cr_node *n, cr__fwd_rows f)
 {
     const cr_tensor *a = n->in[0], *b = n->in[1], *y = n->out;
+    if (y->size == 1) {             /* scalars: the kernel inlined for one element */
+        f(y->data, a->data, 1, b->data, 1, 1);
+        return;
+    }
     if (a->size == y->size && (b->size == y->size || b->size == 1)) {
         size_t sb = b->size == y->size ? 1 : 0;
         if (y->size < CR__PAR_MIN) {
@@ -255,6 +252,10 @@ static inline void cr__bcast_grad(const cr_node *n, int k, cr__grad_rows f)
     const cr_tensor *a = n->in[0], *b = n->in[1], *y = n->out;
     cr_real *dx = n->in[k]->grad;
     if (!dx) return;
+    if (y->size == 1) {             /* scalars: the kernel inlined for one element */
+        f(dx, y->grad, a->data, 1, b->data, 1, y->data, 1);
+        return;
+    }
     if (a->size == y->size && b->size == y->size) {
         if (y->size < CR__PAR_MIN) {
             f(dx, y->grad, a->data, 1, b->data, 1, y->data, y->size);
