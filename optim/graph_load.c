@@ -75,19 +75,8 @@ static cr_status bad(rd *r, const char *what)
 
 static int has(const rd *r, size_t n) { return n <= r->end - r->pos; }
 
-static uint32_t g32(rd *r)
-{
-    uint32_t v = cr__get_u32(r->p + r->pos);
-    r->pos += 4;
-    return v;
-}
-
-static uint64_t g64(rd *r)
-{
-    uint64_t v = cr__get_u64(r->p + r->pos);
-    r->pos += 8;
-    return v;
-}
+static uint32_t g32(rd *r) { return cr__take_u32(r->p, &r->pos); }
+static uint64_t g64(rd *r) { return cr__take_u64(r->p, &r->pos); }
 
 /* u32 length and 0..CR__GNAME_MAX bytes without NUL (min 1 unless may_be_empty). */
 static cr_status gname(rd *r, char *dst, int may_be_empty)
