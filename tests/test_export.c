@@ -30,21 +30,7 @@
 static int build(const char *cc, const char *flags, const char *name, const char *tag,
                  char *bin, size_t binsize)
 {
-    char up[64], cmd[2048];
-    size_t i = 0;
-    for (; name[i] && i + 1 < sizeof up; i++)
-        up[i] = name[i] >= 'a' && name[i] <= 'z' ? (char)(name[i] - 32) : name[i];
-    up[i] = 0;
-    snprintf(bin, binsize, "%s/%s-%s", g_dir, name, tag);
-    snprintf(cmd, sizeof cmd,
-             "%s -std=c99 -O2 -Wall -Wextra -pedantic -Werror %s -I%s -DXHEADER='\"%s.h\"' "
-             "-DXPREDICT=%s_predict -DXPREDICT_S=%s_predict_scratch -DXIN=%s_IN_SIZE "
-             "-DXOUT=%s_OUT_SIZE -DXSCRATCH=%s_SCRATCH_SIZE -o %s %s/%s.c "
-             "tests/export_driver.c -lm 2>&1",
-             cc, flags, g_dir, name, name, name, up, up, up, bin, g_dir, name);
-    int st = system(cmd);
-    if (st != 0) print_message("failed: %s\n", cmd);
-    return st;
+    return build_driver(cc, flags, name, tag, "export_driver", bin, binsize);
 }
 
 /* Run bin over n samples of x (in floats each) into y (out floats each). */

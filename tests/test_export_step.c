@@ -31,21 +31,9 @@ static char g_train_bin[4096], g_run_bin[4096];
 static int build(const char *cc, const char *name, const char *driver, size_t state_y,
                  char *bin, size_t binsize)
 {
-    char up[64], cmd[2048];
-    size_t i = 0;
-    for (; name[i] && i + 1 < sizeof up; i++)
-        up[i] = name[i] >= 'a' && name[i] <= 'z' ? (char)(name[i] - 32) : name[i];
-    up[i] = 0;
-    snprintf(bin, binsize, "%s/%s-%s", g_dir, name, cc);
-    snprintf(cmd, sizeof cmd,
-             "%s -std=c99 -O2 -Wall -Wextra -pedantic -Werror -I%s -DXHEADER='\"%s.h\"' "
-             "-DXPREDICT=%s_predict -DXPREDICT_S=%s_predict_scratch -DXIN=%s_IN_SIZE "
-             "-DXOUT=%s_OUT_SIZE -DXSCRATCH=%s_SCRATCH_SIZE -DXSTATE_Y=%zu -o %s %s/%s.c "
-             "tests/%s.c -lm 2>&1", cc, g_dir, name, name, name, up, up, up, state_y, bin,
-             g_dir, name, driver);
-    int st = system(cmd);
-    if (st != 0) print_message("failed: %s\n", cmd);
-    return st;
+    char flags[48];
+    snprintf(flags, sizeof flags, "-DXSTATE_Y=%zu", state_y);
+    return build_driver(cc, flags, name, cc, driver, bin, binsize);
 }
 
 /* Run bin on n records of in floats; reads up to n records of out floats into y.
