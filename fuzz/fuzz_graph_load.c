@@ -81,13 +81,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     load_one(data, size, ops);
     /* the same with the size field and CRC-32 repaired, so that mutations reach the
      * graph section instead of stopping at the checksum */
-    if (size >= 32 && memcmp(data, "CRMODEL", 8) == 0) {
-        uint8_t *fixed = malloc(size);
-        FUZZ_CHECK(fixed, "out of memory");
-        memcpy(fixed, data, size);
-        for (int i = 0; i < 8; i++) fixed[16 + i] = (uint8_t)((uint64_t)size >> (8 * i));
-        uint32_t crc = cr_crc32(0, fixed, size - 4);
-        for (int i = 0; i < 4; i++) fixed[size - 4 + i] = (uint8_t)(crc >> (8 * i));
+    uint8_t *fixed = fuzz_repaired_copy(data, size);
+    if (fixed) {
         load_one(fixed, size, ops);
         free(fixed);
     }
