@@ -1,10 +1,13 @@
 /* Shared by the export tests (test_export, test_export_step): a scratch directory
  * for the generated files (scratch_dir.h: made by setup, removed by teardown),
- * whether a C compiler is on PATH, and building an exported model with a driver. */
+ * whether a C compiler is on PATH, and building and running an exported model with a
+ * driver. */
 #ifndef CR_TEST_EXPORT_HELPERS_H
 #define CR_TEST_EXPORT_HELPERS_H
 
 #include "scratch_dir.h"
+
+#include <sys/wait.h>
 
 static int have_cc(const char *cc)
 {
@@ -34,6 +37,27 @@ static int build_driver(const char *cc, const char *flags, const char *name, con
     int st = system(cmd);
     if (st != 0) print_message("failed: %s\n", cmd);
     return st;
+}
+
+/* Run the driver bin on n records of in floats; reads up to n records of out floats
+ * into y. Returns the exit status (-1 if it did not exit or the files failed) and
+ * the records read in *got. */
+static int run_driver(const char *bin, const float *x, size_t n, size_t in, float *y,
+                      size_t out, size_t *got)
+{
+    char fin[128], fout[128], cmd[512];
+    snprintf(fin, sizeof fin, "%s/in.bin", g_dir);
+    snprintf(fout, sizeof fout, "%s/out.bin", g_dir);
+    FILE *f = fopen(fin, "wb");
+    if (!f || fwrite(x, sizeof *x, n * in, f) != n * in) return -1;
+    if (fclose(f) != 0) return -1;
+    snprintf(cmd, sizeof cmd, "%s %s %s", bin, fin, fout);
+    int st = system(cmd);
+    f = fopen(fout, "rb");
+    if (!f) return -1;
+    *got = fread(y, sizeof *y * out, n, f);
+    fclose(f);
+    return st != -1 && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
 #endif

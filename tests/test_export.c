@@ -36,19 +36,8 @@ static int build(const char *cc, const char *flags, const char *name, const char
 /* Run bin over n samples of x (in floats each) into y (out floats each). */
 static int run_bin(const char *bin, const float *x, size_t n, size_t in, float *y, size_t out)
 {
-    char fin[128], fout[128], cmd[512];
-    snprintf(fin, sizeof fin, "%s/in.bin", g_dir);
-    snprintf(fout, sizeof fout, "%s/out.bin", g_dir);
-    FILE *f = fopen(fin, "wb");
-    if (!f || fwrite(x, sizeof *x, n * in, f) != n * in) return -1;
-    if (fclose(f) != 0) return -1;
-    snprintf(cmd, sizeof cmd, "%s %s %s", bin, fin, fout);
-    if (system(cmd) != 0) return -1;
-    f = fopen(fout, "rb");
-    if (!f) return -1;
-    size_t got = fread(y, sizeof *y, n * out, f);
-    fclose(f);
-    return got == n * out ? 0 : -1;
+    size_t got = 0;
+    return run_driver(bin, x, n, in, y, out, &got) == 0 && got == n ? 0 : -1;
 }
 
 static int file_exists(const char *name, const char *ext)
