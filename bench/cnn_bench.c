@@ -25,7 +25,7 @@
  *   LIMIT gemm_s_per_step=<sum over every product of its FLOPs / cr_gemm's rate at
  *   that shape> gflop_step=<...>
  * which bench/cnn.sh turns into the FLOP limit of an epoch. */
-#include "chainrule.h"
+#include "bench_train.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,30 +36,6 @@
 #define MAX_EPOCHS 100
 #define SPEC "conv 8 3x3 pad 1, relu, maxpool 2, conv 16 3x3 pad 1, relu, maxpool 2, flatten, " \
              "dense 128, relu, dense 10"
-
-static double clock_s(clockid_t id)
-{
-    struct timespec ts;
-    clock_gettime(id, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-static double wall(void) { return clock_s(CLOCK_MONOTONIC); }
-static double cpu(void) { return clock_s(CLOCK_PROCESS_CPUTIME_ID); }
-static double tcpu(void) { return clock_s(CLOCK_THREAD_CPUTIME_ID); }
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(const double *v, int n)
-{
-    double s[MAX_EPOCHS];
-    memcpy(s, v, (size_t)n * sizeof *v);
-    qsort(s, (size_t)n, sizeof *s, cmp_double);
-    return n % 2 ? s[n / 2] : 0.5 * (s[n / 2 - 1] + s[n / 2]);
-}
 
 static int usage(void)
 {
@@ -153,11 +129,11 @@ static double time_gemm(cr_pool *pool, const int *g, int samples, cr_real *A, cr
     int lda = g[0] ? M : K, ldb = g[1] ? K : N;
     for (int k = 0; k < samples; k++) {
         int reps = 0;
-        double t0 = tcpu(), t;
+        double t0 = thread_cpu(), t;
         do {
             cr_gemm(pool, g[0], g[1], M, N, K, 1, A, lda, Bm, ldb, 0, C, N);
             reps++;
-        } while ((t = tcpu() - t0) < 0.05);
+        } while ((t = thread_cpu() - t0) < 0.05);
         s[k] = t / reps;
     }
     return median(s, samples);
@@ -233,25 +209,25 @@ static int run_layers(const char *spec, int B, int samples)
             double sf[MAX_EPOCHS], sb[MAX_EPOCHS];
             for (int s = 0; s < samples; s++) {
                 int reps = 0;
-                double t0 = tcpu(), el;
+                double t0 = thread_cpu(), el;
                 do {
                     cr_tape_forward(t);
                     reps++;
-                } while ((el = tcpu() - t0) < 0.05);
+                } while ((el = thread_cpu() - t0) < 0.05);
                 sf[s] = el / reps;
                 reps = 0;
-                t0 = tcpu();
+                t0 = thread_cpu();
                 do {
                     cr_backward(t, loss);
                     reps++;
-                } while ((el = tcpu() - t0) < 0.05);
+                } while ((el = thread_cpu() - t0) < 0.05);
                 double whole = el / reps;
                 reps = 0;
-                t0 = tcpu();
+                t0 = thread_cpu();
                 do {
                     cr_backward(t2, loss2);
                     reps++;
-                } while ((el = tcpu() - t0) < 0.05);
+                } while ((el = thread_cpu() - t0) < 0.05);
                 sb[s] = whole - el / reps;
             }
             /* forward replay also runs sum(y): a pass over y, small next to the conv */
@@ -288,60 +264,26 @@ static int run_layers(const char *spec, int B, int samples)
 
 /* ------------------------------------------------------------ training */
 
-typedef struct step_graph {
-    cr_tape *t;
-    cr_tensor *x, *y, *loss;
-    int rows;
-} step_graph;
-
 static int graph_new(step_graph *g, cr_model *m, int rows, cr_pool *pool)
 {
-    g->rows = rows;
-    g->t = cr_tape_new(0);
-    g->x = cr_tensor_new(4, (int[]){ rows, 1, 28, 28 });
-    g->y = cr_tensor_new(1, (int[]){ rows });
-    if (!g->t || !g->x || !g->y || cr_tape_set_pool(g->t, pool) != CR_OK) return -1;
+    if (step_graph_init(g, 4, (int[]){ rows, 1, 28, 28 }, pool)) return -1;
     g->loss = cr_softmax_cross_entropy(g->t, cr_model_forward(g->t, m, g->x), g->y);
     if (!g->loss) fprintf(stderr, "cnn_bench: recording: %s\n", cr_tape_error(g->t));
     return g->loss ? 0 : -1;
 }
 
-static void graph_free(step_graph *g)
+static cr_tensor *model_forward(cr_tape *t, void *m, cr_tensor *x)
 {
-    cr_tape_free(g->t);
-    cr_tensor_free(g->x);
-    cr_tensor_free(g->y);
+    return cr_model_forward(t, m, x);
 }
 
+/* Test-set accuracy in evaluation mode. */
 static double test_accuracy(cr_model *m, const cr_dataset *d, cr_pool *pool)
 {
-    enum { CHUNK = 1000 };
-    int idx[CHUNK];
-    size_t ok = 0;
-    cr_tape *t = cr_tape_new(0);
-    if (!t || cr_tape_set_pool(t, pool) != CR_OK) return -1;
-    cr_tape_set_grad_mode(t, 0);
     int was = cr_model_set_training(m, 0);
-    for (size_t s = 0; s < d->n; s += CHUNK) {
-        int k = (int)(d->n - s < CHUNK ? d->n - s : CHUNK);
-        for (int i = 0; i < k; i++) idx[i] = (int)s + i;
-        cr_tape_reset(t);
-        cr_tensor *x = cr_const(t, 4, (int[]){ k, 1, 28, 28 }, NULL);
-        if (!x || cr_dataset_gather(d, idx, (size_t)k, x, NULL, NULL, 0) != CR_OK) break;
-        cr_tensor *z = cr_model_forward(t, m, x);
-        if (!z) break;
-        int C = z->shape[1];
-        for (int r = 0; r < k; r++) {
-            const cr_real *row = z->data + (size_t)r * C;
-            int best = 0;
-            for (int c = 1; c < C; c++)
-                if (row[c] > row[best]) best = c;
-            ok += best == d->labels[s + (size_t)r];
-        }
-    }
+    double acc = test_accuracy_of(model_forward, m, d, 4, (int[]){ 0, 1, 28, 28 }, pool);
     cr_model_set_training(m, was);
-    cr_tape_free(t);
-    return 100.0 * (double)ok / (double)d->n;
+    return acc;
 }
 
 int main(int argc, char **argv)
@@ -427,21 +369,7 @@ int main(int argc, char **argv)
         size_t rows;
         while (k++ < run && (rows = cr_batcher_next(bat, &idx)) > 0) {
             step_graph *g = (int)rows == full.rows ? &full : &last;
-            double t0 = wall();
-            cr_dataset_gather_pool(train, idx, rows, g->x, g->y, cr_tape_pool(g->t), NULL, 0);
-            double t1 = wall();
-            cr_optim_zero_grad(opt);
-            double tz = wall();
-            if (cr_tape_forward(g->t) != CR_OK) break;
-            double t2 = wall();
-            if (cr_backward(g->t, g->loss) != CR_OK) break;
-            double t3 = wall();
-            cr_optim_step(opt, NULL, 0);
-            double t4 = wall();
-            ph[0] += t1 - t0;
-            ph[1] += t2 - tz;
-            ph[2] += t3 - t2;
-            ph[3] += t4 - t3 + (tz - t1);
+            if (step_timed(g, train, idx, rows, opt, ph)) break;
             loss_sum += (double)g->loss->data[0] * (double)rows;
             seen += rows;
         }
@@ -465,8 +393,8 @@ int main(int argc, char **argv)
     printf("RESULT epoch_s=%.4f cpu_s=%.4f rss_mb=%.1f test_acc=%.2f gflop_epoch=%.3f\n",
            median(ep_wall, epochs), median(ep_cpu, epochs), (double)ru.ru_maxrss / 1024.0, acc,
            flops_epoch * 1e-9);
-    graph_free(&full);
-    graph_free(&last);
+    step_graph_free(&full);
+    step_graph_free(&last);
     cr_pool_free(pool);
     cr_batcher_free(bat);
     cr_split_free(&split);

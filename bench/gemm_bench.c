@@ -12,6 +12,7 @@
  * the core it reports is printed. Built without -DCR_HAVE_OPENBLAS, it times only
  * chainrule and says how to get the peer. */
 #include "chainrule.h"
+#include "bench_util.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,25 +51,6 @@ static const shape shapes[] = {
 };
 #define NSHAPES (int)(sizeof shapes / sizeof shapes[0])
 
-static double seconds(clockid_t id)
-{
-    struct timespec t;
-    clock_gettime(id, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
 typedef struct operands {
     const shape *s;
     cr_real *A, *B, *C;
@@ -102,7 +84,7 @@ static void run_openblas(const operands *o)
  * t[0], the calling thread's CPU time in t[1]. */
 static void time_calls(int which, cr_pool *pool, const operands *o, int reps, double t[2])
 {
-    double w0 = seconds(CLOCK_MONOTONIC), c0 = seconds(CLOCK_THREAD_CPUTIME_ID);
+    double w0 = clock_s(CLOCK_MONOTONIC), c0 = clock_s(CLOCK_THREAD_CPUTIME_ID);
     for (int r = 0; r < reps; r++) {
 #ifdef CR_HAVE_OPENBLAS
         if (which)
@@ -112,8 +94,8 @@ static void time_calls(int which, cr_pool *pool, const operands *o, int reps, do
             run_ours(pool, o);
     }
     (void)which;
-    t[0] = (seconds(CLOCK_MONOTONIC) - w0) / reps;
-    t[1] = (seconds(CLOCK_THREAD_CPUTIME_ID) - c0) / reps;
+    t[0] = (clock_s(CLOCK_MONOTONIC) - w0) / reps;
+    t[1] = (clock_s(CLOCK_THREAD_CPUTIME_ID) - c0) / reps;
 }
 
 /* After a call, OpenBLAS's worker threads busy-wait (with sched_yield) for about
@@ -122,8 +104,8 @@ static void time_calls(int which, cr_pool *pool, const operands *o, int reps, do
  * on this thread, so that its core keeps its clock). */
 static void settle(void)
 {
-    double t0 = seconds(CLOCK_MONOTONIC);
-    while (seconds(CLOCK_MONOTONIC) - t0 < 0.15) continue;
+    double t0 = clock_s(CLOCK_MONOTONIC);
+    while (clock_s(CLOCK_MONOTONIC) - t0 < 0.15) continue;
 }
 
 /* Median GFLOP/s on one shape: g[lib][clock], lib 0 ours, 1 OpenBLAS (0 without it),

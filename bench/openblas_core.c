@@ -14,6 +14,7 @@
  *   RESULT core=<openblas_get_corename()> ok=<1|0> seconds=<sum of the medians>
  * Built without -DCR_HAVE_OPENBLAS it prints `RESULT core=none ok=0 seconds=0`. */
 #include "chainrule.h"
+#include "bench_util.h"
 
 #include <float.h>
 #include <math.h>
@@ -49,19 +50,6 @@ static const shape shapes[] = {
 };
 #define NSHAPES (int)(sizeof shapes / sizeof shapes[0])
 
-static double cpu_seconds(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 static void blas(const shape *s, const cr_real *A, const cr_real *B, cr_real *C)
 {
     enum CBLAS_TRANSPOSE ta = s->ta ? CblasTrans : CblasNoTrans;
@@ -82,16 +70,16 @@ static double time_blas(const shape *s, const cr_real *A, const cr_real *B, cr_r
     int reps = 1;
     blas(s, A, B, C);
     for (;;) {
-        double t0 = cpu_seconds();
+        double t0 = thread_cpu();
         for (int r = 0; r < reps; r++) blas(s, A, B, C);
-        if (cpu_seconds() - t0 >= 0.005 || reps >= (1 << 20)) break;
+        if (thread_cpu() - t0 >= 0.005 || reps >= (1 << 20)) break;
         reps *= 2;
     }
     double t[8];
     for (int i = 0; i < samples; i++) {
-        double t0 = cpu_seconds();
+        double t0 = thread_cpu();
         for (int r = 0; r < reps; r++) blas(s, A, B, C);
-        t[i] = (cpu_seconds() - t0) / reps;
+        t[i] = (thread_cpu() - t0) / reps;
     }
     qsort(t, (size_t)samples, sizeof *t, cmp_double);
     return t[samples / 2];

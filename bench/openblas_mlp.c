@@ -30,6 +30,7 @@ int main(void)
 #else
 
 #include <cblas.h>
+#include "bench_util.h"
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -63,25 +64,6 @@ typedef struct net {
     float *A[MAX_L + 1];                   /* A[0] = batch input, A[l+1] = layer l output */
     float *G[MAX_L + 1];                   /* gradient w.r.t. layer l's pre-activation */
 } net;
-
-static double clock_s(clockid_t id)
-{
-    struct timespec ts;
-    clock_gettime(id, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
 
 /* splitmix64: seeds, shuffles, Box-Muller normals */
 static uint64_t rnd(uint64_t *s)

@@ -10,6 +10,7 @@
  *   ./a.out [lstm|gru] [replay|record] [threads] [chunks]   (lstm replay 1 20)
  * Last line:  RESULT chars_per_s=<wall> cpu_chars_per_s=<process CPU> loss=<last> */
 #include "chainrule.h"
+#include "bench_util.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,13 +18,6 @@
 #include <time.h>
 
 enum { V = 96, E = 64, H = 256, B = 32, T = 64 };
-
-static double now(clockid_t id)
-{
-    struct timespec ts;
-    clock_gettime(id, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 static cr_tensor *record(cr_tape *t, cr_rnn *rnn, cr_tensor *table, cr_tensor *W, cr_tensor *b,
                          cr_tensor *idx, cr_tensor *y, cr_rnn_state *s)
@@ -83,8 +77,8 @@ int main(int argc, char **argv)
     double w0 = 0, c0 = 0;
     for (int k = 0; k < chunks + 2; k++) {   /* two warm-up chunks size the arenas */
         if (k == 2) {
-            w0 = now(CLOCK_MONOTONIC);
-            c0 = now(CLOCK_PROCESS_CPUTIME_ID);
+            w0 = clock_s(CLOCK_MONOTONIC);
+            c0 = clock_s(CLOCK_PROCESS_CPUTIME_ID);
         }
         for (int i = 0; i < B * T; i++) {
             idx->data[i] = (cr_real)cr_rng_below(&rng, V);
@@ -104,7 +98,7 @@ int main(int argc, char **argv)
             return 1;
         }
     }
-    double wall = now(CLOCK_MONOTONIC) - w0, cpu = now(CLOCK_PROCESS_CPUTIME_ID) - c0;
+    double wall = clock_s(CLOCK_MONOTONIC) - w0, cpu = clock_s(CLOCK_PROCESS_CPUTIME_ID) - c0;
     double chars = (double)chunks * B * T;
     printf("%s %s, %d thread%s: %.0f chars/s wall, %.0f per CPU second (%zu nodes per chunk)\n",
            cr_rnn_kind_name(kind), replay ? "replay" : "re-record", threads,

@@ -7,23 +7,11 @@
  *   ./a.out [steps]          (steps: default 1000000)
  * Last line, for bench/train.sh:  RESULT ns_per_node=<CPU median> wall_ns=<wall median> */
 #include "chainrule.h"
+#include "bench_util.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
-
-static double now(clockid_t id)
-{
-    struct timespec ts;
-    clock_gettime(id, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static int cmp(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 int main(int argc, char **argv)
 {
@@ -39,7 +27,7 @@ int main(int argc, char **argv)
     b->data[0] = 0.1f;
     double ns[5], wall[5];
     for (int run = -1; run < 5; run++) {
-        double t0 = now(CLOCK_PROCESS_CPUTIME_ID), w0 = now(CLOCK_MONOTONIC);
+        double t0 = clock_s(CLOCK_PROCESS_CPUTIME_ID), w0 = clock_s(CLOCK_MONOTONIC);
         cr_tape_reset(t);
         cr_tensor *y = cr_scalar(t, 0.3f);
         for (long i = 0; i < steps; i++) y = cr_tanh(t, cr_add(t, cr_mul(t, y, w), b));
@@ -47,14 +35,14 @@ int main(int argc, char **argv)
             fprintf(stderr, "error: %s\n", cr_tape_error(t));
             return 1;
         }
-        double dt = now(CLOCK_PROCESS_CPUTIME_ID) - t0, dw = now(CLOCK_MONOTONIC) - w0;
+        double dt = clock_s(CLOCK_PROCESS_CPUTIME_ID) - t0, dw = clock_s(CLOCK_MONOTONIC) - w0;
         if (run >= 0) {
             ns[run] = dt * 1e9 / (3.0 * (double)steps);
             wall[run] = dw * 1e9 / (3.0 * (double)steps);
         }
     }
-    qsort(ns, 5, sizeof ns[0], cmp);
-    qsort(wall, 5, sizeof wall[0], cmp);
+    qsort(ns, 5, sizeof ns[0], cmp_double);
+    qsort(wall, 5, sizeof wall[0], cmp_double);
     printf("scalar nodes (%s, %ld steps x 3 nodes): %.1f ns/node median CPU time "
            "(min %.1f, max %.1f; wall median %.1f); dL/dw = %g\n",
            cr_real_size() == 8 ? "double" : "float", steps, ns[2], ns[0], ns[4], wall[2],

@@ -25,43 +25,18 @@ OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1. Last line:
     RESULT epoch_s=<median wall> cpu_s=<median CPU> rss_mb=<peak RSS> test_acc=<%>
 """
 import argparse
-import gzip
 import math
 import os
-import resource
-import statistics
-import struct
 import sys
 import time
 
-import numpy as np
 import torch
-import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from torch_common import load, print_result, test_accuracy, train_epoch  # noqa: E402
 
 SPEC = ("conv 8 3x3 pad 1, relu, maxpool 2, conv 16 3x3 pad 1, relu, maxpool 2, "
         "flatten, dense 128, relu, dense 10")
-
-
-def read_idx(path):
-    with gzip.open(path, "rb") if path.endswith(".gz") else open(path, "rb") as f:
-        raw = f.read()
-    magic, = struct.unpack(">I", raw[:4])
-    ndim = magic & 0xFF
-    dims = struct.unpack(">" + "I" * ndim, raw[4:4 + 4 * ndim])
-    return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
-
-
-def load(dirname, prefix):
-    def find(stem):
-        for name in (stem + ".gz", stem):
-            p = os.path.join(dirname, name)
-            if os.path.exists(p):
-                return p
-        sys.exit("torch_cnn: %s not found in %s" % (stem, dirname))
-    x = read_idx(find(prefix + "-images-idx3-ubyte"))
-    y = read_idx(find(prefix + "-labels-idx1-ubyte"))
-    return (torch.from_numpy(x.reshape(len(x), 1, x.shape[1], x.shape[2]).copy()),
-            torch.from_numpy(y.astype(np.int64)))
 
 
 def pair(s):
@@ -160,8 +135,8 @@ def main():
 
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
-    xtr, ytr = load(a.data, "train")
-    xte, yte = load(a.data, "t10k")
+    xtr, ytr = load(a.data, "train", images=True)
+    xte, yte = load(a.data, "t10k", images=True)
     model, layers = build(a.arch, tuple(xtr.shape[1:]))
     if a.init == "cr":
         init_cr(layers)
@@ -184,35 +159,18 @@ def main():
         model.train()
         w0, c0 = time.perf_counter(), time.process_time()
         perm = torch.randperm(n, generator=gen)
-        loss_sum, seen = torch.zeros(()), 0
-        for s in range(0, steps * B, B):
-            idx = perm[s:s + B]
-            xb = xtr[idx].float().div_(255.0)
-            yb = ytr[idx]
-            loss = F.cross_entropy(model(xb), yb)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            loss_sum += loss.detach() * len(idx)
-            seen += len(idx)
+        loss_sum, seen = train_epoch(model, opt, xtr, ytr, perm, B, steps)
         scale = batches / steps
         walls.append((time.perf_counter() - w0) * scale)
         cpus.append((time.process_time() - c0) * scale)
         print("epoch %d: %.3f s wall, %.3f s CPU, loss %.4f" % (
-            e + 1, walls[-1], cpus[-1], float(loss_sum) / seen), flush=True)
+            e + 1, walls[-1], cpus[-1], loss_sum / seen), flush=True)
     acc = -1.0
     if a.test:
         model.eval()
-        with torch.no_grad():
-            ok = 0
-            for s in range(0, xte.shape[0], 1000):
-                z = model(xte[s:s + 1000].float().div_(255.0))
-                ok += int((z.argmax(1) == yte[s:s + 1000]).sum())
-        acc = 100.0 * ok / xte.shape[0]
+        acc = test_accuracy(model, xte, yte)
         print("test accuracy after %d epochs: %.2f%%" % (a.epochs, acc))
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-    print("RESULT epoch_s=%.4f cpu_s=%.4f rss_mb=%.1f test_acc=%.2f" % (
-        statistics.median(walls), statistics.median(cpus), rss, acc))
+    print_result(walls, cpus, acc)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ per process. With --procs 1: the plain model in one process (no DDP), the baseli
 
 Rank 0 prints one line per epoch and, last,
     RESULT samples_s=<median over epochs> epoch_s=<median wall> procs=<N>
-Reads the IDX files with bench/torch_train.py's reader.
+Reads the IDX files with bench/torch_common.py's reader.
 """
 import argparse
 import os
@@ -26,22 +26,7 @@ import torch.multiprocessing as mp
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from torch_train import load  # noqa: E402  (same reader as the 1-process peer)
-
-
-def model_for(sizes):
-    layers = []
-    for i in range(len(sizes) - 1):
-        lin = torch.nn.Linear(sizes[i], sizes[i + 1])
-        if i < len(sizes) - 2:    # chainrule's MLP: He normal before ReLU, Xavier last
-            torch.nn.init.kaiming_normal_(lin.weight, nonlinearity="relu")
-        else:
-            torch.nn.init.xavier_uniform_(lin.weight)
-        torch.nn.init.zeros_(lin.bias)
-        layers.append(lin)
-        if i < len(sizes) - 2:
-            layers.append(torch.nn.ReLU())
-    return torch.nn.Sequential(*layers)
+from torch_common import load, mlp  # noqa: E402  (the reader and MLP of the 1-process peer)
 
 
 def worker(rank, a):
@@ -54,7 +39,7 @@ def worker(rank, a):
                                 rank=rank, world_size=N)
     xtr, ytr = load(a.data, "train")
     sizes = [xtr.shape[1], 256, 128, int(ytr.max()) + 1]
-    model = model_for(sizes)
+    model = mlp(sizes)             # chainrule's initialisation
     net = torch.nn.parallel.DistributedDataParallel(model) if N > 1 else model
     opt = torch.optim.Adam(net.parameters(), lr=1e-3)
     gen = torch.Generator().manual_seed(a.seed)

@@ -16,7 +16,7 @@ import time
 
 import torch
 
-from torch_train import blas_report
+from torch_common import blas_report
 
 
 def main():

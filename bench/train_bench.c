@@ -14,7 +14,7 @@
  * (test_acc is -1 without it). --lr defaults to 0.1 for sgd (as in the trainer),
  * else the optimizer's default. Exit status 0, 1 on a training failure, 2 on bad
  * options or data. */
-#include "chainrule.h"
+#include "bench_train.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,36 +25,6 @@
 #define MAX_LAYERS 8
 #define MAX_EPOCHS 100
 
-typedef struct step_graph {
-    cr_tape *t;
-    cr_tensor *x, *y, *loss;
-    int rows;
-} step_graph;
-
-static double clock_s(clockid_t id)
-{
-    struct timespec ts;
-    clock_gettime(id, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static double wall(void) { return clock_s(CLOCK_MONOTONIC); }
-static double cpu(void) { return clock_s(CLOCK_PROCESS_CPUTIME_ID); }
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(const double *v, int n)
-{
-    double s[MAX_EPOCHS];
-    memcpy(s, v, (size_t)n * sizeof *v);
-    qsort(s, (size_t)n, sizeof *s, cmp_double);
-    return n % 2 ? s[n / 2] : 0.5 * (s[n / 2 - 1] + s[n / 2]);
-}
-
 static int usage(void)
 {
     fprintf(stderr, "usage: train_bench [--data DIR] [--hidden 128|256,128] [--optim sgd|adam] "
@@ -64,51 +34,15 @@ static int usage(void)
 
 static int graph_new(step_graph *g, cr_mlp *mlp, int rows, int features, cr_pool *pool)
 {
-    g->rows = rows;
-    g->t = cr_tape_new(0);
-    g->x = cr_tensor_new(2, (int[]){ rows, features });
-    g->y = cr_tensor_new(1, (int[]){ rows });
-    if (!g->t || !g->x || !g->y || cr_tape_set_pool(g->t, pool) != CR_OK) return -1;
+    if (step_graph_init(g, 2, (int[]){ rows, features }, pool)) return -1;
     g->loss = cr_softmax_cross_entropy(g->t, cr_mlp_forward(g->t, mlp, g->x), g->y);
     if (!g->loss) fprintf(stderr, "train_bench: recording: %s\n", cr_tape_error(g->t));
     return g->loss ? 0 : -1;
 }
 
-static void graph_free(step_graph *g)
+static cr_tensor *mlp_forward(cr_tape *t, void *mlp, cr_tensor *x)
 {
-    cr_tape_free(g->t);
-    cr_tensor_free(g->x);
-    cr_tensor_free(g->y);
-}
-
-/* Test-set accuracy in percent, no-grad, 1000 samples at a time. */
-static double test_accuracy(cr_mlp *mlp, const cr_dataset *d, cr_pool *pool)
-{
-    enum { CHUNK = 1000 };
-    int idx[CHUNK], F = (int)d->n_features;
-    size_t ok = 0;
-    cr_tape *t = cr_tape_new(0);
-    if (!t || cr_tape_set_pool(t, pool) != CR_OK) return -1;
-    cr_tape_set_grad_mode(t, 0);
-    for (size_t s = 0; s < d->n; s += CHUNK) {
-        int m = (int)(d->n - s < CHUNK ? d->n - s : CHUNK);
-        for (int i = 0; i < m; i++) idx[i] = (int)s + i;
-        cr_tape_reset(t);
-        cr_tensor *x = cr_const(t, 2, (int[]){ m, F }, NULL);
-        if (!x || cr_dataset_gather(d, idx, (size_t)m, x, NULL, NULL, 0) != CR_OK) break;
-        cr_tensor *z = cr_mlp_forward(t, mlp, x);
-        if (!z) break;
-        int C = z->shape[1];
-        for (int r = 0; r < m; r++) {
-            const cr_real *row = z->data + (size_t)r * C;
-            int best = 0;
-            for (int c = 1; c < C; c++)
-                if (row[c] > row[best]) best = c;
-            ok += best == d->labels[s + (size_t)r];
-        }
-    }
-    cr_tape_free(t);
-    return 100.0 * (double)ok / (double)d->n;
+    return cr_mlp_forward(t, mlp, x);
 }
 
 int main(int argc, char **argv)
@@ -189,21 +123,7 @@ int main(int argc, char **argv)
         size_t m;
         while ((m = cr_batcher_next(bat, &idx)) > 0) {
             step_graph *g = (int)m == full.rows ? &full : &last;
-            double t0 = wall();
-            cr_dataset_gather_pool(train, idx, m, g->x, g->y, cr_tape_pool(g->t), NULL, 0);
-            double t1 = wall();
-            cr_optim_zero_grad(opt);
-            double tz = wall();
-            if (cr_tape_forward(g->t) != CR_OK) break;
-            double t2 = wall();
-            if (cr_backward(g->t, g->loss) != CR_OK) break;
-            double t3 = wall();
-            cr_optim_step(opt, NULL, 0);
-            double t4 = wall();
-            ph[0] += t1 - t0;
-            ph[1] += t2 - tz;
-            ph[2] += t3 - t2;
-            ph[3] += t4 - t3 + (tz - t1);
+            if (step_timed(g, train, idx, m, opt, ph)) break;
             loss_sum += (double)g->loss->data[0] * (double)m;
         }
         ep_wall[e] = wall() - w0;
@@ -218,15 +138,17 @@ int main(int argc, char **argv)
                e + 1, ep_wall[e], ep_cpu[e], loss_sum / (double)n, ph[0], ph[1], ph[2], ph[3]);
         fflush(stdout);
     }
-    double acc = test ? test_accuracy(mlp, testset, pool) : -1;
+    double acc = test ? test_accuracy_of(mlp_forward, mlp, testset, 2,
+                                         (int[]){ 0, (int)testset->n_features }, pool)
+                      : -1;
     if (test) printf("test accuracy after %d epochs: %.2f%%\n", epochs, acc);
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     printf("RESULT epoch_s=%.4f cpu_s=%.4f rss_mb=%.1f test_acc=%.2f\n", median(ep_wall, epochs),
            median(ep_cpu, epochs), (double)ru.ru_maxrss / 1024.0, acc);
 
-    graph_free(&full);
-    graph_free(&last);
+    step_graph_free(&full);
+    step_graph_free(&last);
     cr_pool_free(pool);
     cr_batcher_free(bat);
     cr_split_free(&split);

@@ -426,8 +426,12 @@ int cr__xemit_source(FILE *f, xplan *p, const char *name)
     if (h & H_AVGPOOL) put(&o, cr__x_pool_head, "k_avgpool");
     if (h & H_AVGPOOL) put(&o, "%s", cr__x_avgpool_tail);
     if (h & H_GAP) put(&o, "%s", cr__x_gap_text);
-    if (h & H_SOFTMAX) put(&o, "%s", cr__x_softmax_text);
-    if (h & H_LOG_SOFTMAX) put(&o, "%s", cr__x_log_softmax_text);
+    if (h & H_SOFTMAX) put(&o, cr__x_row_head, "softmax of each row: e^(x - max) / sum, the "
+                           "sum in double", "k_softmax");
+    if (h & H_SOFTMAX) put(&o, "%s", cr__x_softmax_tail);
+    if (h & H_LOG_SOFTMAX) put(&o, cr__x_row_head, "log softmax of each row: x - max - log sum "
+                               "e^(x - max), the sum in double", "k_log_softmax");
+    if (h & H_LOG_SOFTMAX) put(&o, "%s", cr__x_log_softmax_tail);
     if (h & H_SIGMOID) put(&o, "%s", cr__x_sigmoid_text);
     if (h & H_TANH) put(&o, "%s", cr__x_tanh_text);
     if (h & H_LOG) put(&o, "%s", cr__x_log_text);

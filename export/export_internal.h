@@ -96,8 +96,10 @@ extern const char cr__x_pool_head[];
 extern const char cr__x_maxpool_tail[];
 extern const char cr__x_avgpool_tail[];
 extern const char cr__x_gap_text[];
-extern const char cr__x_softmax_text[];
-extern const char cr__x_log_softmax_text[];
+/* row softmax and log softmax: head (format: comment, function name) + tail */
+extern const char cr__x_row_head[];
+extern const char cr__x_softmax_tail[];
+extern const char cr__x_log_softmax_tail[];
 extern const char cr__x_sigmoid_text[];
 extern const char cr__x_tanh_text[];
 extern const char cr__x_log_text[];

@@ -121,16 +121,18 @@ const char cr__x_gap_text[] =
     "    }\n"
     "}\n\n";
 
-const char cr__x_softmax_text[] =
-    "/* softmax of each row: e^(x - max) / sum, the sum in double */\n"
-    "static void k_softmax(float *restrict y, const float *restrict x, int rows, int cols)\n"
+const char cr__x_row_head[] =
+    "/* %s */\n"
+    "static void %s(float *restrict y, const float *restrict x, int rows, int cols)\n"
     "{\n"
     "    for (int r = 0; r < rows; r++) {\n"
     "        const float *xr = x + (size_t)r * cols;\n"
     "        float *yr = y + (size_t)r * cols, m = xr[0];\n"
     "        for (int j = 1; j < cols; j++)\n"
     "            if (xr[j] > m) m = xr[j];\n"
-    "        double s = 0;\n"
+    "        double s = 0;\n";
+
+const char cr__x_softmax_tail[] =
     "        for (int j = 0; j < cols; j++) {\n"
     "            yr[j] = expf(xr[j] - m);\n"
     "            s += yr[j];\n"
@@ -140,16 +142,7 @@ const char cr__x_softmax_text[] =
     "    }\n"
     "}\n\n";
 
-const char cr__x_log_softmax_text[] =
-    "/* log softmax of each row: x - max - log sum e^(x - max), the sum in double */\n"
-    "static void k_log_softmax(float *restrict y, const float *restrict x, int rows, int cols)\n"
-    "{\n"
-    "    for (int r = 0; r < rows; r++) {\n"
-    "        const float *xr = x + (size_t)r * cols;\n"
-    "        float *yr = y + (size_t)r * cols, m = xr[0];\n"
-    "        for (int j = 1; j < cols; j++)\n"
-    "            if (xr[j] > m) m = xr[j];\n"
-    "        double s = 0;\n"
+const char cr__x_log_softmax_tail[] =
     "        for (int j = 0; j < cols; j++) s += expf(xr[j] - m);\n"
     "        const float lse = (float)log(s);\n"
     "        for (int j = 0; j < cols; j++) yr[j] = (xr[j] - m) - lse;\n"

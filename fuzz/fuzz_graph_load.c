@@ -10,7 +10,8 @@
  * tape, inputs and batch exactly as they were. The memory limit is 16 MiB (the
  * loader checks what a file declares against it, and caps the tape's arena at it),
  * and the library allocates through a 256 MB budget: past either the load must fail
- * cleanly. A custom op "fz_double" is registered, so files naming it load.
+ * cleanly. Files are loaded with an op registry holding a custom op "fz_double",
+ * so files naming it load.
  * Seeds (fuzz/corpus/graph_load/): cr_graph_save of an MLP with its loss, a small
  * CNN (conv, batch norm in evaluation mode, max and average pools, dropout in
  * training mode), the shape and reduction ops, and a graph with the custom op,
@@ -29,11 +30,11 @@ static void fz_double(cr_tensor *out, cr_tensor *const *in, int n_in, void *user
         out->data[i] = 2 * in[0]->data[i];
 }
 
-static void load_one(const uint8_t *data, size_t size)
+static void load_one(const uint8_t *data, size_t size, const cr_op_registry *ops)
 {
     char msg[256];
     memset(msg, 'x', sizeof msg);
-    cr_graph *g = cr_graph_load_buffer(data, size, "fuzz.crg", msg, sizeof msg);
+    cr_graph *g = cr_graph_load_buffer_with(data, size, "fuzz.crg", ops, msg, sizeof msg);
     if (!g) {
         fuzz_check_message(CR_ERR_FORMAT, msg, sizeof msg);
         return;
@@ -67,26 +68,22 @@ static void load_one(const uint8_t *data, size_t size)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static int hooked;
-    if (!hooked) {
+    static cr_op_registry *ops;    /* made once, kept for the process */
+    if (!ops) {
         cr_allocator a = { fuzz_malloc, fuzz_realloc, fuzz_free, NULL };
         cr_set_allocator(&a);
         cr_set_memory_limit((size_t)16 << 20);
-        FUZZ_CHECK(cr_graph_register_op("fz_double", fz_double, NULL, NULL) == CR_OK,
-                   "cannot register");
-        hooked = 1;
+        char msg[256];
+        ops = cr_op_registry_new();
+        FUZZ_CHECK(ops && cr_op_registry_add(ops, "fz_double", fz_double, NULL, NULL, msg,
+                                             sizeof msg) == CR_OK, "cannot register");
     }
-    load_one(data, size);
+    load_one(data, size, ops);
     /* the same with the size field and CRC-32 repaired, so that mutations reach the
      * graph section instead of stopping at the checksum */
-    if (size >= 32 && memcmp(data, "CRMODEL", 8) == 0) {
-        uint8_t *fixed = malloc(size);
-        FUZZ_CHECK(fixed, "out of memory");
-        memcpy(fixed, data, size);
-        for (int i = 0; i < 8; i++) fixed[16 + i] = (uint8_t)((uint64_t)size >> (8 * i));
-        uint32_t crc = cr_crc32(0, fixed, size - 4);
-        for (int i = 0; i < 4; i++) fixed[size - 4 + i] = (uint8_t)(crc >> (8 * i));
-        load_one(fixed, size);
+    uint8_t *fixed = fuzz_repaired_copy(data, size);
+    if (fixed) {
+        load_one(fixed, size, ops);
         free(fixed);
     }
     return 0;

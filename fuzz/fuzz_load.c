@@ -19,8 +19,6 @@
 
 #include <stdint.h>
 
-#define MAGIC "CRMODEL"
-
 static cr_params *params;
 static cr_optim *adam, *momentum, *custom;
 
@@ -164,13 +162,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     load(path, NULL, 0, params, adam, meta);
     unlink(path);
     load_all(data, size);
-    if (size >= 32 && memcmp(data, MAGIC, 8) == 0) {
-        uint8_t *fixed = malloc(size);
-        FUZZ_CHECK(fixed, "out of memory");
-        memcpy(fixed, data, size);
-        for (int i = 0; i < 8; i++) fixed[16 + i] = (uint8_t)((uint64_t)size >> (8 * i));
-        uint32_t crc = cr_crc32(0, fixed, size - 4);
-        for (int i = 0; i < 4; i++) fixed[size - 4 + i] = (uint8_t)(crc >> (8 * i));
+    uint8_t *fixed = fuzz_repaired_copy(data, size);
+    if (fixed) {
         load_all(fixed, size);
         free(fixed);
     }

@@ -97,4 +97,19 @@ static inline void *fuzz_realloc(void *q, size_t n, void *ctx)
     return np + FUZZ_HDR;
 }
 
+/* A copy of a model file image (docs/FORMAT.md) with its size field and CRC-32
+ * made right, so that mutations get past the checksum into the sections; NULL when
+ * data is not one (shorter than 32 bytes or without the magic). Caller frees. */
+static inline uint8_t *fuzz_repaired_copy(const uint8_t *data, size_t size)
+{
+    if (size < 32 || memcmp(data, "CRMODEL", 8) != 0) return NULL;
+    uint8_t *fixed = malloc(size);
+    FUZZ_CHECK(fixed, "out of memory");
+    memcpy(fixed, data, size);
+    for (int i = 0; i < 8; i++) fixed[16 + i] = (uint8_t)((uint64_t)size >> (8 * i));
+    uint32_t crc = cr_crc32(0, fixed, size - 4);
+    for (int i = 0; i < 4; i++) fixed[size - 4 + i] = (uint8_t)(crc >> (8 * i));
+    return fixed;
+}
+
 #endif

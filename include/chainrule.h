@@ -2011,8 +2011,8 @@ cr_status cr_export_c(const cr_tape *t, int n_in, cr_tensor *const *inputs,
  * (training mode) keeps its generator's state, a training-mode batch norm keeps
  * moving its running statistics on every replay (record in evaluation mode to save
  * an inference graph). A custom op (cr_custom) is saved by name; the loading program must
- * register an op of that name (cr_graph_register_op) or the load is refused,
- * naming it. A graph file is also a model file: cr_load reads its parameters. */
+ * pass an op registry holding an op of that name (cr_op_registry_add,
+ * cr_graph_load_with) or the load is refused, naming it. A graph file is also a model file: cr_load reads its parameters. */
 typedef struct cr_graph cr_graph;
 
 /* Write the graph recorded on t to path, atomically (as cr_save). inputs[0..
@@ -2046,7 +2046,8 @@ cr_status cr_graph_save(cr_tape *t, int n_inputs, cr_tensor *const *inputs, int 
  * (CR_ERR_IO, CR_ERR_FORMAT, CR_ERR_NOMEM for the memory limit), a file without a
  * graph ("not a graph file"), a malformed graph section (counts, shapes, indices,
  * a node reading a value numbered after it: "malformed graph section at byte N"),
- * an unknown op (CR_ERR_UNSUPPORTED, naming it), a node its op refuses or whose
+ * an unknown op (CR_ERR_UNSUPPORTED, naming it: this loader knows the built-in ops
+ * only, custom ops need cr_graph_load_with), a node its op refuses or whose
  * output shape differs from the file's. The graph's declared size is checked
  * against cr_memory_limit before anything big is allocated, and the tape's arena
  * is capped at that limit. A failed load changes nothing. */
@@ -2086,14 +2087,6 @@ int cr_graph_batch(const cr_graph *g);
  * CR_ERR_NOMEM) the graph is unchanged, generators included. CR_ERR_ARG for batch
  * < 1 or a graph without inputs of rank >= 1. */
 cr_status cr_graph_set_batch(cr_graph *g, int batch, char *err, size_t errsize);
-/* Let graph files name a custom op: a node of op `name` in a loaded file is
- * recorded with cr_custom(t, name, ..., forward, backward, user). Process-wide,
- * like cr_set_allocator (register before loading, not concurrently); registering a
- * name again replaces its callbacks. CR_ERR_ARG for a NULL or empty name, one
- * longer than 63 bytes or of a built-in op, NULL forward; CR_ERR_NOMEM beyond 64
- * registered ops. */
-cr_status cr_graph_register_op(const char *name, cr_custom_fn forward, cr_custom_fn backward,
-                               void *user);
 /* 1 when graph files can hold nodes of the built-in op `name` ("conv2d"), else 0. */
 int cr_graph_op_known(const char *name);
 
@@ -2126,6 +2119,35 @@ cr_status cr_export_c_multi(const cr_tape *t, int n_in, cr_tensor *const *inputs
  * CR_ERR_ARG for a NULL g or more than 64 inputs or outputs. */
 cr_status cr_export_graph_c(const cr_graph *g, const char *name, const char *dir,
                             const cr_export_opts *opts, char *err, size_t errsize);
+/* ============================ op registries for graph files (h12) */
+/* The custom ops a graph file may name, in an object the caller owns and passes to
+ * the loader (there is no process-wide registry): two registries can map the same
+ * name to different callbacks in one process. A loaded graph copies the callbacks
+ * it uses, so the registry may be changed or freed after the load. Reading it
+ * (loading) from several threads at once is safe; adding to it while another thread
+ * loads with it is not. */
+typedef struct cr_op_registry cr_op_registry;
+/* A new, empty registry; caller owns it (cr_op_registry_free). NULL when out of
+ * memory. */
+cr_op_registry *cr_op_registry_new(void);
+/* Free r. NULL is safe. */
+void cr_op_registry_free(cr_op_registry *r);
+/* Add the op `name` to r: a node of that op in a file loaded with r is recorded
+ * with cr_custom(t, name, ..., forward, backward, user). Adding a name again
+ * replaces its callbacks. Returns CR_OK; CR_ERR_ARG for r NULL, a NULL or empty
+ * name, one longer than 63 bytes or of a built-in op, NULL forward; CR_ERR_NOMEM;
+ * message in err. */
+cr_status cr_op_registry_add(cr_op_registry *r, const char *name, cr_custom_fn forward,
+                             cr_custom_fn backward, void *user, char *err, size_t errsize);
+/* cr_graph_load / cr_graph_load_buffer with the custom ops of ops (built-in ops are
+ * always known). NULL on failure with a message in err: as cr_graph_load, and
+ * CR_ERR_ARG for ops NULL ("graph: op registry is NULL"). The graph does not keep
+ * ops. */
+cr_graph *cr_graph_load_with(const char *path, const cr_op_registry *ops, char *err,
+                             size_t errsize);
+cr_graph *cr_graph_load_buffer_with(const void *data, size_t size, const char *name,
+                                    const cr_op_registry *ops, char *err, size_t errsize);
+
 #pragma GCC visibility pop
 #endif
 

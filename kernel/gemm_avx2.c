@@ -94,37 +94,9 @@ AI void tile_d(const int m, const int nv, ptrdiff_t k, const double *a, ptrdiff_
         }
 }
 
-typedef void (*tile_s_fn)(ptrdiff_t, const float *, ptrdiff_t, ptrdiff_t, const float *,
-                          ptrdiff_t, __m256i, float *, ptrdiff_t, float, float);
-typedef void (*tile_d_fn)(ptrdiff_t, const double *, ptrdiff_t, ptrdiff_t, const double *,
-                          ptrdiff_t, __m256i, double *, ptrdiff_t, double, double);
-
-#define DEF_S(M, V)                                                                            \
-    static void s_##M##_##V(ptrdiff_t k, const float *a, ptrdiff_t rsa, ptrdiff_t csa,         \
-                            const float *b, ptrdiff_t rsb, __m256i last, float *c,             \
-                            ptrdiff_t ldc, float alpha, float beta)                            \
-    {                                                                                          \
-        tile_s(M, V, k, a, rsa, csa, b, rsb, last, c, ldc, alpha, beta);                       \
-    }
-#define DEF_D(M, V)                                                                            \
-    static void d_##M##_##V(ptrdiff_t k, const double *a, ptrdiff_t rsa, ptrdiff_t csa,        \
-                            const double *b, ptrdiff_t rsb, __m256i last, double *c,           \
-                            ptrdiff_t ldc, double alpha, double beta)                          \
-    {                                                                                          \
-        tile_d(M, V, k, a, rsa, csa, b, rsb, last, c, ldc, alpha, beta);                       \
-    }
-#define ROWS(DEF, V) DEF(1, V) DEF(2, V) DEF(3, V) DEF(4, V) DEF(5, V) DEF(6, V)
-ROWS(DEF_S, 1)
-ROWS(DEF_S, 2)
-ROWS(DEF_D, 1)
-ROWS(DEF_D, 2)
-
-#define TAB(P, V)                                                                              \
-    {                                                                                          \
-        P##_1_##V, P##_2_##V, P##_3_##V, P##_4_##V, P##_5_##V, P##_6_##V                       \
-    }
-static const tile_s_fn tab_s[NV][MR] = { TAB(s, 1), TAB(s, 2) };
-static const tile_d_fn tab_d[NV][MR] = { TAB(d, 1), TAB(d, 2) };
+#define MASK_S __m256i
+#define MASK_D __m256i
+#include "gemm_tiles_x86.h"
 
 static void ukr_s(int m, int n, ptrdiff_t k, const float *a, ptrdiff_t rsa, ptrdiff_t csa,
                   const float *b, ptrdiff_t rsb, float *c, ptrdiff_t ldc, float alpha,

@@ -18,19 +18,17 @@
 /* Fetch a line of C for writing (exclusive), long before the tile is stored. */
 #define PREFETCH_W(p) __asm__ volatile("prefetchw %0" : : "m"(*(const char *)(p)))
 
-/* float tile: up to MR_S x 16*NV_S. 8 x 32 keeps 16 accumulators (twice the
- * FMA latency x throughput of current cores) and divides the MLP shapes (64, 128,
- * 784) exactly. */
-#define MR_S 8
-#define NV_S 2
-#define MR_D 8
-#define NV_D 2
+/* tile: up to MR x 16*NV floats (MR x 8*NV doubles). 8 x 32 floats keeps 16
+ * accumulators (twice the FMA latency x throughput of current cores) and divides
+ * the MLP shapes (64, 128, 784) exactly. */
+#define MR 8
+#define NV 2
 
 AI void tile_s(const int m, const int nv, ptrdiff_t k, const float *a, ptrdiff_t rsa,
                ptrdiff_t csa, const float *b, ptrdiff_t rsb, __mmask16 last, float *c,
                ptrdiff_t ldc, float alpha, float beta)
 {
-    __m512 acc[MR_S][NV_S];
+    __m512 acc[MR][NV];
 #pragma GCC unroll 16
     for (int i = 0; i < m; i++) {
         PREFETCH_W(c + i * ldc);
@@ -39,7 +37,7 @@ AI void tile_s(const int m, const int nv, ptrdiff_t k, const float *a, ptrdiff_t
         for (int v = 0; v < nv; v++) acc[i][v] = _mm512_setzero_ps();
     }
     for (ptrdiff_t p = 0; p < k; p++) {
-        __m512 bv[NV_S];
+        __m512 bv[NV];
 #pragma GCC unroll 4
         for (int v = 0; v < nv; v++)
             bv[v] = v == nv - 1 ? _mm512_maskz_loadu_ps(last, b + 16 * v)
@@ -78,7 +76,7 @@ AI void tile_d(const int m, const int nv, ptrdiff_t k, const double *a, ptrdiff_
                ptrdiff_t csa, const double *b, ptrdiff_t rsb, __mmask8 last, double *c,
                ptrdiff_t ldc, double alpha, double beta)
 {
-    __m512d acc[MR_D][NV_D];
+    __m512d acc[MR][NV];
 #pragma GCC unroll 16
     for (int i = 0; i < m; i++) {
         PREFETCH_W(c + i * ldc);
@@ -87,7 +85,7 @@ AI void tile_d(const int m, const int nv, ptrdiff_t k, const double *a, ptrdiff_
         for (int v = 0; v < nv; v++) acc[i][v] = _mm512_setzero_pd();
     }
     for (ptrdiff_t p = 0; p < k; p++) {
-        __m512d bv[NV_D];
+        __m512d bv[NV];
 #pragma GCC unroll 4
         for (int v = 0; v < nv; v++)
             bv[v] = v == nv - 1 ? _mm512_maskz_loadu_pd(last, b + 8 * v)
@@ -123,38 +121,9 @@ AI void tile_d(const int m, const int nv, ptrdiff_t k, const double *a, ptrdiff_
 }
 
 /* One function per (rows, vectors), so each keeps its accumulators in registers. */
-typedef void (*tile_s_fn)(ptrdiff_t, const float *, ptrdiff_t, ptrdiff_t, const float *,
-                          ptrdiff_t, __mmask16, float *, ptrdiff_t, float, float);
-typedef void (*tile_d_fn)(ptrdiff_t, const double *, ptrdiff_t, ptrdiff_t, const double *,
-                          ptrdiff_t, __mmask8, double *, ptrdiff_t, double, double);
-
-#define DEF_S(M, V)                                                                            \
-    static void s_##M##_##V(ptrdiff_t k, const float *a, ptrdiff_t rsa, ptrdiff_t csa,         \
-                            const float *b, ptrdiff_t rsb, __mmask16 last, float *c,           \
-                            ptrdiff_t ldc, float alpha, float beta)                            \
-    {                                                                                          \
-        tile_s(M, V, k, a, rsa, csa, b, rsb, last, c, ldc, alpha, beta);                       \
-    }
-#define DEF_D(M, V)                                                                            \
-    static void d_##M##_##V(ptrdiff_t k, const double *a, ptrdiff_t rsa, ptrdiff_t csa,        \
-                            const double *b, ptrdiff_t rsb, __mmask8 last, double *c,          \
-                            ptrdiff_t ldc, double alpha, double beta)                          \
-    {                                                                                          \
-        tile_d(M, V, k, a, rsa, csa, b, rsb, last, c, ldc, alpha, beta);                       \
-    }
-#define ROWS(DEF, V)                                                                           \
-    DEF(1, V) DEF(2, V) DEF(3, V) DEF(4, V) DEF(5, V) DEF(6, V) DEF(7, V) DEF(8, V)
-ROWS(DEF_S, 1)
-ROWS(DEF_S, 2)
-ROWS(DEF_D, 1)
-ROWS(DEF_D, 2)
-
-#define TAB(P, V)                                                                              \
-    {                                                                                          \
-        P##_1_##V, P##_2_##V, P##_3_##V, P##_4_##V, P##_5_##V, P##_6_##V, P##_7_##V, P##_8_##V \
-    }
-static const tile_s_fn tab_s[NV_S][MR_S] = { TAB(s, 1), TAB(s, 2) };
-static const tile_d_fn tab_d[NV_D][MR_D] = { TAB(d, 1), TAB(d, 2) };
+#define MASK_S __mmask16
+#define MASK_D __mmask8
+#include "gemm_tiles_x86.h"
 
 static void ukr_s(int m, int n, ptrdiff_t k, const float *a, ptrdiff_t rsa, ptrdiff_t csa,
                   const float *b, ptrdiff_t rsb, float *c, ptrdiff_t ldc, float alpha,
@@ -220,10 +189,10 @@ static void copy_d(double *dst, ptrdiff_t w, const double *src, ptrdiff_t lds, i
 
 const cr__gemm_arch cr__gemm_avx512_kernels = {
     .name = "avx512",
-    .mr_s = MR_S,
-    .nr_s = 16 * NV_S,
-    .mr_d = MR_D,
-    .nr_d = 8 * NV_D,
+    .mr_s = MR,
+    .nr_s = 16 * NV,
+    .mr_d = MR,
+    .nr_d = 8 * NV,
     .ukr_s = ukr_s,
     .ukr_d = ukr_d,
     .pack_s = pack_t_s,

@@ -8,6 +8,7 @@
 #include "op_attrs.h"
 #include "graph_ops.h"
 #include "shape_util.h"
+#include "../graph/errf.h"
 
 #include <string.h>
 
@@ -98,33 +99,60 @@ int cr__op_is_custom(const cr_op *op)
 
 /* ------------------------------------------------------ graph files */
 
-/* Custom ops a graph file may name (cr_graph_register_op): process-wide, like the
- * allocator hooks. */
-#define CR_CUSTOM_REG_MAX 64
-static cr__custom_reg registry[CR_CUSTOM_REG_MAX];
-static int n_registered;
+/* Custom ops a graph file may name: a registry the caller owns and passes to
+ * cr_graph_load_with (no process-wide table). */
+struct cr_op_registry {
+    cr__custom_reg *e;
+    int n, cap;
+};
 
-cr_status cr_graph_register_op(const char *name, cr_custom_fn forward, cr_custom_fn backward,
-                               void *user)
+cr_op_registry *cr_op_registry_new(void)
 {
-    if (!name || !forward) return CR_ERR_ARG;
+    return cr_calloc(1, sizeof(cr_op_registry));
+}
+
+void cr_op_registry_free(cr_op_registry *r)
+{
+    if (!r) return;
+    cr_free(r->e);
+    cr_free(r);
+}
+
+cr_status cr_op_registry_add(cr_op_registry *r, const char *name, cr_custom_fn forward,
+                             cr_custom_fn backward, void *user, char *err, size_t errsize)
+{
+    if (!r) return cr__errf(CR_ERR_ARG, err, errsize, "op registry: registry is NULL");
+    if (!name || !forward)
+        return cr__errf(CR_ERR_ARG, err, errsize, "op registry: %s is NULL",
+                        name ? "forward callback" : "name");
     size_t len = strlen(name);
-    if (len == 0 || len > CR_CUSTOM_NAME_MAX || cr__graph_op_find(name)) return CR_ERR_ARG;
-    cr__custom_reg *r = (cr__custom_reg *)cr__custom_find(name);
-    if (!r) {
-        if (n_registered == CR_CUSTOM_REG_MAX) return CR_ERR_NOMEM;
-        r = &registry[n_registered++];
-        memcpy(r->name, name, len + 1);
+    if (len == 0 || len > CR_CUSTOM_NAME_MAX)
+        return cr__errf(CR_ERR_ARG, err, errsize, "op registry: op name must be 1..%d "
+                        "characters, got %zu", CR_CUSTOM_NAME_MAX, len);
+    if (cr__graph_op_find(name))
+        return cr__errf(CR_ERR_ARG, err, errsize, "op registry: '%s' is a built-in op", name);
+    cr__custom_reg *e = (cr__custom_reg *)cr__op_registry_find(r, name);
+    if (!e) {
+        if (r->n == r->cap) {
+            int cap = r->cap ? 2 * r->cap : 8;
+            cr__custom_reg *grown = cr_realloc(r->e, (size_t)cap * sizeof *grown);
+            if (!grown) return cr__errf(CR_ERR_NOMEM, err, errsize, "op registry: out of memory");
+            r->e = grown;
+            r->cap = cap;
+        }
+        e = &r->e[r->n++];
+        memcpy(e->name, name, len + 1);
     }
-    r->forward = forward;
-    r->backward = backward;
-    r->user = user;
+    e->forward = forward;
+    e->backward = backward;
+    e->user = user;
+    if (err && errsize) err[0] = '\0';
     return CR_OK;
 }
 
-const cr__custom_reg *cr__custom_find(const char *name)
+const cr__custom_reg *cr__op_registry_find(const cr_op_registry *r, const char *name)
 {
-    for (int i = 0; name && i < n_registered; i++)
-        if (strcmp(registry[i].name, name) == 0) return &registry[i];
+    for (int i = 0; r && name && i < r->n; i++)
+        if (strcmp(r->e[i].name, name) == 0) return &r->e[i];
     return NULL;
 }

@@ -32,8 +32,6 @@ typedef struct cr__gctx {
     cr_rng *rngs;             /* the graph's generators (dropout's attribute 0 indexes it) */
     int n_rngs;
     const char *name;         /* the node's op name (custom ops) */
-    /* a custom op registered by the loading program, or NULL */
-    const struct cr__custom_reg *custom;
 } cr__gctx;
 
 /* One op's entry. save fills a from the node (NULL: no attributes); build records
@@ -52,14 +50,14 @@ typedef struct cr__graph_op {
 /* The entry of the op named name (exact), or NULL. */
 const cr__graph_op *cr__graph_op_find(const char *name);
 
-/* A custom op registered with cr_graph_register_op. */
+/* A custom op of a cr_op_registry (ops/custom.c). */
 typedef struct cr__custom_reg {
     char name[64];
     cr_custom_fn forward, backward;
     void *user;
 } cr__custom_reg;
-/* The registered custom op of that name, or NULL. */
-const cr__custom_reg *cr__custom_find(const char *name);
+/* The custom op of that name in r, or NULL (also for r NULL). */
+const cr__custom_reg *cr__op_registry_find(const cr_op_registry *r, const char *name);
 
 /* The side-effect node of a training-mode batch norm (ops/running_stats.c): in =
  * mu, var, x, running mean, running variance. Used by nn/batchnorm.c. */

@@ -44,6 +44,22 @@ static inline uint64_t cr__get_u64(const unsigned char *p)
     return v;
 }
 
+/* The readers' cursor step: the value at p + *pos, then *pos moves past it (the
+ * caller has checked that the bytes are there). */
+static inline uint32_t cr__take_u32(const unsigned char *p, size_t *pos)
+{
+    uint32_t v = cr__get_u32(p + *pos);
+    *pos += 4;
+    return v;
+}
+
+static inline uint64_t cr__take_u64(const unsigned char *p, size_t *pos)
+{
+    uint64_t v = cr__get_u64(p + *pos);
+    *pos += 8;
+    return v;
+}
+
 static inline uint64_t cr__f64_bits(double d)
 {
     uint64_t b;

@@ -34,6 +34,8 @@ typedef struct gval {
     const unsigned char *data;      /* constants: values in the file (phase 2 only) */
     cr_tensor *heap;                /* parameter, constant, or a tape leaf's values */
     const cr__graph_op *op;         /* built-in op, or NULL for a custom op */
+    cr_custom_fn forward, backward; /* a custom op's callbacks and user pointer, */
+    void *user;                     /* copied from the registry at load */
     int n_in;
     uint32_t *in;                   /* value numbers, into gl.ins */
     cr__gattr attr;
@@ -73,19 +75,8 @@ static cr_status bad(rd *r, const char *what)
 
 static int has(const rd *r, size_t n) { return n <= r->end - r->pos; }
 
-static uint32_t g32(rd *r)
-{
-    uint32_t v = cr__get_u32(r->p + r->pos);
-    r->pos += 4;
-    return v;
-}
-
-static uint64_t g64(rd *r)
-{
-    uint64_t v = cr__get_u64(r->p + r->pos);
-    r->pos += 8;
-    return v;
-}
+static uint32_t g32(rd *r) { return cr__take_u32(r->p, &r->pos); }
+static uint64_t g64(rd *r) { return cr__take_u64(r->p, &r->pos); }
 
 /* u32 length and 0..CR__GNAME_MAX bytes without NUL (min 1 unless may_be_empty). */
 static cr_status gname(rd *r, char *dst, int may_be_empty)
@@ -231,9 +222,9 @@ static cr_status parse(rd *r, cr_graph *g, uint32_t rs, uint64_t *declared)
     return CR_OK;
 }
 
-/* Semantic checks that need the whole list: ops known (or registered), arities
- * and attribute counts, inputs listed. */
-static cr_status check_values(rd *r, cr_graph *g)
+/* Semantic checks that need the whole list: ops known (built in or in ops, whose
+ * callbacks each custom node copies), arities and attribute counts, inputs listed. */
+static cr_status check_values(rd *r, cr_graph *g, const cr_op_registry *ops)
 {
     int nin = 0;
     for (uint32_t i = 0; i < g->nvals; i++) {
@@ -241,11 +232,14 @@ static cr_status check_values(rd *r, cr_graph *g)
         if (v->kind == CR__GV_INPUT) nin++;
         if (v->kind != CR__GV_OP) continue;
         if (!v->op) {
-            if (!cr__custom_find(v->name))
+            const cr__custom_reg *e = cr__op_registry_find(ops, v->name);
+            if (!e)
                 return cr__errf(CR_ERR_UNSUPPORTED, r->err, r->errsize, "%s: node %u uses the "
-                                "op '%s', which is neither built in nor registered by this "
-                                "program (cr_graph_register_op)", r->name, (unsigned)i, v->name);
+                                "op '%s', which is neither built in nor registered in the op "
+                                "registry given (cr_graph_load_with)", r->name,
+                                (unsigned)i, v->name);
             if (v->attr.ni || v->attr.nr) return bad(r, "a custom op has attributes");
+            v->forward = e->forward, v->backward = e->backward, v->user = e->user;
             continue;
         }
         if (v->n_in < v->op->min_in || v->n_in > v->op->max_in || v->attr.ni != v->op->ni ||
@@ -346,18 +340,10 @@ static cr_status record(cr_graph *g, cr_tape *t, int batch, cr_tensor **cur, cha
                 if (!inp) break;
             }
             for (int k = 0; k < v->n_in; k++) inp[k] = cur[v->in[k]];
-            cr__gctx c = { v->ndim, shape, g->rngs, g->nrngs, v->name, NULL };
-            if (v->op) {
-                x = v->op->build(t, inp, v->n_in, &v->attr, &c);
-            } else {
-                const cr__custom_reg *reg = cr__custom_find(v->name);
-                x = reg ? cr_custom(t, v->name, v->n_in, inp, v->ndim, shape, reg->forward,
-                                    reg->backward, reg->user)
-                        : NULL;
-                if (!reg)
-                    return cr__errf(CR_ERR_UNSUPPORTED, err, errsize, "%s: custom op '%s' is "
-                                    "not registered", name, v->name);
-            }
+            cr__gctx c = { v->ndim, shape, g->rngs, g->nrngs, v->name };
+            x = v->op ? v->op->build(t, inp, v->n_in, &v->attr, &c)
+                      : cr_custom(t, v->name, v->n_in, inp, v->ndim, shape, v->forward,
+                                  v->backward, v->user);
         }
         }
         if (!x)
@@ -454,7 +440,7 @@ void cr_graph_free(cr_graph *g)
 }
 
 static cr_status load(cr_graph *g, const unsigned char *buf, size_t n, const char *name,
-                      char *err, size_t errsize)
+                      const cr_op_registry *ops, char *err, size_t errsize)
 {
     const unsigned char *body = NULL;
     size_t len = 0;
@@ -474,7 +460,7 @@ static cr_status load(cr_graph *g, const unsigned char *buf, size_t n, const cha
     if ((s = cr_memory_check(declared > UINT64_MAX / 3 ? UINT64_MAX : 3 * declared, what, err,
                              errsize)))
         return s;
-    if ((s = check_values(&r, g))) return s;
+    if ((s = check_values(&r, g, ops))) return s;
 
     /* parameters: made from the section, filled from PARM by the model loader */
     g->params = cr_params_new();
@@ -513,8 +499,9 @@ static cr_status load(cr_graph *g, const unsigned char *buf, size_t n, const cha
     return s;
 }
 
-cr_graph *cr_graph_load_buffer(const void *data, size_t size, const char *name, char *err,
-                               size_t errsize)
+/* The loaders: ops NULL means built-in ops only. */
+static cr_graph *load_buffer(const void *data, size_t size, const char *name,
+                             const cr_op_registry *ops, char *err, size_t errsize)
 {
     if (!data && size) {
         cr__errf(CR_ERR_ARG, err, errsize, "graph: data is NULL");
@@ -525,7 +512,8 @@ cr_graph *cr_graph_load_buffer(const void *data, size_t size, const char *name, 
         cr__errf(CR_ERR_NOMEM, err, errsize, "graph: out of memory");
         return NULL;
     }
-    if (load(g, data ? data : (const void *)"", size, name ? name : "<buffer>", err, errsize)) {
+    if (load(g, data ? data : (const void *)"", size, name ? name : "<buffer>", ops, err,
+             errsize)) {
         cr_graph_free(g);
         return NULL;
     }
@@ -533,14 +521,48 @@ cr_graph *cr_graph_load_buffer(const void *data, size_t size, const char *name, 
     return g;
 }
 
-cr_graph *cr_graph_load(const char *path, char *err, size_t errsize)
+static cr_graph *load_file(const char *path, const cr_op_registry *ops, char *err,
+                           size_t errsize)
 {
     void *buf = NULL;
     size_t n = 0;
     if (cr_load_file_image(path, &buf, &n, err, errsize) != CR_OK) return NULL;
-    cr_graph *g = cr_graph_load_buffer(buf, n, path, err, errsize);
+    cr_graph *g = load_buffer(buf, n, path, ops, err, errsize);
     cr_free(buf);
     return g;
+}
+
+cr_graph *cr_graph_load_buffer(const void *data, size_t size, const char *name, char *err,
+                               size_t errsize)
+{
+    return load_buffer(data, size, name, NULL, err, errsize);
+}
+
+cr_graph *cr_graph_load(const char *path, char *err, size_t errsize)
+{
+    return load_file(path, NULL, err, errsize);
+}
+
+cr_graph *cr_graph_load_buffer_with(const void *data, size_t size, const char *name,
+                                    const cr_op_registry *ops, char *err, size_t errsize)
+{
+    if (!ops) {
+        cr__errf(CR_ERR_ARG, err, errsize, "graph: op registry is NULL (cr_graph_load_buffer "
+                 "loads built-in ops only)");
+        return NULL;
+    }
+    return load_buffer(data, size, name, ops, err, errsize);
+}
+
+cr_graph *cr_graph_load_with(const char *path, const cr_op_registry *ops, char *err,
+                             size_t errsize)
+{
+    if (!ops) {
+        cr__errf(CR_ERR_ARG, err, errsize, "graph: op registry is NULL (cr_graph_load loads "
+                 "built-in ops only)");
+        return NULL;
+    }
+    return load_file(path, ops, err, errsize);
 }
 
 cr_status cr_graph_set_batch(cr_graph *g, int batch, char *err, size_t errsize)

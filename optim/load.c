@@ -67,19 +67,8 @@ static cr_status malformed(reader *r, const char *what)
 /* Fail unless n more bytes are available inside the current section. */
 static int need(reader *r, size_t n) { return n <= r->end - r->pos; }
 
-static uint32_t get_u32(reader *r)
-{
-    uint32_t v = cr__get_u32(r->buf + r->pos);
-    r->pos += 4;
-    return v;
-}
-
-static uint64_t get_u64(reader *r)
-{
-    uint64_t v = cr__get_u64(r->buf + r->pos);
-    r->pos += 8;
-    return v;
-}
+static uint32_t get_u32(reader *r) { return cr__take_u32(r->buf, &r->pos); }
+static uint64_t get_u64(reader *r) { return cr__take_u64(r->buf, &r->pos); }
 
 /* Printable copy of a name from the file: ASCII as it is, control bytes and
  * bytes >= 0x80 as \xNN (never raw file bytes in a message). */

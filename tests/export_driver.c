@@ -7,11 +7,7 @@
  *     -DXPREDICT_S=name_predict_scratch -DXIN=NAME_IN_SIZE -DXOUT=NAME_OUT_SIZE
  *     -DXSCRATCH=NAME_SCRATCH_SIZE
  * Exit status 0, 1 on a read/write error or a predict call that fails. */
-#include XHEADER
-
-#include <stdio.h>
-
-static float x[XIN], y[XOUT], scratch[XSCRATCH > 0 ? XSCRATCH : 1];
+#include "export_driver.h"
 
 int main(int argc, char **argv)
 {
@@ -19,16 +15,12 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: %s IN OUT\n", argv[0]);
         return 1;
     }
-    FILE *in = fopen(argv[1], "rb"), *out = fopen(argv[2], "wb");
-    if (!in || !out) {
-        fprintf(stderr, "%s: cannot open the files\n", argv[0]);
-        return 1;
-    }
+    FILE *in, *out;
+    if (!open_files(argv, &in, &out)) return 1;
     long n = 0;
     int rc = 0;
     while (fread(x, sizeof x[0], XIN, in) == XIN) {
-        int r = n % 2 ? XPREDICT_S(x, y, scratch) : XPREDICT(x, y);
-        if (r != 0 || fwrite(y, sizeof y[0], XOUT, out) != XOUT) {
+        if (predict(n) != 0 || fwrite(y, sizeof y[0], XOUT, out) != XOUT) {
             rc = 1;
             break;
         }

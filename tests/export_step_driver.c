@@ -7,12 +7,9 @@
  * tests/test_export_step.c with the macros of tests/export_driver.c and
  * -DXSTATE_Y=<offset>. Exit status 0; 3 when a step returns -2 (a bad index; the
  * steps before it are written); 1 on any other failure. */
-#include XHEADER
+#include "export_driver.h"
 
-#include <stdio.h>
 #include <string.h>
-
-static float x[XIN], y[XOUT], scratch[XSCRATCH > 0 ? XSCRATCH : 1];
 
 int main(int argc, char **argv)
 {
@@ -21,16 +18,13 @@ int main(int argc, char **argv)
                 argv[0]);
         return 1;
     }
-    FILE *in = fopen(argv[1], "rb"), *out = fopen(argv[2], "wb");
-    if (!in || !out) {
-        fprintf(stderr, "%s: cannot open the files\n", argv[0]);
-        return 1;
-    }
+    FILE *in, *out;
+    if (!open_files(argv, &in, &out)) return 1;
     long n = 0;
     int rc = 0;
     memset(x, 0, sizeof x);
     while (fread(x, sizeof x[0], 1, in) == 1) {
-        int r = n % 2 ? XPREDICT_S(x, y, scratch) : XPREDICT(x, y);
+        int r = predict(n);
         if (r != 0) {
             rc = r == -2 ? 3 : 1;
             break;

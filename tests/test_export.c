@@ -30,39 +30,14 @@
 static int build(const char *cc, const char *flags, const char *name, const char *tag,
                  char *bin, size_t binsize)
 {
-    char up[64], cmd[2048];
-    size_t i = 0;
-    for (; name[i] && i + 1 < sizeof up; i++)
-        up[i] = name[i] >= 'a' && name[i] <= 'z' ? (char)(name[i] - 32) : name[i];
-    up[i] = 0;
-    snprintf(bin, binsize, "%s/%s-%s", g_dir, name, tag);
-    snprintf(cmd, sizeof cmd,
-             "%s -std=c99 -O2 -Wall -Wextra -pedantic -Werror %s -I%s -DXHEADER='\"%s.h\"' "
-             "-DXPREDICT=%s_predict -DXPREDICT_S=%s_predict_scratch -DXIN=%s_IN_SIZE "
-             "-DXOUT=%s_OUT_SIZE -DXSCRATCH=%s_SCRATCH_SIZE -o %s %s/%s.c "
-             "tests/export_driver.c -lm 2>&1",
-             cc, flags, g_dir, name, name, name, up, up, up, bin, g_dir, name);
-    int st = system(cmd);
-    if (st != 0) print_message("failed: %s\n", cmd);
-    return st;
+    return build_driver(cc, flags, name, tag, "export_driver", bin, binsize);
 }
 
 /* Run bin over n samples of x (in floats each) into y (out floats each). */
 static int run_bin(const char *bin, const float *x, size_t n, size_t in, float *y, size_t out)
 {
-    char fin[128], fout[128], cmd[512];
-    snprintf(fin, sizeof fin, "%s/in.bin", g_dir);
-    snprintf(fout, sizeof fout, "%s/out.bin", g_dir);
-    FILE *f = fopen(fin, "wb");
-    if (!f || fwrite(x, sizeof *x, n * in, f) != n * in) return -1;
-    if (fclose(f) != 0) return -1;
-    snprintf(cmd, sizeof cmd, "%s %s %s", bin, fin, fout);
-    if (system(cmd) != 0) return -1;
-    f = fopen(fout, "rb");
-    if (!f) return -1;
-    size_t got = fread(y, sizeof *y, n * out, f);
-    fclose(f);
-    return got == n * out ? 0 : -1;
+    size_t got = 0;
+    return run_driver(bin, x, n, in, y, out, &got) == 0 && got == n ? 0 : -1;
 }
 
 static int file_exists(const char *name, const char *ext)

@@ -31,41 +31,9 @@ static char g_train_bin[4096], g_run_bin[4096];
 static int build(const char *cc, const char *name, const char *driver, size_t state_y,
                  char *bin, size_t binsize)
 {
-    char up[64], cmd[2048];
-    size_t i = 0;
-    for (; name[i] && i + 1 < sizeof up; i++)
-        up[i] = name[i] >= 'a' && name[i] <= 'z' ? (char)(name[i] - 32) : name[i];
-    up[i] = 0;
-    snprintf(bin, binsize, "%s/%s-%s", g_dir, name, cc);
-    snprintf(cmd, sizeof cmd,
-             "%s -std=c99 -O2 -Wall -Wextra -pedantic -Werror -I%s -DXHEADER='\"%s.h\"' "
-             "-DXPREDICT=%s_predict -DXPREDICT_S=%s_predict_scratch -DXIN=%s_IN_SIZE "
-             "-DXOUT=%s_OUT_SIZE -DXSCRATCH=%s_SCRATCH_SIZE -DXSTATE_Y=%zu -o %s %s/%s.c "
-             "tests/%s.c -lm 2>&1", cc, g_dir, name, name, name, up, up, up, state_y, bin,
-             g_dir, name, driver);
-    int st = system(cmd);
-    if (st != 0) print_message("failed: %s\n", cmd);
-    return st;
-}
-
-/* Run bin on n records of in floats; reads up to n records of out floats into y.
- * Returns the exit status (-1 if it did not exit) and the records read in *got. */
-static int run_bin(const char *bin, const float *x, size_t n, size_t in, float *y, size_t out,
-                   size_t *got)
-{
-    char fin[128], fout[128], cmd[512];
-    snprintf(fin, sizeof fin, "%s/in.bin", g_dir);
-    snprintf(fout, sizeof fout, "%s/out.bin", g_dir);
-    FILE *f = fopen(fin, "wb");
-    if (!f || fwrite(x, sizeof *x, n * in, f) != n * in) return -1;
-    if (fclose(f) != 0) return -1;
-    snprintf(cmd, sizeof cmd, "%s %s %s", bin, fin, fout);
-    int st = system(cmd);
-    f = fopen(fout, "rb");
-    if (!f) return -1;
-    *got = fread(y, sizeof *y * out, n, f);
-    fclose(f);
-    return st != -1 && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    char flags[48];
+    snprintf(flags, sizeof flags, "-DXSTATE_Y=%zu", state_y);
+    return build_driver(cc, flags, name, cc, driver, bin, binsize);
 }
 
 static int argmax_f(const float *v, int n)
@@ -191,7 +159,7 @@ static void check_export(const char *name, const cr_real *lib, size_t out_size)
         char bin[256];
         size_t got = 0;
         assert_int_equal(build(ccs[c], name, "export_step_driver", V, bin, sizeof bin), 0);
-        assert_int_equal(run_bin(bin, idx, STEPS, 1, y, out_size, &got), 0);
+        assert_int_equal(run_driver(bin, idx, STEPS, 1, y, out_size, &got), 0);
         assert_int_equal(got, STEPS);
         double worst = 0;
         for (int s = 0; s < STEPS; s++) {
@@ -267,7 +235,7 @@ static void export_step_returns_minus_two_on_a_bad_index(void **state)
     for (int k = 0; k < 4; k++) {
         float idx[3] = { 1, 2, bad[k] };
         size_t got = 9;
-        assert_int_equal(run_bin(bin, idx, 3, 1, y, V + 2 * H, &got), 3);
+        assert_int_equal(run_driver(bin, idx, 3, 1, y, V + 2 * H, &got), 3);
         assert_int_equal(got, 2);
     }
     /* the library refuses the same index */
@@ -359,7 +327,7 @@ static void export_of_a_trained_graph_file_matches_its_forward(void **state)
     char bin[256];
     size_t got = 0;
     assert_int_equal(build("cc", "spiral", "export_driver", 0, bin, sizeof bin), 0);
-    assert_int_equal(run_bin(bin, xs, N, 2, y, 3, &got), 0);
+    assert_int_equal(run_driver(bin, xs, N, 2, y, 3, &got), 0);
     assert_int_equal(got, N);
     for (int i = 0; i < 3 * N; i++) assert_true(fabs((double)y[i] - (double)lib[i]) <= LOGIT_TOL);
     cr_graph_free(g);

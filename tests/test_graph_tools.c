@@ -21,17 +21,7 @@ static int graph_run(const char *args)
     return WEXITSTATUS(st);
 }
 
-static const char *idx_dir(void)
-{
-    static char dir[512];
-    if (!dir[0]) {
-        snprintf(dir, sizeof dir, "%s", td_path("idx"));
-        assert_int_equal(mkdir(dir, 0700), 0);
-        write_idx_set(dir, "train", 600, 1);
-        write_idx_set(dir, "t10k", 200, 2);
-    }
-    return dir;
-}
+static const char *idx_dir(void) { return idx_scratch_dir(600); }
 
 /* "(k/n)" of an accuracy line -> k */
 static long correct_of(const char *line)

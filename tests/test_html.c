@@ -3,14 +3,13 @@
  * gradients as they were, and the lesson pages and an MLP step stay small. The
  * page's behaviour in a browser is tests/browser/page_test.js. */
 #include "helpers.h"
+#include "scratch_dir.h"
 
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-
-static char tmpdir[] = "/tmp/cr_html_XXXXXX";
 
 /* The page of t (after its backward pass) as a NUL-terminated string (free it). */
 static char *page_of(cr_tape *t, const cr_tensor *loss, const cr_html_options *o, cr_status *s)
@@ -332,17 +331,17 @@ static void test_lesson_pages_are_under_300KB_and_self_contained(void **state)
     for (size_t i = 0; i < sizeof lessons / sizeof lessons[0]; i++) {
         char cmd[1024];
         snprintf(cmd, sizeof cmd, "%s/examples/lessons/%s -q -o %s --pages >/dev/null 2>&1",
-                 CR_BUILD_DIR, lessons[i], tmpdir);
+                 CR_BUILD_DIR, lessons[i], g_dir);
         assert_int_equal(system(cmd), 0);
     }
-    DIR *d = opendir(tmpdir);
+    DIR *d = opendir(g_dir);
     assert_non_null(d);
     int pages = 0;
     for (struct dirent *e; (e = readdir(d));) {
         size_t n = strlen(e->d_name);
         if (n < 5 || strcmp(e->d_name + n - 5, ".html")) continue;
         char path[512];
-        snprintf(path, sizeof path, "%s/%s", tmpdir, e->d_name);
+        snprintf(path, sizeof path, "%s/%s", g_dir, e->d_name);
         struct stat st;
         assert_int_equal(stat(path, &st), 0);
         if (st.st_size > 300 * 1024) printf("%s: %lld bytes\n", path, (long long)st.st_size);
@@ -364,10 +363,10 @@ static void test_train_html_writes_the_first_steps_page(void **state)
 {
     (void)state;
     char cmd[1024], path[512];
-    snprintf(path, sizeof path, "%s/train.html", tmpdir);
+    snprintf(path, sizeof path, "%s/train.html", g_dir);
     snprintf(cmd, sizeof cmd, "%s/examples/train --no-progress --spiral-points 60 --hidden 8,8 "
              "--batch 16 --epochs 1 --max-steps 2 --out %s/m.crm --html %s >/dev/null 2>&1",
-             CR_BUILD_DIR, tmpdir, path);
+             CR_BUILD_DIR, g_dir, path);
     assert_int_equal(system(cmd), 0);
     FILE *f = fopen(path, "r");
     assert_non_null(f);
@@ -381,20 +380,6 @@ static void test_train_html_writes_the_first_steps_page(void **state)
     assert_non_null(strstr(text, "\"collapse\":1"));
     assert_non_null(strstr(text, "\"bwd\":[\n{\"n\":"));            /* backward steps */
     assert_non_null(strstr(text, "\"totals\":[\"  \xe2\x88\x82"));
-}
-
-static int setup(void **state)
-{
-    (void)state;
-    return mkdtemp(tmpdir) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
 }
 
 int main(int argc, char **argv)

@@ -2,6 +2,7 @@
  * build is run and the numbers it prints ("result <name> = <value>" lines, and the
  * perceptron table) are compared with the notes or with closed forms. */
 #include "helpers.h"
+#include "scratch_dir.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -9,15 +10,14 @@
 #include <string.h>
 #include <unistd.h>
 
-static char tmpdir[] = "/tmp/cr_lessons_XXXXXX";
 static char out[1 << 17];                   /* output of the last run */
 
-/* Run a lesson of this build (args after "-o tmpdir"); captures stdout+stderr. */
+/* Run a lesson of this build (args after "-o <scratch dir>"); captures stdout+stderr. */
 static void run(const char *lesson, const char *args)
 {
     char cmd[1024];
     snprintf(cmd, sizeof cmd, "%s/examples/lessons/%s -o %s %s 2>&1", CR_BUILD_DIR, lesson,
-             tmpdir, args);
+             g_dir, args);
     FILE *p = popen(cmd, "r");
     assert_non_null(p);
     size_t n = fread(out, 1, sizeof out - 1, p);
@@ -43,7 +43,7 @@ static double get(const char *key)
 static void renders(const char *name)
 {
     char path[256], cmd[512];
-    snprintf(path, sizeof path, "%s/%s.dot", tmpdir, name);
+    snprintf(path, sizeof path, "%s/%s.dot", g_dir, name);
     assert_int_equal(access(path, R_OK), 0);
     if (system("command -v dot >/dev/null 2>&1") != 0) {
         printf("dot (Graphviz) not installed: %s not rendered (apt-get install graphviz)\n", path);
@@ -326,7 +326,7 @@ static void test_lesson10_training_curve_demo_and_train_log(void **state)
     assert_true(get("final train loss") < get("best val loss"));
 
     char csv[256], svg[256], args[300];
-    snprintf(csv, sizeof csv, "%s/train_log.csv", tmpdir);
+    snprintf(csv, sizeof csv, "%s/train_log.csv", g_dir);
     FILE *f = fopen(csv, "w");
     assert_non_null(f);
     fputs("epoch,step,train_loss,train_acc,val_loss,val_acc,lr,seconds,samples_per_second\n"
@@ -338,7 +338,7 @@ static void test_lesson10_training_curve_demo_and_train_log(void **state)
     assert_close(get("epochs"), 3, 0, 0);
     assert_close(get("final train loss"), 0.4, 1e-12, 0);
     assert_null(strstr(out, "best epoch"));                   /* no validation column */
-    snprintf(svg, sizeof svg, "%s/10_training_curve.svg", tmpdir);
+    snprintf(svg, sizeof svg, "%s/10_training_curve.svg", g_dir);
     f = fopen(svg, "r");
     assert_non_null(f);
     char head[8] = "";
@@ -407,20 +407,6 @@ static void test_lesson12_dense_layer_needs_6252490_more_parameters(void **state
     renders("12_conv_params");
 }
 
-static int setup(void **state)
-{
-    (void)state;
-    return mkdtemp(tmpdir) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
-}
-
 /* Lesson 13 by the closed form, computed here independently of the tape: h_t =
  * tanh(w h_{t-1} + u x_t), h_0 = 0, x = (1, -0.5, 2), w = 0.8, u = 0.6, L = (h_3 - y)²/2,
  * y = 0.2; δ_3 = h_3 - y, a_t = δ_t (1 - h_t²), δ_{t-1} = a_t w; step t contributes
@@ -482,7 +468,7 @@ static void test_lesson14_gradients_vanish_and_explode_as_s_to_the_49(void **sta
     assert_true(cl < get("loss before step"));
     assert_true(get("grad norm W s=1.2") > 1e9);
     char svg[256];
-    snprintf(svg, sizeof svg, "%s/14_rnn_gradients.svg", tmpdir);
+    snprintf(svg, sizeof svg, "%s/14_rnn_gradients.svg", g_dir);
     FILE *f = fopen(svg, "r");
     assert_non_null(f);
     char head[8] = "";

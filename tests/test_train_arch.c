@@ -10,17 +10,7 @@
 
 
 /* The data directory, written once. */
-static const char *data_dir(void)
-{
-    static char dir[512];
-    if (!dir[0]) {
-        snprintf(dir, sizeof dir, "%s", td_path("idx"));
-        assert_int_equal(mkdir(dir, 0700), 0);
-        write_idx_set(dir, "train", 600, 1);
-        write_idx_set(dir, "t10k", 200, 2);
-    }
-    return dir;
-}
+static const char *data_dir(void) { return idx_scratch_dir(600); }
 
 #define CNN "conv 4 3x3 pad 1, relu, maxpool 2, flatten, dense 4"
 /* 540 training samples (--val 0.1), batch 16: 34 steps per epoch */

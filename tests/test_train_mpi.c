@@ -132,17 +132,7 @@ static void expect_ok(int rc)
     assert_int_equal(rc, 0);
 }
 
-static const char *data_dir(void)
-{
-    static char dir[512];
-    if (!dir[0]) {
-        snprintf(dir, sizeof dir, "%s", td_path("idx"));
-        assert_int_equal(mkdir(dir, 0700), 0);
-        write_idx_set(dir, "train", 1200, 1);
-        write_idx_set(dir, "t10k", 200, 2);
-    }
-    return dir;
-}
+static const char *data_dir(void) { return idx_scratch_dir(1200); }
 
 /* A new directory in the scratch dir; its path in dst (td_path's buffers rotate). */
 static const char *subdir(char *dst, size_t size, const char *name)

@@ -96,4 +96,18 @@ static inline void write_idx_set(const char *dir, const char *prefix, uint32_t n
     free(lbl);
 }
 
+/* The scratch dir's "idx": a training set of n_train samples (seed 1) and a test
+ * set of 200 (seed 2) from write_idx_set, written on the first call. */
+static inline const char *idx_scratch_dir(uint32_t n_train)
+{
+    static char dir[512];
+    if (!dir[0]) {
+        snprintf(dir, sizeof dir, "%s", td_path("idx"));
+        assert_int_equal(mkdir(dir, 0700), 0);
+        write_idx_set(dir, "train", n_train, 1);
+        write_idx_set(dir, "t10k", 200, 2);
+    }
+    return dir;
+}
+
 #endif
