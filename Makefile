@@ -126,6 +126,10 @@ $(LIB_SO) $(B)/$(SONAME): $(LIB_SO_REAL)
 # SIMD kernels: only these files get ISA flags; the CPU is checked at run time.
 $(B)/obj/%_avx512.o: CFLAGS += -mavx512f -mavx512dq -mavx512vl -mavx512bw -mfma -mavx2
 $(B)/obj/%_avx2.o:   CFLAGS += -mavx2 -mfma
+# The float build's sigmoid and tanh loops (ops/sigmoid.c) vectorise only when GCC
+# may if-convert their clamps: assume no floating-point trap handler (no result
+# changes; clang's default).
+$(B)/obj/ops/sigmoid.o: CFLAGS += -fno-trapping-math
 
 $(B)/obj/%.o: %.c
 	@mkdir -p $(@D)

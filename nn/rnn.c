@@ -194,8 +194,11 @@ static void layer_step(cr_tape *t, const cr_rnn *r, int l, cr_tensor *x, cr_tens
     case CR_LSTM:   /* above */
         break;
     case CR_GRU: {
-        cr_tensor *rg = cr_sigmoid(t, cr_add(t, gate(t, gi, 0, H), gate(t, gh, 0, H)));
-        cr_tensor *z = cr_sigmoid(t, cr_add(t, gate(t, gi, 1, H), gate(t, gh, 1, H)));
+        /* r and z from one B x 3H sum, each activated by cr_gate (its n block is
+         * not used): the same bits as slicing gi and gh first, in fewer nodes */
+        cr_tensor *s = cr_add(t, gi, gh);
+        cr_tensor *rg = cr_gate(t, s, 0 * H, H, CR_GATE_SIGMOID);
+        cr_tensor *z = cr_gate(t, s, 1 * H, H, CR_GATE_SIGMOID);
         cr_tensor *n = cr_tanh(t, cr_add(t, gate(t, gi, 2, H), cr_mul(t, rg, gate(t, gh, 2, H))));
         *h_out = cr_add(t, n, cr_mul(t, z, cr_sub(t, h, n)));
         break;
