@@ -72,7 +72,7 @@ static void sigmoid_fwd(const cr_node *n, size_t b, size_t e)
 
 static void sigmoid_forward(cr_tape *t, cr_node *n)
 {
-    cr__par_node(t, n, n->out->size, sigmoid_fwd);
+    cr__par_node_cost(t, n, n->out->size, CR__COST_TRANSCENDENTAL, sigmoid_fwd);
 }
 
 static void sigmoid_bwd(const cr_node *n, size_t b, size_t e)
@@ -130,7 +130,7 @@ static void tanh_fwd(const cr_node *n, size_t b, size_t e)
 
 static void tanh_forward(cr_tape *t, cr_node *n)
 {
-    cr__par_node(t, n, n->out->size, tanh_fwd);
+    cr__par_node_cost(t, n, n->out->size, CR__COST_TRANSCENDENTAL, tanh_fwd);
 }
 
 static void tanh_bwd(const cr_node *n, size_t b, size_t e)
@@ -176,7 +176,7 @@ static void gate_fwd(const cr_node *n, size_t b, size_t e)
 
 static void gate_forward(cr_tape *t, cr_node *n)
 {
-    cr__par_node(t, n, n->out->size, gate_fwd);
+    cr__par_node_cost(t, n, n->out->size, CR__COST_TRANSCENDENTAL, gate_fwd);
 }
 
 static void gate_bwd(const cr_node *n, size_t b, size_t e)
