@@ -29,7 +29,12 @@ int main(int argc, char **argv)
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &size);
     ar_mode mode = AR_AUTO;
-    if (argc > 2 && !strcmp(argv[1], "--allreduce")) {
+    if (argc > 1 && !strcmp(argv[1], "--allreduce")) {
+        if (argc < 3 || (strcmp(argv[2], "mpi") && strcmp(argv[2], "auto"))) {
+            if (rank == 0) fprintf(stderr, "mpi_allreduce_time: --allreduce takes auto or mpi\n");
+            MPI_Finalize();
+            return 2;
+        }
         mode = !strcmp(argv[2], "mpi") ? AR_MPI : AR_AUTO;
         first = 3;
     }
