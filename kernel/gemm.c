@@ -185,14 +185,19 @@ static void run_narrow(const gemm *g, idx r0, idx r1)
 static void run_packed(const gemm *g, cr_real *buf, idx r0, idx r1, idx c0, idx c1)
 {
     cr_real *ap = buf, *bp = buf + g->a_elems;
+    /* The rows in blocks of equal height (whole tiles, at most mc): 512 rows with mc
+     * 336 go as 256 + 256, not 336 + 176. Which rows share a block does not change
+     * any element's sum. */
+    idx blocks_m = (r1 - r0 + g->mc - 1) / g->mc;
+    idx mc_even = round_up((r1 - r0 + blocks_m - 1) / blocks_m, g->mr);
     for (idx jc = c0; jc < c1; jc += g->nc) {
         idx nc = min_idx(g->nc, c1 - jc);
         for (idx pc = 0; pc < g->K; pc += g->kc) {
             idx kc = min_idx(g->kc, g->K - pc);
             cr_real beta = pc == 0 ? g->beta : 1;
             pack_b(bp, g, pc, kc, jc, nc);
-            for (idx ic = r0; ic < r1; ic += g->mc) {
-                idx mc = min_idx(g->mc, r1 - ic);
+            for (idx ic = r0; ic < r1; ic += mc_even) {
+                idx mc = min_idx(mc_even, r1 - ic);
                 pack_a(ap, g, ic, mc, pc, kc);
                 for (idx jr = 0; jr < nc; jr += g->nr)
                     for (idx ir = 0; ir < mc; ir += g->mr)
@@ -269,18 +274,25 @@ static void gemm_slow(const gemm *g)
 
 static cr__gemm_blocks compute_blocks(const cr__gemm_arch *arch)
 {
-    /* A kc x nr sliver of B fills half of L1, an mc x kc block of A half of L2, a
-     * kc x nc block of B a quarter of L3. A and B go unpacked ("direct") when
-     * together they fit in three quarters of L2, except when B is read in place
-     * (not transposed, C not narrow) and both A has more than 16 panels and B more
-     * than 4 slivers: the direct path reads each K x nr sliver of B again, from
-     * rows of B a row apart, for every panel of A, and there packing B once pays.
-     * Measured on a Xeon (48K L1, 2 MB L2), our/OpenBLAS, direct -> packed:
-     * square 256 0.85-0.89 -> 1.00-1.06, square 128 equal. Not narrower: the
-     * 784-128-10 training epoch (64x784.784x128, 784x64^T.64x128: one of M, N is
-     * small) is 5-15% slower with those two packed, operands fresh from the
-     * previous op favouring the direct path, although in isolation they measure
-     * equal or slightly faster packed. */
+    /* A kc x nr sliver of B fills half of L1, an mc x kc block of A an eighth of L2, a kc
+     * x nc block of B a quarter of L3. A at an eighth, not a half: the B block is then
+     * reused from L2 by every A block, and a column of C tiles (mc rows, a page apart when
+     * a row of C is 4 KB) stays within the L2 sets and TLB entries it needs; the rows are
+     * cut into blocks of equal height (run_packed). Measured on a Xeon (48K L1, 2 MB L2;
+     * mc 1360 -> 336), our/OpenBLAS, medians of 4 runs: square 1024 0.93 -> 0.99, 512 1.02
+     * -> 1.04, 256 equal; mc from 96 to 512 all measured alike at 1024, 768 and up lost
+     * 5-10%. The same rule for Zen caches (bench/RESULTS.md): 32K/512K kc 128 mc 128,
+     * 32K/1M mc 256, 48K/1M mc 168.
+     *
+     * A and B go unpacked ("direct") when together they fit in three quarters of L2,
+     * except when B is read in place (not transposed, C not narrow) and both A has more
+     * than 16 panels and B more than 4 slivers: the direct path reads each K x nr sliver
+     * of B again, from rows of B a row apart, for every panel of A, and there packing B
+     * once pays. Measured on a Xeon (48K L1, 2 MB L2), our/OpenBLAS, direct -> packed:
+     * square 256 0.85-0.89 -> 1.00-1.06, square 128 equal. Not narrower: the 784-128-10
+     * training epoch (64x784.784x128, 784x64^T.64x128: one of M, N is small) is 5-15%
+     * slower with those two packed, operands fresh from the previous op favouring the
+     * direct path, although in isolation they measure equal or slightly faster packed. */
     const cr__caches *cc = cr__cpu_caches();
     const idx es = (idx)sizeof(cr_real);
     cr__gemm_blocks b;
@@ -289,7 +301,7 @@ static cr__gemm_blocks compute_blocks(const cr__gemm_arch *arch)
     b.kc = (idx)cc->l1 / 2 / (b.nr * es) / 8 * 8;
     if (b.kc < 64) b.kc = 64;
     if (b.kc > 1024) b.kc = 1024;
-    b.mc = (idx)cc->l2 / 2 / (b.kc * es) / b.mr * b.mr;
+    b.mc = (idx)cc->l2 / 8 / (b.kc * es) / b.mr * b.mr;
     if (b.mc < b.mr) b.mc = b.mr;
     const size_t l3 = cc->l3 ? cc->l3 : cc->l2; /* no L3: B's block shares L2 */
     b.nc = (idx)l3 / 4 / (b.kc * es) / b.nr * b.nr;
