@@ -66,6 +66,8 @@ typedef ptrdiff_t idx;
  * than it saves. */
 #define MIN_FLOPS_PER_THREAD 1.5e6
 #define TASKS_PER_THREAD_DIRECT 4
+/* At most this many mr-row panels in a block of A (compute_blocks). */
+#define MC_PANELS 48
 
 typedef struct gemm {
     ukr_fn ukr;
@@ -274,15 +276,19 @@ static void gemm_slow(const gemm *g)
 
 static cr__gemm_blocks compute_blocks(const cr__gemm_arch *arch)
 {
-    /* A kc x nr sliver of B fills half of L1, an mc x kc block of A an eighth of L2, a kc
-     * x nc block of B a quarter of L3. A at an eighth, not a half: the B block is then
-     * reused from L2 by every A block, and a column of C tiles (mc rows, a page apart when
-     * a row of C is 4 KB) stays within the L2 sets and TLB entries it needs; the rows are
-     * cut into blocks of equal height (run_packed). Measured on a Xeon (48K L1, 2 MB L2;
-     * mc 1360 -> 336), our/OpenBLAS, medians of 4 runs: square 1024 0.93 -> 0.99, 512 1.02
-     * -> 1.04, 256 equal; mc from 96 to 512 all measured alike at 1024, 768 and up lost
-     * 5-10%. The same rule for Zen caches (bench/RESULTS.md): 32K/512K kc 128 mc 128,
-     * 32K/1M mc 256, 48K/1M mc 168.
+    /* A kc x nr sliver of B fills half of L1, an mc x kc block of A half of L2 but at
+     * most MC_PANELS panels (mr rows each), a kc x nc block of B a quarter of L3. The
+     * cap: past a few dozen panels the B sliver, brought to L1 once per A block, is
+     * reused enough (by 48 tiles), while each more row of A adds a row of C to
+     * the column of tiles every sliver walks down (a page each when a row of C is 4
+     * KB) and keeps the B block from staying in L2 for the next A block. The rows are
+     * cut into blocks of equal height (run_packed). Measured on a Xeon (48K L1, 2 MB
+     * L2: mc 1360 -> 384), our/OpenBLAS at Cooperlake, medians of 3-4 interleaved
+     * runs: square 1024 0.93-0.96 -> 0.99-1.01, 512 and 256 equal; mc from 96 to 512
+     * measured alike at 1024, 768 and up 5-10% slower. Where L2 is small the cap does
+     * not bite: Zen 2/3 (AVX2 6x16, 32K/512K) keep kc 256 mc 252; Zen 4 (32K/1M) gets
+     * kc 128 mc 384 (was 1024), Zen 5 (48K/1M) kc 192 mc 384 (was 680); see
+     * bench/RESULTS.md.
      *
      * A and B go unpacked ("direct") when together they fit in three quarters of L2,
      * except when B is read in place (not transposed, C not narrow) and both A has more
@@ -301,7 +307,8 @@ static cr__gemm_blocks compute_blocks(const cr__gemm_arch *arch)
     b.kc = (idx)cc->l1 / 2 / (b.nr * es) / 8 * 8;
     if (b.kc < 64) b.kc = 64;
     if (b.kc > 1024) b.kc = 1024;
-    b.mc = (idx)cc->l2 / 8 / (b.kc * es) / b.mr * b.mr;
+    b.mc = (idx)cc->l2 / 2 / (b.kc * es) / b.mr * b.mr;
+    if (b.mc > MC_PANELS * b.mr) b.mc = MC_PANELS * b.mr;
     if (b.mc < b.mr) b.mc = b.mr;
     const size_t l3 = cc->l3 ? cc->l3 : cc->l2; /* no L3: B's block shares L2 */
     b.nc = (idx)l3 / 4 / (b.kc * es) / b.nr * b.nr;
