@@ -16,21 +16,22 @@
 #define MR 6
 #define NV 2
 
-AI void tile_s(const int m, const int nv, ptrdiff_t k, const float *a, ptrdiff_t rsa,
-               ptrdiff_t csa, const float *b, ptrdiff_t rsb, __m256i last, float *c,
-               ptrdiff_t ldc, float alpha, float beta)
+AI void body_s(const int m, const int nv, const int full, ptrdiff_t k, const float *a,
+               ptrdiff_t rsa, ptrdiff_t csa, const float *b, ptrdiff_t rsb, __m256i last,
+               float *c, ptrdiff_t ldc, float alpha, float beta)
 {
     __m256 acc[MR][NV];
 #pragma GCC unroll 8
     for (int i = 0; i < m; i++)
 #pragma GCC unroll 2
         for (int v = 0; v < nv; v++) acc[i][v] = _mm256_setzero_ps();
+#pragma GCC unroll 4
     for (ptrdiff_t p = 0; p < k; p++) {
         __m256 bv[NV];
 #pragma GCC unroll 2
         for (int v = 0; v < nv; v++)
-            bv[v] =
-                v == nv - 1 ? _mm256_maskload_ps(b + 8 * v, last) : _mm256_loadu_ps(b + 8 * v);
+            bv[v] = v == nv - 1 && !full ? _mm256_maskload_ps(b + 8 * v, last)
+                                          : _mm256_loadu_ps(b + 8 * v);
 #pragma GCC unroll 8
         for (int i = 0; i < m; i++) {
             __m256 av = _mm256_broadcast_ss(a + i * rsa);
@@ -41,35 +42,52 @@ AI void tile_s(const int m, const int nv, ptrdiff_t k, const float *a, ptrdiff_t
         b += rsb;
     }
     const __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
-    const __m256i all = _mm256_set1_epi32(-1);
 #pragma GCC unroll 8
     for (int i = 0; i < m; i++)
 #pragma GCC unroll 2
         for (int v = 0; v < nv; v++) {
-            __m256i mk = v == nv - 1 ? last : all;
             float *cp = c + i * ldc + 8 * v;
+            if (v < nv - 1 || full) {
+                __m256 r = beta == 0
+                    ? _mm256_mul_ps(va, acc[i][v])
+                    : _mm256_fmadd_ps(va, acc[i][v], _mm256_mul_ps(vb, _mm256_loadu_ps(cp)));
+                _mm256_storeu_ps(cp, r);
+                continue;
+            }
             __m256 r = beta == 0
                 ? _mm256_mul_ps(va, acc[i][v])
-                : _mm256_fmadd_ps(va, acc[i][v], _mm256_mul_ps(vb, _mm256_maskload_ps(cp, mk)));
-            _mm256_maskstore_ps(cp, mk, r);
+                : _mm256_fmadd_ps(va, acc[i][v], _mm256_mul_ps(vb, _mm256_maskload_ps(cp, last)));
+            _mm256_maskstore_ps(cp, last, r);
         }
 }
 
-AI void tile_d(const int m, const int nv, ptrdiff_t k, const double *a, ptrdiff_t rsa,
-               ptrdiff_t csa, const double *b, ptrdiff_t rsb, __m256i last, double *c,
-               ptrdiff_t ldc, double alpha, double beta)
+/* A tile as wide as its vectors takes plain loads and stores throughout. */
+AI void tile_s(const int m, const int nv, ptrdiff_t k, const float *a, ptrdiff_t rsa,
+               ptrdiff_t csa, const float *b, ptrdiff_t rsb, __m256i last, float *c,
+               ptrdiff_t ldc, float alpha, float beta)
+{
+    if (_mm256_movemask_ps(_mm256_castsi256_ps(last)) == 0xff)
+        body_s(m, nv, 1, k, a, rsa, csa, b, rsb, last, c, ldc, alpha, beta);
+    else
+        body_s(m, nv, 0, k, a, rsa, csa, b, rsb, last, c, ldc, alpha, beta);
+}
+
+AI void body_d(const int m, const int nv, const int full, ptrdiff_t k, const double *a,
+               ptrdiff_t rsa, ptrdiff_t csa, const double *b, ptrdiff_t rsb, __m256i last,
+               double *c, ptrdiff_t ldc, double alpha, double beta)
 {
     __m256d acc[MR][NV];
 #pragma GCC unroll 8
     for (int i = 0; i < m; i++)
 #pragma GCC unroll 2
         for (int v = 0; v < nv; v++) acc[i][v] = _mm256_setzero_pd();
+#pragma GCC unroll 4
     for (ptrdiff_t p = 0; p < k; p++) {
         __m256d bv[NV];
 #pragma GCC unroll 2
         for (int v = 0; v < nv; v++)
-            bv[v] =
-                v == nv - 1 ? _mm256_maskload_pd(b + 4 * v, last) : _mm256_loadu_pd(b + 4 * v);
+            bv[v] = v == nv - 1 && !full ? _mm256_maskload_pd(b + 4 * v, last)
+                                          : _mm256_loadu_pd(b + 4 * v);
 #pragma GCC unroll 8
         for (int i = 0; i < m; i++) {
             __m256d av = _mm256_broadcast_sd(a + i * rsa);
@@ -80,18 +98,33 @@ AI void tile_d(const int m, const int nv, ptrdiff_t k, const double *a, ptrdiff_
         b += rsb;
     }
     const __m256d va = _mm256_set1_pd(alpha), vb = _mm256_set1_pd(beta);
-    const __m256i all = _mm256_set1_epi64x(-1);
 #pragma GCC unroll 8
     for (int i = 0; i < m; i++)
 #pragma GCC unroll 2
         for (int v = 0; v < nv; v++) {
-            __m256i mk = v == nv - 1 ? last : all;
             double *cp = c + i * ldc + 4 * v;
+            if (v < nv - 1 || full) {
+                __m256d r = beta == 0
+                    ? _mm256_mul_pd(va, acc[i][v])
+                    : _mm256_fmadd_pd(va, acc[i][v], _mm256_mul_pd(vb, _mm256_loadu_pd(cp)));
+                _mm256_storeu_pd(cp, r);
+                continue;
+            }
             __m256d r = beta == 0
                 ? _mm256_mul_pd(va, acc[i][v])
-                : _mm256_fmadd_pd(va, acc[i][v], _mm256_mul_pd(vb, _mm256_maskload_pd(cp, mk)));
-            _mm256_maskstore_pd(cp, mk, r);
+                : _mm256_fmadd_pd(va, acc[i][v], _mm256_mul_pd(vb, _mm256_maskload_pd(cp, last)));
+            _mm256_maskstore_pd(cp, last, r);
         }
+}
+
+AI void tile_d(const int m, const int nv, ptrdiff_t k, const double *a, ptrdiff_t rsa,
+               ptrdiff_t csa, const double *b, ptrdiff_t rsb, __m256i last, double *c,
+               ptrdiff_t ldc, double alpha, double beta)
+{
+    if (_mm256_movemask_pd(_mm256_castsi256_pd(last)) == 0xf)
+        body_d(m, nv, 1, k, a, rsa, csa, b, rsb, last, c, ldc, alpha, beta);
+    else
+        body_d(m, nv, 0, k, a, rsa, csa, b, rsb, last, c, ldc, alpha, beta);
 }
 
 #define MASK_S __m256i

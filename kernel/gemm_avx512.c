@@ -36,6 +36,7 @@ AI void tile_s(const int m, const int nv, ptrdiff_t k, const float *a, ptrdiff_t
 #pragma GCC unroll 4
         for (int v = 0; v < nv; v++) acc[i][v] = _mm512_setzero_ps();
     }
+#pragma GCC unroll 4
     for (ptrdiff_t p = 0; p < k; p++) {
         __m512 bv[NV];
 #pragma GCC unroll 4
@@ -84,6 +85,7 @@ AI void tile_d(const int m, const int nv, ptrdiff_t k, const double *a, ptrdiff_
 #pragma GCC unroll 4
         for (int v = 0; v < nv; v++) acc[i][v] = _mm512_setzero_pd();
     }
+#pragma GCC unroll 4
     for (ptrdiff_t p = 0; p < k; p++) {
         __m512d bv[NV];
 #pragma GCC unroll 4
