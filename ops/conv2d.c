@@ -69,6 +69,17 @@ static void tap_range(int off, int s, int len, int out, int *q0, int *q1)
     *q1 = (int)hi;
 }
 
+/* Zero the first lcut and last rcut of the W values of row d. One value at each
+ * edge (a 3x3 kernel with padding 1) is stored directly: the compiler would make
+ * each short loop a memset call, which costs more than the store. */
+static inline void zero_edges(cr_real *d, int W, int lcut, int rcut)
+{
+    if (lcut == 1) d[0] = 0;
+    else for (int q = 0; q < lcut; q++) d[q] = 0;
+    if (rcut == 1) d[W - 1] = 0;
+    else for (int q = W - rcut; q < W; q++) d[q] = 0;
+}
+
 /* im2col of one (row, sample) block when both strides are 1 and OW == W (the
  * "same" padding of the usual 3x3 pad 1): output row p reads input row p + off_h
  * shifted by off_w, so the rows [p0, p1) inside the image are ONE contiguous run of
@@ -90,8 +101,7 @@ static void im2col_block(cr_real *dst, const cr_real *xp, int W, int OH, int off
                (hi - lo) * sizeof *dst);
     for (int p = p0; p < p1; p++) {
         cr_real *d = dst + (size_t)p * Wz;
-        for (int q = 0; q < lcut; q++) d[q] = 0;
-        for (int q = W - rcut; q < W; q++) d[q] = 0;
+        zero_edges(d, W, lcut, rcut);
     }
     memset(dst + (size_t)p1 * Wz, 0, (size_t)(OH - p1) * Wz * sizeof *dst);
 }
@@ -153,8 +163,7 @@ static void col2im_block(cr_real *dxp, cr_real *src, int W, int off_h, int off_w
     int lcut = off_w < 0 ? -off_w : 0, rcut = off_w > 0 ? off_w : 0;
     for (int p = p0; p < p1; p++) {
         cr_real *s = src + (size_t)p * Wz;
-        for (int q = 0; q < lcut; q++) s[q] = 0;
-        for (int q = W - rcut; q < W; q++) s[q] = 0;
+        zero_edges(s, W, lcut, rcut);
     }
     if (p1 <= p0) return;              /* no row inside the image: nothing lands */
     size_t lo = (size_t)p0 * Wz + (size_t)lcut, hi = (size_t)p1 * Wz - (size_t)rcut;
