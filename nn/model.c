@@ -371,7 +371,8 @@ cr_tensor *cr_model_forward(cr_tape *t, cr_model *m, cr_tensor *x)
     }
     for (int i = 0; h && i < m->n; i++) {
         if (relu_then_maxpool(m, i)) {   /* recorded as max pool, then relu */
-            h = layer_forward(t, m, &m->layers[i], layer_forward(t, m, &m->layers[i + 1], h));
+            h = layer_forward(t, m, &m->layers[i + 1], h);
+            if (h) h = layer_forward(t, m, &m->layers[i], h);
             i++;
             continue;
         }
