@@ -1428,7 +1428,9 @@ cr_status cr_model_init(cr_model *m, cr_rng *rng, char *err, size_t errsize);
  * batch statistics, dropout; evaluation: running statistics, no dropout). Tape owns
  * the result; a tape error naming "model" on a shape mismatch, or the failing op's.
  * The model must outlive the tape's recording (nodes reference its tensors and its
- * dropout generator). */
+ * dropout generator). A relu layer directly followed by a max pool is recorded as
+ * the max pool, then the relu: the same values and gradients, the relu on the
+ * smaller tensor. */
 cr_tensor *cr_model_forward(cr_tape *t, cr_model *m, cr_tensor *x);
 /* Mode: 1 training (the initial mode), 0 evaluation. Returns the previous mode (-1
  * for NULL m). */

@@ -330,6 +330,22 @@ static cr_tensor *layer_forward(cr_tape *t, cr_model *m, layer *L, cr_tensor *h)
     return NULL;
 }
 
+/* Layers i and i + 1 are relu then max pool: the forward records them the other
+ * way round, max pool then relu, which has the same values with the relu on the
+ * pooled (4x smaller for 2x2) tensor: relu is monotone, so max(relu(window)) =
+ * relu(max(window)). The gradients are the same bits too: an input element gets
+ * g through both orders exactly when it is its window's first maximum and is > 0
+ * (a window whose maximum is <= 0 passes 0 in both), and the sums of overlapping
+ * windows are added in the same order. The one difference: a window of values <= 0
+ * holding a -0 that is not its first element can give -0 where relu first gives
+ * +0 (equal numbers). test_model_forward_matches_ops_bit_for_bit compares the two
+ * orders (forward and gradients) on a net that has this pair. */
+static int relu_then_maxpool(const cr_model *m, int i)
+{
+    return i + 1 < m->n && m->layers[i].l.kind == CR_LAYER_ACTIVATION &&
+           m->layers[i].l.act == CR_ACT_RELU && m->layers[i + 1].l.kind == CR_LAYER_MAXPOOL2D;
+}
+
 cr_tensor *cr_model_forward(cr_tape *t, cr_model *m, cr_tensor *x)
 {
     if (!cr_check_inputs(t, "model", 1, &x)) return NULL;
@@ -353,7 +369,15 @@ cr_tensor *cr_model_forward(cr_tape *t, cr_model *m, cr_tensor *x)
         int shape[4] = { x->shape[0], m->in[0], m->in[1], m->in[2] };
         h = cr_reshape(t, x, 4, shape);
     }
-    for (int i = 0; h && i < m->n; i++) h = layer_forward(t, m, &m->layers[i], h);
+    for (int i = 0; h && i < m->n; i++) {
+        if (relu_then_maxpool(m, i)) {   /* recorded as max pool, then relu */
+            h = layer_forward(t, m, &m->layers[i + 1], h);
+            if (h) h = layer_forward(t, m, &m->layers[i], h);
+            i++;
+            continue;
+        }
+        h = layer_forward(t, m, &m->layers[i], h);
+    }
     return h;
 }
 

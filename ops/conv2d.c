@@ -24,6 +24,8 @@
 #include "ops_internal.h"
 #include "op_attrs.h"
 #include "shape_util.h"
+#include "../graph/tape_internal.h"
+#include "../kernel/kernel.h"
 
 #include <limits.h>
 #include <string.h>
@@ -38,8 +40,10 @@ typedef struct conv2d_attr {
     int OH, OW;                              /* y: N x O x OH x OW */
     cr_real *col;  /* (C KH KW) x (N OH OW): im2col of x, rewritten by every forward
                     * and read by the dW product of backward */
-    cr_real *yt;   /* O x (N OH OW): the forward product before its layout as y;
-                    * backward reuses it for G laid out the same way */
+    cr_real *yt;   /* O x (N OH OW): the forward product before its layout as y
+                    * (whole-batch products only); backward lays G out in it */
+    const cr__gemm_arch *arch;  /* per-sample products: the GEMM arch they run on, the
+                                 * one cr_gemm runs (NULL: whole-batch products) */
 } conv2d_attr;
 /* n->aux: dcol, (C KH KW) x (N OH OW), allocated by the first backward that needs
  * dx (no-grad recordings and first layers never pay for it). */
@@ -51,6 +55,7 @@ typedef struct conv_job {
     cr_real *dst;            /* what it writes or adds into */
     const cr_real *bias;     /* forward layout: b or NULL */
     cr_real *scratch;        /* col2im: src again, writable (dcol is scratch) */
+    const cr_real *w;        /* per-sample products: the weights */
 } conv_job;
 
 /* The output positions q in [*q0, *q1) whose tap q*s + off lies in [0, len). */
@@ -62,6 +67,17 @@ static void tap_range(int off, int s, int len, int out, int *q0, int *q1)
     if (lo > hi) lo = hi;
     *q0 = (int)lo;
     *q1 = (int)hi;
+}
+
+/* Zero the first lcut and last rcut of the W values of row d. One value at each
+ * edge (a 3x3 kernel with padding 1) is stored directly: the compiler would make
+ * each short loop a memset call, which costs more than the store. */
+static inline void zero_edges(cr_real *d, int W, int lcut, int rcut)
+{
+    if (lcut == 1) d[0] = 0;
+    else for (int q = 0; q < lcut; q++) d[q] = 0;
+    if (rcut == 1) d[W - 1] = 0;
+    else for (int q = W - rcut; q < W; q++) d[q] = 0;
 }
 
 /* im2col of one (row, sample) block when both strides are 1 and OW == W (the
@@ -85,50 +101,53 @@ static void im2col_block(cr_real *dst, const cr_real *xp, int W, int OH, int off
                (hi - lo) * sizeof *dst);
     for (int p = p0; p < p1; p++) {
         cr_real *d = dst + (size_t)p * Wz;
-        for (int q = 0; q < lcut; q++) d[q] = 0;
-        for (int q = W - rcut; q < W; q++) d[q] = 0;
+        zero_edges(d, W, lcut, rcut);
     }
     memset(dst + (size_t)p1 * Wz, 0, (size_t)(OH - p1) * Wz * sizeof *dst);
+}
+
+/* im2col of row r of col over sample n's OH OW columns, from x (src) into col. */
+static void im2col_one(const conv2d_attr *a, const cr_real *src, cr_real *col, size_t r,
+                       size_t n)
+{
+    const size_t N = (size_t)a->N, plane = (size_t)a->H * (size_t)a->W;
+    const size_t OHW = (size_t)a->OH * (size_t)a->OW, P = N * OHW;
+    const int block = a->stride[0] == 1 && a->stride[1] == 1 && a->OW == a->W;
+    int c = (int)(r / ((size_t)a->KH * a->KW));
+    int ki = (int)(r / (size_t)a->KW % (size_t)a->KH), kj = (int)(r % (size_t)a->KW);
+    const cr_real *xp = src + (n * (size_t)a->C + (size_t)c) * plane;
+    cr_real *dst = col + r * P + n * OHW;
+    int off_w = kj * a->dil[1] - a->pad[1], q0, q1;
+    if (block && off_w > -a->W && off_w < a->W) {
+        int off_h = ki * a->dil[0] - a->pad[0], p0, p1;
+        tap_range(off_h, 1, a->H, a->OH, &p0, &p1);
+        im2col_block(dst, xp, a->W, a->OH, off_h, off_w, p0, p1);
+        return;
+    }
+    tap_range(off_w, a->stride[1], a->W, a->OW, &q0, &q1);
+    for (int p = 0; p < a->OH; p++) {
+        cr_real *d = dst + (size_t)p * a->OW;
+        int h = p * a->stride[0] - a->pad[0] + ki * a->dil[0];
+        if (h < 0 || h >= a->H) {
+            memset(d, 0, (size_t)a->OW * sizeof *d);
+            continue;
+        }
+        const cr_real *row = xp + (size_t)h * a->W;   /* tap of q: row[q SW + off_w] */
+        for (int q = 0; q < q0; q++) d[q] = 0;
+        if (a->stride[1] == 1 && q1 > q0)
+            memcpy(d + q0, row + (q0 + off_w), (size_t)(q1 - q0) * sizeof *d);
+        else
+            for (int q = q0; q < q1; q++) d[q] = row[q * a->stride[1] + off_w];
+        for (int q = q1; q < a->OW; q++) d[q] = 0;
+    }
 }
 
 /* im2col, items r * N + n: row r of col over sample n's OH OW columns. */
 static void im2col_items(void *ctx, size_t b, size_t e)
 {
     const conv_job *j = ctx;
-    const conv2d_attr *a = j->a;
-    const size_t N = (size_t)a->N, plane = (size_t)a->H * (size_t)a->W;
-    const size_t OHW = (size_t)a->OH * (size_t)a->OW, P = N * OHW;
-    const int block = a->stride[0] == 1 && a->stride[1] == 1 && a->OW == a->W;
-    for (size_t it = b; it < e; it++) {
-        size_t r = it / N, n = it % N;
-        int c = (int)(r / ((size_t)a->KH * a->KW));
-        int ki = (int)(r / (size_t)a->KW % (size_t)a->KH), kj = (int)(r % (size_t)a->KW);
-        const cr_real *xp = j->src + (n * (size_t)a->C + (size_t)c) * plane;
-        cr_real *dst = j->dst + r * P + n * OHW;
-        int off_w = kj * a->dil[1] - a->pad[1], q0, q1;
-        if (block && off_w > -a->W && off_w < a->W) {
-            int off_h = ki * a->dil[0] - a->pad[0], p0, p1;
-            tap_range(off_h, 1, a->H, a->OH, &p0, &p1);
-            im2col_block(dst, xp, a->W, a->OH, off_h, off_w, p0, p1);
-            continue;
-        }
-        tap_range(off_w, a->stride[1], a->W, a->OW, &q0, &q1);
-        for (int p = 0; p < a->OH; p++) {
-            cr_real *d = dst + (size_t)p * a->OW;
-            int h = p * a->stride[0] - a->pad[0] + ki * a->dil[0];
-            if (h < 0 || h >= a->H) {
-                memset(d, 0, (size_t)a->OW * sizeof *d);
-                continue;
-            }
-            const cr_real *row = xp + (size_t)h * a->W;   /* tap of q: row[q SW + off_w] */
-            for (int q = 0; q < q0; q++) d[q] = 0;
-            if (a->stride[1] == 1 && q1 > q0)
-                memcpy(d + q0, row + (q0 + off_w), (size_t)(q1 - q0) * sizeof *d);
-            else
-                for (int q = q0; q < q1; q++) d[q] = row[q * a->stride[1] + off_w];
-            for (int q = q1; q < a->OW; q++) d[q] = 0;
-        }
-    }
+    const size_t N = (size_t)j->a->N;
+    for (size_t it = b; it < e; it++) im2col_one(j->a, j->src, j->dst, it / N, it % N);
 }
 
 /* col2im of one tap block in the case of im2col_block: dx[k + off_h W + off_w] +=
@@ -144,8 +163,7 @@ static void col2im_block(cr_real *dxp, cr_real *src, int W, int off_h, int off_w
     int lcut = off_w < 0 ? -off_w : 0, rcut = off_w > 0 ? off_w : 0;
     for (int p = p0; p < p1; p++) {
         cr_real *s = src + (size_t)p * Wz;
-        for (int q = 0; q < lcut; q++) s[q] = 0;
-        for (int q = W - rcut; q < W; q++) s[q] = 0;
+        zero_edges(s, W, lcut, rcut);
     }
     if (p1 <= p0) return;              /* no row inside the image: nothing lands */
     size_t lo = (size_t)p0 * Wz + (size_t)lcut, hi = (size_t)p1 * Wz - (size_t)rcut;
@@ -226,27 +244,102 @@ static void g_to_gt_items(void *ctx, size_t b, size_t e)
         memcpy(j->dst + yt_offset(j->a, it), j->src + it * OHW, OHW * sizeof(cr_real));
 }
 
-/* Items o: db[o] += sum of row o of Gt (samples in order, each in double). */
-static void bias_grad_items(void *ctx, size_t b, size_t e)
+/* The sum of v[0 .. n) in double as cr__sum_real adds it (four accumulators, each
+ * element to accumulator i mod 4, the tail to the first, then (s0 + s1) + (s2 + s3)):
+ * the same bits, in a loop the compiler vectorises (the lanes are the accumulators). */
+static double row_sum(const cr_real *v, size_t n)
 {
+    double s[4] = { 0, 0, 0, 0 };
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4)
+        for (int k = 0; k < 4; k++) s[k] += v[i + k];
+    for (; i < n; i++) s[0] += v[i];
+    return (s[0] + s[1]) + (s[2] + s[3]);
+}
+
+/* Task o (of O, one per pool task: O is a few rows, fewer than cr_pool_for gives a
+ * task of their own): db[o] += sum of row o of Gt. */
+static void bias_grad_task(void *ctx, int o, int thread)
+{
+    (void)thread;
     const conv_job *j = ctx;
     const size_t P = (size_t)j->a->N * (size_t)j->a->OH * (size_t)j->a->OW;
-    for (size_t o = b; o < e; o++) j->dst[o] += (cr_real)cr__sum_real(j->src + o * P, P);
+    j->dst[o] += (cr_real)row_sum(j->src + (size_t)o * P, P);
+}
+
+/* Per-sample forward, items n (a->arch set): sample n's columns of col by im2col,
+ * then per group y[n, g Og + :] (Og x OH OW, as laid out in y) = W_g (Og x Kg) times
+ * the Kg x OH OW column block of col_g that is sample n's (row stride P), then + b[o].
+ * Every output element is the same sum over Kg in the same order as in the
+ * whole-batch product Yt = W col (one GEMM micro-kernel, Kg within one block), and
+ * the bias is added after it as there: the same bits, without the Yt -> y pass, and
+ * each sample's columns are used while they are still in cache. */
+static void forward_samples(void *ctx, size_t b, size_t e)
+{
+    const conv_job *j = ctx;
+    const conv2d_attr *a = j->a;
+    const size_t rows = (size_t)a->C * a->KH * a->KW, OHW = (size_t)a->OH * a->OW;
+    const size_t P = (size_t)a->N * OHW;
+    const int G = a->groups, Og = a->O / G, Kg = (a->C / G) * a->KH * a->KW;
+    for (size_t n = b; n < e; n++) {
+        for (size_t r = 0; r < rows; r++) im2col_one(a, j->src, a->col, r, n);
+        cr_real *y = j->dst + n * (size_t)a->O * OHW;
+        for (int g = 0; g < G; g++)
+            cr__gemm_with(a->arch, NULL, 0, 0, Og, (int)OHW, Kg, 1, j->w + (size_t)g * Og * Kg,
+                          Kg, a->col + (size_t)g * Kg * P + n * OHW, (int)P, 0,
+                          y + (size_t)g * Og * OHW, (int)OHW);
+        if (!j->bias) continue;
+        for (int o = 0; o < a->O; o++) {
+            cr_real *restrict yo = y + (size_t)o * OHW;
+            const cr_real bo = j->bias[o];
+            for (size_t k = 0; k < OHW; k++) yo[k] += bo;
+        }
+    }
+}
+
+/* Per-sample dx, items n (a->arch set): per group, sample n's Kg x OH OW column
+ * block of dcol_g = W_g^T (Kg x Og) G[n, g Og + :] (Og x OH OW, read in place from
+ * dL/dy), then col2im of sample n's planes. The same sums in the same order as the
+ * whole-batch dcol = W^T Gt: the same bits, with no Gt read and dcol still in cache
+ * for col2im. */
+static void dx_samples(void *ctx, size_t b, size_t e)
+{
+    const conv_job *j = ctx;
+    const conv2d_attr *a = j->a;
+    const size_t C = (size_t)a->C, OHW = (size_t)a->OH * a->OW, P = (size_t)a->N * OHW;
+    const int G = a->groups, Og = a->O / G, Kg = (a->C / G) * a->KH * a->KW;
+    for (size_t n = b; n < e; n++) {
+        const cr_real *gn = j->src + n * (size_t)a->O * OHW;
+        for (int g = 0; g < G; g++)
+            cr__gemm_with(a->arch, NULL, 1, 0, Kg, (int)OHW, Og, 1, j->w + (size_t)g * Og * Kg,
+                          Kg, gn + (size_t)g * Og * OHW, (int)OHW, 0,
+                          j->scratch + (size_t)g * Kg * P + n * OHW, (int)P);
+        conv_job k = { a, j->scratch, j->dst, NULL, j->scratch, NULL };
+        col2im_items(&k, n * C, (n + 1) * C);
+    }
 }
 
 static void conv2d_forward(cr_tape *t, cr_node *n)
 {
     const conv2d_attr *a = n->attr;
+    if (a->arch) {
+        conv_job j = { a, n->in[0]->data, n->out->data, n->n_in == 3 ? n->in[2]->data : NULL,
+                       NULL, n->in[1]->data };
+        cr__par_items(t, (size_t)a->N, ((size_t)a->C * a->KH * a->KW + (size_t)a->O) *
+                      a->OH * a->OW, forward_samples, &j);
+        return;
+    }
     const cr_tensor *x = n->in[0], *w = n->in[1];
     const size_t rows = (size_t)a->C * a->KH * a->KW;
     const int P = a->N * a->OH * a->OW, G = a->groups;
     const int Og = a->O / G, Kg = (a->C / G) * a->KH * a->KW;
-    conv_job j = { a, x->data, a->col, NULL, NULL };
+    conv_job j = { a, x->data, a->col, NULL, NULL, NULL };
     cr__par_items(t, rows * (size_t)a->N, (size_t)a->OH * a->OW, im2col_items, &j);
     for (int g = 0; g < G; g++)   /* Yt_g (Og x P) = W_g (Og x Kg) col_g (Kg x P) */
         cr_gemm(cr_tape_pool(t), 0, 0, Og, P, Kg, 1, w->data + (size_t)g * Og * Kg, Kg,
                 a->col + (size_t)g * Kg * P, P, 0, a->yt + (size_t)g * Og * P, P);
-    conv_job k = { a, a->yt, n->out->data, n->n_in == 3 ? n->in[2]->data : NULL, NULL };
+    conv_job k = { a, a->yt, n->out->data, n->n_in == 3 ? n->in[2]->data : NULL, NULL,
+                   NULL };
     cr__par_items(t, (size_t)a->N * a->O, (size_t)a->OH * a->OW, yt_to_y_items, &k);
 }
 
@@ -259,11 +352,11 @@ static void conv2d_backward(cr_tape *t, cr_node *n)
     const int Og = a->O / G, Kg = (a->C / G) * a->KH * a->KW;
     cr_pool *pool = cr_tape_pool(t);
     cr_real *gt = a->yt;                                   /* O x P */
-    conv_job j = { a, n->out->grad, gt, NULL, NULL };
+    conv_job j = { a, n->out->grad, gt, NULL, NULL, NULL };
     cr__par_items(t, (size_t)a->N * a->O, (size_t)a->OH * a->OW, g_to_gt_items, &j);
     if (b && b->grad) {
-        conv_job k = { a, gt, b->grad, NULL, NULL };
-        cr__par_items(t, (size_t)a->O, (size_t)P, bias_grad_items, &k);
+        conv_job k = { a, gt, b->grad, NULL, NULL, NULL };
+        cr__pool_run((size_t)a->O * P >= CR__PAR_MIN ? pool : NULL, bias_grad_task, &k, a->O);
     }
     if (w->grad)
         for (int g = 0; g < G; g++)   /* dW_g (Og x Kg) += Gt_g (Og x P) col_g^T */
@@ -275,14 +368,44 @@ static void conv2d_backward(cr_tape *t, cr_node *n)
         if (!n->aux) return;                               /* error recorded */
     }
     cr_real *dcol = n->aux;
+    if (a->arch) {
+        conv_job k = { a, n->out->grad, x->grad, NULL, dcol, w->data };
+        cr__par_items(t, (size_t)a->N, rows * 2 * a->OH * a->OW, dx_samples, &k);
+        return;
+    }
     for (int g = 0; g < G; g++)       /* dcol_g (Kg x P) = W_g^T Gt_g (Og x P) */
         cr_gemm(pool, 1, 0, Kg, P, Og, 1, w->data + (size_t)g * Og * Kg, Kg,
                 gt + (size_t)g * Og * P, P, 0, dcol + (size_t)g * Kg * P, P);
-    conv_job k = { a, dcol, x->grad, NULL, dcol };
+    conv_job k = { a, dcol, x->grad, NULL, dcol, NULL };
     cr__par_items(t, (size_t)a->N * a->C, rows / a->C * a->OH * a->OW, col2im_items, &k);
 }
 
 static const cr_op conv2d_op = { "conv2d", conv2d_forward, conv2d_backward };
+
+/* The arch of cr_gemm when the products of one sample, forward Og x OHW x Kg and
+ * dcol Kg x OHW x Og, both take its direct path (no packing: a call with no pool
+ * allocates nothing), so they can run per sample on the pool's threads; else NULL
+ * (whole-batch products, on the pool). The test is the direct-path rule of
+ * cr__gemm_blocking (kernel/kernel.h), with B read in place (not transposed): the
+ * operands fit in direct_max elements and the product has at most direct_rows rows. */
+static int per_sample_allowed = 1;   /* cr__conv2d_set_per_sample (tests) */
+
+int cr__conv2d_set_per_sample(int on)
+{
+    int old = per_sample_allowed;
+    per_sample_allowed = on != 0;
+    return old;
+}
+
+static const cr__gemm_arch *per_sample_arch(long Og, long Kg, long OHW)
+{
+    if (!per_sample_allowed) return NULL;
+    const cr__gemm_arch *arch = cr__config_get()->gemm;
+    cr__gemm_blocks bl = cr__gemm_blocking(arch);
+    long most = Og * Kg + (Og > Kg ? Og : Kg) * OHW;
+    if (most > bl.direct_max || Og > bl.direct_rows || Kg > bl.direct_rows) return NULL;
+    return arch;
+}
 
 /* Output length of one axis, or <= 0 when the kernel does not fit. */
 static long out_len(int in, int pad, int dil, int k, int stride)
@@ -373,13 +496,21 @@ cr_tensor *cr_conv2d(cr_tape *t, cr_tensor *x, cr_tensor *w, cr_tensor *b,
     if (!yt) return NULL;
     *a = (conv2d_attr){ { o.stride[0], o.stride[1] }, { o.padding[0], o.padding[1] },
                         { o.dilation[0], o.dilation[1] }, G, N, C, H, W, O, KH, KW,
-                        (int)OH, (int)OW, col, yt };
+                        (int)OH, (int)OW, col, yt,
+                        per_sample_arch(O / G, (long)(rows / (size_t)G), OH * OW) };
     int shape[4] = { N, O, (int)OH, (int)OW };
     cr_node *n = cr_record(t, &conv2d_op, b ? 3 : 2, in, 4, shape);
     if (!n) return NULL;
     n->attr = a;
     n->aux = NULL;
     return cr_run(t, n);
+}
+
+int cr__conv2d_per_sample(const cr_tape *t, const cr_tensor *y)
+{
+    if (!t || !y || y->tape != t || y->id < 0 || (size_t)y->id >= t->n_nodes) return 0;
+    const cr_node *n = &t->nodes[y->id];
+    return n->op == &conv2d_op && n->attr && ((const conv2d_attr *)n->attr)->arch;
 }
 
 int cr__conv2d_attrs(const cr_node *n, cr_conv2d_opts *o)

@@ -10,6 +10,13 @@
 /* n is a conv2d node: fill *o with its resolved options (stride, padding, dilation
  * >= their minimum, groups >= 1) and return 1; otherwise return 0. */
 int cr__conv2d_attrs(const cr_node *n, cr_conv2d_opts *o);
+/* Whether y, recorded on t by cr_conv2d, runs its products per sample (1) or on the
+ * whole batch (0; also when y is not a conv2d output of t). */
+int cr__conv2d_per_sample(const cr_tape *t, const cr_tensor *y);
+/* Tests only: 0 makes conv2d nodes recorded from now on use whole-batch products,
+ * 1 (the default) lets them run per sample where that needs no packing. Returns the
+ * previous setting. Process-wide, not thread-safe. */
+int cr__conv2d_set_per_sample(int on);
 /* n is a max_pool2d or avg_pool2d node: fill *o (resolved: stride never 0) and
  * return 1; otherwise 0. */
 int cr__pool2d_attrs(const cr_node *n, cr_pool2d_opts *o);

@@ -48,20 +48,33 @@ static void window2(const pool2d_attr *a, int p, int q, int *h0, int *h1, int *v
     window(q, a->stride[1], a->pad[1], a->kernel[1], a->W, v0, v1);
 }
 
-/* One step of the window scan: z at index i replaces the maximum m (at *best) when
- * strictly greater (the first maximum stays) or when it is the first NaN. */
-static inline cr_real max_step(cr_real m, cr_real z, int32_t i, int32_t *best)
+/* max_items for kernel 2x2, stride 2, no padding (the usual downsampling), one
+ * output row: every window (a, b / c, d) lies inside the plane and is scanned in
+ * the general loop's order with its test (z > m, or z the first NaN: the same as
+ * !(z <= m) && m == m), written without branches so that the compiler vectorises
+ * the row (w is where the maximum is in the window: 0, 1, W or W + 1). The same
+ * values and positions as the general loop. */
+static void max_row_2x2(const cr_real *restrict r0, const cr_real *restrict r1, int W, int OW,
+                        int32_t i0, cr_real *restrict y, int32_t *restrict ap)
 {
-    if (z > m || (z != z && m == m)) {
-        *best = i;
-        return z;
+    for (int q = 0; q < OW; q++) {
+        cr_real a = r0[2 * q], b = r0[2 * q + 1], c = r1[2 * q], d = r1[2 * q + 1];
+        cr_real m = a;
+        int32_t w = 0;
+        int t = !(b <= m) && m == m;   /* b > m, or b the first NaN */
+        m = t ? b : m;
+        w = t ? 1 : w;
+        t = !(c <= m) && m == m;
+        m = t ? c : m;
+        w = t ? W : w;
+        t = !(d <= m) && m == m;
+        m = t ? d : m;
+        w = t ? W + 1 : w;
+        y[q] = m;
+        ap[q] = i0 + 2 * q + w;
     }
-    return m;
 }
 
-/* max_items for kernel 2x2, stride 2, no padding (the usual downsampling): every
- * window lies inside the plane; the same scan order, so the same values and
- * positions as the general loop. */
 static void max_items_2x2(const cr_node *n, size_t b, size_t e)
 {
     const pool2d_attr *a = n->attr;
@@ -72,19 +85,17 @@ static void max_items_2x2(const cr_node *n, size_t b, size_t e)
         cr_real *yp = n->out->data + it * oplane;
         int32_t *ap = a->arg + it * oplane;
         for (int p = 0; p < OH; p++) {
-            const cr_real *r0 = xp + (size_t)(2 * p) * W, *r1 = r0 + W;
-            int32_t i0 = 2 * p * W;
-            for (int q = 0; q < OW; q++) {
-                int32_t v = 2 * q, best = i0 + v;
-                cr_real m = r0[v];
-                m = max_step(m, r0[v + 1], i0 + v + 1, &best);
-                m = max_step(m, r1[v], i0 + W + v, &best);
-                m = max_step(m, r1[v + 1], i0 + W + v + 1, &best);
-                yp[p * OW + q] = m;
-                ap[p * OW + q] = best;
-            }
+            const cr_real *r0 = xp + (size_t)(2 * p) * W;
+            max_row_2x2(r0, r0 + W, W, OW, 2 * p * W, yp + (size_t)p * OW, ap + (size_t)p * OW);
         }
     }
+}
+
+/* Kernel 2x2, stride 2, no padding: the windows tile the plane without overlap. */
+static int is_2x2(const pool2d_attr *a)
+{
+    return a->kernel[0] == 2 && a->kernel[1] == 2 && a->stride[0] == 2 && a->stride[1] == 2 &&
+           a->pad[0] == 0 && a->pad[1] == 0;
 }
 
 static void max_items(void *ctx, size_t b, size_t e)
@@ -92,8 +103,7 @@ static void max_items(void *ctx, size_t b, size_t e)
     const cr_node *n = ((const pool_job *)ctx)->n;
     const pool2d_attr *a = n->attr;
     const size_t plane = (size_t)a->H * a->W, oplane = (size_t)a->OH * a->OW;
-    if (a->kernel[0] == 2 && a->kernel[1] == 2 && a->stride[0] == 2 && a->stride[1] == 2 &&
-        a->pad[0] == 0 && a->pad[1] == 0) {
+    if (is_2x2(a)) {
         max_items_2x2(n, b, e);
         return;
     }

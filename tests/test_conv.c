@@ -4,6 +4,8 @@
  * per training step, replay, and the error messages. */
 #include "op_grad_helpers.h"
 #include "fixtures/conv_fixture.h"
+#include "../ops/op_attrs.h"
+#include "../kernel/kernel.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -223,6 +225,73 @@ static void test_conv2d_bit_identical_for_1_2_3_threads(void **state)
         free_run(&more);
     }
     free_run(&one);
+}
+
+/* y = conv2d(x, w, b) and, under loss = weighted_sum(y), dx, dw and db, copied out
+ * (db only with a bias), with per-sample products allowed or not; *per_sample says
+ * which the node used. Shape d: N C H W O KH KW SH SW PH PW DH DW G has_b. */
+static run_out conv_run(const int *d, int allow, int *per_sample)
+{
+    int sx[4] = { d[0], d[1], d[2], d[3] }, sw[4] = { d[4], d[1] / d[13], d[5], d[6] };
+    cr_rng r;
+    cr_rng_seed(&r, 17);
+    cr_tensor *x = rand_param(&r, 4, sx, -1, 1), *w = rand_param(&r, 4, sw, -0.5, 0.5);
+    cr_tensor *b = d[14] ? rand_param(&r, 1, &d[4], -0.2, 0.2) : NULL;
+    cr_tape *t = cr_tape_new(0);
+    assert_int_equal(cr_tape_set_threads(t, 2), CR_OK);
+    cr_conv2d_opts o = { { d[7], d[8] }, { d[9], d[10] }, { d[11], d[12] }, d[13] };
+    int old = cr__conv2d_set_per_sample(allow);
+    cr_tensor *y = cr_conv2d(t, x, w, b, &o);
+    cr__conv2d_set_per_sample(old);
+    assert_non_null(y);
+    *per_sample = cr__conv2d_per_sample(t, y);
+    cr_tensor *loss = weighted_sum(t, y);
+    assert_int_equal(cr_backward(t, loss), CR_OK);
+    run_out out = { malloc(y->size * sizeof(cr_real)), malloc(x->size * sizeof(cr_real)),
+                    malloc(w->size * sizeof(cr_real)), malloc((size_t)d[4] * sizeof(cr_real)),
+                    y->size, x->size, w->size };
+    memcpy(out.y, y->data, y->size * sizeof(cr_real));
+    memcpy(out.dx, x->grad, x->size * sizeof(cr_real));
+    memcpy(out.dw, w->grad, w->size * sizeof(cr_real));
+    memset(out.db, 0, (size_t)d[4] * sizeof(cr_real));
+    if (b) memcpy(out.db, b->grad, (size_t)d[4] * sizeof(cr_real));
+    cr_tape_free(t);
+    cr_tensor_free(x);
+    cr_tensor_free(w);
+    cr_tensor_free(b);
+    return out;
+}
+
+/* Small convolutions run their products per sample (each sample's output written in
+ * place, dL/dx's products read dL/dy in place) and give the same bits as the
+ * whole-batch products (Yt = W col laid out as y, dcol = W^T Gt): y, dx, dw and db,
+ * over strides, padding, dilation, groups, odd sizes, with and without a bias. The
+ * per-sample products are taken when GEMM's direct path holds both of a sample's
+ * operands (kernel.h): the shapes here need at most 2,520 elements and 36 rows,
+ * within the direct path of any cache of 16 KB or more (checked, not assumed). */
+static void test_conv2d_per_sample_products_same_bits_as_whole_batch(void **state)
+{
+    (void)state;
+    static const int shapes[][15] = {
+        { 4, 4, 8, 8, 6, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1 },       /* 3x3 pad 1 ("same") */
+        { 3, 3, 9, 7, 5, 3, 3, 2, 2, 0, 0, 1, 1, 1, 1 },       /* stride 2, odd sizes */
+        { 2, 4, 8, 9, 6, 5, 3, 1, 2, 2, 1, 2, 1, 2, 0 },       /* 5x3, dilation, groups */
+        { 5, 1, 6, 6, 4, 1, 1, 1, 1, 0, 0, 1, 1, 1, 1 },       /* 1x1, one channel */
+    };
+    const cr__gemm_blocks bl = cr__gemm_blocking(cr__config_get()->gemm);
+    for (size_t k = 0; k < sizeof shapes / sizeof shapes[0]; k++) {
+        const int *d = shapes[k];
+        int ps0, ps1;
+        run_out batch = conv_run(d, 0, &ps0), sample = conv_run(d, 1, &ps1);
+        assert_int_equal(ps0, 0);
+        if (bl.direct_max >= 2520 && bl.direct_rows >= 36) assert_int_equal(ps1, 1);
+        assert_int_equal(memcmp(batch.y, sample.y, batch.ny * sizeof(cr_real)), 0);
+        assert_int_equal(memcmp(batch.dx, sample.dx, batch.nx * sizeof(cr_real)), 0);
+        assert_int_equal(memcmp(batch.dw, sample.dw, batch.nw * sizeof(cr_real)), 0);
+        assert_int_equal(memcmp(batch.db, sample.db, (size_t)d[4] * sizeof(cr_real)), 0);
+        free_run(&batch);
+        free_run(&sample);
+    }
 }
 
 /* A CNN training step (conv, relu, max pool, conv, global average pool, linear,
@@ -455,6 +524,7 @@ int main(void)
         cmocka_unit_test(test_conv2d_one_row_image_same_padding_by_hand),
         cmocka_unit_test(test_conv2d_gradcheck),
         cmocka_unit_test(test_conv2d_bit_identical_for_1_2_3_threads),
+        cmocka_unit_test(test_conv2d_per_sample_products_same_bits_as_whole_batch),
         cmocka_unit_test(test_cnn_step_allocates_nothing_after_first),
         cmocka_unit_test(test_conv2d_replay_uses_new_input),
         cmocka_unit_test(test_conv2d_no_grad_records_nothing),

@@ -143,6 +143,61 @@ static void test_model_forward_matches_ops_bit_for_bit(void **state)
     cr_model_free(m);
 }
 
+/* The op names of t's nodes in order, joined by spaces, and the shape of the first
+ * relu node, from cr_tape_print. */
+static void tape_ops(cr_tape *t, char *ops, size_t n, char *relu_shape, size_t m)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    assert_non_null(f);
+    assert_int_equal(cr_tape_print(t, f), CR_OK);
+    fclose(f);
+    ops[0] = relu_shape[0] = '\0';
+    char *save = NULL;
+    for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        char id[16], op[32], in[64], shape[32];
+        if (sscanf(line, "%15s %31s %63s %31s", id, op, in, shape) != 4 || !strcmp(id, "id"))
+            continue;
+        if (!strcmp(op, "relu") && !relu_shape[0]) snprintf(relu_shape, m, "%s", shape);
+        size_t used = strlen(ops);
+        snprintf(ops + used, n - used, "%s%s", used ? " " : "", op);
+    }
+    free(text);
+}
+
+/* "relu, maxpool" is recorded as the max pool, then the relu (on the pooled tensor,
+ * the same values: test_model_forward_matches_ops_bit_for_bit); any other
+ * activation before a pool, and a relu before anything else, keep the spec's order. */
+static void test_model_records_relu_then_maxpool_as_maxpool_then_relu(void **state)
+{
+    (void)state;
+    static const char *specs[3] = { "conv 2 3x3 pad 1, relu, maxpool 2, flatten",
+                                    "conv 2 3x3 pad 1, leaky_relu, maxpool 2, flatten",
+                                    "conv 2 3x3 pad 1, relu, avgpool 2, flatten" };
+    static const char *want[3] = { "const conv2d max_pool2d relu flatten",
+                                   "const conv2d leaky_relu max_pool2d flatten",
+                                   "const conv2d relu avg_pool2d flatten" };
+    static const char *relu_shape[3] = { "1x2x2x2", "", "1x2x4x4" };
+    int in[3] = { 1, 4, 4 }, xs[4] = { 1, 1, 4, 4 };
+    for (int k = 0; k < 3; k++) {
+        char err[256] = "", ops[256], shape[32];
+        cr_rng r;
+        cr_rng_seed(&r, 1);
+        cr_model *m = cr_model_from_spec(specs[k], 3, in, &r, err, sizeof err);
+        assert_non_null(m);
+        cr_tape *t = cr_tape_new(0);
+        cr_tensor *y = cr_model_forward(t, m, cr_const(t, 4, xs, NULL));
+        assert_non_null(y);
+        assert_int_equal(y->shape[1], 8);
+        tape_ops(t, ops, sizeof ops, shape, sizeof shape);
+        assert_string_equal(ops, want[k]);
+        assert_string_equal(shape, relu_shape[k]);
+        cr_tape_free(t);
+        cr_model_free(m);
+    }
+}
+
 /* cr_mlp({6, 5, 3}, relu, none) and the model "dense 5, relu, dense 3" on 6 features
  * draw the same weights from the same seed and compute the same bits. */
 static void test_model_equals_mlp_from_same_seed(void **state)
@@ -525,6 +580,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_model_forward_matches_ops_bit_for_bit),
+        cmocka_unit_test(test_model_records_relu_then_maxpool_as_maxpool_then_relu),
         cmocka_unit_test(test_model_equals_mlp_from_same_seed),
         cmocka_unit_test(test_model_save_load_rebuilds_identical_model),
         cmocka_unit_test(test_model_standardize_layer_by_hand_and_saved),
