@@ -109,15 +109,26 @@ static void sigmoid_bwd(const cr_node *n, size_t b, size_t e)
     for (size_t i = b; i < e; i++) dx[i] += g[i] * y[i] * (1 - y[i]);
 }
 
+/* the same, first write (CR__BWD_ASSIGNS): dx = instead of += */
+static void sigmoid_bwd_set(const cr_node *n, size_t b, size_t e)
+{
+    cr_real *restrict dx = n->in[0]->grad;
+    const cr_real *restrict g = n->out->grad, *restrict y = n->out->data;
+    for (size_t i = b; i < e; i++) dx[i] = g[i] * y[i] * (1 - y[i]);
+}
+
 static void sigmoid_backward(cr_tape *t, cr_node *n)
 {
     if (!n->in[0]->grad) return;
-    cr__par_node(t, n, n->out->size, sigmoid_bwd);
+    cr__par_node(t, n, n->out->size, cr__grad_fresh(t, 0) ? sigmoid_bwd_set : sigmoid_bwd);
 }
 
 static const cr_op sigmoid_op = { "sigmoid", sigmoid_forward, sigmoid_backward };
 
-cr_tensor *cr_sigmoid(cr_tape *t, cr_tensor *x) { return cr__unary(t, &sigmoid_op, x, 0); }
+cr_tensor *cr_sigmoid(cr_tape *t, cr_tensor *x)
+{
+    return cr__assigns_grads(cr__unary(t, &sigmoid_op, x, 0));
+}
 
 /* ----------------------------------------------------------------- tanh */
 
@@ -178,15 +189,26 @@ static void tanh_bwd(const cr_node *n, size_t b, size_t e)
     for (size_t i = b; i < e; i++) dx[i] += g[i] * (1 - y[i] * y[i]);
 }
 
+/* the same, first write (CR__BWD_ASSIGNS): dx = instead of += */
+static void tanh_bwd_set(const cr_node *n, size_t b, size_t e)
+{
+    cr_real *restrict dx = n->in[0]->grad;
+    const cr_real *restrict g = n->out->grad, *restrict y = n->out->data;
+    for (size_t i = b; i < e; i++) dx[i] = g[i] * (1 - y[i] * y[i]);
+}
+
 static void tanh_backward(cr_tape *t, cr_node *n)
 {
     if (!n->in[0]->grad) return;
-    cr__par_node(t, n, n->out->size, tanh_bwd);
+    cr__par_node(t, n, n->out->size, cr__grad_fresh(t, 0) ? tanh_bwd_set : tanh_bwd);
 }
 
 static const cr_op tanh_op = { "tanh", tanh_forward, tanh_backward };
 
-cr_tensor *cr_tanh(cr_tape *t, cr_tensor *x) { return cr__unary(t, &tanh_op, x, 0); }
+cr_tensor *cr_tanh(cr_tape *t, cr_tensor *x)
+{
+    return cr__assigns_grads(cr__unary(t, &tanh_op, x, 0));
+}
 
 /* ----------------------------------------------------------------- gate */
 
