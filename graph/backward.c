@@ -64,7 +64,7 @@ cr_tensor *cr__assigns_grads(cr_tensor *y)
     return y;
 }
 
-int cr__grad_fresh(const cr_tape *t, int k) { return k < 32 && ((t->fresh >> k) & 1u); }
+int cr__grad_fresh(const cr_tape *t, int k) { return k >= 0 && k < 64 && ((t->fresh >> k) & 1u); }
 
 /* touch_grad with its usual outcomes inline: x needs no gradient, or already has
  * this pass's buffer. */
@@ -87,17 +87,17 @@ static inline int touch(cr_tape *t, cr_tensor *x)
  * too. */
 static int touch_assigning(cr_tape *t, const cr_node *n)
 {
-    unsigned fresh = 0;
+    unsigned long long fresh = 0;
     for (int k = 0; k < n->n_in; k++) {
         cr_tensor *x = n->in[k];
-        int assign = k < 32 && (x->flags & CR_REQUIRES_GRAD) &&
+        int assign = k < 64 && (x->flags & CR_REQUIRES_GRAD) &&
                      !(x->flags & (CR_HEAP | CR__VIEW)) && x->grad_epoch != t->epoch;
         for (int j = 0; assign && j < n->n_in; j++) assign = j == k || n->in[j] != x;
         if (!assign) {
             if (!touch(t, x)) return 0;
         } else {
             if (!touch_grad_zero(t, x, 0)) return 0;
-            fresh |= 1u << k;
+            fresh |= 1ull << k;
         }
     }
     t->fresh = fresh;

@@ -37,8 +37,8 @@ struct cr_tape {
     int anomaly;                    /* NaN/Inf checks */
     int backward_done;              /* a backward ran since the last record/replay */
     unsigned epoch;                 /* backward pass counter for lazy grad zeroing */
-    unsigned fresh;                 /* running backward: bit k, in[k]'s gradient is to be
-                                     * assigned, not added to (CR__BWD_ASSIGNS) */
+    unsigned long long fresh;       /* running backward: bit k (< 64), in[k]'s gradient is
+                                     * to be assigned, not added to (CR__BWD_ASSIGNS) */
 
     cr_pool *pool;                  /* NULL: one thread */
     int own_pool;                   /* pool was made by the tape: freed with it */

@@ -1,11 +1,12 @@
 /* "First write assigns" (graph/backward.c, CR__BWD_ASSIGNS): ops that write every
- * element of an input's gradient (add, sub, mul, sigmoid, tanh, matmul) get its
+ * element of an input's gradient (add, sub, mul, sigmoid, tanh, matmul, stack) get its
  * buffer unzeroed when nothing has written it yet in the pass, and assign. One
  * graph has the cases the reverse pass must get right: a tape tensor used twice
  * by one node (v * v), a tensor with several consumers (the first to run in
  * reverse assigns, the others add), a view of it (flatten) whose consumer runs
  * after another consumer of the base has written the base's buffer, a broadcast
- * input (a 1 x 5 bias: zeroed by the op, then added), matmul's beta 0. */
+ * input (a 1 x 5 bias: zeroed by the op, then added), matmul's beta 0, stack's
+ * copies. */
 #include "op_grad_helpers.h"
 #include "../graph/tape_internal.h"
 
@@ -15,7 +16,7 @@ enum { R = 3, C = 4, N = 5 };
 
 /* v = tanh(x), w = v * v - sigmoid(x), e = tanh(flatten(w)) (the view is read
  * before w's other consumer), a = matmul(w, W) + tanh(p) (p 1 x 5, broadcast),
- * loss = wsum(sigmoid(a) * a) + wsum(e) */
+ * s = sigmoid(a), loss = wsum(s * a) + wsum(e) + wsum(stack(s, a)) */
 static cr_tensor *build(cr_tape *t, cr_tensor *const *in, int n, void *user)
 {
     (void)n, (void)user;
@@ -25,7 +26,10 @@ static cr_tensor *build(cr_tape *t, cr_tensor *const *in, int n, void *user)
     cr_tensor *e = cr_tanh(t, cr_flatten(t, w));
     cr_tensor *a = cr_add(t, cr_matmul(t, w, W, 0, 0), cr_tanh(t, p));
     cr_tensor *s = cr_sigmoid(t, a);
-    return cr_add(t, weighted_sum(t, cr_mul(t, s, a)), weighted_sum(t, e));
+    cr_tensor *sa = cr_mul(t, s, a);
+    cr_tensor *both[2] = { s, a };
+    cr_tensor *st = cr_stack(t, 2, both, 1);   /* after the product: runs first in reverse */
+    return cr_add(t, cr_add(t, weighted_sum(t, sa), weighted_sum(t, e)), weighted_sum(t, st));
 }
 
 static void make_inputs(cr_tensor *in[3])
