@@ -130,6 +130,12 @@ $(B)/obj/%_avx2.o:   CFLAGS += -mavx2 -mfma
 # may if-convert their clamps: assume no floating-point trap handler (no result
 # changes; clang's default).
 $(B)/obj/ops/sigmoid.o: CFLAGS += -fno-trapping-math
+# The same kernels compiled for AVX2 and AVX-512 (ops/act_float.h): the same bits as
+# the generic ones only without FMA contraction (clang contracts by default); the
+# AVX-512 file asks for 512-bit vectors (GCC may prefer 256).
+$(B)/obj/ops/sigmoid.o $(B)/obj/ops/act_avx2.o $(B)/obj/ops/act_avx512.o: \
+    CFLAGS += -fno-trapping-math -ffp-contract=off
+$(B)/obj/ops/act_avx512.o: CFLAGS += -mprefer-vector-width=512
 
 $(B)/obj/%.o: %.c
 	@mkdir -p $(@D)

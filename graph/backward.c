@@ -2,6 +2,7 @@
  * the node list. Creation order is a topological order, so both passes are plain
  * loops: no recursion, no sorting, no depth limit. */
 #include "run_internal.h"
+#include "record.h"
 
 #include <string.h>
 
@@ -19,7 +20,7 @@ cr_tensor *cr_run(cr_tape *t, cr_node *n)
 /* Give x a gradient buffer zeroed for this pass (tape tensors only; a heap
  * parameter keeps accumulating into its own buffer). Marks x as reached. A view
  * (graph/view.h) takes its base's buffer, touched first, except in a traced pass. */
-static int touch_grad(cr_tape *t, cr_tensor *x)
+static int touch_grad_zero(cr_tape *t, cr_tensor *x, int zero)
 {
     if (!(x->flags & CR_REQUIRES_GRAD)) return 1;
     if (x->flags & CR_HEAP) {
@@ -30,7 +31,7 @@ static int touch_grad(cr_tape *t, cr_tensor *x)
     if (x->flags & CR__VIEW) {
         cr_tensor *base = t->nodes[x->id].in[0];
         if (!t->trace) {
-            if (!touch_grad(t, base)) return 0;
+            if (!touch_grad_zero(t, base, 1)) return 0;
             x->grad = base->grad;
             x->grad_epoch = t->epoch;
             return 1;
@@ -44,11 +45,26 @@ static int touch_grad(cr_tape *t, cr_tensor *x)
                                   x->size >= 16 ? 64 : sizeof(cr_real));
         if (!x->grad) return 0;
     }
-    if (x->size == 1) x->grad[0] = 0;           /* scalar graphs: skip the memset call */
-    else memset(x->grad, 0, x->size * sizeof(cr_real));
+    if (!zero) {
+        /* the node's backward assigns it (CR__BWD_ASSIGNS) */
+    } else if (x->size == 1) {
+        x->grad[0] = 0;                         /* scalar graphs: skip the memset call */
+    } else {
+        memset(x->grad, 0, x->size * sizeof(cr_real));
+    }
     x->grad_epoch = t->epoch;
     return 1;
 }
+
+static int touch_grad(cr_tape *t, cr_tensor *x) { return touch_grad_zero(t, x, 1); }
+
+cr_tensor *cr__assigns_grads(cr_tensor *y)
+{
+    if (y && y->id >= 0 && !(y->flags & CR_HEAP)) y->flags |= CR__BWD_ASSIGNS;
+    return y;
+}
+
+int cr__grad_fresh(const cr_tape *t, int k) { return k >= 0 && k < 64 && ((t->fresh >> k) & 1u); }
 
 /* touch_grad with its usual outcomes inline: x needs no gradient, or already has
  * this pass's buffer. */
@@ -62,6 +78,30 @@ static inline int touch(cr_tape *t, cr_tensor *x)
         return 1;
     }
     return touch_grad(t, x);
+}
+
+/* Touch n's inputs for a backward that opted in to CR__BWD_ASSIGNS: an input
+ * needing a gradient whose buffer nothing has written in this pass gets it
+ * unzeroed, and its bit in t->fresh, unless it is a view (its buffer is its
+ * base's), a heap tensor (it accumulates across passes) or another input of n
+ * too. */
+static int touch_assigning(cr_tape *t, const cr_node *n)
+{
+    unsigned long long fresh = 0;
+    for (int k = 0; k < n->n_in; k++) {
+        cr_tensor *x = n->in[k];
+        int assign = k < 64 && (x->flags & CR_REQUIRES_GRAD) &&
+                     !(x->flags & (CR_HEAP | CR__VIEW)) && x->grad_epoch != t->epoch;
+        for (int j = 0; assign && j < n->n_in; j++) assign = j == k || n->in[j] != x;
+        if (!assign) {
+            if (!touch(t, x)) return 0;
+        } else {
+            if (!touch_grad_zero(t, x, 0)) return 0;
+            fresh |= 1ull << k;
+        }
+    }
+    t->fresh = fresh;
+    return 1;
 }
 
 static cr_status check_loss(cr_tape *t, cr_tensor *loss)
@@ -109,10 +149,15 @@ cr_status cr_backward(cr_tape *t, cr_tensor *loss)
         cr_tensor *out = n->out;
         if (n->op == &cr__leaf_op || !(out->flags & CR_REQUIRES_GRAD)) continue;
         if (out->grad_epoch != t->epoch) continue;         /* loss does not reach it */
-        for (int k = 0; k < n->n_in; k++)
-            if (!touch(t, n->in[k])) return t->err;
+        if ((out->flags & CR__BWD_ASSIGNS) && !t->trace) {
+            if (!touch_assigning(t, n)) return t->err;
+        } else {
+            for (int k = 0; k < n->n_in; k++)
+                if (!touch(t, n->in[k])) return t->err;
+        }
         if (t->trace) cr__trace_backward(t, n);
         else n->op->backward(t, n);
+        t->fresh = 0;
         if (t->err != CR_OK) return t->err;
         if (t->anomaly && !cr__check_backward(t, n)) return t->err;
     }

@@ -14,4 +14,12 @@
 cr_tensor *cr__record_run(cr_tape *t, const cr_op *op, int n, cr_tensor *a, cr_tensor *b,
                           double arg);
 
+/* "First write assigns" (CR__BWD_ASSIGNS in graph/tape_internal.h), for ops whose
+ * backward writes every element of each input's gradient. cr__assigns_grads opts
+ * in the node that produced y (a tape tensor, or NULL; no-grad and heap tensors
+ * are left alone) and returns y. cr__grad_fresh: 1 when the running backward must
+ * assign (=), not add to (+=), input k's gradient, whose buffer was not zeroed. */
+cr_tensor *cr__assigns_grads(cr_tensor *y);
+int cr__grad_fresh(const cr_tape *t, int k);
+
 #endif

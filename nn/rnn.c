@@ -195,11 +195,15 @@ static void layer_step(cr_tape *t, const cr_rnn *r, int l, cr_tensor *x, cr_tens
         break;
     case CR_GRU: {
         /* r and z from one B x 3H sum, each activated by cr_gate (its n block is
-         * not used): the same bits as slicing gi and gh first, in fewer nodes */
+         * not used): the same bits as slicing gi and gh first, in fewer nodes.
+         * The n blocks are sliced before the sum is recorded, so that in the
+         * reverse pass the sum's backward writes gi's and gh's gradients first
+         * (assigns them: no zeroing, graph/record.h) and the slices add to it. */
+        cr_tensor *gi_n = gate(t, gi, 2, H), *gh_n = gate(t, gh, 2, H);
         cr_tensor *s = cr_add(t, gi, gh);
         cr_tensor *rg = cr_gate(t, s, 0 * H, H, CR_GATE_SIGMOID);
         cr_tensor *z = cr_gate(t, s, 1 * H, H, CR_GATE_SIGMOID);
-        cr_tensor *n = cr_tanh(t, cr_add(t, gate(t, gi, 2, H), cr_mul(t, rg, gate(t, gh, 2, H))));
+        cr_tensor *n = cr_tanh(t, cr_add(t, gi_n, cr_mul(t, rg, gh_n)));
         *h_out = cr_add(t, n, cr_mul(t, z, cr_sub(t, h, n)));
         break;
     }

@@ -33,9 +33,21 @@ static void pass_grad(cr_real *restrict dx, const cr_real *restrict g, const cr_
     for (size_t i = 0; i < n; i++) dx[i] += g[i];
 }
 
-CR__BINARY_OP(add, "add", pass_grad, pass_grad);
+/* dx = g (first write) */
+static void set_grad(cr_real *restrict dx, const cr_real *restrict g, const cr_real *restrict a,
+                     size_t sa, const cr_real *restrict b, size_t sb,
+                     const cr_real *restrict y, size_t n)
+{
+    (void)a, (void)sa, (void)b, (void)sb, (void)y;
+    for (size_t i = 0; i < n; i++) dx[i] = g[i];
+}
 
-cr_tensor *cr_add(cr_tape *t, cr_tensor *a, cr_tensor *b) { return cr__binary(t, &add_op, a, b); }
+CR__BINARY_OP_FIRST(add, "add", pass_grad, pass_grad, set_grad, set_grad);
+
+cr_tensor *cr_add(cr_tape *t, cr_tensor *a, cr_tensor *b)
+{
+    return cr__assigns_grads(cr__binary(t, &add_op, a, b));
+}
 
 /* ------------------------------------------------------------------ sub */
 
@@ -62,9 +74,21 @@ static void sub_grad_b(cr_real *restrict dx, const cr_real *restrict g, const cr
     for (size_t i = 0; i < n; i++) dx[i] -= g[i];
 }
 
-CR__BINARY_OP(sub, "sub", pass_grad, sub_grad_b);
+/* db = -g (first write) */
+static void sub_set_b(cr_real *restrict dx, const cr_real *restrict g, const cr_real *restrict a,
+                      size_t sa, const cr_real *restrict b, size_t sb,
+                      const cr_real *restrict y, size_t n)
+{
+    (void)a, (void)sa, (void)b, (void)sb, (void)y;
+    for (size_t i = 0; i < n; i++) dx[i] = -g[i];
+}
 
-cr_tensor *cr_sub(cr_tape *t, cr_tensor *a, cr_tensor *b) { return cr__binary(t, &sub_op, a, b); }
+CR__BINARY_OP_FIRST(sub, "sub", pass_grad, sub_grad_b, set_grad, sub_set_b);
+
+cr_tensor *cr_sub(cr_tape *t, cr_tensor *a, cr_tensor *b)
+{
+    return cr__assigns_grads(cr__binary(t, &sub_op, a, b));
+}
 
 /* ------------------------------------------------------------------ mul */
 
@@ -112,9 +136,29 @@ static void mul_grad_b(cr_real *restrict dx, const cr_real *restrict g, const cr
     acc_times(dx, g, a, sa, n);
 }
 
-CR__BINARY_OP(mul, "mul", mul_grad_a, mul_grad_b);
+/* da = g b, db = g a (first write; same shapes) */
+static void mul_set_a(cr_real *restrict dx, const cr_real *restrict g, const cr_real *restrict a,
+                      size_t sa, const cr_real *restrict b, size_t sb,
+                      const cr_real *restrict y, size_t n)
+{
+    (void)a, (void)sa, (void)sb, (void)y;
+    for (size_t i = 0; i < n; i++) dx[i] = g[i] * b[i];
+}
 
-cr_tensor *cr_mul(cr_tape *t, cr_tensor *a, cr_tensor *b) { return cr__binary(t, &mul_op, a, b); }
+static void mul_set_b(cr_real *restrict dx, const cr_real *restrict g, const cr_real *restrict a,
+                      size_t sa, const cr_real *restrict b, size_t sb,
+                      const cr_real *restrict y, size_t n)
+{
+    (void)b, (void)sa, (void)sb, (void)y;
+    for (size_t i = 0; i < n; i++) dx[i] = g[i] * a[i];
+}
+
+CR__BINARY_OP_FIRST(mul, "mul", mul_grad_a, mul_grad_b, mul_set_a, mul_set_b);
+
+cr_tensor *cr_mul(cr_tape *t, cr_tensor *a, cr_tensor *b)
+{
+    return cr__assigns_grads(cr__binary(t, &mul_op, a, b));
+}
 
 /* ------------------------------------------------------------------ div */
 

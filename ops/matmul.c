@@ -4,8 +4,10 @@
  * With a transposed input the gradient of the stored matrix is the transpose of
  * that: dA = op(B) G^T (K x M) when ta, dB = G^T op(A) (N x K) when tb.
  * Every product is one cr_gemm call with transpose flags and beta = 1, so the
- * gradients accumulate in place and no transpose is ever copied. */
+ * gradients accumulate in place and no transpose is ever copied; beta = 0 when the
+ * gradient buffer is written first (first write assigns, graph/record.h). */
 #include "shape_util.h"
+#include "../graph/record.h"
 
 /* iarg: [0] ta, [1] tb, [2] M, [3] N; K is read from the shapes. */
 static int inner_dim(const cr_tensor *a, int ta) { return ta ? a->shape[0] : a->shape[1]; }
@@ -27,17 +29,19 @@ static void matmul_backward(cr_tape *t, cr_node *n)
     int lda = a->shape[1], ldb = b->shape[1];
     const cr_real *g = n->out->grad;                 /* M x N */
     cr_pool *pool = cr_tape_pool(t);
+    /* beta 0 on a first write (CR__BWD_ASSIGNS): C is only written */
+    const cr_real beta_a = cr__grad_fresh(t, 0) ? 0 : 1, beta_b = cr__grad_fresh(t, 1) ? 0 : 1;
     if (a->grad) {
         if (!ta)   /* dA (M x K) += G op(B)^T */
-            cr_gemm(pool, 0, !tb, M, K, N, 1, g, N, b->data, ldb, 1, a->grad, lda);
+            cr_gemm(pool, 0, !tb, M, K, N, 1, g, N, b->data, ldb, beta_a, a->grad, lda);
         else       /* dA (K x M) += op(B) G^T */
-            cr_gemm(pool, tb, 1, K, M, N, 1, b->data, ldb, g, N, 1, a->grad, lda);
+            cr_gemm(pool, tb, 1, K, M, N, 1, b->data, ldb, g, N, beta_a, a->grad, lda);
     }
     if (b->grad) {
         if (!tb)   /* dB (K x N) += op(A)^T G */
-            cr_gemm(pool, !ta, 0, K, N, M, 1, a->data, lda, g, N, 1, b->grad, ldb);
+            cr_gemm(pool, !ta, 0, K, N, M, 1, a->data, lda, g, N, beta_b, b->grad, ldb);
         else       /* dB (N x K) += G^T op(A) */
-            cr_gemm(pool, 1, ta, N, K, M, 1, g, N, a->data, lda, 1, b->grad, ldb);
+            cr_gemm(pool, 1, ta, N, K, M, 1, g, N, a->data, lda, beta_b, b->grad, ldb);
     }
 }
 
@@ -71,5 +75,5 @@ cr_tensor *cr_matmul(cr_tape *t, cr_tensor *a, cr_tensor *b, int ta, int tb)
     n->iarg[1] = tb;
     n->iarg[2] = shape[0];
     n->iarg[3] = shape[1];
-    return cr_run(t, n);
+    return cr__assigns_grads(cr_run(t, n));
 }

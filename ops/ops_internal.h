@@ -26,6 +26,7 @@
 #include "../graph/record.h"
 
 #include <math.h>
+#include <string.h>
 
 /* ----------------------------------------------------------------- libm */
 
@@ -285,6 +286,39 @@ static inline void cr__bcast_grad(const cr_node *n, int k, cr__grad_rows f)
         cr__bcast_grad_general(n, k, f);
     }
 }
+
+/* cr__bcast_grad for an op opted in to "first write assigns" (cr__assigns_grads):
+ * when input k's gradient buffer is fresh (cr__grad_fresh), `set` (which writes
+ * dx[i] = instead of adding) covers it when the input has the output's shape, and
+ * a broadcast input's buffer is zeroed first for `add`. */
+static inline void cr__bcast_grad_first(const cr_tape *t, const cr_node *n, int k,
+                                        cr__grad_rows add, cr__grad_rows set)
+{
+    const cr_tensor *x = n->in[k], *y = n->out;
+    if (!cr__grad_fresh(t, k)) {
+        cr__bcast_grad(n, k, add);
+    } else if (n->in[0]->size == y->size && n->in[1]->size == y->size) {
+        cr__bcast_grad(n, k, set);
+    } else {
+        memset(x->grad, 0, x->size * sizeof *x->grad);
+        cr__bcast_grad(n, k, add);
+    }
+}
+
+/* CR__BINARY_OP with first-write kernels set_a, set_b (cr__bcast_grad_first); the
+ * op's constructor opts its nodes in with cr__assigns_grads. */
+#define CR__BINARY_OP_FIRST(name, opname, grad_a, grad_b, set_a, set_b)           \
+    static void name##_forward(cr_tape *t, cr_node *n)                            \
+    {                                                                             \
+        (void)t;                                                                  \
+        cr__bcast_forward(n, name##_rows);                                        \
+    }                                                                             \
+    static void name##_backward(cr_tape *t, cr_node *n)                           \
+    {                                                                             \
+        cr__bcast_grad_first(t, n, 0, grad_a, set_a);                             \
+        cr__bcast_grad_first(t, n, 1, grad_b, set_b);                             \
+    }                                                                             \
+    static const cr_op name##_op = { opname, name##_forward, name##_backward }
 
 /* The forward and backward of a binary broadcast op from its row kernel
  * name##_rows (cr__fwd_rows) and gradient kernels grad_a, grad_b (cr__grad_rows),

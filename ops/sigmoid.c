@@ -10,39 +10,77 @@
  * the gradient to 0 (x > ~17 in float, ~37 in double); for very negative x both
  * are about e^x, down to 0 when e^x underflows. */
 #include "ops_internal.h"
+#include "act_float.h"
+#include "../kernel/kernel.h"
 
-#include <stdint.h>
+#include <pthread.h>
 #include <string.h>
 
-/* -------------------------------------------------------------- sigmoid */
+/* ------------------------------------------- array kernels per instruction set */
 
 #ifndef CR_REAL_DOUBLE
-/* e^x in double for the float build's sigmoid and tanh, branch-free so that their
- * loops vectorise (libm's exp and expf are calls, one element at a time, ~3/4 of
- * these ops' cost). x = k ln2 + r with k = round(x / ln2), |r| <= ln2/2 (ln2 in two
- * parts, so r is exact to ~2^-60); e^r by its Taylor series to r^11 (truncation
- * <= 0.347^12/12! = 7e-15 relative); times 2^k built in the exponent field. Callers
- * keep x within [-700, 110], so 2^k is a normal double; the relative error
- * (~1e-14) is 10^-7 of a float ulp, so the rounded float results are those of an
- * exact exp but for ties closer than that. A NaN x gives NaN (a garbage k is
- * only multiplied into it). */
-static inline double exp_d(double x)
-{
-    const double shift = 0x1.8p52;   /* adding it rounds to an integer, in the low bits */
-    double t = x * 1.4426950408889634 + shift;
-    double k = t - shift;
-    double r = (x - k * 0x1.62e42fefa3800p-1) - k * 0x1.ef35793c7673p-45;
-    double p = 1 + r * (1 + r * (1.0 / 2 + r * (1.0 / 6 + r * (1.0 / 24 + r * (1.0 / 120 +
-               r * (1.0 / 720 + r * (1.0 / 5040 + r * (1.0 / 40320 + r * (1.0 / 362880 +
-               r * (1.0 / 3628800 + r * (1.0 / 39916800)))))))))));
-    uint64_t bits;
-    memcpy(&bits, &t, sizeof bits);
-    bits = (bits - 0x4338000000000000u + 1023u) << 52;   /* 2^k */
-    double scale;
-    memcpy(&scale, &bits, sizeof scale);
-    return p * scale;
-}
+CR__ACT_KERNELS(generic)
+static const cr__act_arch generic_kernels = { "generic", cr__act_sigmoid_generic,
+                                              cr__act_tanh_generic };
+#else
+static const cr__act_arch generic_kernels = { "generic", NULL, NULL };
 #endif
+
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+#define CR_X86 1
+#endif
+
+const cr__act_arch *cr__act_arch_avx512(void)
+{
+#ifdef CR_X86
+    const cr__act_arch *a = &cr__act_avx512_kernels;
+    __builtin_cpu_init();   /* also checks that the OS saves the zmm state */
+    if (a->sigmoid && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
+        __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw"))
+        return a;
+#endif
+    return NULL;
+}
+
+const cr__act_arch *cr__act_arch_avx2(void)
+{
+#ifdef CR_X86
+    const cr__act_arch *a = &cr__act_avx2_kernels;
+    __builtin_cpu_init();
+    if (a->sigmoid && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return a;
+#endif
+    return NULL;
+}
+
+const cr__act_arch *cr__act_arch_generic(void)
+{
+    return generic_kernels.sigmoid ? &generic_kernels : NULL;
+}
+
+static const cr__act_arch *current;
+static pthread_once_t current_once = PTHREAD_ONCE_INIT;
+
+static void find_current(void)
+{
+    const char *gemm = cr__config_get()->gemm->name;
+    current = !strcmp(gemm, "avx512") ? cr__act_arch_avx512()
+            : !strcmp(gemm, "avx2")   ? cr__act_arch_avx2()
+                                      : NULL;
+    if (!current) current = &generic_kernels;
+}
+
+const cr__act_arch *cr__act_arch_current(void)
+{
+    pthread_once(&current_once, find_current);
+    return current;
+}
+
+/* y[i] = sigmoid(x[i]), tanh(x[i]) for i < n: the float build's by the current
+ * instruction set's kernels (the same bits on each), the double build's here. */
+static void sigmoid_array(cr_real *restrict y, const cr_real *restrict x, size_t n);
+static void tanh_array(cr_real *restrict y, const cr_real *restrict x, size_t n);
+
+/* -------------------------------------------------------------- sigmoid */
 
 #ifdef CR_REAL_DOUBLE
 static inline cr_real sigmoid_real(cr_real x)
@@ -50,24 +88,13 @@ static inline cr_real sigmoid_real(cr_real x)
     const cr_real e = cr__exp(-cr__fabs(x));     /* in (0, 1]: cannot overflow */
     return x >= 0 ? 1 / (1 + e) : e / (1 + e);
 }
-#else
-/* 1 / (1 + e^-x) in double, -x clamped to [-700, 110] (where the float result is
- * already 1 or 0; 2^k stays normal), rounded to float once: correctly rounded but
- * for near-ties, and no branch (the selects become masks), so the loop vectorises. */
-static inline cr_real sigmoid_real(cr_real x)
-{
-    double m = -(double)x;
-    m = m > 110 ? 110 : m;
-    m = m < -700 ? -700 : m;
-    return (cr_real)(1 / (1 + exp_d(m)));
-}
 #endif
 
 static void sigmoid_fwd(const cr_node *n, size_t b, size_t e)
 {
     const cr_real *restrict x = n->in[0]->data;
     cr_real *restrict y = n->out->data;
-    for (size_t i = b; i < e; i++) y[i] = sigmoid_real(x[i]);
+    sigmoid_array(y + b, x + b, e - b);
 }
 
 static void sigmoid_forward(cr_tape *t, cr_node *n)
@@ -82,22 +109,33 @@ static void sigmoid_bwd(const cr_node *n, size_t b, size_t e)
     for (size_t i = b; i < e; i++) dx[i] += g[i] * y[i] * (1 - y[i]);
 }
 
+/* the same, first write (CR__BWD_ASSIGNS): dx = instead of += */
+static void sigmoid_bwd_set(const cr_node *n, size_t b, size_t e)
+{
+    cr_real *restrict dx = n->in[0]->grad;
+    const cr_real *restrict g = n->out->grad, *restrict y = n->out->data;
+    for (size_t i = b; i < e; i++) dx[i] = g[i] * y[i] * (1 - y[i]);
+}
+
 static void sigmoid_backward(cr_tape *t, cr_node *n)
 {
     if (!n->in[0]->grad) return;
-    cr__par_node(t, n, n->out->size, sigmoid_bwd);
+    cr__par_node(t, n, n->out->size, cr__grad_fresh(t, 0) ? sigmoid_bwd_set : sigmoid_bwd);
 }
 
 static const cr_op sigmoid_op = { "sigmoid", sigmoid_forward, sigmoid_backward };
 
-cr_tensor *cr_sigmoid(cr_tape *t, cr_tensor *x) { return cr__unary(t, &sigmoid_op, x, 0); }
+cr_tensor *cr_sigmoid(cr_tape *t, cr_tensor *x)
+{
+    return cr__assigns_grads(cr__unary(t, &sigmoid_op, x, 0));
+}
 
 /* ----------------------------------------------------------------- tanh */
 
 /* tanh from one exp: tanh|x| = 1 - 2/(e^(2|x|) + 1), accurate once |x| is not
  * small. |x| is capped at 20, where tanh is 1 in both precisions, so exp never
  * overflows; NaN stays NaN, tanh(+-inf) = +-1.
- * Float: evaluated in double (exp_d above, vectorised), and below |x| = 2^-8 by the
+ * Float: evaluated in double (ops/act_float.h, vectorised), and below |x| = 2^-8 by the
  * odd series x (1 - x^2/3 (1 - 2x^2/5)); correctly rounded over [1e-12, 30] (checked
  * against tanhl; glibc's tanhf is off by up to 2.2 ulp there).
  * Double: the formula for |x| >= 0.55 (result >= 0.5, error <= 2.2 ulp, as
@@ -110,14 +148,25 @@ static cr_real tanh_real(cr_real x)
     if (ax > 20) ax = 20;
     return copysign(1 - 2 / (exp(2 * ax) + 1), x);
 }
-#else
-/* Both branches computed and one selected, so that the loops vectorise. */
-static inline cr_real tanh_real(cr_real x)
+
+static void sigmoid_array(cr_real *restrict y, const cr_real *restrict x, size_t n)
 {
-    const double xd = x, ax = fabs(xd), x2 = ax * ax;
-    const double series = xd * (1 - x2 / 3 * (1 - 0.4 * x2));
-    const double formula = copysign(1 - 2 / (exp_d(2 * (ax > 20 ? 20 : ax)) + 1), xd);
-    return (cr_real)(ax < 0x1p-8 ? series : formula);
+    for (size_t i = 0; i < n; i++) y[i] = sigmoid_real(x[i]);
+}
+
+static void tanh_array(cr_real *restrict y, const cr_real *restrict x, size_t n)
+{
+    for (size_t i = 0; i < n; i++) y[i] = tanh_real(x[i]);
+}
+#else
+static void sigmoid_array(cr_real *restrict y, const cr_real *restrict x, size_t n)
+{
+    cr__act_arch_current()->sigmoid(y, x, n);
+}
+
+static void tanh_array(cr_real *restrict y, const cr_real *restrict x, size_t n)
+{
+    cr__act_arch_current()->tanh(y, x, n);
 }
 #endif
 
@@ -125,7 +174,7 @@ static void tanh_fwd(const cr_node *n, size_t b, size_t e)
 {
     const cr_real *restrict x = n->in[0]->data;
     cr_real *restrict y = n->out->data;
-    for (size_t i = b; i < e; i++) y[i] = tanh_real(x[i]);
+    tanh_array(y + b, x + b, e - b);
 }
 
 static void tanh_forward(cr_tape *t, cr_node *n)
@@ -140,15 +189,26 @@ static void tanh_bwd(const cr_node *n, size_t b, size_t e)
     for (size_t i = b; i < e; i++) dx[i] += g[i] * (1 - y[i] * y[i]);
 }
 
+/* the same, first write (CR__BWD_ASSIGNS): dx = instead of += */
+static void tanh_bwd_set(const cr_node *n, size_t b, size_t e)
+{
+    cr_real *restrict dx = n->in[0]->grad;
+    const cr_real *restrict g = n->out->grad, *restrict y = n->out->data;
+    for (size_t i = b; i < e; i++) dx[i] = g[i] * (1 - y[i] * y[i]);
+}
+
 static void tanh_backward(cr_tape *t, cr_node *n)
 {
     if (!n->in[0]->grad) return;
-    cr__par_node(t, n, n->out->size, tanh_bwd);
+    cr__par_node(t, n, n->out->size, cr__grad_fresh(t, 0) ? tanh_bwd_set : tanh_bwd);
 }
 
 static const cr_op tanh_op = { "tanh", tanh_forward, tanh_backward };
 
-cr_tensor *cr_tanh(cr_tape *t, cr_tensor *x) { return cr__unary(t, &tanh_op, x, 0); }
+cr_tensor *cr_tanh(cr_tape *t, cr_tensor *x)
+{
+    return cr__assigns_grads(cr__unary(t, &tanh_op, x, 0));
+}
 
 /* ----------------------------------------------------------------- gate */
 
@@ -167,9 +227,9 @@ static void gate_fwd(const cr_node *n, size_t b, size_t e)
         const cr_real *restrict xr = x + r * cols;
         cr_real *restrict yr = y + r * len;
         if (use_tanh)
-            for (size_t j = j0; j < j1; j++) yr[j] = tanh_real(xr[j]);
+            tanh_array(yr + j0, xr + j0, j1 - j0);
         else
-            for (size_t j = j0; j < j1; j++) yr[j] = sigmoid_real(xr[j]);
+            sigmoid_array(yr + j0, xr + j0, j1 - j0);
         b += j1 - j0;
     }
 }

@@ -9,24 +9,29 @@
  * moves one contiguous run of inner values; both run on the calling thread (they
  * only move data). */
 #include "shape_util.h"
+#include "../graph/record.h"
 
 #include <limits.h>
 #include <string.h>
 
 /* iarg[0]: axis (of y for stack, of x for select), iarg[1]: select's index. */
 
-/* stack forward (y's runs = the inputs) or backward (dx_k += its runs of dy). */
-static void stack_pass(const cr_node *n, int backward)
+/* stack forward (t NULL: y's runs = the inputs) or backward (dx_k += its runs of
+ * dy, or = on a first write: CR__BWD_ASSIGNS). */
+static void stack_pass(const cr_tape *t, const cr_node *n)
 {
     size_t outer, count, inner;
     cr__axis_split(n->out, n->iarg[0], &outer, &count, &inner);
     for (int k = 0; k < n->n_in; k++) {
         const cr_tensor *x = n->in[k];
-        if (backward && !x->grad) continue;
+        if (t && !x->grad) continue;
+        const int first = t && cr__grad_fresh(t, k);
         for (size_t o = 0; o < outer; o++) {
             size_t at = (o * count + (size_t)k) * inner;
-            if (!backward)
+            if (!t)
                 memcpy(n->out->data + at, x->data + o * inner, inner * sizeof(cr_real));
+            else if (first)
+                memcpy(x->grad + o * inner, n->out->grad + at, inner * sizeof(cr_real));
             else
                 cr__add_into(x->grad + o * inner, n->out->grad + at, inner);
         }
@@ -36,14 +41,10 @@ static void stack_pass(const cr_node *n, int backward)
 static void stack_forward(cr_tape *t, cr_node *n)
 {
     (void)t;
-    stack_pass(n, 0);
+    stack_pass(NULL, n);
 }
 
-static void stack_backward(cr_tape *t, cr_node *n)
-{
-    (void)t;
-    stack_pass(n, 1);
-}
+static void stack_backward(cr_tape *t, cr_node *n) { stack_pass(t, n); }
 
 static const cr_op stack_op = { "stack", stack_forward, stack_backward };
 
@@ -86,7 +87,7 @@ cr_tensor *cr_stack(cr_tape *t, int n, cr_tensor *const *xs, int axis)
     cr_node *node = cr_record(t, &stack_op, n, xs, x0->ndim + 1, shape);
     if (!node) return NULL;
     node->iarg[0] = ax;
-    return cr_run(t, node);
+    return cr__assigns_grads(cr_run(t, node));
 }
 
 static void select_forward(cr_tape *t, cr_node *n)
