@@ -438,10 +438,7 @@ static int option(train_opts *o, raw *r, const char *n, const char *v, char *err
     else if (IS("--allreduce")) {
         if (!strcmp(v, "auto")) o->allreduce_mpi = 0;
         else if (!strcmp(v, "mpi")) o->allreduce_mpi = 1;
-        else {
-            snprintf(err, errsize, "--allreduce: '%s' is not auto or mpi", v);
-            return -1;
-        }
+        else return fail(err, errsize, "--allreduce: '%s' is not auto or mpi", v);
     } else if (IS("--allreduce-group")) return INT(&o->allreduce_group, 1, 1 << 20);
     else if (IS("--anomaly")) o->anomaly = 1;
     else if (IS("--export-int8")) o->export_int8 = 1;
