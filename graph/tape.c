@@ -182,10 +182,21 @@ cr_status cr_tape_set_pool(cr_tape *t, cr_pool *pool)
 
 cr_pool *cr_tape_pool(cr_tape *t) { return t ? t->pool : NULL; }
 
+/* x, whose tape field says t and whose stamp is t's generation, really is one of t's
+ * current tensors: a recorded one is its node's output. A stale pointer (from
+ * before a reset) into memory that new tensors have since overwritten can read t
+ * and the current stamp by chance; its id then names a node whose output is
+ * another tensor, or no node. (A no-grad value, id -1, has only the stamp.) */
+static inline int tensor_current(const cr_tape *t, const cr_tensor *x)
+{
+    return x->gen == t->gen &&
+           (x->id < 0 || ((size_t)x->id < t->n_nodes && t->nodes[x->id].out == x));
+}
+
 int cr__tensor_check(cr_tape *t, const cr_tensor *x)
 {
     /* the usual case first: a tensor of this tape's current generation */
-    if (x->tape == t) return x->gen == t->gen ? 0 : 2;
+    if (x->tape == t) return tensor_current(t, x) ? 0 : 2;
     /* memory of t's arena that is not a current tensor: left over from before a
      * reset, whatever it now reads as (its fields are not trusted) */
     if (cr__arena_owns(&t->arena, x)) return 2;
@@ -221,7 +232,7 @@ static int check_slow(cr_tape *t, const char *opname, int k, const cr_tensor *x)
  * block. 0 means "ask cr__tensor_check". */
 static inline int input_fast_ok(const cr_tape *t, const cr_tensor *x)
 {
-    if (x->tape == t) return x->gen == t->gen;
+    if (x->tape == t) return tensor_current(t, x);
     uintptr_t p = (uintptr_t)x;
     return !x->tape && (p < t->arena.lo || p >= t->arena.hi);
 }

@@ -297,6 +297,24 @@ static void test_label_on_tensor_from_before_reset_is_refused(void **state)
     cr_tape_free(t);
 }
 
+/* Arena bytes that read as a current tensor of this tape (its tape pointer, this
+ * generation's stamp, a node's id): what a stale pointer finds once the new
+ * generation's tensors have overwritten its memory. Not that node's output, so it
+ * is refused as stale and never read as a tensor (fuzz_ops crashed naming one in
+ * an error message: fuzz/corpus/ops/regress-stale-tensor-reads-as-current). */
+static void test_arena_bytes_reading_as_a_current_tensor_are_refused(void **state)
+{
+    (void)state;
+    cr_tape *t = cr_tape_new(0);
+    cr_tensor *y = cr_scalar(t, 2);
+    cr_tensor *fake = cr_tape_alloc(t, sizeof *fake);
+    assert_non_null(fake);
+    memcpy(fake, y, sizeof *fake);
+    assert_null(cr_add(t, y, fake));
+    assert_tape_error(t, "add: input 2 predates the last cr_tape_reset");
+    cr_tape_free(t);
+}
+
 /* ------------------------------------------ errors name the node (case 12) */
 
 /* "matmul: a is 2x3 but b is 4x5" did not say which of many matmuls. */
@@ -424,6 +442,7 @@ int main(void)
         cmocka_unit_test(test_linear_with_bias_from_before_reset_is_refused),
         cmocka_unit_test(test_backward_on_loss_from_before_reset_fails),
         cmocka_unit_test(test_label_on_tensor_from_before_reset_is_refused),
+        cmocka_unit_test(test_arena_bytes_reading_as_a_current_tensor_are_refused),
         cmocka_unit_test(test_op_error_names_node_index_and_input_labels),
         cmocka_unit_test(test_print_and_dot_show_node_index_beside_label),
         cmocka_unit_test(test_arena_failure_inside_op_names_the_op),
