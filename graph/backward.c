@@ -58,14 +58,6 @@ static int touch_grad_zero(cr_tape *t, cr_tensor *x, int zero)
 
 static int touch_grad(cr_tape *t, cr_tensor *x) { return touch_grad_zero(t, x, 1); }
 
-cr_tensor *cr__assigns_grads(cr_tensor *y)
-{
-    if (y && y->id >= 0 && !(y->flags & CR_HEAP)) y->flags |= CR__BWD_ASSIGNS;
-    return y;
-}
-
-int cr__grad_fresh(const cr_tape *t, int k) { return k >= 0 && k < 64 && ((t->fresh >> k) & 1u); }
-
 /* touch_grad with its usual outcomes inline: x needs no gradient, or already has
  * this pass's buffer. */
 static inline int touch(cr_tape *t, cr_tensor *x)
@@ -80,27 +72,52 @@ static inline int touch(cr_tape *t, cr_tensor *x)
     return touch_grad(t, x);
 }
 
+/* Touch input x of a node whose backward opted in to CR__BWD_ASSIGNS: 1 when its
+ * buffer is handed over unzeroed (the backward assigns it), 0 when it was touched
+ * as usual (or needs nothing), -1 on error. `alone` is 0 when x must be zeroed
+ * anyway: it is also a later input of the node, or its bit would not fit. */
+static inline int touch_first(cr_tape *t, cr_tensor *x, int alone)
+{
+    if (!(x->flags & CR_REQUIRES_GRAD) || x->grad_epoch == t->epoch) return 0;
+    if (!alone || (x->flags & (CR_HEAP | CR__VIEW))) return touch_grad(t, x) ? 0 : -1;
+    if (x->flags & CR__GRAD_SLOT) {                     /* small tensors: no call */
+        if (!x->grad) x->grad = x->data + x->size;
+        x->grad_epoch = t->epoch;
+        return 1;
+    }
+    return touch_grad_zero(t, x, 0) ? 1 : -1;
+}
+
 /* Touch n's inputs for a backward that opted in to CR__BWD_ASSIGNS: an input
  * needing a gradient whose buffer nothing has written in this pass gets it
- * unzeroed, and its bit in t->fresh, unless it is a view (its buffer is its
+ * unzeroed, and its bit in t->head.fresh, unless it is a view (its buffer is its
  * base's), a heap tensor (it accumulates across passes) or another input of n
- * too. */
-static int touch_assigning(cr_tape *t, const cr_node *n)
+ * too. Inputs are taken in order, so an input that also appears before k has
+ * been touched (zeroed) there: only the inputs after k need a look. One or two
+ * inputs (every elementwise op) without the loops. */
+static inline int touch_assigning(cr_tape *t, const cr_node *n)
 {
+    const int n_in = n->n_in;
     unsigned long long fresh = 0;
-    for (int k = 0; k < n->n_in; k++) {
-        cr_tensor *x = n->in[k];
-        int assign = k < 64 && (x->flags & CR_REQUIRES_GRAD) &&
-                     !(x->flags & (CR_HEAP | CR__VIEW)) && x->grad_epoch != t->epoch;
-        for (int j = 0; assign && j < n->n_in; j++) assign = j == k || n->in[j] != x;
-        if (!assign) {
-            if (!touch(t, x)) return 0;
-        } else {
-            if (!touch_grad_zero(t, x, 0)) return 0;
-            fresh |= 1ull << k;
+    int r;
+    if (n_in == 1 || n_in == 2) {
+        cr_tensor *x0 = n->in[0];
+        if ((r = touch_first(t, x0, n_in == 1 || n->in[1] != x0)) < 0) return 0;
+        fresh = (unsigned)r;
+        if (n_in == 2) {
+            if ((r = touch_first(t, n->in[1], 1)) < 0) return 0;
+            fresh |= (unsigned)r << 1;
+        }
+    } else {
+        for (int k = 0; k < n_in; k++) {
+            cr_tensor *x = n->in[k];
+            int alone = k < 64;
+            for (int j = k + 1; alone && j < n_in; j++) alone = n->in[j] != x;
+            if ((r = touch_first(t, x, alone)) < 0) return 0;
+            if (r) fresh |= 1ull << k;
         }
     }
-    t->fresh = fresh;
+    t->head.fresh = fresh;
     return 1;
 }
 
@@ -149,15 +166,20 @@ cr_status cr_backward(cr_tape *t, cr_tensor *loss)
         cr_tensor *out = n->out;
         if (n->op == &cr__leaf_op || !(out->flags & CR_REQUIRES_GRAD)) continue;
         if (out->grad_epoch != t->epoch) continue;         /* loss does not reach it */
-        if ((out->flags & CR__BWD_ASSIGNS) && !t->trace) {
-            if (!touch_assigning(t, n)) return t->err;
-        } else {
+        if (t->trace) {
             for (int k = 0; k < n->n_in; k++)
                 if (!touch(t, n->in[k])) return t->err;
+            cr__trace_backward(t, n);
+        } else {
+            if (out->flags & CR__BWD_ASSIGNS) {
+                if (!touch_assigning(t, n)) return t->err;
+            } else {
+                for (int k = 0; k < n->n_in; k++)
+                    if (!touch(t, n->in[k])) return t->err;
+            }
+            n->op->backward(t, n);
+            t->head.fresh = 0;
         }
-        if (t->trace) cr__trace_backward(t, n);
-        else n->op->backward(t, n);
-        t->fresh = 0;
         if (t->err != CR_OK) return t->err;
         if (t->anomaly && !cr__check_backward(t, n)) return t->err;
     }

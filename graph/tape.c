@@ -306,32 +306,57 @@ size_t cr_tape_arena_reserved(const cr_tape *t) { return t ? t->arena.reserved :
 
 #define CR_ROUND(n, a) (((n) + (a) - 1) & ~(size_t)((a) - 1))
 
-/* cr__tape_tensor; with_data 0 reserves no data block (a view: data set by the caller). */
+/* cr__tape_tensor; with_data 0 reserves no data block (a view: data set by the
+ * caller). like non-NULL: the shape is like's (an input already accepted on t,
+ * whose size is its shape's: like_size == like->size, passed apart so that a
+ * caller can make it a constant), ndim and shape are not read. */
 CR_HOT_INLINE cr_tensor *tape_tensor(cr_tape *t, int ndim, const int *shape, size_t extra,
-                                     void **extra_out, int with_data)
+                                     void **extra_out, int with_data, const cr_tensor *like,
+                                     size_t like_size)
 {
-    size_t size = ndim == 0 ? 1 : cr__shape_size(ndim, shape);    /* scalars: no call */
+    size_t size = like ? like_size : ndim == 0 ? 1 : cr__shape_size(ndim, shape);
     if (!size) {
         cr_tape_fail(t, CR_ERR_SHAPE, "tensor: bad shape (rank %d; dimensions must be >= 1, "
                      "rank 0..%d, size must fit in memory)", ndim, CR_MAX_DIMS);
         return NULL;
     }
     /* [cr_tensor | extra | data]: one bump allocation per node. Data of 16 values
-     * or more starts on a 64-byte boundary for the vector kernels. */
-    size_t align = size >= 16 && with_data ? 64 : 16;
-    size_t data_off = CR_ROUND(CR_ROUND(sizeof(cr_tensor), 16) + CR_ROUND(extra, 16), align);
-    if (size > (SIZE_MAX - data_off) / sizeof(cr_real)) {
+     * or more starts on a 64-byte boundary for the vector kernels; a tensor with a
+     * gradient slot (at most CR__GRAD_SLOT_MAX values: scalar graphs) is packed on
+     * pointer alignment (fewer bytes per node, fewer cache lines). */
+    const int tiny = with_data && size <= CR__GRAD_SLOT_MAX;
+    size_t align, data_off;
+    if (tiny) {                     /* the layout's roundings spelled out: no overflow */
+        align = sizeof(void *);
+        data_off = CR_ROUND(sizeof(cr_tensor), sizeof(void *)) + CR_ROUND(extra, sizeof(void *));
+    } else {
+        align = size >= 16 && with_data ? 64 : 16;
+        data_off = CR_ROUND(CR_ROUND(sizeof(cr_tensor), 16) + CR_ROUND(extra, 16), align);
+    }
+    if (!tiny && size > (SIZE_MAX - data_off) / sizeof(cr_real)) {
         cr_tape_fail(t, CR_ERR_NOMEM, "tensor: %zu values do not fit in memory", size);
         return NULL;
     }
-    const size_t slot = with_data && size <= CR__GRAD_SLOT_MAX ? size : 0;
+    const size_t slot = tiny ? size : 0;
     unsigned char *mem = cr__tape_bump(t, data_off + (with_data ? (size + slot) * sizeof(cr_real) : 0),
                                        align);
     if (!mem) return NULL;
     cr_tensor *x = (cr_tensor *)mem;
-    if (extra_out) *extra_out = extra ? mem + CR_ROUND(sizeof(cr_tensor), 16) : NULL;
+    if (extra_out)
+        *extra_out = !extra ? NULL
+                   : mem + (tiny ? CR_ROUND(sizeof(cr_tensor), sizeof(void *))
+                                 : CR_ROUND(sizeof(cr_tensor), 16));
     x->data = with_data ? (cr_real *)(mem + data_off) : NULL;
-    cr__set_shape(x, ndim, shape, size);
+    if (like) {                     /* all CR_MAX_DIMS entries: no loop, no memcpy call */
+        x->ndim = like->ndim;
+        memcpy(x->shape, like->shape, sizeof x->shape);
+        x->size = size;
+        x->id = -1;
+        x->grad_epoch = 0;
+        x->name = NULL;
+    } else {
+        cr__set_shape(x, ndim, shape, size);
+    }
     x->grad = NULL;
     x->flags = slot ? CR__GRAD_SLOT : 0u;
     x->tape = t;
@@ -342,7 +367,7 @@ CR_HOT_INLINE cr_tensor *tape_tensor(cr_tape *t, int ndim, const int *shape, siz
 cr_tensor *cr__tape_tensor(cr_tape *t, int ndim, const int *shape, size_t extra,
                            void **extra_out)
 {
-    return tape_tensor(t, ndim, shape, extra, extra_out, 1);
+    return tape_tensor(t, ndim, shape, extra, extra_out, 1, NULL, 0);
 }
 
 static cr_node *grow_nodes(cr_tape *t)
@@ -363,20 +388,12 @@ static inline cr_node *reserve_node(cr_tape *t)
     return t->n_nodes < t->cap_nodes ? &t->nodes[t->n_nodes] : grow_nodes(t);
 }
 
-CR_HOT_INLINE cr_node *record(cr_tape *t, const cr_op *op, int n, cr_tensor *const *in,
-                       int ndim, const int *shape, int with_data)
+/* The node of a new output: in grad mode the tape's next slot (reserved, not yet
+ * committed), out given its id and `flags`; in no-grad mode a node in the arena that
+ * never joins the tape. Everything but farg[0] (the caller's) is set. */
+CR_HOT_INLINE cr_node *node_for(cr_tape *t, const cr_op *op, cr_tensor *out, cr_tensor **ins,
+                                int n, unsigned flags)
 {
-    if (!t || t->err != CR_OK) return NULL;
-    void *extra = NULL;
-    cr_tensor *out = tape_tensor(t, ndim, shape, n > 0 ? (size_t)n * sizeof(cr_tensor *) : 0,
-                                 &extra, with_data);
-    if (!out) return NULL;
-    cr_tensor **ins = extra;
-    int needs_grad = 0;
-    for (int k = 0; k < n; k++) {
-        ins[k] = in[k];
-        needs_grad |= (in[k]->flags & CR_REQUIRES_GRAD) != 0;
-    }
     cr_node *node;
     if (t->grad_mode) {
         if (t->n_nodes >= INT_MAX) {
@@ -387,7 +404,7 @@ CR_HOT_INLINE cr_node *record(cr_tape *t, const cr_op *op, int n, cr_tensor *con
         node = reserve_node(t);
         if (!node) return NULL;
         out->id = (int)t->n_nodes;
-        if (needs_grad) out->flags |= CR_REQUIRES_GRAD;
+        out->flags |= flags;
     } else {
         node = cr__tape_bump(t, sizeof *node, 16);
         if (!node) return NULL;
@@ -397,32 +414,77 @@ CR_HOT_INLINE cr_node *record(cr_tape *t, const cr_op *op, int n, cr_tensor *con
     node->in = ins;
     node->n_in = n;
     memset(node->iarg, 0, sizeof node->iarg);
-    node->farg[0] = node->farg[1] = 0;
+    node->farg[1] = 0;
     node->aux = NULL;
+    return node;
+}
+
+CR_HOT_INLINE cr_node *record(cr_tape *t, const cr_op *op, int n, cr_tensor *const *in,
+                              int ndim, const int *shape, int with_data, const cr_tensor *like)
+{
+    if (!t || t->err != CR_OK) return NULL;
+    void *extra = NULL;
+    cr_tensor *out = tape_tensor(t, ndim, shape, n > 0 ? (size_t)n * sizeof(cr_tensor *) : 0,
+                                 &extra, with_data, like, like ? like->size : 0);
+    if (!out) return NULL;
+    cr_tensor **ins = extra;
+    int needs_grad = 0;
+    for (int k = 0; k < n; k++) {
+        ins[k] = in[k];
+        needs_grad |= (in[k]->flags & CR_REQUIRES_GRAD) != 0;
+    }
+    cr_node *node = node_for(t, op, out, ins, n, needs_grad ? CR_REQUIRES_GRAD : 0u);
+    if (node) node->farg[0] = 0;
     return node;
 }
 
 cr_node *cr_record(cr_tape *t, const cr_op *op, int n, cr_tensor *const *in,
                    int ndim, const int *shape)
 {
-    return record(t, op, n, in, ndim, shape, 1);
+    return record(t, op, n, in, ndim, shape, 1, NULL);
+}
+
+/* record() for cr__record_run: output shaped like a, inputs a (and b when n is 2)
+ * copied without a loop. */
+CR_HOT_INLINE cr_node *record_like(cr_tape *t, const cr_op *op, int n, cr_tensor *a,
+                                   cr_tensor *b, unsigned out_flags, size_t size)
+{
+    void *extra = NULL;
+    cr_tensor *out = tape_tensor(t, 0, NULL, (size_t)n * sizeof(cr_tensor *), &extra, 1, a, size);
+    if (!out) return NULL;
+    cr_tensor **ins = extra;
+    unsigned grad = a->flags;
+    ins[0] = a;
+    if (n == 2) {
+        ins[1] = b;
+        grad |= b->flags;
+    }
+    return node_for(t, op, out, ins, n, (grad & CR_REQUIRES_GRAD) | out_flags);
 }
 
 cr_tensor *cr__record_run(cr_tape *t, const cr_op *op, int n, cr_tensor *a, cr_tensor *b,
-                          double arg)
+                          unsigned out_flags, double arg)
 {
     cr_tensor *const in[2] = { a, b };
     if (!check_inputs_inline(t, op->name, n, in)) return NULL;
-    cr_node *nd = record(t, op, n, in, in[0]->ndim, in[0]->shape, 1);
+    /* scalars (every node of a scalar graph) with the layout folded to constants */
+    cr_node *nd = a->size != 1 ? record_like(t, op, n, a, b, out_flags, a->size)
+                : n == 1       ? record_like(t, op, 1, a, b, out_flags, 1)
+                               : record_like(t, op, 2, a, b, out_flags, 1);
     if (!nd) return NULL;
     nd->farg[0] = arg;
     if (t->anomaly) return cr_run(t, nd);
-    /* cr_run without the anomaly check, inline */
+    /* cr_run without the anomaly check, inline; nd is the reserved slot exactly when
+     * its output got an id (grad mode), and the forward records nothing */
     nd->op->forward(t, nd);
     if (t->err != CR_OK) return NULL;
     t->ctx_op = NULL;
-    cr__commit(t, nd);
-    return nd->out;
+    cr_tensor *out = nd->out;
+    if (out->id >= 0) {
+        t->n_nodes++;
+        t->backward_done = 0;
+    }
+    return out;
 }
 
 cr_node *cr__record_view(cr_tape *t, const cr_op *op, cr_tensor *x, int ndim, const int *shape)
@@ -433,7 +495,7 @@ cr_node *cr__record_view(cr_tape *t, const cr_op *op, cr_tensor *x, int ndim, co
                      op->name, x->size);
         return NULL;
     }
-    cr_node *node = record(t, op, 1, &x, ndim, shape, 0);
+    cr_node *node = record(t, op, 1, &x, ndim, shape, 0, NULL);
     if (!node) return NULL;
     node->out->data = x->data;
     node->out->flags |= CR__VIEW;

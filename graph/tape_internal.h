@@ -10,10 +10,13 @@
 #define CR_GRAPH_TAPE_INTERNAL_H
 
 #include "arena.h"
+#include "record.h"
 #include "tensor_internal.h"
 #include "view.h"
 
 struct cr_tape {
+    struct cr__tape_head head;      /* first: read inline by ops (graph/record.h) */
+
     cr_node *nodes;                 /* recorded nodes, creation (= topological) order */
     size_t n_nodes, cap_nodes;
 
@@ -37,8 +40,6 @@ struct cr_tape {
     int anomaly;                    /* NaN/Inf checks */
     int backward_done;              /* a backward ran since the last record/replay */
     unsigned epoch;                 /* backward pass counter for lazy grad zeroing */
-    unsigned long long fresh;       /* running backward: bit k (< 64), in[k]'s gradient is
-                                     * to be assigned, not added to (CR__BWD_ASSIGNS) */
 
     cr_pool *pool;                  /* NULL: one thread */
     int own_pool;                   /* pool was made by the tape: freed with it */
@@ -86,15 +87,7 @@ cr_status cr__tape_refuse(cr_tape *t, cr_status s, const char *fmt, ...)
  * x->grad there instead of allocating (scalar graphs: one bump per node, not two). */
 #define CR__GRAD_SLOT 16u
 #define CR__GRAD_SLOT_MAX 4
-/* Flag of a node's output: the node's backward opts in to "first write assigns".
- * For each input k whose gradient buffer has not been written yet in this pass
- * (a tape tensor, not a view, not twice among the node's inputs) the reverse pass
- * hands the buffer over unzeroed and sets bit k of cr__grad_fresh: the backward
- * must then write (=) every element of that gradient instead of adding (+=) to
- * it. Set by an op right after recording (cr__assigns_grads, graph/record.h); never
- * in a traced pass. Same results as zeroing then adding (x + 0 == x), but for the sign of a
- * zero gradient element. */
-#define CR__BWD_ASSIGNS 32u
+/* CR__BWD_ASSIGNS (first write assigns) is in graph/record.h. */
 
 /* Op used for leaves (cr_var, cr_const): no forward, no backward. */
 extern const cr_op cr__leaf_op;

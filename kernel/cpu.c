@@ -56,31 +56,46 @@ void cr__cpu_detect_caches(cr__caches *caches)
     }
 }
 
-/* ---------------------------------------------------------------- GEMM arch */
+/* ------------------------------------------------------------ ISA features */
 
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
 #define CR_X86 1
 #endif
 
-const cr__gemm_arch *cr__gemm_arch_avx512(void)
+static unsigned features;
+static pthread_once_t features_once = PTHREAD_ONCE_INIT;
+
+static void find_features(void)
 {
 #ifdef CR_X86
-    const cr__gemm_arch *a = &cr__gemm_avx512_kernels;
-    __builtin_cpu_init(); /* also checks that the OS saves the zmm state */
-    if (a->ukr_s && a->ukr_d && __builtin_cpu_supports("avx512f")) return a;
+    __builtin_cpu_init(); /* also checks that the OS saves the ymm and zmm state */
+    features = (__builtin_cpu_supports("avx2") ? CR__CPU_AVX2 : 0u) |
+               (__builtin_cpu_supports("fma") ? CR__CPU_FMA : 0u) |
+               (__builtin_cpu_supports("avx512f") ? CR__CPU_AVX512F : 0u) |
+               (__builtin_cpu_supports("avx512dq") ? CR__CPU_AVX512DQ : 0u) |
+               (__builtin_cpu_supports("avx512vl") ? CR__CPU_AVX512VL : 0u) |
+               (__builtin_cpu_supports("avx512bw") ? CR__CPU_AVX512BW : 0u);
 #endif
-    return NULL;
+}
+
+unsigned cr__cpu_features(void)
+{
+    pthread_once(&features_once, find_features);
+    return features;
+}
+
+/* ---------------------------------------------------------------- GEMM arch */
+
+const cr__gemm_arch *cr__gemm_arch_avx512(void)
+{
+    const cr__gemm_arch *a = &cr__gemm_avx512_kernels;
+    return a->ukr_s && a->ukr_d && cr__cpu_has(CR__CPU_AVX512F) ? a : NULL;
 }
 
 const cr__gemm_arch *cr__gemm_arch_avx2(void)
 {
-#ifdef CR_X86
     const cr__gemm_arch *a = &cr__gemm_avx2_kernels;
-    __builtin_cpu_init();
-    if (a->ukr_s && a->ukr_d && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
-        return a;
-#endif
-    return NULL;
+    return a->ukr_s && a->ukr_d && cr__cpu_has(CR__CPU_AVX2 | CR__CPU_FMA) ? a : NULL;
 }
 
 static const cr__gemm_arch *best;

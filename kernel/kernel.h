@@ -41,6 +41,20 @@ void cr__cpu_detect_caches(cr__caches *out);
 /* The caches GEMM blocks for: the system's, or CR_CPU_CACHES (kernel/config.c). */
 const cr__caches *cr__cpu_caches(void);
 
+/* Instruction-set extensions this CPU runs and the OS saves the registers of
+ * (kernel/cpu.c, the one place that asks the CPU): bits of cr__cpu_features(),
+ * read once. Each user tests the set it needs: GEMM's AVX-512 kernels need
+ * AVX512F only, the activations' (ops/sigmoid.c) AVX512F+DQ+VL+BW. */
+#define CR__CPU_AVX2     0x01u
+#define CR__CPU_FMA      0x02u
+#define CR__CPU_AVX512F  0x04u
+#define CR__CPU_AVX512DQ 0x08u
+#define CR__CPU_AVX512VL 0x10u
+#define CR__CPU_AVX512BW 0x20u
+unsigned cr__cpu_features(void);
+/* 1 when every bit of `need` is in cr__cpu_features(). */
+static inline int cr__cpu_has(unsigned need) { return (cr__cpu_features() & need) == need; }
+
 /* ============================================================ GEMM kernels */
 
 /* A micro-kernel computes one tile of C, m x n with 1 <= m <= mr, 1 <= n <= nr:

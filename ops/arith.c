@@ -46,7 +46,7 @@ CR__BINARY_OP_FIRST(add, "add", pass_grad, pass_grad, set_grad, set_grad);
 
 cr_tensor *cr_add(cr_tape *t, cr_tensor *a, cr_tensor *b)
 {
-    return cr__assigns_grads(cr__binary(t, &add_op, a, b));
+    return cr__binary_assigning(t, &add_op, a, b);
 }
 
 /* ------------------------------------------------------------------ sub */
@@ -87,7 +87,7 @@ CR__BINARY_OP_FIRST(sub, "sub", pass_grad, sub_grad_b, set_grad, sub_set_b);
 
 cr_tensor *cr_sub(cr_tape *t, cr_tensor *a, cr_tensor *b)
 {
-    return cr__assigns_grads(cr__binary(t, &sub_op, a, b));
+    return cr__binary_assigning(t, &sub_op, a, b);
 }
 
 /* ------------------------------------------------------------------ mul */
@@ -157,7 +157,7 @@ CR__BINARY_OP_FIRST(mul, "mul", mul_grad_a, mul_grad_b, mul_set_a, mul_set_b);
 
 cr_tensor *cr_mul(cr_tape *t, cr_tensor *a, cr_tensor *b)
 {
-    return cr__assigns_grads(cr__binary(t, &mul_op, a, b));
+    return cr__binary_assigning(t, &mul_op, a, b);
 }
 
 /* ------------------------------------------------------------------ div */

@@ -157,7 +157,13 @@ static inline void cr__par_rows(cr_tape *t, const cr_node *n, size_t rows, size_
  * exponent, slope, scale... or 0). NULL with the tape's error on failure. */
 static inline cr_tensor *cr__unary(cr_tape *t, const cr_op *op, cr_tensor *x, double arg)
 {
-    return cr__record_run(t, op, 1, x, NULL, arg);
+    return cr__record_run(t, op, 1, x, NULL, 0, arg);
+}
+
+/* cr__assigns_grads(cr__unary(t, op, x, 0)) in one call. */
+static inline cr_tensor *cr__unary_assigning(cr_tape *t, const cr_op *op, cr_tensor *x)
+{
+    return cr__record_run(t, op, 1, x, NULL, CR__BWD_ASSIGNS, 0);
 }
 
 /* 1 when a and b have the same rank and dimensions (unused entries are 1). */
@@ -181,8 +187,16 @@ cr_tensor *cr__binary_general(cr_tape *t, const cr_op *op, cr_tensor *a, cr_tens
 static inline cr_tensor *cr__binary(cr_tape *t, const cr_op *op, cr_tensor *a, cr_tensor *b)
 {
     /* the usual case in one call; a NULL or unusable input is reported by it */
-    if (a && b && cr__same_shape(a, b)) return cr__record_run(t, op, 2, a, b, 0);
+    if (a && b && cr__same_shape(a, b)) return cr__record_run(t, op, 2, a, b, 0, 0);
     return cr__binary_general(t, op, a, b);
+}
+
+/* cr__assigns_grads(cr__binary(t, op, a, b)), the usual case in one call. */
+static inline cr_tensor *cr__binary_assigning(cr_tape *t, const cr_op *op, cr_tensor *a,
+                                              cr_tensor *b)
+{
+    if (a && b && cr__same_shape(a, b)) return cr__record_run(t, op, 2, a, b, CR__BWD_ASSIGNS, 0);
+    return cr__assigns_grads(cr__binary_general(t, op, a, b));
 }
 
 /* ------------------------------------------------------------ broadcast */
@@ -305,16 +319,42 @@ static inline void cr__bcast_grad_first(const cr_tape *t, const cr_node *n, int 
     }
 }
 
-/* CR__BINARY_OP with first-write kernels set_a, set_b (cr__bcast_grad_first); the
- * op's constructor opts its nodes in with cr__assigns_grads. */
-#define CR__BINARY_OP_FIRST(name, opname, grad_a, grad_b, set_a, set_b)           \
+/* The forward of a binary broadcast op from its row kernel name##_rows
+ * (cr__fwd_rows), run through cr__bcast_forward: the forward half of
+ * CR__BINARY_OP and CR__BINARY_OP_FIRST. */
+#define CR__BINARY_FORWARD(name)                                                  \
     static void name##_forward(cr_tape *t, cr_node *n)                            \
     {                                                                             \
         (void)t;                                                                  \
         cr__bcast_forward(n, name##_rows);                                        \
-    }                                                                             \
+    }
+
+/* cr__bcast_grad_first for a node whose output (hence each input) has one
+ * element, without the broadcast tests: input k's element by kernel add, or set
+ * on a first write. */
+static inline void cr__scalar_grad_first(const cr_tape *t, const cr_node *n, int k,
+                                         cr__grad_rows add, cr__grad_rows set)
+{
+    const cr_tensor *a = n->in[0], *b = n->in[1], *y = n->out;
+    cr_real *dx = n->in[k]->grad;
+    if (!dx) return;
+    if (cr__grad_fresh(t, k))
+        set(dx, y->grad, a->data, 1, b->data, 1, y->data, 1);
+    else
+        add(dx, y->grad, a->data, 1, b->data, 1, y->data, 1);
+}
+
+/* CR__BINARY_OP with first-write kernels set_a, set_b (cr__bcast_grad_first); the
+ * op's constructor opts its nodes in with cr__assigns_grads. */
+#define CR__BINARY_OP_FIRST(name, opname, grad_a, grad_b, set_a, set_b)           \
+    CR__BINARY_FORWARD(name)                                                      \
     static void name##_backward(cr_tape *t, cr_node *n)                           \
     {                                                                             \
+        if (n->out->size == 1) {                                                  \
+            cr__scalar_grad_first(t, n, 0, grad_a, set_a);                        \
+            cr__scalar_grad_first(t, n, 1, grad_b, set_b);                        \
+            return;                                                               \
+        }                                                                         \
         cr__bcast_grad_first(t, n, 0, grad_a, set_a);                             \
         cr__bcast_grad_first(t, n, 1, grad_b, set_b);                             \
     }                                                                             \
@@ -325,11 +365,7 @@ static inline void cr__bcast_grad_first(const cr_tape *t, const cr_node *n, int 
  * run through cr__bcast_forward and cr__bcast_grad (input a first). Defines
  * `static const cr_op name##_op` with the given op name. */
 #define CR__BINARY_OP(name, opname, grad_a, grad_b)                               \
-    static void name##_forward(cr_tape *t, cr_node *n)                            \
-    {                                                                             \
-        (void)t;                                                                  \
-        cr__bcast_forward(n, name##_rows);                                        \
-    }                                                                             \
+    CR__BINARY_FORWARD(name)                                                      \
     static void name##_backward(cr_tape *t, cr_node *n)                           \
     {                                                                             \
         (void)t;                                                                  \

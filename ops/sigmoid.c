@@ -26,30 +26,19 @@ static const cr__act_arch generic_kernels = { "generic", cr__act_sigmoid_generic
 static const cr__act_arch generic_kernels = { "generic", NULL, NULL };
 #endif
 
-#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
-#define CR_X86 1
-#endif
-
+/* The CPU test is kernel/cpu.c's (cr__cpu_has); the activations' AVX-512 kernels
+ * need more of AVX-512 than GEMM's. */
 const cr__act_arch *cr__act_arch_avx512(void)
 {
-#ifdef CR_X86
     const cr__act_arch *a = &cr__act_avx512_kernels;
-    __builtin_cpu_init();   /* also checks that the OS saves the zmm state */
-    if (a->sigmoid && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
-        __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw"))
-        return a;
-#endif
-    return NULL;
+    return a->sigmoid && cr__cpu_has(CR__CPU_AVX512F | CR__CPU_AVX512DQ | CR__CPU_AVX512VL |
+                                     CR__CPU_AVX512BW) ? a : NULL;
 }
 
 const cr__act_arch *cr__act_arch_avx2(void)
 {
-#ifdef CR_X86
     const cr__act_arch *a = &cr__act_avx2_kernels;
-    __builtin_cpu_init();
-    if (a->sigmoid && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return a;
-#endif
-    return NULL;
+    return a->sigmoid && cr__cpu_has(CR__CPU_AVX2 | CR__CPU_FMA) ? a : NULL;
 }
 
 const cr__act_arch *cr__act_arch_generic(void)
@@ -77,8 +66,8 @@ const cr__act_arch *cr__act_arch_current(void)
 
 /* y[i] = sigmoid(x[i]), tanh(x[i]) for i < n: the float build's by the current
  * instruction set's kernels (the same bits on each), the double build's here. */
-static void sigmoid_array(cr_real *restrict y, const cr_real *restrict x, size_t n);
-static void tanh_array(cr_real *restrict y, const cr_real *restrict x, size_t n);
+static inline void sigmoid_array(cr_real *restrict y, const cr_real *restrict x, size_t n);
+static inline void tanh_array(cr_real *restrict y, const cr_real *restrict x, size_t n);
 
 /* -------------------------------------------------------------- sigmoid */
 
@@ -120,14 +109,17 @@ static void sigmoid_bwd_set(const cr_node *n, size_t b, size_t e)
 static void sigmoid_backward(cr_tape *t, cr_node *n)
 {
     if (!n->in[0]->grad) return;
-    cr__par_node(t, n, n->out->size, cr__grad_fresh(t, 0) ? sigmoid_bwd_set : sigmoid_bwd);
+    if (cr__grad_fresh(t, 0))           /* two calls: each kernel inlined */
+        cr__par_node(t, n, n->out->size, sigmoid_bwd_set);
+    else
+        cr__par_node(t, n, n->out->size, sigmoid_bwd);
 }
 
 static const cr_op sigmoid_op = { "sigmoid", sigmoid_forward, sigmoid_backward };
 
 cr_tensor *cr_sigmoid(cr_tape *t, cr_tensor *x)
 {
-    return cr__assigns_grads(cr__unary(t, &sigmoid_op, x, 0));
+    return cr__unary_assigning(t, &sigmoid_op, x);
 }
 
 /* ----------------------------------------------------------------- tanh */
@@ -149,23 +141,36 @@ static cr_real tanh_real(cr_real x)
     return copysign(1 - 2 / (exp(2 * ax) + 1), x);
 }
 
-static void sigmoid_array(cr_real *restrict y, const cr_real *restrict x, size_t n)
+static inline void sigmoid_array(cr_real *restrict y, const cr_real *restrict x, size_t n)
 {
     for (size_t i = 0; i < n; i++) y[i] = sigmoid_real(x[i]);
 }
 
-static void tanh_array(cr_real *restrict y, const cr_real *restrict x, size_t n)
+static inline void tanh_array(cr_real *restrict y, const cr_real *restrict x, size_t n)
 {
     for (size_t i = 0; i < n; i++) y[i] = tanh_real(x[i]);
 }
 #else
-static void sigmoid_array(cr_real *restrict y, const cr_real *restrict x, size_t n)
+/* Fewer values than one AVX-512 vector of doubles go through the generic code
+ * inline (the same bits as every kernel, ops/act_float.h): a scalar graph's node
+ * pays for neither the ISA lookup nor a vector kernel's head and tail. */
+#define CR_ACT_SMALL 8
+
+static inline void sigmoid_array(cr_real *restrict y, const cr_real *restrict x, size_t n)
 {
+    if (n < CR_ACT_SMALL) {
+        for (size_t i = 0; i < n; i++) y[i] = cr__act_sigmoid(x[i]);
+        return;
+    }
     cr__act_arch_current()->sigmoid(y, x, n);
 }
 
-static void tanh_array(cr_real *restrict y, const cr_real *restrict x, size_t n)
+static inline void tanh_array(cr_real *restrict y, const cr_real *restrict x, size_t n)
 {
+    if (n < CR_ACT_SMALL) {
+        for (size_t i = 0; i < n; i++) y[i] = cr__act_tanh(x[i]);
+        return;
+    }
     cr__act_arch_current()->tanh(y, x, n);
 }
 #endif
@@ -200,14 +205,17 @@ static void tanh_bwd_set(const cr_node *n, size_t b, size_t e)
 static void tanh_backward(cr_tape *t, cr_node *n)
 {
     if (!n->in[0]->grad) return;
-    cr__par_node(t, n, n->out->size, cr__grad_fresh(t, 0) ? tanh_bwd_set : tanh_bwd);
+    if (cr__grad_fresh(t, 0))           /* two calls: each kernel inlined */
+        cr__par_node(t, n, n->out->size, tanh_bwd_set);
+    else
+        cr__par_node(t, n, n->out->size, tanh_bwd);
 }
 
 static const cr_op tanh_op = { "tanh", tanh_forward, tanh_backward };
 
 cr_tensor *cr_tanh(cr_tape *t, cr_tensor *x)
 {
-    return cr__assigns_grads(cr__unary(t, &tanh_op, x, 0));
+    return cr__unary_assigning(t, &tanh_op, x);
 }
 
 /* ----------------------------------------------------------------- gate */
