@@ -473,3 +473,71 @@ void cr_gemm(cr_pool *pool, int ta, int tb, int M, int N, int K, cr_real alpha,
 
 const char *cr_gemm_kernel_name(void) { return cr__config_get()->gemm->name; }
 #endif
+
+/* ------------------------------------------------------- small outputs (NT) */
+
+#ifdef CR_REAL_DOUBLE
+#define ARCH_DOT(a) ((a)->dot_d ? (a)->dot_d : cr__gemm_arch_generic()->dot_d)
+#else
+#define ARCH_DOT(a) ((a)->dot_s ? (a)->dot_s : cr__gemm_arch_generic()->dot_s)
+#endif
+
+/* K is cut into chunks of at least NT_CHUNK_MIN columns (for a few rows of A and B
+ * a chunk stays in L1 while every block of the kernel walks it), at most NT_CHUNKS
+ * of them, with at most NT_WORK_MAX slot values in all. Chunks start on multiples
+ * of 64 columns. */
+#define NT_CHUNK_MIN 512
+#define NT_CHUNKS 128
+#define NT_WORK_MAX (1L << 20)
+
+static int nt_plan(int M, int N, int K, idx *cols)
+{
+    long c = K / NT_CHUNK_MIN;
+    if (c > NT_CHUNKS) c = NT_CHUNKS;
+    if (c * M * N > NT_WORK_MAX) c = NT_WORK_MAX / ((long)M * N);
+    if (c < 1) c = 1;
+    *cols = round_up((K + c - 1) / c, 64);
+    return (int)((K + *cols - 1) / *cols);
+}
+
+int cr__gemm_nt_chunks(int M, int N, int K)
+{
+    if (M <= 0 || N <= 0 || K <= 0) return 0;
+    idx cols;
+    return nt_plan(M, N, K, &cols);
+}
+
+typedef struct nt_job {
+    int M, N, K;
+    const cr_real *A, *B;
+    idx lda, ldb, cols;
+    cr_real *work;
+    const cr__gemm_arch *arch;
+} nt_job;
+
+static void nt_task(void *ctx, int c, int thread)
+{
+    (void)thread;
+    const nt_job *j = ctx;
+    idx k0 = (idx)c * j->cols, k = min_idx(j->cols, j->K - k0);
+    ARCH_DOT(j->arch)(j->M, j->N, k, j->A + k0, j->lda, j->B + k0, j->ldb,
+                      j->work + (idx)c * j->M * j->N);
+}
+
+void cr__gemm_nt_small(const cr__gemm_arch *arch, cr_pool *pool, int M, int N, int K,
+                       const cr_real *A, int lda, const cr_real *B, int ldb, cr_real *C,
+                       int ldc, cr_real *work)
+{
+    if (M <= 0 || N <= 0 || K <= 0) return;
+    idx cols;
+    int chunks = nt_plan(M, N, K, &cols);
+    nt_job j = { M, N, K, A, B, lda, ldb, cols, work, arch };
+    cr__pool_run(pool, nt_task, &j, chunks);
+    const idx n = (idx)M * N;
+    for (idx i = 0; i < M; i++)
+        for (idx q = 0; q < N; q++) {
+            cr_real s = work[i * N + q];
+            for (idx c = 1; c < chunks; c++) s += work[c * n + i * N + q];
+            C[i * ldc + q] += s;
+        }
+}

@@ -165,6 +165,8 @@ const cr__gemm_arch cr__gemm_avx2_kernels = {
     .ukr_d = ukr_d,
     .pack_s = pack_t_s,
     .pack_d = pack_t_d,
+    .dot_s = cr__dot_avx2_s,
+    .dot_d = cr__dot_avx2_d,
 };
 
 #else /* the compiler cannot target AVX2: no kernels */

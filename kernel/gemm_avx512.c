@@ -207,6 +207,8 @@ const cr__gemm_arch cr__gemm_avx512_kernels = {
     .nrc_d = 12,
     .ukrc_s = cr__ukrc_avx512_s,
     .ukrc_d = cr__ukrc_avx512_d,
+    .dot_s = cr__dot_avx512_s,
+    .dot_d = cr__dot_avx512_d,
 };
 
 #else /* the compiler cannot target AVX-512: no kernels */

@@ -85,6 +85,31 @@ DEF_UKR(ukr_s, float, NR_S, {})
 DEF_UKR(ukr_d, double, NR_D, {})
 #endif
 
+/* The portable small-output kernels: one lane (VL 1), so each output is the plain
+ * sum over p in order. */
+static void dot_s(int M, int N, ptrdiff_t k, const float *a, ptrdiff_t lda, const float *b,
+                  ptrdiff_t ldb, float *out);
+static void dot_d(int M, int N, ptrdiff_t k, const double *a, ptrdiff_t lda, const double *b,
+                  ptrdiff_t ldb, double *out);
+#define DOT_NAME dot_s
+#define T float
+#define V float
+#define VL 1
+#define VZERO() 0.0f
+#define VLOAD(p) (*(p))
+#define VFMA(x, y, acc) ((acc) + (x) * (y))
+#define VHSUM(v) (v)
+#include "gemm_dot.h"
+#define DOT_NAME dot_d
+#define T double
+#define V double
+#define VL 1
+#define VZERO() 0.0
+#define VLOAD(p) (*(p))
+#define VFMA(x, y, acc) ((acc) + (x) * (y))
+#define VHSUM(v) (v)
+#include "gemm_dot.h"
+
 static const cr__gemm_arch generic = {
     .name = "generic",
     .mr_s = MR,
@@ -93,6 +118,8 @@ static const cr__gemm_arch generic = {
     .nr_d = NR_D,
     .ukr_s = ukr_s,
     .ukr_d = ukr_d,
+    .dot_s = dot_s,
+    .dot_d = dot_d,
 };
 
 const cr__gemm_arch *cr__gemm_arch_generic(void) { return &generic; }

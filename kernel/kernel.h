@@ -103,6 +103,29 @@ typedef void (*cr__pack_d)(double *dst, ptrdiff_t w, const double *src, ptrdiff_
  * multiple of 8): columns w..2w-1 go to the next panel at dst + w*k, and so on,
  * so one call packs all the panels of a block. */
 
+/* Small-output kernel, for products whose output is a few rows by a few columns
+ * and whose K is long (a conv layer's weight gradient: 8 x 9 over 50,176 columns),
+ * where one GEMM tile would waste most of its lanes:
+ *   out[i*N + j] = sum_{p<k} a[i*lda + p] * b[j*ldb + p]    i < M, j < N, k >= 1
+ * (rows of a and b read along p). Vectorised along p: lane l of an accumulator sums
+ * p = l, l + VL, ... in order, the lanes are added in a fixed order, then the last
+ * k % VL products one by one. The result depends on the kernel (VL, FMA), never
+ * on the caller's threads. */
+typedef void (*cr__dot_s)(int M, int N, ptrdiff_t k, const float *a, ptrdiff_t lda,
+                          const float *b, ptrdiff_t ldb, float *out);
+typedef void (*cr__dot_d)(int M, int N, ptrdiff_t k, const double *a, ptrdiff_t lda,
+                          const double *b, ptrdiff_t ldb, double *out);
+/* The AVX-512 and AVX2 small-output kernels (kernel/gemm_dot_avx512.c, gemm_dot_avx2.c
+ * built from kernel/gemm_dot.h), referenced by their tables. */
+void cr__dot_avx512_s(int M, int N, ptrdiff_t k, const float *a, ptrdiff_t lda, const float *b,
+                      ptrdiff_t ldb, float *out);
+void cr__dot_avx512_d(int M, int N, ptrdiff_t k, const double *a, ptrdiff_t lda,
+                      const double *b, ptrdiff_t ldb, double *out);
+void cr__dot_avx2_s(int M, int N, ptrdiff_t k, const float *a, ptrdiff_t lda, const float *b,
+                    ptrdiff_t ldb, float *out);
+void cr__dot_avx2_d(int M, int N, ptrdiff_t k, const double *a, ptrdiff_t lda,
+                    const double *b, ptrdiff_t ldb, double *out);
+
 /* The micro-kernels of one instruction set, their tile sizes, and their packing
  * routines (NULL: the driver's plain loops). */
 typedef struct cr__gemm_arch {
@@ -119,6 +142,8 @@ typedef struct cr__gemm_arch {
     int mrc_d, nrc_d;
     cr__ukrc_s ukrc_s;
     cr__ukrc_d ukrc_d;
+    cr__dot_s dot_s;  /* small-output kernels (NULL: the portable ones) */
+    cr__dot_d dot_d;
 } cr__gemm_arch;
 
 /* Each returns its kernels, or NULL when this build or this CPU cannot run them. */
@@ -172,5 +197,18 @@ cr__gemm_blocks cr__gemm_blocking(const cr__gemm_arch *arch);
 void cr__gemm_with(const cr__gemm_arch *arch, cr_pool *pool, int ta, int tb, int M, int N,
                    int K, cr_real alpha, const cr_real *A, int lda, const cr_real *B, int ldb,
                    cr_real beta, cr_real *C, int ldc);
+
+/* C (M x N, row stride ldc) += A (M x K) B^T with B N x K, both read along K (row
+ * strides lda, ldb), for outputs of at most CR__NT_SMALL_OUT values: K is cut into
+ * cr__gemm_nt_chunks(M, N, K) chunks that depend on the shape only, each chunk's
+ * M x N product goes by arch's small-output kernel into its slot of `work`
+ * (chunks x M x N values, the caller's: nothing is allocated), one pool task per
+ * chunk, and the slots are added into C in chunk order: the same bits for any
+ * thread count. The caller checks the shape: M*N <= CR__NT_SMALL_OUT, M, N, K >= 1. */
+#define CR__NT_SMALL_OUT 256
+int cr__gemm_nt_chunks(int M, int N, int K);
+void cr__gemm_nt_small(const cr__gemm_arch *arch, cr_pool *pool, int M, int N, int K,
+                       const cr_real *A, int lda, const cr_real *B, int ldb, cr_real *C,
+                       int ldc, cr_real *work);
 
 #endif

@@ -425,6 +425,80 @@ static void test_gemm_out_of_memory_still_correct(void **state)
     drop(&p);
 }
 
+/* C += A B^T for small outputs (cr__gemm_nt_small: conv2d's weight gradient) on every
+ * kernel this CPU runs, against sums in double: K below a vector, K with tails of
+ * every length, chunked K, outputs not a multiple of the register block, padded rows
+ * (the padding holds NaN: reading it would show). Bound: (K + 8) u sum|a*b| + u |C|,
+ * as above; the chunks add at most K/512 more roundings, far inside it. */
+static void test_small_output_nt_product_matches_reference(void **state)
+{
+    (void)state;
+    static const int shapes[][3] = { { 1, 1, 1 }, { 3, 5, 17 }, { 4, 3, 64 }, { 8, 9, 6272 },
+                                     { 5, 7, 1999 }, { 16, 16, 700 }, { 2, 1, 4097 },
+                                     { 7, 2, 513 } };
+    const cr__gemm_arch *as[3];
+    int na = archs(as);
+    for (int s = 0; s < (int)(sizeof shapes / sizeof shapes[0]); s++) {
+        const int M = shapes[s][0], N = shapes[s][1], K = shapes[s][2], ld = K + 3;
+        cr_real *A = malloc(sizeof(cr_real) * (size_t)M * ld);
+        cr_real *B = malloc(sizeof(cr_real) * (size_t)N * ld);
+        cr_real *C = malloc(sizeof(cr_real) * (size_t)M * N);
+        cr_real *work = malloc(sizeof(cr_real) * (size_t)cr__gemm_nt_chunks(M, N, K) * M * N);
+        assert_true(A && B && C && work);
+        for (int i = 0; i < M * ld; i++) A[i] = i % ld < K ? (cr_real)(2 * cr_rng_uniform(&rng) - 1) : NAN;
+        for (int i = 0; i < N * ld; i++) B[i] = i % ld < K ? (cr_real)(2 * cr_rng_uniform(&rng) - 1) : NAN;
+        for (int a = 0; a < na; a++) {
+            for (int i = 0; i < M * N; i++) C[i] = (cr_real)(0.25 * (i % 5) - 0.5);
+            cr__gemm_nt_small(as[a], NULL, M, N, K, A, ld, B, ld, C, N, work);
+            for (int i = 0; i < M; i++)
+                for (int j = 0; j < N; j++) {
+                    double c0 = 0.25 * ((i * N + j) % 5) - 0.5, ref = c0, mag = 0;
+                    for (int p = 0; p < K; p++) {
+                        double t = (double)A[i * ld + p] * (double)B[j * ld + p];
+                        ref += t;
+                        mag += fabs(t);
+                    }
+                    double bound = (K + 8) * UNIT_ROUNDOFF * mag + UNIT_ROUNDOFF * fabs(c0);
+                    if (!(fabs((double)C[i * N + j] - ref) <= bound))
+                        print_error("%s %dx%dx%d: C[%d][%d] = %.17g, expected %.17g +- %g\n",
+                                    as[a]->name, M, N, K, i, j, (double)C[i * N + j], ref, bound);
+                    assert_true(fabs((double)C[i * N + j] - ref) <= bound);
+                }
+        }
+        free(A);
+        free(B);
+        free(C);
+        free(work);
+    }
+}
+
+/* The same product on pools of 1, 2 and 3 threads gives the same bits: its chunks
+ * come from the shape, each is one task, and they are added in order. */
+static void test_small_output_nt_product_same_bits_for_1_2_3_threads(void **state)
+{
+    (void)state;
+    const int M = 8, N = 9, K = 20000;
+    assert_true(cr__gemm_nt_chunks(M, N, K) > 3);          /* more tasks than threads */
+    cr_real *A = malloc(sizeof(cr_real) * M * K), *B = malloc(sizeof(cr_real) * N * K);
+    cr_real *C[3], *work = malloc(sizeof(cr_real) * (size_t)cr__gemm_nt_chunks(M, N, K) * M * N);
+    assert_true(A && B && work);
+    for (int i = 0; i < M * K; i++) A[i] = (cr_real)(2 * cr_rng_uniform(&rng) - 1);
+    for (int i = 0; i < N * K; i++) B[i] = (cr_real)(2 * cr_rng_uniform(&rng) - 1);
+    for (int th = 1; th <= 3; th++) {
+        cr_pool *pool = cr_pool_new(th);
+        C[th - 1] = calloc((size_t)M * N, sizeof(cr_real));
+        assert_true(pool && C[th - 1]);
+        cr__gemm_nt_small(cr__config_get()->gemm, pool, M, N, K, A, K, B, K, C[th - 1], N, work);
+        cr_pool_free(pool);
+    }
+    assert_memory_equal(C[0], C[1], sizeof(cr_real) * M * N);
+    assert_memory_equal(C[0], C[2], sizeof(cr_real) * M * N);
+    for (int i = 0; i < 3; i++) free(C[i]);
+    free(A);
+    free(B);
+    free(work);
+}
+
 int main(int argc, char **argv)
 {
     struct CMUnitTest tests[] = {
@@ -438,6 +512,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_public_gemm_runs_the_configured_kernel),
         cmocka_unit_test(test_gemm_with_pool_allocates_nothing_in_steady_state),
         cmocka_unit_test(test_gemm_out_of_memory_still_correct),
+        cmocka_unit_test(test_small_output_nt_product_matches_reference),
+        cmocka_unit_test(test_small_output_nt_product_same_bits_for_1_2_3_threads),
     };
     return CR_TEST_RUN(tests, setup, NULL, argc, argv);
 }
