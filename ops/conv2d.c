@@ -17,7 +17,11 @@
  *   dW_g (Og x Kg) += Gt_g (Og x P) col_g^T            Gt = G laid out as O x (N OH OW)
  *   dcol_g (Kg x P) = W_g^T Gt_g                       dx += col2im(dcol)
  * Every product is one cr_gemm call on the tape's pool (bit-identical for any thread
- * count: GEMM splits by output tile); every other pass is split by items that each
+ * count: GEMM splits by output tile), except dW when Og x Kg is small (8 x 9 for 8
+ * 3x3 filters on one channel: one GEMM tile, so one thread): that one goes to
+ * cr__gemm_nt_small, which cuts P into chunks fixed by the shape and adds their
+ * products in order (bit-identical for any thread count too); every other pass is
+ * split by items that each
  * own their output (im2col by (row, sample), the layouts by (sample, channel),
  * col2im by input plane (sample, channel), adding its taps in a fixed order), so
  * the whole op gives the same bits for any thread count. */
@@ -44,6 +48,8 @@ typedef struct conv2d_attr {
                     * (whole-batch products only); backward lays G out in it */
     const cr__gemm_arch *arch;  /* per-sample products: the GEMM arch they run on, the
                                  * one cr_gemm runs (NULL: whole-batch products) */
+    cr_real *dw_work;           /* dW by cr__gemm_nt_small (Og x Kg small): its slots,
+                                 * G x chunks x Og x Kg; NULL: dW by cr_gemm */
 } conv2d_attr;
 /* n->aux: dcol, (C KH KW) x (N OH OW), allocated by the first backward that needs
  * dx (no-grad recordings and first layers never pay for it). */
@@ -358,10 +364,17 @@ static void conv2d_backward(cr_tape *t, cr_node *n)
         conv_job k = { a, gt, b->grad, NULL, NULL, NULL };
         cr__pool_run((size_t)a->O * P >= CR__PAR_MIN ? pool : NULL, bias_grad_task, &k, a->O);
     }
-    if (w->grad)
+    if (w->grad && a->dw_work) {
+        const size_t slots = (size_t)cr__gemm_nt_chunks(Og, Kg, P) * Og * Kg;
+        for (int g = 0; g < G; g++)   /* dW_g (Og x Kg) += Gt_g (Og x P) col_g^T */
+            cr__gemm_nt_small(cr__config_get()->gemm, pool, Og, Kg, P,
+                              gt + (size_t)g * Og * P, P, a->col + (size_t)g * Kg * P, P,
+                              w->grad + (size_t)g * Og * Kg, Kg, a->dw_work + g * slots);
+    } else if (w->grad) {
         for (int g = 0; g < G; g++)   /* dW_g (Og x Kg) += Gt_g (Og x P) col_g^T */
             cr_gemm(pool, 0, 1, Og, Kg, P, 1, gt + (size_t)g * Og * P, P,
                     a->col + (size_t)g * Kg * P, P, 1, w->grad + (size_t)g * Og * Kg, Kg);
+    }
     if (!x->grad) return;
     if (!n->aux) {
         n->aux = cr_tape_alloc(t, rows * (size_t)P * sizeof(cr_real));
@@ -494,10 +507,19 @@ cr_tensor *cr_conv2d(cr_tape *t, cr_tensor *x, cr_tensor *w, cr_tensor *b,
     cr_real *col = a ? cr_tape_alloc(t, rows * (size_t)P * sizeof(cr_real)) : NULL;
     cr_real *yt = col ? cr_tape_alloc(t, (size_t)O * (size_t)P * sizeof(cr_real)) : NULL;
     if (!yt) return NULL;
+    /* dW's slots when it goes to cr__gemm_nt_small: a weight needing a gradient, an
+     * output of Og x Kg small enough (chunks x Og x Kg slot values a group, at most
+     * 2^20: kernel/gemm.c) */
+    const int Og = O / G, Kg = (int)(rows / (size_t)G);
+    cr_real *dw_work = NULL;
+    if ((w->flags & CR_REQUIRES_GRAD) && t->grad_mode && (long)Og * Kg <= CR__NT_SMALL_OUT &&
+        !(dw_work = cr_tape_alloc(t, (size_t)G * (size_t)cr__gemm_nt_chunks(Og, Kg, (int)P) *
+                                         (size_t)Og * (size_t)Kg * sizeof(cr_real))))
+        return NULL;
     *a = (conv2d_attr){ { o.stride[0], o.stride[1] }, { o.padding[0], o.padding[1] },
                         { o.dilation[0], o.dilation[1] }, G, N, C, H, W, O, KH, KW,
                         (int)OH, (int)OW, col, yt,
-                        per_sample_arch(O / G, (long)(rows / (size_t)G), OH * OW) };
+                        per_sample_arch(Og, (long)Kg, OH * OW), dw_work };
     int shape[4] = { N, O, (int)OH, (int)OW };
     cr_node *n = cr_record(t, &conv2d_op, b ? 3 : 2, in, 4, shape);
     if (!n) return NULL;

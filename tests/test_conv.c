@@ -7,6 +7,8 @@
 #include "../ops/op_attrs.h"
 #include "../kernel/kernel.h"
 
+#include <float.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -225,6 +227,57 @@ static void test_conv2d_bit_identical_for_1_2_3_threads(void **state)
         free_run(&more);
     }
     free_run(&one);
+}
+
+/* A first layer (1 channel, 8 filters 3x3, 8 x 28 x 28 images): its 8 x 9 dW goes
+ * through cr__gemm_nt_small in 512-column chunks (P = 6,272: 13 of them). dW is
+ * the same bits on 1, 2 and 3 threads and matches the formula summed in double
+ * (sum over n, p, q of G * x, the bound (P + 8) u sum|G x| as in test_gemm). */
+static void test_conv2d_small_weight_gradient_chunked_same_bits_for_1_2_3_threads(void **state)
+{
+    (void)state;
+    enum { N = 8, H = 28, O = 8 };
+    int sx[4] = { N, 1, H, H }, sw[4] = { O, 1, 3, 3 };
+    assert_true(O * 9 <= CR__NT_SMALL_OUT && cr__gemm_nt_chunks(O, 9, N * H * H) > 3);
+    cr_real dw[3][O * 9];
+    cr_rng r;
+    for (int th = 1; th <= 3; th++) {
+        cr_rng_seed(&r, 5);
+        cr_tensor *x = rand_param(&r, 4, sx, -1, 1), *w = rand_param(&r, 4, sw, -0.5, 0.5);
+        x->flags &= ~(unsigned)CR_REQUIRES_GRAD;   /* a first layer: no dL/dx */
+        cr_tape *t = cr_tape_new(0);
+        assert_int_equal(cr_tape_set_threads(t, th), CR_OK);
+        cr_conv2d_opts o = { { 1, 1 }, { 1, 1 }, { 1, 1 }, 1 };
+        cr_tensor *y = cr_conv2d(t, x, w, NULL, &o);
+        assert_non_null(y);
+        assert_int_equal(cr_backward(t, weighted_sum(t, y)), CR_OK);
+        memcpy(dw[th - 1], w->grad, sizeof dw[0]);
+        if (th == 1) {                            /* G = dL/dy, read back from the tape */
+            for (int oc = 0; oc < O; oc++)
+                for (int i = 0; i < 3; i++)
+                    for (int j = 0; j < 3; j++) {
+                        double ref = 0, mag = 0;
+                        for (int n = 0; n < N; n++)
+                            for (int p = 0; p < H; p++)
+                                for (int q = 0; q < H; q++) {
+                                    int h = p - 1 + i, v = q - 1 + j;
+                                    if (h < 0 || h >= H || v < 0 || v >= H) continue;
+                                    double g = (double)y->grad[((n * O + oc) * H + p) * H + q];
+                                    double term = g * (double)x->data[(n * H + h) * H + v];
+                                    ref += term;
+                                    mag += fabs(term);
+                                }
+                        double got = (double)dw[0][oc * 9 + i * 3 + j];
+                        double u = (sizeof(cr_real) == 8 ? DBL_EPSILON : FLT_EPSILON) / 2;   /* unit roundoff */
+                        assert_true(fabs(got - ref) <= (N * H * H + 8) * u * mag);
+                    }
+        }
+        cr_tape_free(t);
+        cr_tensor_free(x);
+        cr_tensor_free(w);
+    }
+    assert_memory_equal(dw[0], dw[1], sizeof dw[0]);
+    assert_memory_equal(dw[0], dw[2], sizeof dw[0]);
 }
 
 /* y = conv2d(x, w, b) and, under loss = weighted_sum(y), dx, dw and db, copied out
@@ -524,6 +577,7 @@ int main(void)
         cmocka_unit_test(test_conv2d_one_row_image_same_padding_by_hand),
         cmocka_unit_test(test_conv2d_gradcheck),
         cmocka_unit_test(test_conv2d_bit_identical_for_1_2_3_threads),
+        cmocka_unit_test(test_conv2d_small_weight_gradient_chunked_same_bits_for_1_2_3_threads),
         cmocka_unit_test(test_conv2d_per_sample_products_same_bits_as_whole_batch),
         cmocka_unit_test(test_cnn_step_allocates_nothing_after_first),
         cmocka_unit_test(test_conv2d_replay_uses_new_input),
