@@ -276,8 +276,9 @@ static void gemm_slow(const gemm *g)
 
 static cr__gemm_blocks compute_blocks(const cr__gemm_arch *arch)
 {
-    /* A kc x nr sliver of B fills half of L1, an mc x kc block of A half of L2 but at
-     * most MC_PANELS panels (mr rows each), a kc x nc block of B a quarter of L3. The
+    /* A kc x nr sliver of B fills half of L1 (all of it for the AVX2 kernel: see
+     * below), an mc x kc block of A half of L2 but at most MC_PANELS panels (mr rows
+     * each), a kc x nc block of B a quarter of L3. The
      * cap: past a few dozen panels the B sliver, brought to L1 once per A block, is
      * reused enough (by 48 tiles), while each more row of A adds a row of C to
      * the column of tiles every sliver walks down (a page each when a row of C is 4
@@ -286,9 +287,16 @@ static cr__gemm_blocks compute_blocks(const cr__gemm_arch *arch)
      * L2: mc 1360 -> 384), our/OpenBLAS at Cooperlake, medians of 3-4 interleaved
      * runs: square 1024 0.93-0.96 -> 0.99-1.01, 512 and 256 equal; mc from 96 to 512
      * measured alike at 1024, 768 and up 5-10% slower. Where L2 is small the cap does
-     * not bite: Zen 2/3 (AVX2 6x16, 32K/512K) keep kc 256 mc 252; Zen 4 (32K/1M) gets
-     * kc 128 mc 384 (was 1024), Zen 5 (48K/1M) kc 192 mc 384 (was 680); see
-     * bench/RESULTS.md.
+     * not bite. The AVX2 kernel's sliver fills all of L1: measured on an AMD EPYC
+     * (Zen 3, 32K/512K/32M), our/OpenBLAS at its best core (Zen), medians of 6
+     * interleaved runs, with the C prefetch in the tile: float kc 256 mc 252 ->
+     * kc 512 mc 126: square 512 0.93 -> 1.04, 1024 0.85 -> 0.97; double kc 256 mc 124
+     * -> 512 60: 0.87 -> 1.02, 0.84 -> 0.95; 256 and the MLP shapes equal (the
+     * prefetch alone: 1024 0.92). A longer kc halves the passes over C, whose tiles
+     * at 1024 are far away (each row a page apart, C 8x L2); without the prefetch kc
+     * 384-768 with mc 48-144 measured alike (0.87-0.94 at 1024). Zen 4
+     * (AVX-512 8x32, 32K/1M) gets kc 128 mc 384, Zen 5 (48K/1M) kc 192 mc 384 (not
+     * measured); see bench/RESULTS.md.
      *
      * A and B go unpacked ("direct") when together they fit in three quarters of L2,
      * except when B is read in place (not transposed, C not narrow) and both A has more
@@ -304,7 +312,7 @@ static cr__gemm_blocks compute_blocks(const cr__gemm_arch *arch)
     cr__gemm_blocks b;
     b.mr = ARCH_MR(arch);
     b.nr = ARCH_NR(arch);
-    b.kc = (idx)cc->l1 / 2 / (b.nr * es) / 8 * 8;
+    b.kc = (idx)cc->l1 / (arch->kc_whole_l1 ? 1 : 2) / (b.nr * es) / 8 * 8;
     if (b.kc < 64) b.kc = 64;
     if (b.kc > 1024) b.kc = 1024;
     b.mc = (idx)cc->l2 / 2 / (b.kc * es) / b.mr * b.mr;

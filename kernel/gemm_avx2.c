@@ -24,9 +24,12 @@ AI void body_s(const int m, const int nv, const int full, ptrdiff_t k, const flo
 {
     __m256 acc[MR][NV];
 #pragma GCC unroll 8
-    for (int i = 0; i < m; i++)
+    for (int i = 0; i < m; i++) {
+        PREFETCH_W(c + i * ldc);
+        PREFETCH_W(c + i * ldc + 8 * nv - 1);
 #pragma GCC unroll 2
         for (int v = 0; v < nv; v++) acc[i][v] = _mm256_setzero_ps();
+    }
 #pragma GCC unroll 4
     for (ptrdiff_t p = 0; p < k; p++) {
         __m256 bv[NV];
@@ -80,9 +83,12 @@ AI void body_d(const int m, const int nv, const int full, ptrdiff_t k, const dou
 {
     __m256d acc[MR][NV];
 #pragma GCC unroll 8
-    for (int i = 0; i < m; i++)
+    for (int i = 0; i < m; i++) {
+        PREFETCH_W(c + i * ldc);
+        PREFETCH_W(c + i * ldc + 4 * nv - 1);
 #pragma GCC unroll 2
         for (int v = 0; v < nv; v++) acc[i][v] = _mm256_setzero_pd();
+    }
 #pragma GCC unroll 4
     for (ptrdiff_t p = 0; p < k; p++) {
         __m256d bv[NV];
@@ -167,6 +173,7 @@ const cr__gemm_arch cr__gemm_avx2_kernels = {
     .pack_d = pack_t_d,
     .dot_s = cr__dot_avx2_s,
     .dot_d = cr__dot_avx2_d,
+    .kc_whole_l1 = 1,
 };
 
 #else /* the compiler cannot target AVX2: no kernels */

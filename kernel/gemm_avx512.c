@@ -15,9 +15,6 @@
 
 #define AI static inline __attribute__((always_inline))
 
-/* Fetch a line of C for writing (exclusive), long before the tile is stored. */
-#define PREFETCH_W(p) __asm__ volatile("prefetchw %0" : : "m"(*(const char *)(p)))
-
 /* tile: up to MR x 16*NV floats (MR x 8*NV doubles). 8 x 32 floats keeps 16
  * accumulators (twice the FMA latency x throughput of current cores) and divides
  * the MLP shapes (64, 128, 784) exactly. */

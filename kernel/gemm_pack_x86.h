@@ -1,5 +1,6 @@
-/* Transposing pack for the x86 GEMM kernels, shared by gemm_avx512.c and
- * gemm_avx2.c (included only there: it needs AVX2 and those files' ISA flags).
+/* Transposing pack and the C prefetch of the x86 GEMM kernels, shared by
+ * gemm_avx512.c and gemm_avx2.c (included only there: it needs AVX2 and those
+ * files' ISA flags).
  *
  * dst[p*w + i] = src[i*lds + p] for i < h, p < k: h rows of a row-major matrix become
  * k rows of a packed panel w wide. This is what packing does for op(A) = A (rows
@@ -12,6 +13,11 @@
 #include <immintrin.h>
 #include <stddef.h>
 #include <string.h>
+
+/* Fetch a line of C for writing (exclusive), long before a micro-kernel's tile is
+ * stored: issued before the k loop, the C tile's cache and TLB misses overlap the
+ * loop (square 1024: each row of C a page apart, C far larger than L2). */
+#define PREFETCH_W(p) __asm__ volatile("prefetchw %0" : : "m"(*(const char *)(p)))
 
 static inline void tr8x8_ps(__m256 r[8])
 {

@@ -144,6 +144,7 @@ typedef struct cr__gemm_arch {
     cr__ukrc_d ukrc_d;
     cr__dot_s dot_s;  /* small-output kernels (NULL: the portable ones) */
     cr__dot_d dot_d;
+    int kc_whole_l1;  /* 1: kc sized for a B sliver to fill L1, 0: half of it */
 } cr__gemm_arch;
 
 /* Each returns its kernels, or NULL when this build or this CPU cannot run them. */
