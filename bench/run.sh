@@ -22,6 +22,8 @@ part() {
 
 echo "machine: $(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | sed 's/.*: //'), $(nproc) cores;" \
      "load average $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null)"
+echo "machine: a second thread of pure arithmetic gives $("$b/bench/two_cpus" --pairs 5 | sed -n 's/^RESULT two_cpus=\([^ ]*\).*/\1/p')x one" \
+     "(bench/two_cpus.c: the ceiling of every 2-thread row below)"
 openblas_pick_core "$b"   # sets PEER_ENV, exports the choice to bench/train.sh
 part "GEMM GFLOP/s, chainrule vs OpenBLAS" $PEER_ENV "$b/bench/gemm_bench"
 part "Fashion-MNIST training, scalar graph, memory: chainrule vs PyTorch and C+OpenBLAS" \
