@@ -164,9 +164,9 @@ static void ukr_d(int m, int n, ptrdiff_t k, const double *a, ptrdiff_t rsa, ptr
 /* Copying pack (see kernel.h): row p of src goes to row p of each w-wide panel in
  * 8-float (4-double) pieces; a piece that ends a panel's row short is moved in
  * 4/2/1-float (2/1-double) parts (a 6-row panel of A: 4 + 2), cheaper than a lane
- * mask. Without it the driver copies each row piece with memcpy: a
- * libc call per 64 bytes (the weight gradients of the character LSTM spent 7% of
- * their time there on a Zen 3). */
+ * mask. Without it the driver copies each row piece with memcpy, a libc call per
+ * 64 bytes (the character LSTM's weight gradients spent 7% of their time there on
+ * a Zen 3). */
 static void copy_s(float *dst, ptrdiff_t w, const float *src, ptrdiff_t lds, int h, ptrdiff_t k)
 {
     for (int s = 0; s < h; s += (int)w, dst += w * k, src += w) {
