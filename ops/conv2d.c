@@ -49,7 +49,8 @@ typedef struct conv2d_attr {
     const cr__gemm_arch *arch;  /* per-sample products: the GEMM arch they run on, the
                                  * one cr_gemm runs (NULL: whole-batch products) */
     cr_real *dw_work;           /* dW by cr__gemm_nt_small (Og x Kg small): its slots,
-                                 * G x chunks x Og x Kg; NULL: dW by cr_gemm */
+                                 * chunks x Og x Kg, shared by the groups; NULL: dW by
+                                 * cr_gemm */
 } conv2d_attr;
 /* n->aux: dcol, (C KH KW) x (N OH OW), allocated by the first backward that needs
  * dx (no-grad recordings and first layers never pay for it). */
@@ -365,11 +366,10 @@ static void conv2d_backward(cr_tape *t, cr_node *n)
         cr__pool_run((size_t)a->O * P >= CR__PAR_MIN ? pool : NULL, bias_grad_task, &k, a->O);
     }
     if (w->grad && a->dw_work) {
-        const size_t slots = (size_t)cr__gemm_nt_chunks(Og, Kg, P) * Og * Kg;
         for (int g = 0; g < G; g++)   /* dW_g (Og x Kg) += Gt_g (Og x P) col_g^T */
             cr__gemm_nt_small(cr__config_get()->gemm, pool, Og, Kg, P,
                               gt + (size_t)g * Og * P, P, a->col + (size_t)g * Kg * P, P,
-                              w->grad + (size_t)g * Og * Kg, Kg, a->dw_work + g * slots);
+                              w->grad + (size_t)g * Og * Kg, Kg, a->dw_work);
     } else if (w->grad) {
         for (int g = 0; g < G; g++)   /* dW_g (Og x Kg) += Gt_g (Og x P) col_g^T */
             cr_gemm(pool, 0, 1, Og, Kg, P, 1, gt + (size_t)g * Og * P, P,
@@ -508,12 +508,12 @@ cr_tensor *cr_conv2d(cr_tape *t, cr_tensor *x, cr_tensor *w, cr_tensor *b,
     cr_real *yt = col ? cr_tape_alloc(t, (size_t)O * (size_t)P * sizeof(cr_real)) : NULL;
     if (!yt) return NULL;
     /* dW's slots when it goes to cr__gemm_nt_small: a weight needing a gradient, an
-     * output of Og x Kg small enough (chunks x Og x Kg slot values a group, at most
-     * 2^20: kernel/gemm.c) */
+     * output of Og x Kg small enough (chunks x Og x Kg slot values, at most 2^20:
+     * kernel/gemm.c; the groups' products run one after another and share them) */
     const int Og = O / G, Kg = (int)(rows / (size_t)G);
     cr_real *dw_work = NULL;
     if ((w->flags & CR_REQUIRES_GRAD) && t->grad_mode && (long)Og * Kg <= CR__NT_SMALL_OUT &&
-        !(dw_work = cr_tape_alloc(t, (size_t)G * (size_t)cr__gemm_nt_chunks(Og, Kg, (int)P) *
+        !(dw_work = cr_tape_alloc(t, (size_t)cr__gemm_nt_chunks(Og, Kg, (int)P) *
                                          (size_t)Og * (size_t)Kg * sizeof(cr_real))))
         return NULL;
     *a = (conv2d_attr){ { o.stride[0], o.stride[1] }, { o.padding[0], o.padding[1] },
